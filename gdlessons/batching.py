@@ -1,0 +1,100 @@
+"""Batches from tensors in memory: one permutation per epoch and slices, no per-sample indexing.
+
+Two ways to build an epoch, as in the source tutorials: a shuffled pass without replacement
+(every sample exactly once), or a fixed number of batches drawn at random with replacement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+
+from gdlessons._validate import check_int
+
+
+def iterations_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """Optimizer updates in one pass over ``n`` samples: ceil(n / B), or floor with ``drop_last``.
+
+    >>> iterations_per_epoch(2000, 500), iterations_per_epoch(1797, 64), iterations_per_epoch(1797, 64, True)
+    (4, 29, 28)
+    """
+    n = check_int("n", n, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1, high=n)
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+
+class BatchIterator:
+    """Iterate over aligned tensors in batches; each ``iter()`` is one epoch.
+
+    ``len()`` is the number of iterations per epoch. The order comes from a ``torch.Generator``
+    seeded with ``seed``, so two iterators with the same seed give the same batches.
+
+    >>> X = torch.arange(10.0); batches = BatchIterator(X, batch_size=4, shuffle=False)
+    >>> len(batches), [b[0].tolist() for b in batches]
+    (3, [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0]])
+    """
+
+    def __init__(
+        self,
+        *tensors: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        replacement: bool = False,
+        batches_per_epoch: int | None = None,
+        seed: int = 0,
+    ):
+        if not tensors:
+            raise ValueError("BatchIterator needs at least one tensor")
+        n = len(tensors[0])
+        if n == 0:
+            raise ValueError("tensors are empty: they need at least one sample")
+        for t in tensors[1:]:
+            if len(t) != n:
+                raise ValueError(f"all tensors must have the same length, got {[len(t) for t in tensors]}")
+        self.tensors = tensors
+        self.n = n
+        self.batch_size = check_int("batch_size", batch_size, low=1, high=n)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.replacement = bool(replacement)
+        if batches_per_epoch is not None and not replacement:
+            raise ValueError("batches_per_epoch is only used with replacement=True")
+        if replacement:
+            default = iterations_per_epoch(n, self.batch_size)
+            self.batches_per_epoch = check_int(
+                "batches_per_epoch", default if batches_per_epoch is None else batches_per_epoch, low=1
+            )
+        else:
+            self.batches_per_epoch = iterations_per_epoch(n, self.batch_size, self.drop_last)
+        self.seed = check_int("seed", seed, low=0)
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def epoch_indices(self) -> list[torch.Tensor]:
+        """The sample indices of each batch of the next epoch (advances the generator)."""
+        B = self.batch_size
+        if self.replacement:
+            draws = torch.randint(self.n, (self.batches_per_epoch, B), generator=self.generator)
+            return list(draws)
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        return list(order[: self.batches_per_epoch * B if self.drop_last else self.n].split(B))
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        B = self.batch_size
+        if self.replacement:
+            for idx in self.epoch_indices():
+                yield tuple(t[idx] for t in self.tensors)
+            return
+        if self.shuffle:
+            # One gather per epoch, then every batch is a cheap view (a slice).
+            order = torch.randperm(self.n, generator=self.generator)
+            tensors = tuple(t[order] for t in self.tensors)
+        else:
+            tensors = self.tensors
+        for i in range(self.batches_per_epoch):
+            yield tuple(t[i * B : (i + 1) * B] for t in tensors)

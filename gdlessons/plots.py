@@ -1,0 +1,95 @@
+"""Plots of training runs. Each takes results and an optional ``ax`` and returns the figure;
+none calls ``plt.show()``. Axis words follow the course: epoch, iteration, samples seen."""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from gdlessons._validate import check_choice
+
+X_AXES = {
+    "epoch": "epoch",
+    "iteration": "iteration (optimizer updates)",
+    "samples": "samples seen",
+    "time": "wall-clock training time (s)",
+}
+
+
+def new_axes(ax: Axes | None = None, *, figsize=(6.4, 4.0), ncols: int = 1):
+    """Return ``(figure, ax)``: the given ``ax`` and its figure, or a fresh figure that is not
+    registered with pyplot (so it never shows twice and never leaks)."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def loss_curve(
+    history,
+    *,
+    x: str = "epoch",
+    ax: Axes | None = None,
+    label: str | None = None,
+    validation: bool = True,
+    logy: bool = True,
+    title: str | None = None,
+    **style,
+) -> Figure:
+    """Draw a run's loss against ``x`` (``"epoch"``, ``"iteration"``, ``"samples"`` or ``"time"``).
+
+    Per epoch: the sample-weighted training loss (and validation loss when recorded). Otherwise
+    the per-iteration batch loss. A diverged run is marked where it stopped.
+    """
+    check_choice("x", x, X_AXES)
+    fig, ax = new_axes(ax)
+    label = label or _default_label(history)
+    if x == "epoch":
+        line = ax.plot(history.epochs.epoch, history.epochs.train_loss, label=f"{label} train", **style)[0]
+        vals = history.epochs.val_loss
+        if validation and vals and vals[0] is not None:
+            ax.plot(history.epochs.epoch, vals, "--", color=line.get_color(), label=f"{label} validation")
+    else:
+        its = history.iterations
+        xs = {"iteration": its.iteration, "samples": its.samples_seen, "time": its.time}[x]
+        line = ax.plot(xs, its.loss, label=label, **style)[0]
+    if history.diverged:
+        xs_last = _last_x(history, x)
+        ys_last = history.iterations.loss[-1] if history.iterations.loss else 1.0
+        ax.plot([xs_last], [ys_last], "x", color=line.get_color(), markersize=10, mew=2)
+        ax.annotate(
+            f"diverged at iteration {history.diverged_at}",
+            (xs_last, ys_last), textcoords="offset points", xytext=(5, 5), color=line.get_color(), fontsize=8,
+        )  # fmt: skip
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(X_AXES[x])
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"Loss per {x if x != 'samples' else 'sample seen'}")
+    ax.legend()
+    return fig
+
+
+def figure_png(fig: Figure, *, dpi: int = 80) -> bytes:
+    """Render ``fig`` to PNG bytes on an Agg canvas (what a widget shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _last_x(history, x: str):
+    its = history.iterations
+    if x == "epoch":
+        n_per_epoch = history.config["iterations_per_epoch"]
+        return (history.diverged_at - 1) / n_per_epoch
+    if not its.iteration:
+        return 0
+    return {"iteration": its.iteration, "samples": its.samples_seen, "time": its.time}[x][-1]
+
+
+def _default_label(history) -> str:
+    c = history.config
+    return f"B={c['batch_size']}, lr={c['lr']:g}"

@@ -1,0 +1,39 @@
+"""Progress bars that show for a student in JupyterLab and stay out of rendered notebooks."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OFF_VALUES = {"1", "true", "yes", "on"}
+
+
+def rendering() -> bool:
+    """True while notebooks are being rendered or tested (``make render``/``make test`` set
+    ``GDLESSONS_RENDER=1``), so outputs stay static and deterministic."""
+    return os.environ.get("GDLESSONS_RENDER", "").lower() in OFF_VALUES
+
+
+def progress_enabled(progress: bool | None, total: int, *, min_total: int = 2000) -> bool:
+    """Decide whether to draw a bar: ``progress`` wins when given; ``None`` means only for long
+    runs, in an interactive session, and never while rendering or when ``TQDM_DISABLE`` is set."""
+    if progress is not None:
+        return bool(progress)
+    if rendering() or os.environ.get("TQDM_DISABLE", "").lower() in OFF_VALUES:
+        return False
+    if total < min_total:
+        return False
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
+
+
+def progress_bar(total: int, *, progress: bool | None = None, desc: str = ""):
+    """A ``tqdm.auto`` bar over ``total`` items, or ``None`` when :func:`progress_enabled` says no.
+
+    >>> progress_bar(10, progress=False) is None
+    True
+    """
+    if not progress_enabled(progress, total):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
