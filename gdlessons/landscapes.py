@@ -1,0 +1,329 @@
+"""Quadratic loss landscapes, where gradient descent can be solved exactly.
+
+On f(x) = ½ Σᵢ λᵢ xᵢ² (a 1-D quadratic a·x²/2 has the single curvature ``a``) the gradient is
+λᵢ xᵢ, so every coordinate evolves on its own by a fixed linear rule. That makes the learning
+rate's four regimes (slow, fast monotone, oscillating, divergent) and the stability bound
+η < 2/λ_max exact facts rather than folklore. Momentum follows PyTorch's ``torch.optim.SGD``
+to the letter (v ← μ·v + g; p ← p − η·v; Nesterov steps along g + μ·v), so chapters on
+momentum reuse the same functions.
+
+Everything is vectorised with NumPy broadcasting: pass an array of learning rates (or
+momenta, or curvatures) and get every run at once, which keeps widgets fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from gdlessons._validate import check_float, check_int
+from gdlessons.plots import new_axes
+
+REGIMES = ("slow", "fast monotone", "oscillating", "divergent")
+SLOW_ABOVE = (
+    0.8  # error kept per iteration; 0.8**10 ≈ 0.11, i.e. ~10 iterations to shrink it tenfold
+)
+
+
+def _curvatures(curvatures) -> np.ndarray:
+    """Curvatures as a float array whose last axis is the dimension (a scalar means 1-D)."""
+    lam = np.asarray(curvatures, dtype=float)
+    if lam.ndim == 0:
+        lam = lam[None]
+    if lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+        raise ValueError(f"curvatures must be finite and > 0, got {curvatures!r}")
+    return lam
+
+
+def _positive(name: str, value, *, allow_zero: bool = False, below_one: bool = False) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if below_one:
+        bad |= arr >= 1
+    if np.any(bad):
+        allowed = "in [0, 1)" if below_one else (">= 0" if allow_zero else "> 0")
+        raise ValueError(f"{name} must be finite and {allowed}, got {value!r}")
+    return arr
+
+
+def quadratic_loss(x, curvatures) -> np.ndarray:
+    """f(x) = ½ Σᵢ λᵢ xᵢ², summed over the last axis of ``x``.
+
+    >>> float(quadratic_loss([2.0], 4.0)), float(quadratic_loss([1.0, 1.0], [1.0, 10.0]))
+    (8.0, 5.5)
+    """
+    x = np.asarray(x, dtype=float)
+    return 0.5 * np.sum(_curvatures(curvatures) * x**2, axis=-1)
+
+
+def eigenvalues_from_condition(
+    condition_number: float, lambda_max: float = 1.0
+) -> tuple[float, float]:
+    """(λ_min, λ_max) of a 2-D quadratic with the given condition number κ = λ_max / λ_min.
+
+    >>> eigenvalues_from_condition(10, lambda_max=4.0)
+    (0.4, 4.0)
+    """
+    kappa = check_float("condition_number", condition_number, low=1.0)
+    lambda_max = check_float("lambda_max", lambda_max, low=0.0, low_open=True)
+    return lambda_max / kappa, lambda_max
+
+
+def condition_number(curvatures) -> float:
+    """κ = λ_max / λ_min: how much steeper the steepest direction is than the flattest.
+
+    >>> condition_number([0.5, 10.0])
+    20.0
+    """
+    lam = _curvatures(curvatures)
+    return float(lam.max() / lam.min())
+
+
+def stable_lr(curvature, momentum=0.0, nesterov: bool = False):
+    """The largest rate that still converges: GD converges exactly when η < this bound.
+
+    Plain GD: 2/λ. Heavy-ball momentum μ (PyTorch form): 2(1+μ)/λ. Nesterov: 2(1+μ)/(λ(1+2μ)).
+    For several curvatures pass λ_max (the steepest direction sets the bound). Broadcasts.
+
+    >>> float(stable_lr(4.0)), float(stable_lr(4.0, momentum=0.5)), float(stable_lr(4.0, 0.5, nesterov=True))
+    (0.5, 0.75, 0.375)
+    """
+    lam = _positive("curvature", curvature)
+    mu = _positive("momentum", momentum, allow_zero=True, below_one=True)
+    if nesterov:
+        return 2 * (1 + mu) / (lam * (1 + 2 * mu))
+    return 2 * (1 + mu) / lam
+
+
+def iteration_roots(
+    lr, curvature, momentum=0.0, nesterov: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two roots of the per-direction linear recurrence (complex; broadcasts).
+
+    With state (x, v) and g = λx, one update is a 2×2 matrix. Plain GD has roots 1 − ηλ and 0,
+    so the error in that direction is multiplied by 1 − ηλ each iteration.
+
+    >>> r1, r2 = iteration_roots(0.1, 4.0); complex(r1), complex(r2)
+    ((0.6+0j), 0j)
+    """
+    h = _positive("lr", lr)
+    lam = _positive("curvature", curvature)
+    mu = _positive("momentum", momentum, allow_zero=True, below_one=True)
+    if nesterov:
+        trace = 1 - h * lam * (1 + mu) + mu
+        det = mu * (1 - h * lam)
+    else:
+        trace = 1 - h * lam + mu
+        det = mu + 0 * h * lam
+    disc = np.sqrt((trace**2 - 4 * det).astype(complex))
+    r1, r2 = (trace + disc) / 2, (trace - disc) / 2
+    swap = np.abs(r2) > np.abs(r1)
+    return np.where(swap, r2, r1), np.where(swap, r1, r2)
+
+
+def convergence_factor(lr, curvature, momentum=0.0, nesterov: bool = False) -> np.ndarray:
+    """How much of the error survives one iteration in the long run (the spectral radius).
+
+    Below 1 the run converges; the closer to 0 the faster. For several curvatures (last axis)
+    the worst direction counts.
+
+    >>> float(convergence_factor(0.1, 4.0)), float(convergence_factor(0.25, 4.0)), float(convergence_factor(0.6, 4.0))
+    (0.6, 0.0, 1.4)
+    """
+    lam = np.asarray(curvature, dtype=float)
+    root, _ = iteration_roots(
+        np.asarray(lr, dtype=float)[..., None], _curvatures(lam), momentum, nesterov
+    )
+    if lam.ndim == 0:
+        return np.abs(root)[..., 0]
+    return np.abs(root).max(axis=-1)
+
+
+def regime(lr, curvature, momentum=0.0, nesterov: bool = False, *, slow_above: float = SLOW_ABOVE):
+    """Name what gradient descent does on a quadratic: one of :data:`REGIMES`.
+
+    * ``"divergent"``: the error grows (factor ≥ 1; exactly at the bound it never shrinks).
+    * ``"oscillating"``: it shrinks while flipping sign (or spiralling, with momentum).
+    * ``"fast monotone"``: it shrinks without overshooting, keeping ≤ ``slow_above`` per step.
+    * ``"slow"``: it shrinks without overshooting, but keeps more than ``slow_above`` per step.
+
+    ``curvature`` is a scalar (1-D, broadcasts with ``lr``) or a sequence of curvatures, in
+    which case the direction that converges slowest names the regime. Returns a str for scalar
+    input, else an array of str.
+
+    >>> [regime(lr, 4.0) for lr in (0.01, 0.1, 0.4, 0.6)]
+    ['slow', 'fast monotone', 'oscillating', 'divergent']
+    >>> regime(0.45, [0.4, 4.0])  # the steep axis zig-zags, the flat one crawls
+    'slow'
+    """
+    slow_above = check_float(
+        "slow_above", slow_above, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    lam = np.asarray(curvature, dtype=float)
+    lr_arr = np.asarray(lr, dtype=float)
+    if lam.ndim == 0:
+        root, _ = iteration_roots(lr_arr, lam, momentum, nesterov)
+    else:
+        roots, _ = iteration_roots(lr_arr[..., None], _curvatures(lam), momentum, nesterov)
+        worst = np.abs(roots).argmax(axis=-1)
+        root = np.take_along_axis(roots, worst[..., None], axis=-1)[..., 0]
+    size = np.abs(root)
+    monotone = (np.abs(root.imag) < 1e-12) & (root.real >= 0)
+    names = np.where(
+        size >= 1 - 1e-12,
+        "divergent",
+        np.where(~monotone, "oscillating", np.where(size > slow_above, "slow", "fast monotone")),
+    )
+    return str(names) if names.ndim == 0 else names
+
+
+def iterates(
+    curvatures,
+    x0,
+    lr,
+    iterations: int,
+    *,
+    momentum=0.0,
+    nesterov: bool = False,
+) -> np.ndarray:
+    """Run gradient descent on f(x) = ½ Σ λᵢ xᵢ² and return every point, start included.
+
+    Momentum follows ``torch.optim.SGD`` exactly: v ← μ·v + g (v starts at 0), then
+    p ← p − η·v, or p ← p − η·(g + μ·v) with Nesterov. ``lr`` and ``momentum`` may be arrays
+    (and ``curvatures`` may carry leading batch axes): they broadcast, and the result has shape
+    ``batch + (iterations + 1, d)``. A divergent run's points grow to ``inf`` without warnings.
+
+    >>> iterates(4.0, [1.0], lr=[0.1, 0.4], iterations=2)[..., 0].round(3).tolist()
+    [[1.0, 0.6, 0.36], [1.0, -0.6, 0.36]]
+    >>> iterates([1.0, 10.0], [1.0, 1.0], lr=0.1, iterations=1, momentum=0.9)[-1].tolist()
+    [0.9, 0.0]
+    """
+    lam = _curvatures(curvatures)
+    iterations = check_int("iterations", iterations, low=0)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+    h = _positive("lr", lr)[..., None]
+    mu = _positive("momentum", momentum, allow_zero=True, below_one=True)[..., None]
+    x0 = np.asarray(x0, dtype=float)
+    shape = np.broadcast_shapes(h.shape, mu.shape, lam.shape, x0.shape)
+    x = np.broadcast_to(x0, shape).copy()
+    v = np.zeros(shape)
+    out = np.empty(shape[:-1] + (iterations + 1, shape[-1]))
+    out[..., 0, :] = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, iterations + 1):
+            g = lam * x
+            v = mu * v + g
+            x = x - h * (g + mu * v if nesterov else v)
+            out[..., t, :] = x
+    return out
+
+
+def first_divergent(path: np.ndarray, limit: float = 1e6) -> int | None:
+    """Index of the first point of a single path (``(iterations + 1, d)``) whose size passes
+    ``limit`` or is not finite, or ``None``; plots cut paths there.
+
+    >>> first_divergent(iterates(4.0, [1.0], lr=1.0, iterations=20), limit=100.0)
+    5
+    """
+    path = np.asarray(path, dtype=float)
+    size = np.abs(path).max(axis=-1)
+    bad = ~np.isfinite(size) | (size > limit)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def plot_curve_1d(
+    a: float,
+    paths: dict[str, np.ndarray] | None = None,
+    *,
+    ax: Axes | None = None,
+    xlim: float = 1.5,
+    title: str | None = None,
+) -> Figure:
+    """Draw f(x) = a·x²/2 and, for each labelled path (``(iterations + 1, 1)``), its iterates
+    as dots on the curve joined in order; points off the view are clipped.
+
+    >>> fig = plot_curve_1d(4.0, {"η = 0.4": iterates(4.0, [1.0], 0.4, 5)})
+    >>> fig.axes[0].get_xlabel()
+    'x (the parameter)'
+    """
+    a = check_float("a", a, low=0.0, low_open=True)
+    fig, ax = new_axes(ax)
+    grid = np.linspace(-xlim, xlim, 201)
+    ax.plot(grid, 0.5 * a * grid**2, color="0.6", lw=1.5, label=f"f(x) = {a:g}·x²/2")
+    for label, path in (paths or {}).items():
+        xs = np.asarray(path, dtype=float)[:, 0]
+        cut = first_divergent(xs[:, None], limit=10 * xlim)
+        if cut is not None:
+            xs = xs[: cut + 1]
+            label = f"{label} (leaves the view: diverges)"
+        xs = np.clip(xs, -10 * xlim, 10 * xlim)
+        ax.plot(xs, 0.5 * a * xs**2, "o-", ms=4, lw=0.8, alpha=0.85, label=label)
+    ax.set_xlim(-xlim, xlim)
+    ax.set_ylim(-0.05 * a * xlim**2, 0.55 * a * xlim**2)
+    ax.set_xlabel("x (the parameter)")
+    ax.set_ylabel("loss f(x)")
+    ax.set_title(title or f"Gradient descent on f(x) = {a:g}·x²/2")
+    if paths:
+        ax.legend(loc="upper center", fontsize=8)
+    return fig
+
+
+def plot_contours_2d(
+    curvatures: Sequence[float],
+    *,
+    ax: Axes | None = None,
+    extent: tuple[float, float] = (1.5, 1.5),
+    levels: int = 12,
+    resolution: int = 61,
+    title: str | None = None,
+) -> Figure:
+    """Contours of f(x) = ½(λ₁x₁² + λ₂x₂²) on [−e₁, e₁] × [−e₂, e₂], equal axis scales.
+
+    >>> fig = plot_contours_2d([0.4, 4.0]); fig.axes[0].get_ylabel()
+    'x₂'
+    """
+    lam = _curvatures(curvatures)
+    if lam.shape != (2,):
+        raise ValueError(f"curvatures must hold exactly 2 numbers, got {curvatures!r}")
+    fig, ax = new_axes(ax)
+    x1 = np.linspace(-extent[0], extent[0], resolution)
+    x2 = np.linspace(-extent[1], extent[1], resolution)
+    g1, g2 = np.meshgrid(x1, x2)
+    f = 0.5 * (lam[0] * g1**2 + lam[1] * g2**2)
+    top = 0.5 * (lam[0] * extent[0] ** 2 + lam[1] * extent[1] ** 2)
+    ax.contour(
+        g1, g2, f, levels=np.geomspace(top * 1e-3, top, levels), colors="0.7", linewidths=0.7
+    )
+    ax.plot([0], [0], "k+", ms=8)
+    ax.set_xlim(-extent[0], extent[0])
+    ax.set_ylim(-extent[1], extent[1])
+    ax.set_aspect("equal")
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(title or f"f = ½({lam[0]:g}·x₁² + {lam[1]:g}·x₂²), κ = {lam[1] / lam[0]:.3g}")
+    return fig
+
+
+def draw_path(
+    ax: Axes, path: np.ndarray, *, label: str | None = None, limit: float = 1e3, **style
+) -> None:
+    """Draw a 2-D path (``(iterations + 1, 2)``) of iterates on ``ax``; a diverging path is cut
+    where it passes ``limit`` and its label says so.
+
+    >>> fig = plot_contours_2d([1.0, 4.0]); draw_path(fig.axes[0], iterates([1.0, 4.0], [1.0, 1.0], 0.3, 5), label="η=0.3")
+    >>> len(fig.axes[0].lines)
+    2
+    """
+    path = np.asarray(path, dtype=float)
+    cut = first_divergent(path, limit=limit)
+    if cut is not None:
+        path = path[: cut + 1]
+        label = f"{label} (diverges)" if label else "diverges"
+    style = {"marker": "o", "ms": 3, "lw": 1.0, **style}
+    ax.plot(path[:, 0], path[:, 1], label=label, **style)
+    if label:
+        ax.legend(loc="upper right", fontsize=8)
