@@ -1,0 +1,255 @@
+"""sweep() must be K train() runs in one: same batches, same SGD rule, same History meaning."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from gdlessons.data import digits_data, linear_data, quadratic_data
+from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
+from gdlessons.sweep import grid, sweep
+from gdlessons.training import train
+
+TOL = 1e-5  # on parameters, as the issue asks
+LOSS_TOL = 1e-4  # a loss sums many rounded terms, so compare it a little more loosely
+CONFIGS = [
+    {"lr": 1e-3},
+    {"lr": 2e-3, "momentum": 0.9},
+    {"lr": 1e-3, "momentum": 0.5, "nesterov": True},
+    {"lr": 5e-4, "momentum": 0.8, "weight_decay": 0.01},
+]
+
+
+def optimizer_settings(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "seed"}
+
+
+def max_param_diff(a: nn.Module, b: nn.Module) -> float:
+    return max(
+        (p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters(), strict=True)
+    )
+
+
+def assert_same_history(h, ref, tol: float = LOSS_TOL) -> None:
+    """Same counts exactly; losses equal to float rounding."""
+    assert h.iterations.iteration == ref.iterations.iteration
+    assert h.iterations.epoch == ref.iterations.epoch
+    assert h.iterations.samples_seen == ref.iterations.samples_seen
+    assert h.iterations.lr == ref.iterations.lr
+    assert h.epochs.epoch == ref.epochs.epoch
+    assert h.epochs.iterations == ref.epochs.iterations
+    assert h.epochs.samples_seen == ref.epochs.samples_seen
+    assert h.diverged_at == ref.diverged_at
+    assert h.iterations.loss == pytest.approx(ref.iterations.loss, rel=tol, abs=tol)
+    assert h.epochs.train_loss == pytest.approx(ref.epochs.train_loss, rel=tol, abs=tol)
+    if ref.epochs.val_loss and ref.epochs.val_loss[0] is not None:
+        assert h.epochs.val_loss == pytest.approx(ref.epochs.val_loss, rel=tol, abs=tol)
+    else:
+        assert h.epochs.val_loss == ref.epochs.val_loss
+    for key in ("n", "batch_size", "epochs", "lr", "momentum", "nesterov", "weight_decay", "seed"):
+        assert h.config[key] == ref.config[key], key
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, "full"], ids=["stochastic", "mini-batch", "batch"])
+def test_each_configuration_matches_its_own_train_run(batch_size):
+    data, val = quadratic_data(64, seed=1), quadratic_data(32, seed=2)
+    models = [tutorial_mlp(hidden=8, seed=i) for i in range(len(CONFIGS))]
+    kwargs = dict(batch_size=batch_size, epochs=4, val_data=val, seed=3)
+    histories = sweep(models, data, CONFIGS, **kwargs)
+    assert len(histories) == len(CONFIGS)
+    for i, (config, model, h) in enumerate(zip(CONFIGS, models, histories, strict=True)):
+        ref_model = tutorial_mlp(hidden=8, seed=i)
+        ref = train(ref_model, data, **kwargs, **config)
+        assert max_param_diff(model, ref_model) < TOL
+        assert_same_history(h, ref)
+        assert h.iterations.iteration[-1] == 4 * ref.config["iterations_per_epoch"]
+
+
+def test_factory_seeds_give_different_initialisations_and_match_train():
+    data = quadratic_data(48, seed=4)
+    configs = [{"lr": 1e-3, "seed": 0}, {"lr": 1e-3, "seed": 5}]
+    hs = sweep(
+        lambda s: tutorial_mlp(hidden=8, seed=s),
+        data,
+        configs,
+        batch_size=8,
+        epochs=2,
+        record_params=True,
+    )
+    assert not torch.equal(hs[0].params[0]["0.weight"], hs[1].params[0]["0.weight"])
+    for config, h in zip(configs, hs, strict=True):
+        ref_model = tutorial_mlp(hidden=8, seed=config["seed"])
+        ref = train(ref_model, data, batch_size=8, epochs=2, record_params=True, lr=config["lr"])
+        assert h.config["init_seed"] == config["seed"]
+        assert len(h.params) == len(ref.params) == 13
+        for name, value in ref.params[-1].items():
+            assert torch.allclose(h.params[-1][name], value, atol=TOL)
+        assert torch.equal(h.params[0]["0.weight"], ref.params[0]["0.weight"])
+
+
+def test_single_model_is_copied_and_list_is_trained_in_place():
+    data = quadratic_data(32)
+    model = tutorial_mlp(hidden=4)
+    before = [p.detach().clone() for p in model.parameters()]
+    sweep(model, data, [{"lr": 0.01}, {"lr": 0.02}], batch_size=8)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    models = [tutorial_mlp(hidden=4), tutorial_mlp(hidden=4)]
+    sweep(models, data, [{"lr": 0.01}, {"lr": 0.02}], batch_size=8)
+    assert not torch.equal(models[0][0].weight, before[0])
+    assert not torch.equal(models[0][0].weight, models[1][0].weight)
+
+
+def test_torch_func_path_matches_train_for_other_models_and_losses():
+    data = linear_data(40, seed=1)
+    configs = [{"lr": 0.1}, {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}]
+    models = [LinearModel(), LinearModel(w=1.0, b=1.0)]
+    hs = sweep(models, data, configs, batch_size=8, epochs=3, record_params=True)
+    for start, config, model, h in zip([(0.0, 0.0), (1.0, 1.0)], configs, models, hs, strict=True):
+        ref_model = LinearModel(*start)
+        ref = train(ref_model, data, batch_size=8, epochs=3, record_params=True, **config)
+        assert max_param_diff(model, ref_model) < TOL
+        assert_same_history(h, ref)
+        assert torch.allclose(h.param_trajectory("w"), ref.param_trajectory("w"), atol=TOL)
+
+    def mae(pred, y):  # a callable loss takes the torch.func path even for an MLP
+        return (pred - y).abs().mean()
+
+    mlps = [tutorial_mlp(hidden=8, seed=1)]
+    h = sweep(
+        mlps, quadratic_data(32), [{"lr": 0.01, "momentum": 0.9}], batch_size=4, epochs=2, loss=mae
+    )[0]
+    ref_model = tutorial_mlp(hidden=8, seed=1)
+    ref = train(
+        ref_model, quadratic_data(32), batch_size=4, epochs=2, loss=mae, lr=0.01, momentum=0.9
+    )
+    assert max_param_diff(mlps[0], ref_model) < TOL
+    assert_same_history(h, ref)
+
+
+def test_cross_entropy_classifier_matches_train():
+    train_data, val = digits_data()
+    small = (train_data.X[:200], train_data.y[:200])
+    configs = [{"lr": 0.1}, {"lr": 0.05, "momentum": 0.9}]
+    models = [digits_classifier(hidden=8, depth=2, seed=0) for _ in configs]
+    kwargs = dict(batch_size=32, epochs=2, loss="cross_entropy", val_data=val, drop_last=True)
+    hs = sweep(models, small, configs, **kwargs)
+    for config, model, h in zip(configs, models, hs, strict=True):
+        ref_model = digits_classifier(hidden=8, depth=2, seed=0)
+        ref = train(ref_model, small, **kwargs, **config)
+        assert max_param_diff(model, ref_model) < TOL
+        assert_same_history(h, ref)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"accumulation_steps": 3}, {"replacement": True, "batches_per_epoch": 5}, {"shuffle": False}],
+    ids=["accumulation", "replacement", "no-shuffle"],
+)
+def test_batching_options_match_train(options):
+    data = quadratic_data(40, seed=2)
+    config = {"lr": 2e-3, "momentum": 0.9}
+    model = tutorial_mlp(hidden=8)
+    h = sweep([model], data, [config], batch_size=7, epochs=3, **options)[0]
+    ref_model = tutorial_mlp(hidden=8)
+    ref = train(ref_model, data, batch_size=7, epochs=3, **options, **config)
+    assert max_param_diff(model, ref_model) < TOL
+    assert_same_history(h, ref)
+
+
+def test_divergence_is_isolated_without_nan_or_warnings():
+    data = quadratic_data(64, seed=1)
+    configs = [
+        {"lr": 1e-3},
+        {"lr": 5.0},
+        {"lr": 1e-3, "momentum": 0.9},
+        {"lr": 10.0, "momentum": 0.9},
+    ]
+    models = [tutorial_mlp(hidden=8) for _ in configs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs = sweep(models, data, configs, batch_size=8, epochs=3, val_data=data)
+    assert [h.diverged for h in hs] == [False, True, False, True]
+    for config, model, h in zip(configs, models, hs, strict=True):
+        ref_model = tutorial_mlp(hidden=8)
+        ref = train(ref_model, data, batch_size=8, epochs=3, val_data=data, **config)
+        assert h.diverged_at == ref.diverged_at
+        assert h.epochs.epoch == ref.epochs.epoch
+        assert len(h.iterations.loss) == len(ref.iterations.loss)
+        assert all(math.isfinite(v) for v in h.iterations.loss)
+        # A diverged copy keeps the parameters it had before its first non-finite loss.
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+        for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+            assert torch.allclose(p, q, rtol=1e-4, atol=TOL)
+        if not ref.diverged:
+            assert_same_history(h, ref)
+
+
+def test_each_history_stops_at_its_own_divergence():
+    data = quadratic_data(64, seed=1)
+    hs = sweep(tutorial_mlp(hidden=8), data, [{"lr": 10.0}, {"lr": 20.0}], batch_size=8, epochs=50)
+    assert all(h.diverged_at is not None and h.diverged_at < 16 for h in hs)
+    for h in hs:  # 8 iterations per epoch: only epochs completed before the divergence count
+        assert len(h.iterations.loss) == h.diverged_at - 1
+        assert h.epochs.epoch == list(range(1, (h.diverged_at - 1) // 8 + 1))
+
+
+def test_grid_builds_every_combination():
+    configs = grid(lr=[0.1, 0.01, 0.001], momentum=[0.0, 0.9])
+    assert len(configs) == 6
+    assert {"lr": 0.001, "momentum": 0.9} in configs
+    with pytest.raises(ValueError, match="grid keys must be among"):
+        grid(learning_rate=[0.1])
+
+
+@pytest.mark.parametrize(
+    ("configs", "error", "message"),
+    [
+        ({"lr": 0.1}, TypeError, "configs must be a list of dicts"),
+        ([], ValueError, "at least one configuration"),
+        ([0.1], TypeError, r"configs\[0\] must be a dict"),
+        ([{"momentum": 0.9}], ValueError, r"configs\[0\] needs an 'lr'"),
+        ([{"lr": 0.1, "betas": 0.9}], ValueError, r"keys must be among"),
+        ([{"lr": 0.1}, {"lr": 0.0}], ValueError, r"configs\[1\]\['lr'\] must be"),
+        ([{"lr": 0.1, "momentum": 1.0}], ValueError, r"\['momentum'\] must be"),
+        ([{"lr": 0.1, "nesterov": True}], ValueError, "nesterov=True needs momentum > 0"),
+        ([{"lr": 0.1, "momentum": 0.9, "nesterov": 1}], TypeError, "must be True or False"),
+        ([{"lr": 0.1, "weight_decay": -1.0}], ValueError, r"\['weight_decay'\] must be"),
+        ([{"lr": 0.1, "seed": 3}], ValueError, "needs models to be a factory"),
+    ],
+)
+def test_bad_configs_are_named(configs, error, message):
+    with pytest.raises(error, match=message):
+        sweep(tutorial_mlp(hidden=4), quadratic_data(40), configs)
+
+
+def test_bad_models_and_options_are_named():
+    data, two = quadratic_data(40), [{"lr": 0.1}, {"lr": 0.2}]
+    with pytest.raises(ValueError, match="one model per configuration"):
+        sweep([tutorial_mlp(hidden=4)], data, two)
+    with pytest.raises(ValueError, match="same parameters"):
+        sweep([tutorial_mlp(hidden=4), tutorial_mlp(hidden=5)], data, two)
+    with pytest.raises(ValueError, match="distinct objects"):
+        model = tutorial_mlp(hidden=4)
+        sweep([model, model], data, two)
+    with pytest.raises(TypeError, match=r"models\[1\] must be a torch.nn.Module"):
+        sweep([tutorial_mlp(hidden=4), "mlp"], data, two)
+    with pytest.raises(TypeError, match="models must be a torch.nn.Module"):
+        sweep(3, data, two)
+    with pytest.raises(TypeError, match=r"models\(0\) must return"):
+        sweep(lambda seed: None, data, two)
+    with pytest.raises(ValueError, match="without buffers"):
+        sweep(nn.Sequential(nn.Linear(1, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)), data, two)
+    with pytest.raises(ValueError, match="epochs must be"):
+        sweep(tutorial_mlp(hidden=4), data, two, epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        sweep(tutorial_mlp(hidden=4), data, two, batch_size=0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        sweep(tutorial_mlp(hidden=4), data, two, loss="hinge")
+    with pytest.raises(TypeError, match="record_params must be True or False"):
+        sweep(tutorial_mlp(hidden=4), data, two, record_params="yes")
+    with pytest.raises(TypeError, match="data must be a Dataset"):
+        sweep(tutorial_mlp(hidden=4), [1, 2, 3], two)
