@@ -1,0 +1,216 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gdlessons.data import quadratic_data
+from gdlessons.lr_finder import (
+    CAVEAT,
+    RangeTest,
+    ema_smooth,
+    lr_range_test,
+    plot_range_test,
+    steepest_point,
+    valley_point,
+)
+from gdlessons.models import tutorial_mlp
+from gdlessons.training import train
+
+DATA = quadratic_data(200)
+
+
+def mlp_with_buffers():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(1, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+
+
+def warmed_up(model, momentum=0.9, nesterov=False):
+    """A model and an SGD optimizer with momentum buffers, gradients and BatchNorm statistics."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=momentum, nesterov=nesterov)
+    X, y = DATA.X[:64], DATA.y[:64]
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+    return opt
+
+
+def snapshot(model, opt):
+    params = {k: v.clone() for k, v in model.state_dict().items()}
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    state = {i: {k: v.clone() for k, v in s.items()} for i, s in enumerate(opt.state.values())}
+    return (
+        params,
+        grads,
+        state,
+        [dict((k, v) for k, v in g.items() if k != "params") for g in opt.param_groups],
+    )
+
+
+def assert_bitwise_equal(a, b):
+    pa, ga, sa, groups_a = a
+    pb, gb, sb, groups_b = b
+    assert pa.keys() == pb.keys() and all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert all((x is None and y is None) or torch.equal(x, y) for x, y in zip(ga, gb, strict=True))
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i])
+    assert groups_a == groups_b
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_leaves_parameters_buffers_grads_and_optimizer_state_bitwise(nesterov):
+    model = mlp_with_buffers()
+    opt = warmed_up(model, nesterov=nesterov)
+    assert any("momentum_buffer" in s for s in opt.state.values())
+    assert model[1].num_batches_tracked.item() == 3
+    before = snapshot(model, opt)
+    rng = torch.get_rng_state()
+    model.eval()
+    result = lr_range_test(model, DATA, optimizer=opt, iterations=30, end_lr=100.0)
+    assert len(result.lr) > 5
+    assert_bitwise_equal(before, snapshot(model, opt))
+    assert not model.training and not model[1].training
+    assert torch.equal(torch.get_rng_state(), rng)
+
+
+def test_training_after_the_test_is_identical_to_training_without_it():
+    runs = []
+    for run_test in (False, True):
+        model = mlp_with_buffers()
+        opt = warmed_up(model)
+        if run_test:
+            lr_range_test(model, DATA, optimizer=opt, iterations=20)
+        X, y = DATA.X, DATA.y
+        for _ in range(3):
+            opt.zero_grad()
+            nn.functional.mse_loss(model(X), y).backward()
+            opt.step()
+        runs.append(snapshot(model, opt))
+    assert_bitwise_equal(*runs)
+
+
+def test_model_really_trains_during_the_sweep_and_is_put_back():
+    model = tutorial_mlp()
+    before = [p.clone() for p in model.parameters()]
+    result = lr_range_test(model, DATA, iterations=30)
+    assert result.loss[-1] != result.loss[0]  # parameters did move during the sweep
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_rates_are_geometric_and_losses_are_measured_after_each_update():
+    start, end, n = 1e-4, 1e-2, 12
+    result = lr_range_test(
+        tutorial_mlp(), DATA, start_lr=start, end_lr=end, iterations=n, stop_factor=1e9
+    )
+    np.testing.assert_allclose(result.lr, np.geomspace(start, end, n), rtol=1e-9)
+    assert result.stop_reason.startswith("reached end_lr")
+    factor = (end / start) ** (1 / (n - 1))
+    history = train(
+        tutorial_mlp(), DATA, batch_size=32, epochs=3, lr=start, progress=False,
+        scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda i: factor**i),
+    )  # fmt: skip
+    # the loss after update i is the next iteration's (pre-update) batch loss
+    assert result.loss == history.iterations.loss[1 : n + 1]
+    np.testing.assert_allclose(result.smoothed, ema_smooth(result.loss, 0.98))
+
+
+def test_stops_when_smoothed_loss_exceeds_a_multiple_of_its_best():
+    result = lr_range_test(
+        tutorial_mlp(), DATA, start_lr=1e-3, end_lr=1e4, iterations=100, stop_factor=2.0
+    )
+    assert len(result.lr) < 100
+    assert "2× its best" in result.stop_reason
+    best_so_far = np.minimum.accumulate(result.smoothed)
+    assert result.smoothed[-1] > 2.0 * best_so_far[-1]
+    assert (np.array(result.smoothed[:-1]) <= 2.0 * best_so_far[:-1]).all()
+
+
+def test_non_finite_loss_ends_the_sweep_cleanly():
+    result = lr_range_test(
+        tutorial_mlp(), DATA, start_lr=1.0, end_lr=1e12, iterations=60, stop_factor=1e300
+    )
+    assert "non-finite" in result.stop_reason
+    assert all(math.isfinite(v) for v in result.loss)
+
+
+def test_accumulation_gives_the_same_sweep():
+    kwargs = dict(start_lr=1e-4, end_lr=1e-2, iterations=15, batch_size=40)
+    plain = lr_range_test(tutorial_mlp(), DATA, **kwargs)
+    accumulated = lr_range_test(tutorial_mlp(), DATA, accumulation_steps=4, **kwargs)
+    assert accumulated.config["accumulation_steps"] == 4
+    np.testing.assert_allclose(accumulated.loss, plain.loss, rtol=1e-4)
+
+
+def test_suggestions_lie_in_the_falling_part_of_the_curve():
+    result = lr_range_test(tutorial_mlp(), quadratic_data(), iterations=150)
+    assert result.stop_reason
+    lrs = result.lr
+    for lr in (result.steepest, result.valley):
+        assert lrs[0] < lr <= result.min_loss_lr
+    assert result.suggestions == {"steepest": result.steepest, "valley": result.valley}
+    assert len(result.rows()) == len(lrs)
+
+
+def test_suggestion_helpers():
+    assert steepest_point([1, 10, 100], [3.0, 2.0, 1.0], skip_start=2) is None
+    assert valley_point([1.0, 2.0]) is None
+    # longest decreasing stretch is indices 3..7; its middle is 5
+    assert valley_point([1.0, 2.0, 1.5, 9.0, 8.0, 7.0, 6.0, 5.0, 9.0]) == 5
+
+
+def test_refuses_optimizer_with_a_scheduler_attached():
+    model = tutorial_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.optim.lr_scheduler.StepLR(opt, step_size=10)
+    with pytest.raises(ValueError, match="scheduler attached"):
+        lr_range_test(model, DATA, optimizer=opt)
+    opt2 = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt2.param_groups[0]["initial_lr"] = 0.1  # e.g. restored from a scheduler's checkpoint
+    with pytest.raises(ValueError, match="initial_lr"):
+        lr_range_test(model, DATA, optimizer=opt2)
+
+
+def test_refuses_foreign_or_non_sgd_optimizers():
+    model = tutorial_mlp()
+    with pytest.raises(TypeError, match="torch.optim.SGD"):
+        lr_range_test(model, DATA, optimizer=torch.optim.Adam(model.parameters()))
+    with pytest.raises(ValueError, match="this model's parameters"):
+        lr_range_test(model, DATA, optimizer=torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1))
+
+
+@pytest.mark.parametrize(
+    "start, end, match",
+    [
+        (0.0, 1.0, "start_lr"),
+        (-1e-3, 1.0, "start_lr"),
+        (1.0, 1.0, "start_lr < end_lr"),
+        (1.0, 0.1, "start_lr < end_lr"),
+    ],
+)
+def test_refuses_bounds_that_are_not_increasing_and_positive(start, end, match):
+    with pytest.raises(ValueError, match=match):
+        lr_range_test(tutorial_mlp(), DATA, start_lr=start, end_lr=end)
+
+
+def test_other_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="iterations"):
+        lr_range_test(tutorial_mlp(), DATA, iterations=2)
+    with pytest.raises(ValueError, match="stop_factor"):
+        lr_range_test(tutorial_mlp(), DATA, stop_factor=1.0)
+    with pytest.raises(TypeError, match="model"):
+        lr_range_test("mlp", DATA)
+
+
+def test_plot_marks_both_suggestions_and_states_the_caveat():
+    r = RangeTest(
+        lr=[1e-4, 1e-3, 1e-2, 1e-1], loss=[3.0, 2.5, 1.0, 5.0], smoothed=[3.0, 2.8, 2.0, 3.0],
+        steepest=1e-3, valley=1e-2,
+    )  # fmt: skip
+    fig = plot_range_test(r)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("steepest" in s for s in labels) and any("valley" in s for s in labels)
+    assert any(t.get_text() == CAVEAT for t in ax.texts)
+    assert ax.get_xscale() == "log" and "learning rate" in ax.get_xlabel()
