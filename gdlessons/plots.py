@@ -48,10 +48,18 @@ def loss_curve(
     fig, ax = new_axes(ax)
     label = label or _default_label(history)
     if x == "epoch":
-        line = ax.plot(history.epochs.epoch, history.epochs.train_loss, label=f"{label} train", **style)[0]
+        line = ax.plot(
+            history.epochs.epoch, history.epochs.train_loss, label=f"{label} train", **style
+        )[0]
         vals = history.epochs.val_loss
         if validation and vals and vals[0] is not None:
-            ax.plot(history.epochs.epoch, vals, "--", color=line.get_color(), label=f"{label} validation")
+            ax.plot(
+                history.epochs.epoch,
+                vals,
+                "--",
+                color=line.get_color(),
+                label=f"{label} validation",
+            )
     else:
         its = history.iterations
         xs = {"iteration": its.iteration, "samples": its.samples_seen, "time": its.time}[x]

@@ -27,7 +27,9 @@ def strip_run_metadata(path: Path) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def execute(notebook: Path, output: Path, parameters: dict | None = None, *, cwd: Path | None = None) -> float:
+def execute(
+    notebook: Path, output: Path, parameters: dict | None = None, *, cwd: Path | None = None
+) -> float:
     """Run ``notebook`` into ``output`` with papermill (no progress bar); return seconds taken."""
     import papermill
 
@@ -45,8 +47,12 @@ def execute(notebook: Path, output: Path, parameters: dict | None = None, *, cwd
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gdlessons.render", description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="chapters to render (default: all in notebooks/)")
+    parser = argparse.ArgumentParser(
+        prog="python -m gdlessons.render", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="chapters to render (default: all in notebooks/)"
+    )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
@@ -62,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             seconds = execute(nb, nb)
         except Exception as exc:  # report every chapter, then fail
-            print(f"\n{nb.name} FAILED: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            print(
+                f"\n{nb.name} FAILED: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
             times.append((nb.name, float("nan")))
             failed = True
             continue

@@ -52,4 +52,26 @@ def setup(seed: int = 0, *, threads: int = 1, style: bool = True) -> dict:
         import matplotlib as mpl
 
         mpl.rcParams.update(PLOT_STYLE)
+    show_figures_inline()
     return {"seed": seed, "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def show_figures_inline() -> bool:
+    """In a notebook, display any returned matplotlib ``Figure`` as a PNG.
+
+    The course's plots build figures without pyplot (so nothing shows twice or leaks); this
+    tells IPython how to show them. Returns False outside IPython, where it does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover (IPython ships with the course)
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    from gdlessons.plots import figure_png
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    return True

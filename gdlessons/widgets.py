@@ -53,7 +53,9 @@ class Explorer:
             raise ValueError("controls must name at least one widget")
         for name, control in controls.items():
             if not hasattr(control, "value"):
-                raise TypeError(f"controls[{name!r}] must be an ipywidgets value widget, got {type(control).__name__}")
+                raise TypeError(
+                    f"controls[{name!r}] must be an ipywidgets value widget, got {type(control).__name__}"
+                )
         self.draw = draw
         self.controls = dict(controls)
         self.title = title
@@ -70,7 +72,9 @@ class Explorer:
         """The figure for ``state`` (missing keys take the initial values). Pure: no widgets."""
         unknown = set(state) - set(self.controls)
         if unknown:
-            raise ValueError(f"state keys must be among {sorted(self.controls)}, got {sorted(unknown)}")
+            raise ValueError(
+                f"state keys must be among {sorted(self.controls)}, got {sorted(unknown)}"
+            )
         return self.draw(**{**self.initial, **state})
 
     def png(self, **state) -> bytes:

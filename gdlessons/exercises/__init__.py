@@ -46,20 +46,36 @@ class Exercise:
     ('not attempted', 'incorrect', 'correct')
     """
 
-    def __init__(self, name: str, prompt: str, checker: Callable[[object], str | None], *, hint: str, solution: str):
+    def __init__(
+        self,
+        name: str,
+        prompt: str,
+        checker: Callable[[object], str | None],
+        *,
+        hint: str,
+        solution: str,
+    ):
         self.name, self.prompt, self.checker = name, prompt, checker
         self._hint, self._solution = hint, solution
 
     def check(self, answer: object) -> Result:
         if answer is Ellipsis or answer is None:
-            return Result(self.name, NOT_ATTEMPTED, "Replace the ... with your answer, then run the cell again.")
+            return Result(
+                self.name,
+                NOT_ATTEMPTED,
+                "Replace the ... with your answer, then run the cell again.",
+            )
         try:
             problem = self.checker(answer)
         except Exception as exc:  # a student's answer of the wrong shape is feedback, not a crash
             problem = f"Your answer could not be checked ({type(exc).__name__}: {exc})."
         if problem is None:
             return Result(self.name, CORRECT, "Well done.")
-        return Result(self.name, INCORRECT, problem + " Try q.hint() if you are stuck.".replace("q.", f"{self.name}."))
+        return Result(
+            self.name,
+            INCORRECT,
+            problem + " Try q.hint() if you are stuck.".replace("q.", f"{self.name}."),
+        )
 
     def hint(self) -> str:
         print(f"Hint for {self.name}: {self._hint}")
@@ -81,7 +97,11 @@ def expect_int(expected: int) -> Callable[[object], str | None]:
     """
 
     def checker(answer):
-        if isinstance(answer, bool) or not isinstance(answer, (int, float)) or float(answer) != int(answer):
+        if (
+            isinstance(answer, bool)
+            or not isinstance(answer, (int, float))
+            or float(answer) != int(answer)
+        ):
             return f"Expected a whole number, got {answer!r}."
         if int(answer) == expected:
             return None
@@ -90,7 +110,9 @@ def expect_int(expected: int) -> Callable[[object], str | None]:
     return checker
 
 
-def expect_close(expected: float, *, rtol: float = 0.01, atol: float = 0.0) -> Callable[[object], str | None]:
+def expect_close(
+    expected: float, *, rtol: float = 0.01, atol: float = 0.0
+) -> Callable[[object], str | None]:
     """A checker for a number within a relative tolerance.
 
     >>> expect_close(0.368, rtol=0.05)(0.37), expect_close(1.0)(2.0)
@@ -123,6 +145,10 @@ def expect_choice(expected: str, choices: tuple[str, ...]) -> Callable[[object],
         key = str(answer).strip().lower()
         if key not in norm:
             return f"Choose one of {', '.join(repr(c) for c in choices)}; got {answer!r}."
-        return None if norm[key] == expected else f"{answer!r} is not it; think about what each option changes."
+        return (
+            None
+            if norm[key] == expected
+            else f"{answer!r} is not it; think about what each option changes."
+        )
 
     return checker

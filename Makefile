@@ -1,0 +1,54 @@
+# The course's entry points. `make lab` opens the course, `make test` checks all of it,
+# `make render` regenerates every chapter's stored outputs (instructors).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.gdlessons-installed
+# Extra pip arguments, e.g. PyTorch's CPU wheel index on a machine without a local CPU wheel (see README).
+PIP_ARGS ?=
+NB ?=
+PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+RENDER_ENV := GDLESSONS_RENDER=1 TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: setup lab test lint format render benchmarks browser-deps clean
+
+setup: $(STAMP)
+
+# constraints-cpu.txt pins the CPU build of torch, so pip never pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints-cpu.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(PIP_ARGS) -c constraints-cpu.txt -e ".[dev]"
+	@touch $@
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) browser-deps lint
+	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile --doctest-modules gdlessons tests notebooks \
+		--nbval-lax --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+
+render: $(STAMP)
+	$(RENDER_ENV) $(PY) -m gdlessons.render $(NB)
+
+benchmarks: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+# Widgets are tested in JupyterLab in headless Chromium, from Debian's packages (never a browser download).
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "Chromium not installed: the browser test will be skipped (install Debian's chromium and chromium-driver)."; fi; }
+
+clean:
+	rm -rf $(VENV) tests/output

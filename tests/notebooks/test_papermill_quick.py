@@ -1,0 +1,33 @@
+"""Every chapter runs top to bottom under papermill with its quick parameters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gdlessons.render import execute
+from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+def test_runs_with_quick_parameters(notebook, tmp_path):
+    params = quick_params(notebook)
+    cells = json.loads(notebook.read_text())["cells"]
+    declared = "\n".join(
+        "".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])
+    )
+    for name in params:
+        assert f"{name} =" in declared, (
+            f"quick parameter {name!r} is not declared in the parameters cell"
+        )
+    out = tmp_path / notebook.name
+    execute(notebook, out, params, cwd=notebook.parent)
+    executed = json.loads(out.read_text())
+    errors = [
+        o
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors, errors

@@ -1,0 +1,96 @@
+"""What a reader meets in each committed chapter: rendered, in order, clean, and well-formed."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.notebooks.conftest import NOTEBOOKS, load, notebook_ids
+
+MACHINE_PATHS = re.compile(r"(/tmp/|/root/|/home/\w+/|/Users/\w+/|site-packages/)")
+SEEDING = re.compile(r"\b(setup|seed_everything|manual_seed)\(")
+RANDOMNESS = re.compile(
+    r"\b(train|sweep|lr_range_test|torch\.rand\w*|np\.random|tutorial_mlp|quadratic_data|linear_data|digits_data)\("
+)
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+pytestmark = pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def outputs(nb):
+    return [o for c in code_cells(nb) for o in c.get("outputs", [])]
+
+
+def test_has_parameters_cell(notebook):
+    tagged = [c for c in load(notebook)["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
+
+
+def test_seeds_before_any_randomness(notebook):
+    cells = ["".join(c["source"]) for c in code_cells(load(notebook))]
+    seed_at = next((i for i, s in enumerate(cells) if SEEDING.search(s)), None)
+    random_at = next((i for i, s in enumerate(cells) if RANDOMNESS.search(s)), len(cells))
+    assert seed_at is not None, "no seed is set (call gdlessons.setup(seed))"
+    assert seed_at <= random_at, (
+        f"code cell {random_at} uses randomness before the seed is set in cell {seed_at}"
+    )
+
+
+def test_rendered_in_order(notebook):
+    counts = [c["execution_count"] for c in code_cells(load(notebook))]
+    assert None not in counts, "some cells have no stored output: render the notebook (make render)"
+    assert counts == sorted(counts) and counts[0] == 1, "cells were not run top to bottom in one go"
+
+
+def test_no_errors_warnings_or_machine_paths(notebook):
+    for out in outputs(load(notebook)):
+        assert out["output_type"] != "error", (
+            f"stored error: {out.get('ename')}: {out.get('evalue')}"
+        )
+        if out.get("name") == "stderr":
+            text = "".join(out.get("text", ""))
+            assert "Warning" not in text and "Error" not in text, text[:200]
+        match = MACHINE_PATHS.search(json.dumps(out))
+        assert not match, f"a stored output shows a machine path: {match.group(0)}"
+
+
+def test_widget_cells_have_static_figure(notebook):
+    for out in outputs(load(notebook)):
+        data = out.get("data", {})
+        if WIDGET in data:
+            assert "image/png" in data, (
+                "a widget output has no static figure for viewers without widgets"
+            )
+
+
+def test_story_shape(notebook):
+    markdown = "\n".join(
+        "".join(c["source"]) for c in load(notebook)["cells"] if c["cell_type"] == "markdown"
+    )
+    assert re.search(r"what you will learn", markdown, re.I), "opens without 'What you will learn'"
+    assert re.search(r"^#+ .*summary", markdown, re.I | re.M), "no Summary section"
+    assert re.search(r"^#+ .*exercises", markdown, re.I | re.M), "no Exercises section"
+
+
+def test_cells_are_short(notebook):
+    for cell in code_cells(load(notebook)):
+        lines = [
+            ln
+            for ln in "".join(cell["source"]).splitlines()
+            if ln.strip() and not ln.strip().startswith("#")
+        ]
+        assert len(lines) <= 15, (
+            f"a code cell has {len(lines)} lines: move the work into the package"
+        )
+
+
+def test_small_on_disk(notebook):
+    assert notebook.stat().st_size < 2_000_000, (
+        f"{notebook.name} is {notebook.stat().st_size / 1e6:.1f} MB"
+    )
