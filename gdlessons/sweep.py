@@ -436,7 +436,8 @@ class _MLPEngine:
             grads[2 * j + 1] = g.sum(dim=1)
             if j > 0:
                 g = torch.bmm(g, views[2 * j])
-                g = torch.where(a > 0, g, 0.0) if self.relu_after[j - 1] else g
+                if self.relu_after[j - 1]:  # ReLU's backward, the op autograd itself calls
+                    g = torch.ops.aten.threshold_backward(g, a, 0)
         K = flat.shape[0]
         return per, torch.cat([gr.reshape(K, -1) for gr in grads], dim=1)
 
