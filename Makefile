@@ -35,7 +35,7 @@ format: $(STAMP)
 
 test: $(STAMP) browser-deps lint
 	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile --doctest-modules gdlessons tests notebooks \
-		--nbval-lax --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg
+		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 render: $(STAMP)
 	$(RENDER_ENV) $(PY) -m gdlessons.render $(NB)

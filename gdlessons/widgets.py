@@ -99,7 +99,7 @@ class Explorer:
             return self._box
         import ipywidgets as w
 
-        image = w.Image(value=self.png(), format="png")
+        image = w.Image(value=self.png(), format="png", layout=w.Layout(max_width="720px"))
         text = w.HTML(self._readout_html(self.initial))
         image.add_class("gdl-figure")
         text.add_class("gdl-readout")

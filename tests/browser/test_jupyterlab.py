@@ -1,0 +1,180 @@
+"""Every chapter as a student meets it: JupyterLab in headless Chromium (Debian's, no download).
+
+For each chapter (a copy, with its quick parameters, so the committed notebooks are never
+touched): restart the kernel, run all cells, check there is no error and every explorer rendered,
+then move one slider with the keyboard and check that its figure and readout changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.lab_server import jupyterlab
+from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = Path(__file__).resolve().parents[1] / "output" / "browser"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+RUN_TIMEOUT_S = 180
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable() -> str | None:
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM} (install Debian's chromium and chromium-driver)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the Python package playwright is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    reason = _unavailable()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser test cannot run in CI: {reason}")
+        pytest.skip(reason)
+    from papermill.iorw import load_notebook_node, write_ipynb
+    from papermill.parameterize import parameterize_notebook
+
+    root = tmp_path_factory.mktemp("course")
+    for nb in NOTEBOOKS:
+        node = parameterize_notebook(load_notebook_node(str(nb)), quick_params(nb))
+        write_ipynb(node, str(root / nb.name))
+    work = tmp_path_factory.mktemp("lab")
+    from playwright.sync_api import sync_playwright
+
+    with jupyterlab(root, work, expose_app=True) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            yield base, token, browser
+        finally:
+            browser.close()
+
+
+JS_PANEL = "window.jupyterapp.shell.currentWidget"
+
+RUN_ALL = f"""async () => {{
+  const panel = {JS_PANEL};
+  await panel.context.ready; await panel.sessionContext.ready;
+  await panel.sessionContext.restartKernel();
+  await window.jupyterapp.commands.execute('notebook:run-all-cells');
+}}"""
+
+STATUS = f"""() => {{
+  const panel = {JS_PANEL};
+  const cells = panel.content.widgets.filter(c => c.model.type === 'code' && c.model.sharedModel.getSource().trim());
+  const done = cells.every(c => c.model.executionCount !== null && c.promptNode.textContent.indexOf('*') < 0);
+  const errors = [];
+  for (const c of cells) for (const o of c.model.outputs.toJSON())
+    if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return {{done, errors, idle: kernel && kernel.status === 'idle', cells: cells.length}};
+}}"""
+
+IMAGE_HASH = """async (el) => {
+  const img = el.querySelector('.gdl-figure');
+  const buf = await (await fetch(img.src)).arrayBuffer();
+  const bytes = new Uint8Array(buf); let h = 0;
+  for (let i = 0; i < bytes.length; i++) h = (h * 31 + bytes[i]) >>> 0;
+  return bytes.length + ':' + h;
+}"""
+
+
+def _wait_until_run(page):
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        status = page.evaluate(STATUS)
+        if status["errors"]:
+            return status
+        if status["done"] and status["idle"]:
+            return status
+        page.wait_for_timeout(500)
+    raise AssertionError(f"cells still running after {RUN_TIMEOUT_S} s: {page.evaluate(STATUS)}")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+def test_chapter_runs_and_its_sliders_work(lab, notebook):
+    base, token, browser = lab
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    try:
+        url = f"{base}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?reset&token={token}"  # one tab only
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)  # fmt: skip
+        page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+        page.evaluate(RUN_ALL)
+        status = _wait_until_run(page)
+        assert not status["errors"], f"error outputs: {status['errors']}"
+        page.wait_for_timeout(1000)  # let widget views attach
+        body = page.locator(".jp-Notebook").inner_text()
+        assert "Error displaying widget" not in body
+        explorers = page.locator(".gdl-explorer")
+        expected = _explorer_cells(notebook)
+        assert explorers.count() == expected, (
+            f"{explorers.count()} explorers rendered, {expected} expected"
+        )
+        for i in range(expected):
+            src = explorers.nth(i).locator(".gdl-figure").get_attribute("src")
+            assert src and src.startswith("blob:"), "an explorer's figure did not render"
+        if expected:
+            _move_a_slider(page, explorers.first)
+        page.screenshot(path=str(OUTPUT / f"{notebook.stem}.png"), full_page=False)
+    finally:
+        try:
+            page.evaluate(f"() => {JS_PANEL}.sessionContext.shutdown()")
+        except Exception:  # noqa: BLE001 (the page may be gone; the server is killed anyway)
+            pass
+        page.close()
+
+
+def _move_a_slider(page, explorer):
+    slider = explorer.locator(".widget-slider").first
+    readout = slider.locator(".widget-readout")
+    before_text, before_image = readout.inner_text(), explorer.evaluate(IMAGE_HASH)
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    if readout.inner_text() == before_text:  # at its maximum: move the other way
+        handle.press("ArrowLeft")
+        handle.press("ArrowLeft")
+    after_text = readout.inner_text()
+    assert after_text != before_text, f"the slider readout did not change from {before_text!r}"
+    explorer.scroll_into_view_if_needed()
+    deadline = time.monotonic() + 30
+    while explorer.evaluate(IMAGE_HASH) == before_image:
+        assert time.monotonic() < deadline, "the figure did not change after moving the slider"
+        page.wait_for_timeout(200)
+
+
+def _explorer_cells(notebook: Path) -> int:
+    """Cells whose committed output is an explorer (its static note says so)."""
+    from gdlessons.widgets import STATIC_NOTE
+
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum(
+        any(
+            STATIC_NOTE in "".join(o.get("data", {}).get("text/plain", ""))
+            for o in c.get("outputs", [])
+        )
+        for c in cells
+        if c["cell_type"] == "code"
+    )
+
+
+def test_output_folder_is_ignored_by_git():
+    assert "tests/output/" in (Path(__file__).resolve().parents[2] / ".gitignore").read_text()
+    shutil.rmtree(OUTPUT / "nothing", ignore_errors=True)
