@@ -278,10 +278,11 @@ def plot_contours_2d(
     ax: Axes | None = None,
     extent: tuple[float, float] = (1.5, 1.5),
     levels: int = 12,
-    resolution: int = 61,
+    resolution: int = 121,
     title: str | None = None,
 ) -> Figure:
-    """Contours of f(x) = ½(λ₁x₁² + λ₂x₂²) on [−e₁, e₁] × [−e₂, e₂], equal axis scales.
+    """Contours of f(x) = ½(λ₁x₁² + λ₂x₂²) on [−e₁, e₁] × [−e₂, e₂], equal axis scales;
+    ``levels`` ellipses, each drawn with ``resolution`` points.
 
     >>> fig = plot_contours_2d([0.4, 4.0]); fig.axes[0].get_ylabel()
     'x₂'
@@ -290,14 +291,14 @@ def plot_contours_2d(
     if lam.shape != (2,):
         raise ValueError(f"curvatures must hold exactly 2 numbers, got {curvatures!r}")
     fig, ax = new_axes(ax)
-    x1 = np.linspace(-extent[0], extent[0], resolution)
-    x2 = np.linspace(-extent[1], extent[1], resolution)
-    g1, g2 = np.meshgrid(x1, x2)
-    f = 0.5 * (lam[0] * g1**2 + lam[1] * g2**2)
+    # The level sets are ellipses x₁ = r₁cos t, x₂ = r₂sin t with rᵢ = √(2c/λᵢ): drawing them
+    # as one NaN-separated line is exact and much faster than a gridded contour.
     top = 0.5 * (lam[0] * extent[0] ** 2 + lam[1] * extent[1] ** 2)
-    ax.contour(
-        g1, g2, f, levels=np.geomspace(top * 1e-3, top, levels), colors="0.7", linewidths=0.7
-    )
+    c = np.geomspace(top * 1e-3, top, levels)[:, None]
+    t = np.append(np.linspace(0, 2 * np.pi, resolution), np.nan)
+    xs = (np.sqrt(2 * c / lam[0]) * np.cos(t)).ravel()
+    ys = (np.sqrt(2 * c / lam[1]) * np.sin(t)).ravel()
+    ax.plot(xs, ys, color="0.7", lw=0.7)
     ax.plot([0], [0], "k+", ms=8)
     ax.set_xlim(-extent[0], extent[0])
     ax.set_ylim(-extent[1], extent[1])
@@ -315,8 +316,8 @@ def draw_path(
     where it passes ``limit`` and its label says so.
 
     >>> fig = plot_contours_2d([1.0, 4.0]); draw_path(fig.axes[0], iterates([1.0, 4.0], [1.0, 1.0], 0.3, 5), label="η=0.3")
-    >>> len(fig.axes[0].lines)
-    2
+    >>> fig.axes[0].lines[-1].get_label()
+    'η=0.3'
     """
     path = np.asarray(path, dtype=float)
     cut = first_divergent(path, limit=limit)
@@ -327,3 +328,62 @@ def draw_path(
     ax.plot(path[:, 0], path[:, 1], label=label, **style)
     if label:
         ax.legend(loc="upper right", fontsize=8)
+
+
+def _describe(lr: float, a: float, kappa: float) -> str:
+    lam = eigenvalues_from_condition(kappa, lambda_max=a)
+    return (
+        f"η = {lr:.3g}, a = {a:.3g}: bound 2/a = {2 / a:.3g} (η is {lr * a / 2:.2f}× the bound)\n"
+        f"1-D regime: {regime(lr, a)} (error × {1 - lr * a:+.2f} per iteration)\n"
+        f"2-D, κ = {kappa:.3g} (λ = {lam[0]:.3g}, {lam[1]:.3g}): {regime(lr, lam)}"
+    )
+
+
+def quadratic_figure(lr: float, a: float, kappa: float, *, iterations: int = 20) -> Figure:
+    """The explorer's picture: gradient descent with rate ``lr`` on a·x²/2 (left) and on the 2-D
+    quadratic with λ_max = a and condition number ``kappa`` (right), regimes in the titles.
+
+    >>> fig = quadratic_figure(0.45, 4.0, 10.0); [ax.get_title().split(":")[0] for ax in fig.axes]
+    ['1-D, a = 4', '2-D, κ = 10']
+    """
+    lam = eigenvalues_from_condition(kappa, lambda_max=a)
+    fig = Figure(figsize=(8.4, 3.5), dpi=80)  # no layout engine: fixed margins redraw faster
+    left, right = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+    plot_curve_1d(a, {f"η = {lr:.3g}": iterates(a, [1.0], lr, iterations)}, ax=left)
+    left.set_title(f"1-D, a = {a:g}: {regime(lr, a)} (bound 2/a = {2 / a:.3g})")
+    plot_contours_2d(lam, ax=right, levels=8)
+    draw_path(right, iterates(lam, [1.2, 1.0], lr, iterations), label=f"η = {lr:.3g}", limit=10.0)
+    right.set_title(f"2-D, κ = {kappa:.3g}: {regime(lr, lam)} (bound 2/λ_max = {2 / a:.3g})")
+    ticks = [-1.5, -0.75, 0.0, 0.75, 1.5]  # fixed ticks: tick placement is most of a redraw
+    left.set_xticks(ticks)
+    left.set_yticks(np.linspace(0, 0.5 * a * 1.5**2, 4).round(2))
+    right.set_xticks(ticks)
+    right.set_yticks(ticks)
+    for ax in (left, right):
+        ax.title.set_fontsize(9)
+    return fig
+
+
+def quadratic_explorer():
+    """Sliders for the rate η (log scale), the curvature a and the 2-D condition number κ."""
+    import ipywidgets as w
+
+    from gdlessons.widgets import Explorer
+
+    style = {"description_width": "150px"}
+    layout = w.Layout(width="480px")
+    controls = {
+        "lr": w.FloatLogSlider(value=0.45, base=10, min=-3, max=0.5, step=0.01, description="learning rate η", style=style, layout=layout),
+        "a": w.FloatSlider(value=4.0, min=0.5, max=10.0, step=0.5, description="curvature a (= λ_max)", style=style, layout=layout),
+        "kappa": w.FloatLogSlider(value=10.0, base=10, min=0, max=2, step=0.05, description="condition number κ", style=style, layout=layout),
+    }  # fmt: skip
+    return Explorer(
+        quadratic_figure,
+        controls,
+        title="Gradient descent on quadratics: 20 iterations",
+        readout=_describe,
+    )
+
+
+EXPLORERS = {"ch04-quadratic-explorer": quadratic_explorer}
