@@ -30,9 +30,15 @@ from torch import nn
 from gdlessons._validate import check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
-from gdlessons.training import LOSSES, History, resolve_batch_size, resolve_loss
+from gdlessons.training import (
+    LOSSES,
+    History,
+    _make_scheduler,
+    resolve_batch_size,
+    resolve_loss,
+)
 
-CONFIG_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "seed")
+CONFIG_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "seed", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class SweepConfig:
     nesterov: bool = False
     weight_decay: float = 0.0
     seed: int | None = None
+    scheduler: Callable | None = None
 
 
 def grid(**values: Sequence) -> list[dict]:
@@ -88,9 +95,13 @@ def sweep(
     untouched), a list with one model per configuration (trained in place, like ``train()``), or a
     factory ``seed -> model`` called with each configuration's ``seed`` (default 0), so that
     configurations can differ in their initialisation. ``configs`` are dicts with ``lr`` and
-    optionally ``momentum``, ``nesterov``, ``weight_decay`` and ``seed`` (see :func:`grid`).
+    optionally ``momentum``, ``nesterov``, ``weight_decay``, ``seed`` and ``scheduler`` (a
+    function ``optimizer -> lr_scheduler`` as in ``train()``, stepped once per update; it drives
+    a stand-in optimizer whose learning rate and momentum the sweep reads) (see :func:`grid`).
     The other arguments mean what they mean in :func:`~gdlessons.training.train`; each
-    configuration's History matches the ``train()`` run with the same settings (to float rounding).
+    configuration's History matches the ``train()`` run with the same settings (to float rounding);
+    its ``time`` columns are the whole sweep's clock, shared by all configurations, and its config
+    adds ``init_seed``. Not supported here: ``evaluate_every`` and ``callback``.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -122,7 +133,9 @@ def sweep(
     mom = torch.tensor([c.momentum for c in cfgs], **column).unsqueeze(1)
     wd = torch.tensor([c.weight_decay for c in cfgs], **column).unsqueeze(1)
     nest = torch.tensor([c.nesterov for c in cfgs]).unsqueeze(1)
-    use_momentum, use_nesterov = bool((mom > 0).any()), bool(nest.any())
+    schedules = [_stand_in_scheduler(c, i) for i, c in enumerate(cfgs)]
+    scheduled = any(sch is not None for sch, _ in schedules)
+    use_momentum, use_nesterov = bool((mom > 0).any()) or scheduled, bool(nest.any())
     use_wd = bool((wd > 0).any())
 
     flat = stack.flat
@@ -133,6 +146,7 @@ def sweep(
     step_sizes: list[int] = []
     step_epochs: list[int] = []
     step_times: list[float] = []
+    step_lrs: list[list[float]] | None = [] if scheduled else None
     epoch_val: list[list[float] | None] = []
     epoch_times: list[float] = []
     clock = 0.0
@@ -142,6 +156,11 @@ def sweep(
             tick = time.perf_counter()
             i = -1
             for i, (xb, yb) in enumerate(batches):
+                if step_lrs is not None:
+                    groups = [opt.param_groups[0] for _, opt in schedules]
+                    step_lrs.append([g["lr"] for g in groups])
+                    lr = torch.tensor(step_lrs[-1], **column).unsqueeze(1)
+                    mom = torch.tensor([g["momentum"] for g in groups], **column).unsqueeze(1)
                 if accumulation_steps == 1:
                     losses, grad = engine(flat, xb, yb)
                 else:
@@ -160,6 +179,10 @@ def sweep(
                 flat = torch.where(active.unsqueeze(1), flat - lr * grad, flat)
                 if snapshots is not None:
                     snapshots.append(flat)
+                if scheduled:
+                    for sch, _ in schedules:
+                        if sch is not None:
+                            sch.step()
                 step_sizes.append(len(xb))
                 step_epochs.append(epoch)
                 now = time.perf_counter()
@@ -176,16 +199,17 @@ def sweep(
         stack.write_back(nets)
     return [
         _history(k, cfgs[k], stack, snapshots, step_losses, step_sizes, step_epochs, step_times,
-                 epoch_val, epoch_times, base_config=dict(
+                 step_lrs, epoch_val, epoch_times, base_config=dict(
                      n=n, batch_size=batch_size, epochs=epochs, accumulation_steps=accumulation_steps,
                      seed=seed, shuffle=shuffle, drop_last=drop_last, replacement=replacement,
-                     iterations_per_epoch=len(batches), scheduler=None))
+                     iterations_per_epoch=len(batches),
+                     scheduler=type(schedules[k][0]).__name__ if schedules[k][0] else None))
         for k in range(K)
     ]  # fmt: skip
 
 
 def _history(
-    k, cfg, stack, snapshots, losses, sizes, epochs_of, times, val, epoch_times, base_config
+    k, cfg, stack, snapshots, losses, sizes, epochs_of, times, lrs, val, epoch_times, base_config
 ):
     """Cut configuration ``k``'s History out of the shared logs, stopping where it diverged."""
     config = dict(base_config)
@@ -208,7 +232,7 @@ def _history(
         its.iteration.append(i + 1)
         its.epoch.append(epoch)
         its.loss.append(value)
-        its.lr.append(cfg.lr)
+        its.lr.append(cfg.lr if lrs is None else lrs[i][k])
         its.samples_seen.append(seen)
         its.time.append(times[i])
     else:
@@ -239,6 +263,27 @@ def _accumulate(engine, flat, xb, yb, steps: int):
         total_loss = losses * share if total_loss is None else total_loss + losses * share
         total_grad = grad * share if total_grad is None else total_grad + grad * share
     return total_loss, total_grad
+
+
+def _stand_in_scheduler(cfg: SweepConfig, i: int):
+    """``(scheduler, optimizer)``: the config's scheduler driving an SGD optimizer over a dummy
+    parameter, so any ``torch.optim.lr_scheduler`` works unchanged; ``(None, optimizer)``
+    without a scheduler (its learning rate and momentum then stay constant)."""
+    dummy = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD(
+        [dummy],
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.nesterov,
+        weight_decay=cfg.weight_decay,
+    )
+    try:
+        schedule = _make_scheduler(cfg.scheduler, optimizer)
+    except TypeError as error:
+        raise TypeError(f"configs[{i}]['scheduler']: {error}") from None
+    if schedule is not None:
+        optimizer.step()  # a no-op (no gradient), so the scheduler sees the usual call order
+    return schedule, optimizer
 
 
 # --- arguments --------------------------------------------------------------------------------
@@ -283,7 +328,7 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
                 )
         elif factory:
             seed = 0
-        checked.append(SweepConfig(lr, momentum, nesterov, weight_decay, seed))
+        checked.append(SweepConfig(lr, momentum, nesterov, weight_decay, seed, c.get("scheduler")))
     return checked
 
 

@@ -8,6 +8,7 @@ import warnings
 import pytest
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR, OneCycleLR, StepLR
 
 from gdlessons.data import digits_data, linear_data, quadratic_data
 from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
@@ -160,6 +161,33 @@ def test_batching_options_match_train(options):
     assert_same_history(h, ref)
 
 
+def test_per_configuration_schedulers_match_train():
+    data = quadratic_data(40, seed=3)
+    configs = [
+        {"lr": 1e-3},
+        {"lr": 2e-3, "momentum": 0.9, "scheduler": lambda opt: StepLR(opt, step_size=7, gamma=0.5)},
+        {"lr": 1e-3, "scheduler": lambda opt: LambdaLR(opt, lambda it: 1 / (1 + it))},
+        # OneCycleLR also cycles the momentum, which the sweep must follow too.
+        {
+            "lr": 1e-3,
+            "momentum": 0.9,
+            "scheduler": lambda opt: OneCycleLR(opt, max_lr=5e-3, total_steps=15),
+        },
+    ]
+    models = [tutorial_mlp(hidden=8) for _ in configs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs = sweep(models, data, configs, batch_size=8, epochs=3)
+    for config, model, h in zip(configs, models, hs, strict=True):
+        ref_model = tutorial_mlp(hidden=8)
+        ref = train(ref_model, data, batch_size=8, epochs=3, **config)
+        assert max_param_diff(model, ref_model) < TOL
+        assert h.iterations.lr == ref.iterations.lr
+        assert h.config["scheduler"] == ref.config["scheduler"]
+        assert_same_history(h, ref)
+    assert len(set(hs[3].iterations.lr)) > 5
+
+
 def test_divergence_is_isolated_without_nan_or_warnings():
     data = quadratic_data(64, seed=1)
     configs = [
@@ -219,6 +247,11 @@ def test_grid_builds_every_combination():
         ([{"lr": 0.1, "momentum": 0.9, "nesterov": 1}], TypeError, "must be True or False"),
         ([{"lr": 0.1, "weight_decay": -1.0}], ValueError, r"\['weight_decay'\] must be"),
         ([{"lr": 0.1, "seed": 3}], ValueError, "needs models to be a factory"),
+        (
+            [{"lr": 0.1}, {"lr": 0.1, "scheduler": 3}],
+            TypeError,
+            r"configs\[1\]\['scheduler'\]: scheduler must be",
+        ),
     ],
 )
 def test_bad_configs_are_named(configs, error, message):
