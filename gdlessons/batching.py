@@ -29,7 +29,8 @@ class BatchIterator:
     """Iterate over aligned tensors in batches; each ``iter()`` is one epoch.
 
     ``len()`` is the number of iterations per epoch. The order comes from a ``torch.Generator``
-    seeded with ``seed``, so two iterators with the same seed give the same batches.
+    seeded with ``seed``, so two iterators with the same seed give the same batches. A batch of
+    all ``n`` samples (batch gradient descent) is taken in order: shuffling it changes nothing.
 
     >>> X = torch.arange(10.0); batches = BatchIterator(X, batch_size=4, shuffle=False)
     >>> len(batches), [b[0].tolist() for b in batches]
@@ -53,7 +54,9 @@ class BatchIterator:
             raise ValueError("tensors are empty: they need at least one sample")
         for t in tensors[1:]:
             if len(t) != n:
-                raise ValueError(f"all tensors must have the same length, got {[len(t) for t in tensors]}")
+                raise ValueError(
+                    f"all tensors must have the same length, got {[len(t) for t in tensors]}"
+                )
         self.tensors = tensors
         self.n = n
         self.batch_size = check_int("batch_size", batch_size, low=1, high=n)
@@ -65,36 +68,51 @@ class BatchIterator:
         if replacement:
             default = iterations_per_epoch(n, self.batch_size)
             self.batches_per_epoch = check_int(
-                "batches_per_epoch", default if batches_per_epoch is None else batches_per_epoch, low=1
+                "batches_per_epoch",
+                default if batches_per_epoch is None else batches_per_epoch,
+                low=1,
             )
         else:
             self.batches_per_epoch = iterations_per_epoch(n, self.batch_size, self.drop_last)
         self.seed = check_int("seed", seed, low=0)
+        # One batch of every sample (batch gradient descent): the order would change nothing but
+        # rounding, so it is not shuffled and an epoch costs no more than the bare update.
+        self._shuffles = self.shuffle and self.batch_size < n
         self.generator = torch.Generator().manual_seed(self.seed)
 
     def __len__(self) -> int:
         return self.batches_per_epoch
 
     def epoch_indices(self) -> list[torch.Tensor]:
-        """The sample indices of each batch of the next epoch (advances the generator)."""
+        """The sample indices of each batch of the next epoch (advances the generator).
+
+        A hand-written loop that indexes with these sees exactly the batches ``iter()`` gives.
+        """
+        return list(self._epoch_order().split(self.batch_size))
+
+    def _epoch_order(self) -> torch.Tensor:
+        """All of the next epoch's sample indices, batch after batch (advances the generator)."""
         B = self.batch_size
         if self.replacement:
             draws = torch.randint(self.n, (self.batches_per_epoch, B), generator=self.generator)
-            return list(draws)
-        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
-        return list(order[: self.batches_per_epoch * B if self.drop_last else self.n].split(B))
+            return draws.reshape(-1)
+        order = (
+            torch.randperm(self.n, generator=self.generator)
+            if self._shuffles
+            else torch.arange(self.n)
+        )
+        return order[: self.batches_per_epoch * B] if self.drop_last else order
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        B = self.batch_size
-        if self.replacement:
-            for idx in self.epoch_indices():
-                yield tuple(t[idx] for t in self.tensors)
-            return
-        if self.shuffle:
-            # One gather per epoch, then every batch is a cheap view (a slice).
-            order = torch.randperm(self.n, generator=self.generator)
-            tensors = tuple(t[order] for t in self.tensors)
+        if self._shuffles or self.replacement:
+            # One gather per epoch (index_select: several times faster than t[order] on CPU),
+            # then every batch is a cheap view (a slice) of it.
+            order = self._epoch_order()
+            tensors = [t.index_select(0, order) for t in self.tensors]
+        elif self.drop_last:
+            tensors = [t[: self.batches_per_epoch * self.batch_size] for t in self.tensors]
         else:
             tensors = self.tensors
-        for i in range(self.batches_per_epoch):
-            yield tuple(t[i * B : (i + 1) * B] for t in tensors)
+        if self.batches_per_epoch == 1:  # batch gradient descent: the epoch is the batch
+            return iter([tuple(tensors)])
+        return zip(*(t.split(self.batch_size) for t in tensors))

@@ -22,7 +22,9 @@ class Dataset:
         if not isinstance(self.X, torch.Tensor) or not isinstance(self.y, torch.Tensor):
             raise TypeError("Dataset X and y must be torch tensors")
         if len(self.X) != len(self.y):
-            raise ValueError(f"X and y must have the same length, got {len(self.X)} and {len(self.y)}")
+            raise ValueError(
+                f"X and y must have the same length, got {len(self.X)} and {len(self.y)}"
+            )
 
     def __len__(self) -> int:
         return len(self.X)
@@ -73,7 +75,9 @@ def digits_data(*, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, D
     """
     from sklearn.datasets import load_digits
 
-    val_fraction = check_float("val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    val_fraction = check_float(
+        "val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     seed = check_int("seed", seed, low=0)
     bunch = load_digits()
     X = bunch.data.astype(np.float32)
@@ -97,9 +101,13 @@ def as_tensors(data, name: str = "data") -> tuple[torch.Tensor, torch.Tensor]:
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         X, y = data
     else:
-        raise TypeError(f"{name} must be a Dataset or an (X, y) pair of tensors, got {type(data).__name__}")
+        raise TypeError(
+            f"{name} must be a Dataset or an (X, y) pair of tensors, got {type(data).__name__}"
+        )
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must hold torch tensors, got {type(X).__name__} and {type(y).__name__}")
+        raise TypeError(
+            f"{name} must hold torch tensors, got {type(X).__name__} and {type(y).__name__}"
+        )
     if len(X) != len(y):
         raise ValueError(f"{name}: X and y must have the same length, got {len(X)} and {len(y)}")
     if len(X) == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -47,10 +49,17 @@ def tutorial_mlp(*, hidden: int = 32, init: str = "default", seed: int | None = 
     1153
     """
     hidden = check_int("hidden", hidden, low=1)
-    model = nn.Sequential(
-        nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+    return _build(
+        lambda: nn.Sequential(
+            nn.Linear(1, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 1),
+        ),
+        init,
+        seed,
     )
-    return initialise(model, init, seed=seed)
 
 
 class LinearModel(nn.Module):
@@ -81,15 +90,31 @@ def digits_classifier(
     """
     hidden = check_int("hidden", hidden, low=0)
     depth = check_int("depth", depth, low=1)
-    if hidden == 0:
-        return initialise(nn.Sequential(nn.Linear(64, 10)), init, seed=seed)
-    layers: list[nn.Module] = []
-    width = 64
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    layers.append(nn.Linear(width, 10))
-    return initialise(nn.Sequential(*layers), init, seed=seed)
+
+    def layers() -> nn.Sequential:
+        if hidden == 0:
+            return nn.Sequential(nn.Linear(64, 10))
+        stack: list[nn.Module] = []
+        width = 64
+        for _ in range(depth):
+            stack += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        stack.append(nn.Linear(width, 10))
+        return nn.Sequential(*stack)
+
+    return _build(layers, init, seed)
+
+
+def _build(layers: Callable[[], nn.Module], init: str, seed: int | None) -> nn.Module:
+    """Construct and initialise a model; with a ``seed``, even the construction (``nn.Linear``
+    draws its own initial weights) leaves the global generator untouched."""
+    check_choice("init", init, INITS)
+    if seed is None:
+        return initialise(layers(), init)
+    check_int("seed", seed, low=0)
+    with torch.random.fork_rng(devices=[]):
+        model = layers()
+    return initialise(model, init, seed=seed)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -117,7 +117,9 @@ class History:
             )
         )
         return same_params and all(
-            getattr(self, f.name) == getattr(other, f.name) for f in fields(self) if f.name != "params"
+            getattr(self, f.name) == getattr(other, f.name)
+            for f in fields(self)
+            if f.name != "params"
         )
 
 
@@ -130,7 +132,9 @@ def resolve_batch_size(batch_size: int | str | None, n: int) -> int:
     if batch_size is None or batch_size == "full":
         return n
     if isinstance(batch_size, str):
-        raise ValueError(f"batch_size must be an integer from 1 to n={n}, 'full' or None, got {batch_size!r}")
+        raise ValueError(
+            f"batch_size must be an integer from 1 to n={n}, 'full' or None, got {batch_size!r}"
+        )
     return check_int("batch_size", batch_size, low=1, high=n)
 
 
@@ -176,7 +180,12 @@ def accuracy(model: nn.Module, data) -> float:
 
 
 def make_optimizer(
-    model: nn.Module, *, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
+    model: nn.Module,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
 ) -> torch.optim.SGD:
     """``torch.optim.SGD`` with every argument checked first, so a mistake is named.
 
@@ -189,7 +198,9 @@ def make_optimizer(
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
     if nesterov and momentum == 0:
-        raise ValueError("nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0")
+        raise ValueError(
+            "nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0"
+        )
     return torch.optim.SGD(
         model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
     )
@@ -218,6 +229,7 @@ def train(
     record_params: bool = False,
     callback: Callable[[dict], bool | None] | None = None,
     progress: bool | None = None,
+    batch_indices: Callable[[int], list[torch.Tensor]] | None = None,
 ) -> History:
     """Train ``model`` in place with mini-batch SGD and return its :class:`History`.
 
@@ -225,7 +237,9 @@ def train(
     mini-batch. ``accumulation_steps=k`` splits each batch into k micro-batches whose losses are
     weighted by their share of the batch (so a short micro-batch counts for what it holds) and
     makes one update per batch. ``scheduler`` is a function ``optimizer -> lr_scheduler`` stepped
-    once per update. ``seed`` fixes the batch order. Training stops cleanly at the first
+    once per update (``ReduceLROnPlateau`` is given the batch loss). ``seed`` fixes the batch
+    order; ``batch_indices(epoch)`` (epoch counted from 1) may instead give each batch's sample
+    indices, e.g. a ``DistributedSampler``'s order. Training stops cleanly at the first
     non-finite loss (``History.diverged_at``) or when ``callback(record)`` returns True.
 
     >>> from gdlessons.data import quadratic_data
@@ -245,8 +259,11 @@ def train(
         evaluate_every = check_int("evaluate_every", evaluate_every, low=1)
     loss_fn = resolve_loss(loss)
     val = as_tensors(val_data, "val_data") if val_data is not None else None
-    optimizer = make_optimizer(model, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    optimizer = make_optimizer(
+        model, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
     schedule = _make_scheduler(scheduler, optimizer)
+    on_plateau = isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
     batches = BatchIterator(
         X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
         replacement=replacement, batches_per_epoch=batches_per_epoch, seed=seed,
@@ -256,7 +273,7 @@ def train(
             n=n, batch_size=batch_size, epochs=epochs, lr=lr, momentum=momentum, nesterov=nesterov,
             weight_decay=weight_decay, accumulation_steps=accumulation_steps, seed=seed,
             shuffle=shuffle, drop_last=drop_last, replacement=replacement,
-            iterations_per_epoch=len(batches), scheduler=type(schedule).__name__ if schedule else None,
+            iterations_per_epoch=len(batch_indices(1)) if batch_indices else len(batches), scheduler=type(schedule).__name__ if schedule else None,
         ),
         params=[_snapshot(model)] if record_params else None,
     )  # fmt: skip
@@ -275,12 +292,17 @@ def train(
     iteration, seen, clock = 0, 0, 0.0
     if evaluate_every:
         run_eval(0, 0, 0.0)
-    bar = progress_bar(epochs * len(batches), progress=progress, desc="iterations")
+    bar = progress_bar(
+        epochs * history.config["iterations_per_epoch"], progress=progress, desc="iterations"
+    )
     try:
         for epoch in range(1, epochs + 1):
             weighted_sum, count = 0.0, 0
             tick = time.perf_counter()
-            for xb, yb in batches:
+            epoch_batches = (
+                ((X[idx], y[idx]) for idx in batch_indices(epoch)) if batch_indices else batches
+            )
+            for xb, yb in epoch_batches:
                 lr_now = optimizer.param_groups[0]["lr"]
                 if accumulation_steps == 1:
                     batch_loss = loss_fn(model(xb), yb)
@@ -295,7 +317,8 @@ def train(
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 if schedule is not None:
-                    schedule.step()
+                    # ReduceLROnPlateau watches a loss: it is given the batch's.
+                    schedule.step(value) if on_plateau else schedule.step()
                 iteration += 1
                 size = len(xb)
                 seen += size
@@ -318,7 +341,13 @@ def train(
                     run_eval(iteration, seen, clock)
                     tick = time.perf_counter()
                 if callback is not None and callback(
-                    {"iteration": iteration, "epoch": epoch, "loss": value, "lr": lr_now, "samples_seen": seen}
+                    {
+                        "iteration": iteration,
+                        "epoch": epoch,
+                        "loss": value,
+                        "lr": lr_now,
+                        "samples_seen": seen,
+                    }
                 ):
                     history.stopped_at = iteration
                     return history
@@ -356,10 +385,14 @@ def _make_scheduler(factory, optimizer):
             "lambda opt: StepLR(opt, step_size=100), not a scheduler already bound to an optimizer"
         )
     if not callable(factory):
-        raise TypeError(f"scheduler must be a function optimizer -> scheduler, got {type(factory).__name__}")
+        raise TypeError(
+            f"scheduler must be a function optimizer -> scheduler, got {type(factory).__name__}"
+        )
     schedule = factory(optimizer)
     if not hasattr(schedule, "step"):
-        raise TypeError(f"scheduler(optimizer) must return an object with .step(), got {type(schedule).__name__}")
+        raise TypeError(
+            f"scheduler(optimizer) must return an object with .step(), got {type(schedule).__name__}"
+        )
     return schedule
 
 
