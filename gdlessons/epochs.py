@@ -180,7 +180,7 @@ def draw_assignment(
                    extent=(0, 1, k + 0.5, 0.5))  # fmt: skip
         key.grid(False)
         key.set_xticks([])
-        key.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        key.set_yticks(sorted({1, (k + 1) // 2, k}))  # few ticks: each one costs a redraw
         key.set_ylim(k + 0.5, 0.5)
         key.tick_params(labelsize=7)
         key.set_title("batch", fontsize=7)
@@ -211,7 +211,7 @@ def draw_assignment(
     if len(rows):  # a dot instead of a legend: legends are slow to lay out
         ax.scatter(cols, rows + 1.3, s=7, c="black", marker="o")
     ax.set_yticks(range(1, a.epochs + 1))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.set_ylabel("epoch")
     ax.set_xlabel(
         "sample index (colour = its batch in the epoch; white = unused"
