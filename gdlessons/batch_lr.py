@@ -1,0 +1,419 @@
+"""Batch size and learning rate together: a grid of runs, a heat map, and epochs to a target.
+
+Batch size and learning rate are not independent knobs. With plain SGD, a batch B and rate lr
+move the parameters by about lr × (mean gradient) per update, and an epoch has n / B updates,
+so in one epoch the parameters travel about (n / B) × lr: doubling the batch halves the
+updates, and a doubled rate makes up for it (the "linear scaling" observation), until the rate
+is so large that training blows up. :func:`lr_batch_grid` trains every (batch size, rate) pair
+once (cached), :func:`heatmap` draws the final validation losses, :func:`epochs_to_target`
+measures how many epochs and seconds each batch size needs to reach a validation loss.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons.data import digits_data
+from gdlessons.models import digits_classifier
+from gdlessons.plots import new_axes
+from gdlessons.sweep import sweep
+from gdlessons.training import History, evaluate, train
+
+CHANCE_LOSS = math.log(10)  # a uniform guess over ten digits; ending above it is a failed run
+DEFAULT_BATCH_SIZES = (32, 64, 128, 256, 512)
+DEFAULT_LRS = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The runs of a batch-size × learning-rate grid, keyed by ``(batch_size, lr)``."""
+
+    batch_sizes: tuple[int, ...]
+    lrs: tuple[float, ...]
+    epochs: int
+    hidden: int
+    histories: dict
+
+    def history(self, batch_size: int, lr: float) -> History:
+        """The run at one cell (exact grid values)."""
+        check_choice("batch_size", batch_size, self.batch_sizes)
+        check_choice("lr", lr, self.lrs)
+        return self.histories[(batch_size, lr)]
+
+    def failed(self) -> np.ndarray:
+        """(batch sizes, rates) booleans: the run diverged (non-finite loss, stopped) or ended
+        with a validation loss worse than a uniform guess (ln 10)."""
+        return np.array(
+            [[_failed(self.histories[(B, lr)]) for lr in self.lrs] for B in self.batch_sizes]
+        )
+
+    def final_val(self) -> np.ndarray:
+        """(batch sizes, rates) final validation losses, NaN where the run failed."""
+        out = np.array(
+            [[_final_val(self.histories[(B, lr)]) for lr in self.lrs] for B in self.batch_sizes],
+            dtype=float,
+        )
+        out[self.failed()] = np.nan
+        return out
+
+    def best_lr(self) -> dict[int, float | None]:
+        """For each batch size, the rate with the lowest final validation loss (None if every
+        rate failed)."""
+        losses = self.final_val()
+        return {
+            B: None if np.isnan(row).all() else self.lrs[int(np.nanargmin(row))]
+            for B, row in zip(self.batch_sizes, losses)
+        }
+
+    def diagonal(self, ratio: float) -> list[tuple[int, float, float]]:
+        """The cells with ``lr / batch_size == ratio`` as (batch size, lr, final validation loss):
+        if linear scaling holds, the losses along such a diagonal are about equal.
+
+        >>> g = Grid((2, 4), (1.0, 2.0), 1, 0, {})
+        >>> [(B, lr) for B, lr, _ in g._cells_on(0.5)]
+        [(2, 1.0), (4, 2.0)]
+        """
+        ratio = check_float("ratio", ratio, low=0.0, low_open=True)
+        losses = self.final_val()
+        return [
+            (B, lr, float(losses[self.batch_sizes.index(B), self.lrs.index(lr)]))
+            for B, lr in self._cells_on(ratio)
+        ]
+
+    def _cells_on(self, ratio: float) -> list[tuple[int, float]]:
+        return [(B, lr) for B in self.batch_sizes for lr in self.lrs if math.isclose(lr / B, ratio)]
+
+    def smallest_lr_reaching(self, target: float) -> dict[int, float | None]:
+        """For each batch size, the smallest rate whose final validation loss is <= ``target``
+        (None if none does): where linear scaling shows most cleanly."""
+        target = check_float("target", target, low=0.0, low_open=True)
+        found = {}
+        for B, row in zip(self.batch_sizes, self.final_val()):
+            ok = [lr for lr, v in zip(self.lrs, row) if v <= target]
+            found[B] = ok[0] if ok else None
+        return found
+
+    def table(self) -> str:
+        """The final validation losses as text; failed cells show as ``  ×  ``."""
+        head = "batch \\ lr " + "".join(f"{lr:>8g}" for lr in self.lrs)
+        lines = [head]
+        for B, row in zip(self.batch_sizes, self.final_val()):
+            cells = "".join("       ×" if np.isnan(v) else f"{v:8.3f}" for v in row)
+            lines.append(f"{B:>10d} {cells}")
+        return "\n".join(lines)
+
+
+def _final_val(h: History) -> float:
+    v = h.final_val_loss
+    return float("nan") if h.diverged or v is None else float(v)
+
+
+def _failed(h: History) -> bool:
+    v = _final_val(h)
+    return not math.isfinite(v) or v > CHANCE_LOSS
+
+
+@functools.lru_cache(maxsize=8)
+def lr_batch_grid(
+    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES,
+    lrs: tuple[float, ...] = DEFAULT_LRS,
+    *,
+    epochs: int = 8,
+    hidden: int = 32,
+    seed: int = 0,
+) -> Grid:
+    """Train ``digits_classifier(hidden)`` with plain SGD for ``epochs`` at every (batch size,
+    rate) pair on the digits data. Cached: the same arguments return the same Grid at once,
+    which is what keeps the heat-map explorer quick after the first build.
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
+    >>> g.failed().tolist()
+    [[False, True], [False, True]]
+    """
+    batch_sizes = tuple(check_int("batch_sizes[i]", B, low=1) for B in batch_sizes)
+    lrs = tuple(check_float("lrs[i]", lr, low=0.0, low_open=True) for lr in lrs)
+    if not batch_sizes or not lrs:
+        raise ValueError(f"batch_sizes and lrs must be non-empty, got {batch_sizes} and {lrs}")
+    epochs = check_int("epochs", epochs, low=1)
+    train_data, val_data = digits_data(seed=seed)
+    histories = {}
+    # One row (a batch size, every rate) is K runs from the same start on the same batches: the
+    # sweep engine trains them at once, each History as train() would have recorded it.
+    for B in batch_sizes:
+        row = sweep(
+            digits_classifier(hidden=hidden, seed=seed), train_data, [{"lr": lr} for lr in lrs],
+            batch_size=B, epochs=epochs, val_data=val_data, loss="cross_entropy", seed=seed,
+        )  # fmt: skip
+        histories.update({(B, lr): h for lr, h in zip(lrs, row)})
+    return Grid(batch_sizes, lrs, epochs, hidden, histories)
+
+
+def heatmap(
+    grid: Grid, *, highlight: tuple[int, float] | None = None, ax=None, colorbar: bool = True
+) -> Figure:
+    """Final validation loss over the grid (log colour scale), each cell labelled, failed cells
+    marked ×, each batch size's best rate boxed, and an optional ``highlight`` cell outlined.
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
+    >>> heatmap(g, highlight=(256, 0.5)).axes[0].get_xlabel()
+    'learning rate'
+    """
+    fig, ax = new_axes(ax, figsize=(6.4, 3.6))
+    losses = grid.final_val()
+    failed = grid.failed()
+    logs = np.log10(losses)
+    image = ax.imshow(logs, cmap="viridis_r", aspect="auto", origin="lower")
+    middle = np.nanmean([np.nanmin(logs), np.nanmax(logs)]) if np.isfinite(logs).any() else 0.0
+    best = grid.best_lr()
+    for i, B in enumerate(grid.batch_sizes):
+        for j, lr in enumerate(grid.lrs):
+            if failed[i, j]:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.85"))
+                ax.text(j, i, "×", ha="center", va="center", fontsize=12, color="firebrick")
+            else:
+                ax.text(
+                    j, i, f"{losses[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if logs[i, j] < middle else "white",
+                )  # fmt: skip
+            if best[B] == lr:
+                ax.add_patch(
+                    Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, ec="orange", lw=1.5)
+                )
+    if highlight is not None:
+        i, j = grid.batch_sizes.index(highlight[0]), grid.lrs.index(highlight[1])
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=3))
+    ax.set_xticks(range(len(grid.lrs)), [f"{lr:g}" for lr in grid.lrs])
+    ax.set_yticks(range(len(grid.batch_sizes)), [str(B) for B in grid.batch_sizes])
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("batch size")
+    ax.grid(False)
+    ax.set_title(
+        f"Validation loss after {grid.epochs} epochs (× diverged, orange box best per row)",
+        fontsize=9,
+    )
+    if colorbar:
+        fig.colorbar(image, ax=ax, label="log10 validation loss")
+    return fig
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """How long one batch size took to reach a validation loss (None where not reached)."""
+
+    batch_size: int
+    lr: float
+    target: float
+    epochs: int | None
+    iterations: int | None
+    seconds: float | None
+
+    @property
+    def reached(self) -> bool:
+        return self.epochs is not None
+
+
+def epochs_to_target(
+    batch_size: int,
+    lr: float,
+    target: float,
+    *,
+    max_epochs: int = 40,
+    hidden: int = 32,
+    seed: int = 0,
+) -> TargetResult:
+    """Train like one grid cell, checking the validation loss after every epoch, and stop at
+    the first epoch where it is <= ``target``. ``seconds`` is training time only (the checks
+    are not counted), so it compares batch sizes fairly.
+
+    >>> r = epochs_to_target(256, 1.0, 0.5, max_epochs=10)
+    >>> r.reached, r.iterations == r.epochs * 6
+    (True, True)
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    target = check_float("target", target, low=0.0, low_open=True)
+    max_epochs = check_int("max_epochs", max_epochs, low=1)
+    train_data, val_data = digits_data(seed=seed)
+    model = digits_classifier(hidden=hidden, seed=seed)
+    per_epoch = math.ceil(len(train_data) / batch_size)
+    checks: list[float] = []  # seconds spent on each validation check
+    reached_at: list[int] = []
+
+    def at_target(record: dict) -> bool:
+        if record["iteration"] % per_epoch:
+            return False
+        tick = time.perf_counter()
+        reached = evaluate(model, val_data, "cross_entropy") <= target
+        checks.append(time.perf_counter() - tick)
+        if reached:
+            reached_at.append(record["epoch"])
+        return reached
+
+    h = train(
+        model, train_data, batch_size=batch_size, epochs=max_epochs, lr=lr, loss="cross_entropy",
+        seed=seed, callback=at_target, progress=False,
+    )  # fmt: skip
+    if not reached_at:
+        return TargetResult(batch_size, lr, target, None, None, None)
+    # train() counts a callback's time in the next iteration, so every check but the last (which
+    # stopped training) sits inside the clock: take those out.
+    seconds = h.iterations.time[-1] - sum(checks[:-1])
+    return TargetResult(
+        batch_size, lr, target, reached_at[0], h.iterations.iteration[-1], max(seconds, 0.0)
+    )
+
+
+def target_table(results: list[TargetResult]) -> str:
+    """Epochs and iterations to the target per run, as text (no timings: they vary by machine).
+
+    >>> print(target_table([TargetResult(32, 1.0, 0.2, 2, 90, 0.1)]))
+    batch    lr  epochs  iterations
+       32     1       2          90
+    """
+    lines = ["batch    lr  epochs  iterations"]
+    for r in results:
+        if r.reached:
+            lines.append(f"{r.batch_size:>5d} {r.lr:>5g} {r.epochs:>7d} {r.iterations:>11d}")
+        else:
+            lines.append(f"{r.batch_size:>5d} {r.lr:>5g}  not reached")
+    return "\n".join(lines)
+
+
+def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
+    """Epochs (left) and wall-clock training seconds (right) to the target against batch size,
+    one line per series (e.g. "fixed lr" and "best lr per batch size").
+
+    >>> runs = [TargetResult(32, 1.0, 0.2, 2, 90, 0.1), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]
+    >>> plot_targets({"lr 1": runs}).axes[0].get_xlabel()
+    'batch size'
+    """
+    if not series or not all(series.values()):
+        raise ValueError("series must map each label to a non-empty list of TargetResult")
+    fig, (left, right) = new_axes(figsize=(8.8, 3.3), ncols=2)
+    missed = []
+    for label, results in series.items():
+        reached = [r for r in results if r.reached]
+        Bs = [r.batch_size for r in reached]
+        left.plot(Bs, [r.epochs for r in reached], "o-", label=label)
+        right.plot(Bs, [r.seconds for r in reached], "o-", label=label)
+        missed += [f"{label}: B={r.batch_size}" for r in results if not r.reached]
+    sizes = sorted({r.batch_size for results in series.values() for r in results})
+    for ax, what in ((left, "epochs to target"), (right, "training time to target (s)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(B) for B in sizes])
+        ax.set_xlabel("batch size")
+        ax.set_ylabel(what)
+        ax.legend()
+    if missed:
+        left.text(
+            0.02,
+            0.02,
+            "not reached: " + "; ".join(missed),
+            transform=left.transAxes,
+            fontsize=7,
+            color="firebrick",
+        )
+    target = next(iter(series.values()))[0].target
+    left.set_title(f"Epochs to validation loss ≤ {target:g}")
+    right.set_title("Wall-clock training time to the same target")
+    return fig
+
+
+def heatmap_explorer(grid: Grid | None = None):
+    """Pick a (batch size, learning rate) cell and see that run's learning curves beside the
+    heat map with the cell outlined. The grid is trained once (cached); a move only redraws.
+
+    >>> ex = heatmap_explorer(lr_batch_grid((256, 512), (0.5, 64.0), epochs=1))
+    >>> sorted(ex.state())
+    ['batch_size', 'lr']
+    """
+    import ipywidgets as w
+
+    from gdlessons.widgets import Explorer
+
+    grid = grid if grid is not None else lr_batch_grid()
+    best = grid.best_lr()
+    start_B = grid.batch_sizes[len(grid.batch_sizes) // 2]
+    controls = {
+        "batch_size": w.SelectionSlider(
+            options=list(grid.batch_sizes), value=start_B, description="batch size"
+        ),
+        "lr": w.SelectionSlider(
+            options=list(grid.lrs), value=best[start_B] or grid.lrs[0], description="learning rate"
+        ),
+    }
+
+    # The heat map never changes: draw it once to pixels, and on a move only paste it and
+    # outline a cell (its 40 text labels would otherwise cost most of each redraw).
+    width, height, dpi = 9.6, 3.4, 80
+    pixels, boxes = _heatmap_pixels(grid, figsize=(5.4, height), dpi=dpi)
+
+    def draw(batch_size: int, lr: float) -> Figure:
+        fig = Figure(figsize=(width, height), dpi=dpi)
+        left = fig.add_axes((0, 0, 5.4 / width, 1))
+        left.imshow(pixels, interpolation="none")
+        left.set_axis_off()
+        x, y, w_, h_ = boxes[(grid.batch_sizes.index(batch_size), grid.lrs.index(lr))]
+        left.add_patch(Rectangle((x, y), w_, h_, fill=False, ec="red", lw=3))
+        right = fig.add_axes((0.64, 0.15, 0.34, 0.75))
+        _curves(grid.history(batch_size, lr), right)
+        return fig
+
+    def readout(batch_size: int, lr: float) -> str:
+        h = grid.history(batch_size, lr)
+        v = _final_val(h)
+        status = "diverged" if _failed(h) else f"final validation loss {v:.3f}"
+        return f"B={batch_size}, lr={lr:g}: {h.config['iterations_per_epoch']} iterations per epoch, {status}"
+
+    return Explorer(
+        draw, controls, title="Batch size × learning rate: pick a cell", readout=readout
+    )
+
+
+def _heatmap_pixels(grid: Grid, *, figsize, dpi: int):
+    """The heat map rendered once to an RGBA array, and each cell's box in its pixel coordinates
+    (x, y from the top-left, width, height), for pasting and outlining on every redraw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    heatmap(grid, ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba()).copy()
+    rows = pixels.shape[0]
+    boxes = {}
+    for i in range(len(grid.batch_sizes)):
+        for j in range(len(grid.lrs)):
+            (x0, y0), (x1, y1) = ax.transData.transform([(j - 0.5, i - 0.5), (j + 0.5, i + 0.5)])
+            boxes[(i, j)] = (x0, rows - y1, x1 - x0, y1 - y0)
+    return pixels, boxes
+
+
+def _curves(h: History, ax) -> None:
+    c = h.config
+    if h.epochs.epoch:
+        ax.plot(h.epochs.epoch, h.epochs.train_loss, label="training")
+        ax.plot(h.epochs.epoch, h.epochs.val_loss, "--", label="validation")
+    ax.set_ylim(0, 2.5)  # fixed, so moving between cells compares like with like
+    if _failed(h):
+        what = f"stopped at iteration {h.diverged_at}" if h.diverged else "loss above chance"
+        ax.text(
+            0.5, 0.5, f"diverged: {what}", transform=ax.transAxes, ha="center", color="firebrick"
+        )
+    ax.axhline(CHANCE_LOSS, color="grey", lw=0.8, ls=":", label="chance (ln 10)")
+    ax.set_xlim(0.5, c["epochs"] + 0.5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy loss")
+    ax.set_title(f"B={c['batch_size']}, lr={c['lr']:g}", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+EXPLORERS = {"ch06-heatmap-explorer": heatmap_explorer}
