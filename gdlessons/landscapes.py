@@ -256,11 +256,10 @@ def plot_curve_1d(
     ax.plot(grid, 0.5 * a * grid**2, color="0.6", lw=1.5, label=f"f(x) = {a:g}·x²/2")
     for label, path in (paths or {}).items():
         xs = np.asarray(path, dtype=float)[:, 0]
-        cut = first_divergent(xs[:, None], limit=10 * xlim)
+        cut = first_divergent(xs[:, None], limit=xlim)
         if cut is not None:
-            xs = xs[: cut + 1]
-            label = f"{label} (leaves the view: diverges)"
-        xs = np.clip(xs, -10 * xlim, 10 * xlim)
+            xs = np.clip(xs[: cut + 1], -10 * xlim, 10 * xlim)
+            label = f"{label} (leaves the view)"
         ax.plot(xs, 0.5 * a * xs**2, "o-", ms=4, lw=0.8, alpha=0.85, label=label)
     ax.set_xlim(-xlim, xlim)
     ax.set_ylim(-0.05 * a * xlim**2, 0.55 * a * xlim**2)
@@ -269,6 +268,24 @@ def plot_curve_1d(
     ax.set_title(title or f"Gradient descent on f(x) = {a:g}·x²/2")
     if paths:
         ax.legend(loc="upper center", fontsize=8)
+    return fig
+
+
+def plot_regimes_1d(
+    a: float, rates: Sequence[float], *, iterations: int = 12, x0: float = 1.0, size: float = 3.0
+) -> Figure:
+    """One panel per learning rate: ``iterations`` steps of gradient descent on a·x²/2 from
+    ``x0``, each titled with its regime and the factor 1 − η·a applied to x every iteration.
+
+    >>> fig = plot_regimes_1d(4.0, [0.02, 0.6]); [ax.get_title().split(":")[1].split("(")[0].strip() for ax in fig.axes]
+    ['slow', 'divergent']
+    """
+    fig, axes = new_axes(figsize=(size * len(rates), size), ncols=len(rates))
+    axes = np.atleast_1d(axes)
+    paths = iterates(a, [x0], np.asarray(rates, dtype=float), iterations)
+    for ax, rate, path in zip(axes, rates, paths, strict=True):
+        plot_curve_1d(a, {f"{iterations} iterations": path}, ax=ax, xlim=1.5 * abs(x0))
+        ax.set_title(f"η = {rate:g}: {regime(rate, a)} (x × {1 - rate * a:+.2f})", fontsize=9)
     return fig
 
 
@@ -376,7 +393,7 @@ def quadratic_explorer():
     controls = {
         "lr": w.FloatLogSlider(value=0.45, base=10, min=-3, max=0.5, step=0.01, description="learning rate η", style=style, layout=layout),
         "a": w.FloatSlider(value=4.0, min=0.5, max=10.0, step=0.5, description="curvature a (= λ_max)", style=style, layout=layout),
-        "kappa": w.FloatLogSlider(value=10.0, base=10, min=0, max=2, step=0.05, description="condition number κ", style=style, layout=layout),
+        "kappa": w.FloatLogSlider(value=25.0, base=10, min=0, max=2, step=0.05, description="condition number κ", style=style, layout=layout),
     }  # fmt: skip
     return Explorer(
         quadratic_figure,

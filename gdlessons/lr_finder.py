@@ -102,26 +102,26 @@ def steepest_point(
 
 
 def valley_point(losses) -> int | None:
-    """fastai-style "valley": the middle of the longest stretch over which the loss keeps
-    falling (its longest decreasing subsequence), a point well inside the good region rather
-    than at its edge. ``None`` for fewer than 3 losses.
+    """fastai's "valley": find the longest decreasing subsequence of the loss, span it back from
+    its last point by its length, and take the point halfway along, well inside the falling
+    region rather than at its edge. ``None`` for fewer than 3 losses.
 
-    >>> valley_point([5.0, 4.0, 6.0, 3.0, 2.0, 1.0, 8.0, 9.0])
-    2
+    >>> valley_point([9.0, 5.0, 4.0, 6.0, 3.0, 2.0, 1.0, 8.0])
+    3
     """
     losses = np.asarray(losses, dtype=float)
     n = len(losses)
     if n < 3:
         return None
-    length = np.ones(n, dtype=int)  # longest decreasing subsequence ending at i ...
-    first = np.arange(n)  # ... and where that subsequence starts
+    length = np.ones(n, dtype=int)  # longest decreasing subsequence ending at i
     for i in range(1, n):
-        earlier = np.flatnonzero(losses[:i] > losses[i])
-        if earlier.size:
-            j = earlier[np.argmax(length[earlier])]
-            length[i], first[i] = length[j] + 1, first[j]
+        earlier = losses[:i] > losses[i]
+        if earlier.any():
+            length[i] = length[:i][earlier].max() + 1
     end = int(np.argmax(length))
-    return int(first[end]) + (end - int(first[end])) // 2
+    start = end - int(length[end])  # as fastai does: a span as long as the subsequence
+    third = (end - start) / 3
+    return max(0, start + int(third) + int(third / 2))
 
 
 def _scheduler_attached(optimizer: torch.optim.Optimizer) -> str | None:

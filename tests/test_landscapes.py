@@ -121,7 +121,7 @@ def test_plots_take_ax_and_return_the_figure():
     ax1, ax2 = fig.subplots(1, 2)
     paths = {"ok": L.iterates(4.0, [1.0], 0.1, 5), "bad": L.iterates(4.0, [1.0], 1.0, 50)}
     assert L.plot_curve_1d(4.0, paths, ax=ax1) is fig
-    assert any("diverges" in t.get_text() for t in ax1.get_legend().get_texts())
+    assert any("leaves the view" in t.get_text() for t in ax1.get_legend().get_texts())
     assert L.plot_contours_2d([0.4, 4.0], ax=ax2) is fig
     L.draw_path(ax2, L.iterates([0.4, 4.0], [1.0, 1.0], 0.6, 50), label="too big")
     assert "diverges" in ax2.get_legend().get_texts()[0].get_text()
@@ -134,9 +134,16 @@ def test_quadratic_explorer_is_pure_and_reports_bound_and_regimes():
     text = ex.readout(lr=0.6, a=4.0, kappa=10.0)
     assert "bound 2/a = 0.5" in text and "1-D regime: divergent" in text
     assert "1-D regime: oscillating" in ex.readout(lr=0.45, a=4.0)
-    assert "2-D, κ = 10" in ex.readout() and ": slow" in ex.readout()
+    assert "2-D, κ = 25" in ex.readout() and ": slow" in ex.readout()
     fig = ex.figure(lr=0.3, a=8.0)
     assert "divergent" in fig.axes[0].get_title() and "bound 2/a = 0.25" in fig.axes[0].get_title()
     assert ex.png(lr=0.2, a=8.0) == ex.png(lr=0.2, a=8.0)
     for state in ex.sample_states(3):
         assert isinstance(ex.figure(**state), Figure)
+
+
+def test_regimes_panel_titles_name_each_regime():
+    fig = L.plot_regimes_1d(4.0, [0.02, 0.1, 0.4, 0.55], iterations=8)
+    titles = [ax.get_title() for ax in fig.axes]
+    for title, name in zip(titles, L.REGIMES, strict=True):
+        assert f": {name} (" in title

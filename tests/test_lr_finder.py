@@ -156,8 +156,9 @@ def test_suggestions_lie_in_the_falling_part_of_the_curve():
 def test_suggestion_helpers():
     assert steepest_point([1, 10, 100], [3.0, 2.0, 1.0], skip_start=2) is None
     assert valley_point([1.0, 2.0]) is None
-    # longest decreasing stretch is indices 3..7; its middle is 5
-    assert valley_point([1.0, 2.0, 1.5, 9.0, 8.0, 7.0, 6.0, 5.0, 9.0]) == 5
+    # longest decreasing subsequence 9, 8, 7, 6, 5 ends at index 7; fastai spans it back 5
+    # points (to 2) and takes start + int(5/3) + int(5/6) = 3
+    assert valley_point([1.0, 2.0, 1.5, 9.0, 8.0, 7.0, 6.0, 5.0, 9.0]) == 3
 
 
 def test_refuses_optimizer_with_a_scheduler_attached():
