@@ -229,3 +229,13 @@ def test_the_explorer_is_registered_and_draws_every_sampled_state():
         assert isinstance(ex.figure(**state), Figure)
     assert ex.png(replacement=True) != ex.png()
     assert "iterations: 12" in ex.readout()
+
+
+def test_moving_a_slider_redraws_the_live_widget():
+    ex = epochs.batch_explorer()
+    box = ex.widget()
+    image = next(c for c in box.children if hasattr(c, "format"))
+    before = image.value
+    ex.controls["drop_last"].value = True
+    assert image.value != before
+    assert "iterations: 9" in box.children[-1].value
