@@ -5,12 +5,14 @@ For every explorer factory found by ``gdlessons.widgets.all_explorers()`` (each 
 do once), its initial figure is drawn once to warm up, and then ``explorer.png(**state)`` is
 timed for every state of ``explorer.sample_states()``: the time from a new slider value to the
 PNG bytes of its figure, rendered on an Agg canvas, as the live widget shows it. The explorers
-are interleaved round by round so a busy machine slows them alike. Median and 95th percentile
+are interleaved move by move so a busy machine slows them alike. Median and 95th percentile
 of wall time are reported per explorer (this thread's CPU time too, which is less noisy on a
-shared machine). An explorer whose factory or drawing fails is reported, not fatal.
+shared machine), with the CPU median over that of a baseline explorer drawing one line plot,
+a ratio the machine's load cancels out of. An explorer whose factory or drawing fails is
+reported, not fatal.
 Targets: median <= 100 ms and p95 <= 250 ms for every explorer.
 
-    .venv/bin/python benchmarks/widgets.py              # about a minute
+    .venv/bin/python benchmarks/widgets.py              # 1-3 minutes, depending on the load
     .venv/bin/python benchmarks/widgets.py --rounds 1   # quick look
 """
 
@@ -116,28 +118,30 @@ def main(argv: list[str] | None = None) -> dict:
     truncated: set[str] = set()
     started = time.perf_counter()
     for r in range(args.rounds):
-        for name, explorer in explorers.items():
-            if name in errors:
-                continue
-            sequence = states[name] if r % 2 == 0 else states[name][::-1]
-            spent = 0.0
-            for state in sequence:
-                if spent > BUDGET_S:
+        # Round robin: move one slider of each explorer in turn, so load bursts hit all alike.
+        sequences = {name: states[name] if r % 2 == 0 else states[name][::-1] for name in explorers}
+        spent = dict.fromkeys(explorers, 0.0)
+        for j in range(max(map(len, sequences.values()), default=0)):
+            for name, explorer in explorers.items():
+                if name in errors or j >= len(sequences[name]):
+                    continue
+                if spent[name] > BUDGET_S:
                     truncated.add(name)
-                    break
+                    continue
+                state = sequences[name][j]
                 w, c = time.perf_counter(), time.thread_time()
                 try:
                     png = explorer.png(**state)
                 except Exception as exc:  # noqa: BLE001
                     errors[name] = f"png({state}) failed: {exc!r}\n{traceback.format_exc(limit=3)}"
-                    break
+                    continue
                 dw, dc = time.perf_counter() - w, time.thread_time() - c
                 if not png.startswith(b"\x89PNG"):
                     errors[name] = f"png({state}) did not return PNG bytes"
-                    break
+                    continue
                 wall[name].append(dw)
                 cpu[name].append(dc)
-                spent += dw
+                spent[name] += dw
     elapsed = time.perf_counter() - started
 
     rows = []
@@ -160,6 +164,9 @@ def main(argv: list[str] | None = None) -> dict:
         row["meets_targets"] = None if name == BASELINE else fast
         rows.append(row)
     course = [r for r in rows if r["explorer"] != BASELINE]
+    base = next((r for r in rows if r["explorer"] == BASELINE), None)
+    for r in rows:  # the load of a shared machine cancels out of this ratio
+        r["cpu_median_over_baseline"] = r["cpu_median_ms"] / base["cpu_median_ms"] if base else None
     met = bool(course) and not errors and all(r["meets_targets"] for r in course)
 
     print(f"{len(course)} explorers, slider move -> PNG on an Agg canvas, {args.rounds} rounds "
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
     width = max([len("explorer")] + [len(r["explorer"]) for r in rows])
     header = (
         f"{'explorer':<{width}} {'build':>7} {'moves':>5} {'median':>9} {'p95':>9} {'max':>9}"
-        f" {'cpu med':>9} {'ok':>3}"
+        f" {'cpu med':>9} {'/base':>6} {'ok':>3}"
     )
     print(header)
     print("-" * len(header))
@@ -177,6 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(
             f"{r['explorer']:<{width}} {r['build_s']:>6.1f}s {r['samples']:>5} {r['median_ms']:>6.0f} ms"
             f" {r['p95_ms']:>6.0f} ms {r['max_ms']:>6.0f} ms {r['cpu_median_ms']:>6.0f} ms"
+            f" {r['cpu_median_over_baseline'] or float('nan'):>5.1f}x"
             f" {ok[r['meets_targets']]:>3}{' (truncated)' if r['truncated'] else ''}"
         )
     for name, message in errors.items():
