@@ -19,7 +19,7 @@ from functools import lru_cache, partial
 
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from torch import nn
 
 from gdlessons._validate import check_choice, check_int
@@ -504,7 +504,7 @@ def draw_accumulation(
     b, k = micro_batch_size, accumulation_steps
     B = b * k
     fig = Figure(figsize=(7.6, 3.2))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.88, wspace=0.32)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.9, wspace=0.3)
     ax, bar = fig.subplots(1, 2)
     ax.plot(
         runs.epochs, runs.large_batch[B], color="0.6", lw=5, alpha=0.6, label=f"one batch of {B}"
@@ -518,7 +518,8 @@ def draw_accumulation(
         label=f"{k} × micro-batch {b}",
     )
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set(
         xlabel="epoch",
@@ -527,7 +528,7 @@ def draw_accumulation(
     )
     ax.legend(loc="upper right")  # a fixed place: "best" costs a search on every redraw
     values = [runs.activation_kib[b], runs.activation_kib[B]]
-    bar.bar([f"{k} × {b} (accumulated)", f"1 × {B} (one batch)"], values, color=["C0", "0.6"])
+    bar.bar([f"{k} × {b}\naccumulated", f"1 × {B}\none batch"], values, color=["C0", "0.6"])
     bar.set(ylabel="activations kept for backward (KiB)", title="Memory of one forward/backward")
     bar.set_ylim(0, max(runs.activation_kib.values()) * 1.12)
     for i, v in enumerate(values):
