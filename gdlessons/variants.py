@@ -494,8 +494,8 @@ def ch02_trajectory_explorer(
         ax.plot(path[0, 0], path[0, 1], "o", color="black", markersize=5)
         ax.set_xlim(surface.w.min(), surface.w.max())
         ax.set_ylim(surface.b.min(), surface.b.max())
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(5))
-        ax.yaxis.set_major_locator(ticker.MaxNLocator(5))
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(4))
         ax.set_xlabel("w (slope)")
         ax.set_ylabel("b (intercept)")
         ax.set_title(f"Path: B = {batch_size}, lr = {lr:g}", y=1.0)  # a fixed y skips a layout pass
@@ -507,8 +507,8 @@ def ch02_trajectory_explorer(
         ax2.set_ylim(
             0, 1.1 * float(loss[0])
         )  # linear axis (cheap ticks); a diverging run leaves the top
-        ax2.yaxis.set_major_locator(ticker.MaxNLocator(5))
-        ax2.xaxis.set_major_locator(ticker.MaxNLocator(5))
+        ax2.yaxis.set_major_locator(ticker.MaxNLocator(4))
+        ax2.xaxis.set_major_locator(ticker.MaxNLocator(4))
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("full-data training loss (MSE)")
         ax2.set_title(f"{len(loss) - 1} iterations in {epochs} epochs (dotted: minimum)", y=1.0)
