@@ -242,6 +242,7 @@ def plot_curve_1d(
     ax: Axes | None = None,
     xlim: float = 1.5,
     title: str | None = None,
+    legend: bool = True,
 ) -> Figure:
     """Draw f(x) = a·x²/2 and, for each labelled path (``(iterations + 1, 1)``), its iterates
     as dots on the curve joined in order; points off the view are clipped.
@@ -266,7 +267,7 @@ def plot_curve_1d(
     ax.set_xlabel("x (the parameter)")
     ax.set_ylabel("loss f(x)")
     ax.set_title(title or f"Gradient descent on f(x) = {a:g}·x²/2")
-    if paths:
+    if paths and legend:
         ax.legend(loc="upper center", fontsize=8)
     return fig
 
@@ -327,7 +328,13 @@ def plot_contours_2d(
 
 
 def draw_path(
-    ax: Axes, path: np.ndarray, *, label: str | None = None, limit: float = 1e3, **style
+    ax: Axes,
+    path: np.ndarray,
+    *,
+    label: str | None = None,
+    limit: float = 1e3,
+    legend: bool = True,
+    **style,
 ) -> None:
     """Draw a 2-D path (``(iterations + 1, 2)``) of iterates on ``ax``; a diverging path is cut
     where it passes ``limit`` and its label says so.
@@ -343,7 +350,7 @@ def draw_path(
         label = f"{label} (diverges)" if label else "diverges"
     style = {"marker": "o", "ms": 3, "lw": 1.0, **style}
     ax.plot(path[:, 0], path[:, 1], label=label, **style)
-    if label:
+    if label and legend:
         ax.legend(loc="upper right", fontsize=8)
 
 
@@ -364,17 +371,18 @@ def quadratic_figure(lr: float, a: float, kappa: float, *, iterations: int = 20)
     ['1-D, a = 4', '2-D, κ = 10']
     """
     lam = eigenvalues_from_condition(kappa, lambda_max=a)
-    fig = Figure(figsize=(8.4, 3.5), dpi=80)  # no layout engine: fixed margins redraw faster
+    fig = Figure(figsize=(8.0, 3.3), dpi=80)  # no layout engine: fixed margins redraw faster
     left, right = fig.subplots(1, 2)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
-    plot_curve_1d(a, {f"η = {lr:.3g}": iterates(a, [1.0], lr, iterations)}, ax=left)
+    # No legends and few fixed ticks: text layout is most of a redraw; the titles say it all.
+    plot_curve_1d(a, {"": iterates(a, [1.0], lr, iterations)}, ax=left, legend=False)
     left.set_title(f"1-D, a = {a:g}: {regime(lr, a)} (bound 2/a = {2 / a:.3g})")
     plot_contours_2d(lam, ax=right, levels=8)
-    draw_path(right, iterates(lam, [1.2, 1.0], lr, iterations), label=f"η = {lr:.3g}", limit=10.0)
+    draw_path(right, iterates(lam, [1.2, 1.0], lr, iterations), limit=10.0, legend=False)
     right.set_title(f"2-D, κ = {kappa:.3g}: {regime(lr, lam)} (bound 2/λ_max = {2 / a:.3g})")
-    ticks = [-1.5, -0.75, 0.0, 0.75, 1.5]  # fixed ticks: tick placement is most of a redraw
+    ticks = [-1.5, 0.0, 1.5]
     left.set_xticks(ticks)
-    left.set_yticks(np.linspace(0, 0.5 * a * 1.5**2, 4).round(2))
+    left.set_yticks([0.0, round(0.5 * a * 1.5**2, 2)])
     right.set_xticks(ticks)
     right.set_yticks(ticks)
     for ax in (left, right):
