@@ -2,9 +2,9 @@
 as popularised by fastai): raise the rate exponentially every iteration, watch the loss.
 
 :func:`lr_range_test` runs the sweep through the course's one loop (``training.train`` with an
-exponential ``LambdaLR`` schedule and a stopping callback) on a *copy of nothing*: it trains the
-model itself, then puts every parameter, buffer and gradient back bit for bit, so the test can
-be run on the model you are about to train. The result is plain data (:class:`RangeTest`), and
+exponential ``LambdaLR`` schedule and a stopping callback). It trains the model itself, not a
+copy, then puts every parameter, buffer and gradient back bit for bit, so the test can be run
+on the model you are about to train. The result is plain data (:class:`RangeTest`), and
 the suggestions are computed by the test, not by the plot. :func:`plot_range_test` draws it.
 
 No rule read off this curve always works: a suggestion is a place to start a short run, not an
@@ -216,6 +216,7 @@ def lr_range_test(
         config=dict(
             start_lr=start_lr, end_lr=end_lr, iterations=iterations, batch_size=size,
             accumulation_steps=accumulation_steps, beta=beta, stop_factor=stop_factor, seed=seed, **settings,
+            loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         )
     )  # fmt: skip
     previous_lr: list[float] = []  # the rate of the update just made

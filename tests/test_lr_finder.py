@@ -139,7 +139,7 @@ def test_accumulation_gives_the_same_sweep():
     kwargs = dict(start_lr=1e-4, end_lr=1e-2, iterations=15, batch_size=40)
     plain = lr_range_test(tutorial_mlp(), DATA, **kwargs)
     accumulated = lr_range_test(tutorial_mlp(), DATA, accumulation_steps=4, **kwargs)
-    assert accumulated.config["accumulation_steps"] == 4
+    assert accumulated.config["accumulation_steps"] == 4 and accumulated.config["loss"] == "mse"
     np.testing.assert_allclose(accumulated.loss, plain.loss, rtol=1e-4)
 
 
