@@ -17,8 +17,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.data import digits_data
@@ -77,9 +79,9 @@ class Grid:
         """The cells with ``lr / batch_size == ratio`` as (batch size, lr, final validation loss):
         if linear scaling holds, the losses along such a diagonal are about equal.
 
-        >>> g = Grid((2, 4), (1.0, 2.0), 1, 0, {})
-        >>> [(B, lr) for B, lr, _ in g._cells_on(0.5)]
-        [(2, 1.0), (4, 2.0)]
+        >>> g = lr_batch_grid((256, 512), (0.5, 1.0), epochs=1)
+        >>> [(B, lr) for B, lr, _ in g.diagonal(1 / 512)]
+        [(256, 0.5), (512, 1.0)]
         """
         ratio = check_float("ratio", ratio, low=0.0, low_open=True)
         losses = self.final_val()
@@ -350,21 +352,47 @@ def heatmap_explorer(grid: Grid | None = None):
         ),
     }
 
-    # The heat map never changes: draw it once to pixels, and on a move only paste it and
-    # outline a cell (its 40 text labels would otherwise cost most of each redraw).
+    # Only the red outline, the two curves and two texts change between cells. Everything else
+    # (the heat map with its 40 labels, axes, ticks, legend) is drawn once into a background;
+    # a move pastes it back and draws just the changing artists ("blitting").
     width, height, dpi = 9.6, 3.4, 80
     pixels, boxes = _heatmap_pixels(grid, figsize=(5.4, height), dpi=dpi)
+    frame = Figure(figsize=(width, height), dpi=dpi)
+    canvas = FigureCanvasAgg(frame)
+    left = frame.add_axes((0, 0, 5.4 / width, 1))
+    left.imshow(pixels, interpolation="none")
+    left.set_axis_off()
+    right = frame.add_axes((0.64, 0.15, 0.34, 0.75))
+    outline = left.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=3))
+    (train_line,) = right.plot([], [], ".-", label="training")
+    (val_line,) = right.plot([], [], ".--", label="validation")
+    status = right.text(0.5, 0.5, "", transform=right.transAxes, ha="center", color="firebrick")
+    title = right.text(
+        0.5, 1.03, "", transform=right.transAxes, ha="center", va="bottom", fontsize=9
+    )
+    _curve_axes(right, grid.epochs)
+    moving = [outline, train_line, val_line, status, title]
+    for artist in moving:
+        artist.set_visible(False)
+    canvas.draw()
+    background = canvas.copy_from_bbox(frame.bbox)
+    for artist in moving:
+        artist.set_visible(True)
 
     def draw(batch_size: int, lr: float) -> Figure:
-        fig = Figure(figsize=(width, height), dpi=dpi)
-        left = fig.add_axes((0, 0, 5.4 / width, 1))
-        left.imshow(pixels, interpolation="none")
-        left.set_axis_off()
-        x, y, w_, h_ = boxes[(grid.batch_sizes.index(batch_size), grid.lrs.index(lr))]
-        left.add_patch(Rectangle((x, y), w_, h_, fill=False, ec="red", lw=3))
-        right = fig.add_axes((0.64, 0.15, 0.34, 0.75))
-        _curves(grid.history(batch_size, lr), right)
-        return fig
+        h = grid.history(batch_size, lr)
+        outline.set_bounds(*boxes[(grid.batch_sizes.index(batch_size), grid.lrs.index(lr))])
+        train_line.set_data(h.epochs.epoch, h.epochs.train_loss)
+        val_line.set_data(h.epochs.epoch, h.epochs.val_loss)
+        status.set_text(_failure_text(h))
+        title.set_text(f"B={batch_size}, lr={lr:g}: learning curves")
+        canvas.restore_region(background)
+        renderer = canvas.get_renderer()
+        for artist in moving:
+            artist.draw(renderer)
+        out = Figure(figsize=(width, height), dpi=dpi)
+        out.figimage(np.asarray(canvas.buffer_rgba()).copy())
+        return out
 
     def readout(batch_size: int, lr: float) -> str:
         h = grid.history(batch_size, lr)
@@ -380,8 +408,6 @@ def heatmap_explorer(grid: Grid | None = None):
 def _heatmap_pixels(grid: Grid, *, figsize, dpi: int):
     """The heat map rendered once to an RGBA array, and each cell's box in its pixel coordinates
     (x, y from the top-left, width, height), for pasting and outlining on every redraw."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     ax = fig.subplots()
     heatmap(grid, ax=ax)
@@ -397,23 +423,23 @@ def _heatmap_pixels(grid: Grid, *, figsize, dpi: int):
     return pixels, boxes
 
 
-def _curves(h: History, ax) -> None:
-    c = h.config
-    if h.epochs.epoch:
-        ax.plot(h.epochs.epoch, h.epochs.train_loss, label="training")
-        ax.plot(h.epochs.epoch, h.epochs.val_loss, "--", label="validation")
-    ax.set_ylim(0, 2.5)  # fixed, so moving between cells compares like with like
-    if _failed(h):
-        what = f"stopped at iteration {h.diverged_at}" if h.diverged else "loss above chance"
-        ax.text(
-            0.5, 0.5, f"diverged: {what}", transform=ax.transAxes, ha="center", color="firebrick"
-        )
+def _failure_text(h: History) -> str:
+    if not _failed(h):
+        return ""
+    what = f"stopped at iteration {h.diverged_at}" if h.diverged else "loss above chance"
+    return f"diverged: {what}"
+
+
+def _curve_axes(ax, epochs: int) -> None:
+    """The static parts of the explorer's learning-curve panel: fixed limits, so moving between
+    cells compares like with like, labels, the chance line and the legend."""
     ax.axhline(CHANCE_LOSS, color="grey", lw=0.8, ls=":", label="chance (ln 10)")
-    ax.set_xlim(0.5, c["epochs"] + 0.5)
+    ax.set_xlim(0.5, epochs + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 2.5)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
-    ax.set_title(f"B={c['batch_size']}, lr={c['lr']:g}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
 
 
 EXPLORERS = {"ch06-heatmap-explorer": heatmap_explorer}

@@ -84,7 +84,7 @@ def run_capstone(
     or ``"valley"`` (the test's own suggestions).
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
-    >>> r.accumulation_steps, r.confusion.sum()
+    >>> r.accumulation_steps, int(r.confusion.sum())
     (4, 359)
     """
     hidden = check_int("hidden", hidden, low=0)

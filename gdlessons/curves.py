@@ -163,5 +163,14 @@ def plot_learning_curves(
         ax.set_ylabel("cross-entropy loss")
         ax.set_title(f"{label}\n→ {d.verdict}")
         ax.legend(fontsize=7)
+    # One y-range for every panel, so "high" and "low" losses look it side by side.
+    lowest = min(
+        v
+        for h in histories.values()
+        for v in h.epochs.train_loss + h.epochs.val_loss
+        if v and v > 0
+    )
+    for ax in axes:
+        ax.set_ylim(lowest * 0.7, CHANCE_LOSS * 1.5)
     fig.suptitle(title)
     return fig

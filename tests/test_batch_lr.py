@@ -134,5 +134,14 @@ def test_explorer_draws_every_cell(grid):
         ex.figure(batch_size=100, lr=1.0)
 
 
+def test_explorer_frames_depend_only_on_the_state(grid):
+    # The explorer redraws by blitting onto one canvas: a frame must not remember earlier moves.
+    ex = heatmap_explorer(grid)
+    first = ex.png(batch_size=256, lr=0.5)
+    assert ex.png(batch_size=512, lr=64.0) != first
+    ex.png(batch_size=512, lr=1.0)
+    assert ex.png(batch_size=256, lr=0.5) == first
+
+
 def test_explorer_is_registered():
     assert batch_lr.EXPLORERS["ch06-heatmap-explorer"] is heatmap_explorer
