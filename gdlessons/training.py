@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 
 import torch
 from torch import nn
@@ -112,15 +112,28 @@ class History:
             self.params is None
             or len(self.params) == len(other.params)
             and all(
-                a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+                a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
                 for a, b in zip(self.params, other.params)
             )
         )
-        return same_params and all(
-            getattr(self, f.name) == getattr(other, f.name)
-            for f in fields(self)
-            if f.name != "params"
-        )
+        names = [f.name for f in fields(self) if f.name != "params"]
+        pairs = [(getattr(self, name), getattr(other, name)) for name in names]
+        return same_params and all(_same_log(a, b) if is_dataclass(a) else a == b for a, b in pairs)
+
+
+def _same(a, b) -> bool:
+    """Equal, with NaN equal to NaN: a run that blew up must still equal its rerun."""
+    if isinstance(a, torch.Tensor):
+        return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def _same_log(a, b) -> bool:
+    """Column-by-column equality of two logs, leaving out wall time (``compare=False``)."""
+    columns = [(getattr(a, f.name), getattr(b, f.name)) for f in fields(a) if f.compare]
+    return all(len(x) == len(y) and all(map(_same, x, y)) for x, y in columns)
 
 
 def resolve_batch_size(batch_size: int | str | None, n: int) -> int:
@@ -320,7 +333,7 @@ def train(
                     # ReduceLROnPlateau watches a loss: it is given the batch's.
                     schedule.step(value) if on_plateau else schedule.step()
                 iteration += 1
-                size = len(xb)
+                size = xb.shape[0]
                 seen += size
                 weighted_sum += value * size
                 count += size
