@@ -247,9 +247,9 @@ def train(
     """Train ``model`` in place with mini-batch SGD and return its :class:`History`.
 
     ``batch_size="full"`` is batch gradient descent, ``1`` stochastic, anything between
-    mini-batch. ``accumulation_steps=k`` splits each batch into k micro-batches whose losses are
-    weighted by their share of the batch (so a short micro-batch counts for what it holds) and
-    makes one update per batch. ``scheduler`` is a function ``optimizer -> lr_scheduler`` stepped
+    mini-batch. ``accumulation_steps=k`` splits each batch into micro-batches of ceil(B/k)
+    samples (a batch of 10 with k=4: 3 + 3 + 3 + 1) whose losses are weighted by their share of
+    the batch (so a short micro-batch counts for what it holds) and makes one update per batch. ``scheduler`` is a function ``optimizer -> lr_scheduler`` stepped
     once per update (``ReduceLROnPlateau`` is given the batch loss). ``seed`` fixes the batch
     order; ``batch_indices(epoch)`` (epoch counted from 1) may instead give each batch's sample
     indices, e.g. a ``DistributedSampler``'s order. Training stops cleanly at the first
