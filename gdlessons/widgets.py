@@ -5,6 +5,13 @@ An :class:`Explorer` holds the controls and the drawing function; tests and benc
 PNG image; when notebooks are rendered (``GDLESSONS_RENDER=1``) it shows only the static figure
 of its initial state, so GitHub and HTML readers see what the sliders start from.
 
+Why a slider move is cheap: with constrained layout, matplotlib draws every figure twice (once
+to measure the text, once for real). An explorer's figures share one shape, so the layout of
+the first is remembered and later figures are drawn once, with the layout engine off and the
+remembered axes positions, unless their labels have grown past the remembered margins (then
+that figure is laid out afresh). One Agg canvas is reused, so text sizes measured once are
+cached across redraws.
+
 Chapters expose ``EXPLORERS = {name: factory}`` in their modules so that
 ``benchmarks/widgets.py`` can find and time every explorer (:func:`all_explorers`).
 """
@@ -15,7 +22,11 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 
+from matplotlib import rc_context
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from gdlessons.plots import figure_png
 from gdlessons.progress import rendering
@@ -46,6 +57,7 @@ class Explorer:
         title: str = "",
         readout: Callable[..., str] | None = None,
         dpi: int = 80,
+        cache_layout: bool = True,
     ):
         if not callable(draw):
             raise TypeError(f"draw must be a function state -> Figure, got {type(draw).__name__}")
@@ -61,8 +73,11 @@ class Explorer:
         self.title = title
         self.readout_fn = readout
         self.dpi = dpi
+        self.cache_layout = cache_layout
         self.initial = self.state()
         self._box = None
+        self._canvas: FigureCanvasAgg | None = None
+        self._layouts: dict[tuple, _Layout] = {}
 
     def state(self) -> dict:
         """The controls' current values, by name."""
@@ -79,7 +94,52 @@ class Explorer:
 
     def png(self, **state) -> bytes:
         """The figure for ``state`` rendered to PNG bytes, as the live widget shows it."""
-        return figure_png(self.figure(**state), dpi=self.dpi)
+        return self.render(self.figure(**state))
+
+    def render(self, fig: Figure) -> bytes:
+        """PNG bytes of ``fig``, one of this explorer's figures, on the explorer's Agg canvas.
+
+        The first figure of each shape (figure size, grid of axes) is laid out by its layout
+        engine and the result remembered; a later figure of that shape gets the remembered axes
+        positions and its layout engine switched off, so it is drawn once instead of twice. If
+        its decorations (tick labels, titles) outgrow the remembered margins, another remembered
+        layout with room enough is used, or it is laid out afresh and that layout remembered.
+        The layout that worked last is tried first, so the axes stay put while a slider moves.
+        """
+        fig.set_dpi(self.dpi)  # the canvas' renderer (and its text-size cache) is kept per dpi
+        if self._canvas is None:
+            self._canvas = FigureCanvasAgg(fig)
+        canvas = self._canvas
+        canvas.figure = fig
+        fig.set_canvas(canvas)
+        try:
+            key = _layout_key(fig) if self.cache_layout else None
+            layouts = self._layouts.setdefault(key, []) if key is not None else []
+            if layouts:
+                engine = fig.get_layout_engine()
+                _no_layout_engine(fig)
+                layouts[0].apply(fig)
+                png = figure_png(fig, dpi=self.dpi)
+                needs = _needs(fig, canvas.get_renderer())
+                if layouts[0].holds(needs):
+                    return png
+                # Labels grew: another remembered layout may have the room, else lay out afresh.
+                for i, layout in enumerate(layouts[1:], start=1):
+                    if layout.holds(needs):
+                        layout.apply(fig)
+                        png = figure_png(fig, dpi=self.dpi)
+                        if layout.holds(_needs(fig, canvas.get_renderer())):
+                            layouts.insert(0, layouts.pop(i))
+                            return png
+                        break
+                fig.set_layout_engine(engine)
+            png = figure_png(fig, dpi=self.dpi)
+            if key is not None:
+                layouts.insert(0, _Layout.capture(fig, canvas.get_renderer()))
+                del layouts[_LAYOUTS_KEPT:]
+            return png
+        finally:
+            FigureCanvasBase(fig)  # detach: the shared canvas moves on to the next figure
 
     def readout(self, **state) -> str:
         return self.readout_fn(**{**self.initial, **state}) if self.readout_fn else ""
@@ -133,6 +193,109 @@ class Explorer:
             bundle["image/png"] = png
             bundle["text/plain"] = plain
         return bundle
+
+
+_TOLERANCE_PX = 1.5  # decorations may grow this much past the remembered room
+_LAYOUTS_KEPT = 8  # remembered layouts per figure shape
+
+
+def _layout_key(fig: Figure) -> tuple | None:
+    """What a remembered layout must match: figure size and each axes' place in its grid.
+    ``None`` (never cached) for figures without a layout engine or with subfigures."""
+    engine = fig.get_layout_engine()
+    if engine is None or not hasattr(engine, "execute") or fig.subfigs:
+        return None
+    cells = []
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        if spec is None:
+            cells.append((type(ax).__name__, None))
+        else:
+            rows, cols = spec.get_geometry()[:2]
+            cells.append((type(ax).__name__, rows, cols, spec.rowspan, spec.colspan))
+    size = tuple(round(float(v), 3) for v in fig.get_size_inches())
+    labels = tuple(t is not None for t in _figure_texts(fig))
+    return (type(engine).__name__, size, tuple(cells), labels, len(fig.legends))
+
+
+def _no_layout_engine(fig: Figure) -> None:
+    """Remove ``fig``'s layout engine. ``set_layout_engine("none")`` would leave a placeholder
+    engine, for which ``savefig`` still draws the figure twice."""
+    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+
+
+def _figure_texts(fig: Figure) -> list:
+    return [
+        getattr(fig, "_suptitle", None),
+        getattr(fig, "_supxlabel", None),
+        getattr(fig, "_supylabel", None),
+    ]
+
+
+def _needs(fig: Figure, renderer) -> tuple[float, ...]:
+    """The room a drawn figure's decorations take, in pixels: how far each axes' tick labels,
+    axis labels and titles reach past its frame on each side; the height of a suptitle or
+    supxlabel, the width of a supylabel; the size of each figure legend."""
+    needs: list[float] = []
+    for ax in fig.axes:
+        needs += _overhang(ax, renderer)
+    for i, text in enumerate(_figure_texts(fig)):
+        if text is not None:
+            extent = text.get_window_extent(renderer)
+            needs.append(extent.width if i == 2 else extent.height)
+    for legend in fig.legends:
+        extent = legend.get_window_extent(renderer)
+        needs += [extent.width, extent.height]
+    return tuple(needs)
+
+
+class _Layout:
+    """The positions a layout engine gave a figure's axes, and the room it made for their
+    decorations (what :func:`_needs` measured on that figure)."""
+
+    def __init__(self, positions, texts, room):
+        self.positions = positions  # per axes: original position, figure fraction
+        self.texts = texts  # suptitle, supxlabel, supylabel positions (or None)
+        self.room = room
+
+    @classmethod
+    def capture(cls, fig: Figure, renderer) -> _Layout:
+        positions = [ax.get_position(original=True).frozen() for ax in fig.axes]
+        texts = [None if t is None else t.get_position() for t in _figure_texts(fig)]
+        return cls(positions, texts, _needs(fig, renderer))
+
+    def apply(self, fig: Figure) -> None:
+        for ax, position in zip(fig.axes, self.positions):
+            in_layout = ax.get_in_layout()
+            ax.set_position(position, which="both")
+            ax.set_in_layout(in_layout)  # set_position opts out of layout engines; undo that
+        for text, position in zip(_figure_texts(fig), self.texts):
+            if text is not None and position is not None:
+                text.set_position(position)
+
+    def holds(self, needs: tuple[float, ...]) -> bool:
+        """Whether decorations needing ``needs`` fit in the room this layout made."""
+        return len(needs) == len(self.room) and all(
+            n <= r + _TOLERANCE_PX for n, r in zip(needs, self.room)
+        )
+
+
+def _overhang(ax, renderer) -> list[float]:
+    """How far ``ax``'s axis labels, tick labels and titles (and a legend or text placed
+    outside it) reach past its frame on the left, bottom, right and top, in pixels; what
+    reaches past the figure's edge counts twice."""
+    frame = ax.get_window_extent(renderer)
+    extra = [a for a in [ax.get_legend(), *ax.texts] if a is not None and a.get_visible()]
+    tight = ax.get_tightbbox(renderer, bbox_extra_artists=extra, for_layout_only=True)
+    outside = Bbox.union([tight, frame]) if tight is not None else frame
+    figure = ax.figure.bbox
+    return [
+        max(frame.x0 - outside.x0, 0.0) + max(figure.x0 - outside.x0, 0.0),
+        max(frame.y0 - outside.y0, 0.0) + max(figure.y0 - outside.y0, 0.0),
+        max(outside.x1 - frame.x1, 0.0) + max(outside.x1 - figure.x1, 0.0),
+        max(outside.y1 - frame.y1, 0.0) + max(outside.y1 - figure.y1, 0.0),
+    ]
 
 
 def _control_values(control, steps: int) -> list:

@@ -2,7 +2,7 @@ import ipywidgets as w
 import pytest
 from matplotlib.figure import Figure
 
-from gdlessons.plots import new_axes
+from gdlessons.plots import figure_png, new_axes
 from gdlessons.widgets import STATIC_NOTE, Explorer, all_explorers
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -72,3 +72,73 @@ def test_every_registered_explorer_draws_its_initial_state():
     assert "ch00-init-explorer" in explorers
     ex = explorers["ch00-init-explorer"]()
     assert ex.png().startswith(b"\x89PNG")
+
+
+def panels(labels_lines=1, ncols=2, scale=1.0):
+    """A constrained two-panel figure whose y label can grow by lines and data by scale."""
+    fig, axes = new_axes(ncols=ncols)
+    for i, ax in enumerate(axes):
+        ax.plot([0, 1, 2], [0, scale * (i + 1), scale])
+        ax.set(title=f"panel {i}", xlabel="iteration", ylabel="\n".join(["loss"] * labels_lines))
+    return fig
+
+
+def layout_explorer():
+    controls = {
+        "labels_lines": w.IntSlider(value=1, min=1, max=4),
+        "ncols": w.IntSlider(value=2, min=1, max=3),
+        "scale": w.FloatSlider(value=1.0, min=0.5, max=2.0),
+    }
+    return Explorer(panels, controls)
+
+
+def positions(fig):
+    return [x for ax in fig.axes for x in ax.get_position(original=True).bounds]
+
+
+def test_later_figures_reuse_the_first_layout_and_still_follow_the_state():
+    ex = layout_explorer()
+    first = ex.figure()
+    first_png = ex.render(first)
+    later = ex.figure(scale=0.5)
+    later_png = ex.render(later)
+    assert later.get_layout_engine() is None  # drawn once, with the remembered positions
+    assert positions(later) == positions(first)
+    assert later_png.startswith(b"\x89PNG") and later_png != first_png
+    # Same state again: pixel for pixel what a fresh constrained layout gives.
+    assert ex.png() == first_png == figure_png(ex.figure(), dpi=ex.dpi)
+
+
+def test_grown_labels_get_a_fresh_layout():
+    ex = layout_explorer()
+    first = ex.figure()
+    ex.render(first)
+    grown = ex.figure(labels_lines=4)
+    ex.render(grown)
+    reference = ex.figure(labels_lines=4)
+    figure_png(reference, dpi=ex.dpi)  # laid out by constrained layout alone
+    assert positions(grown) == pytest.approx(positions(reference))
+    assert positions(grown)[0] > positions(first)[0]  # more room for the taller label
+    # Smaller labels fit the roomier layout: the axes stay put, with no fresh layout.
+    back = ex.figure(scale=0.5)
+    ex.render(back)
+    assert back.get_layout_engine() is None and positions(back) == positions(grown)
+
+
+def test_a_figure_of_another_shape_is_laid_out_afresh():
+    ex = layout_explorer()
+    ex.render(ex.figure())
+    wider = ex.figure(ncols=3)
+    ex.render(wider)
+    reference = ex.figure(ncols=3)
+    figure_png(reference, dpi=ex.dpi)
+    assert len(wider.axes) == 3 and positions(wider) == pytest.approx(positions(reference))
+
+
+def test_layout_cache_can_be_switched_off_and_figures_keep_their_own_canvas():
+    ex = Explorer(panels, layout_explorer().controls, cache_layout=False)
+    first, later = ex.figure(), ex.figure(scale=0.5)
+    ex.render(first)
+    ex.render(later)
+    assert later.get_layout_engine() is not None
+    assert first.canvas.figure is first and later.canvas.figure is later
