@@ -18,6 +18,7 @@ Chapters expose ``EXPLORERS = {name: factory}`` in their modules so that
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -94,7 +95,18 @@ class Explorer:
 
     def png(self, **state) -> bytes:
         """The figure for ``state`` rendered to PNG bytes, as the live widget shows it."""
-        return self.render(self.figure(**state))
+        # A figure is a web of reference cycles that only the cycle collector frees. Collected
+        # mid-draw, its objects get promoted to the oldest generation, whose full collections
+        # (every few dozen redraws) pause for a scan of the whole heap: half a second in a
+        # kernel holding torch. Collect once afterwards instead, while it is all still young.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self.render(self.figure(**state))
+        finally:
+            if collecting:
+                gc.enable()
+                gc.collect(0)
 
     def render(self, fig: Figure) -> bytes:
         """PNG bytes of ``fig``, one of this explorer's figures, on the explorer's Agg canvas.
@@ -132,7 +144,11 @@ class Explorer:
                             layouts.insert(0, layouts.pop(i))
                             return png
                         break
+                # None has room: run the layout engine on this figure, already drawn once
+                # (its ticks made, its text measured), then draw it with the new layout.
                 fig.set_layout_engine(engine)
+                engine.execute(fig)
+                _no_layout_engine(fig)
             png = figure_png(fig, dpi=self.dpi)
             if key is not None:
                 layouts.insert(0, _Layout.capture(fig, canvas.get_renderer()))
@@ -140,6 +156,7 @@ class Explorer:
             return png
         finally:
             FigureCanvasBase(fig)  # detach: the shared canvas moves on to the next figure
+            canvas.figure = None  # and holds on to none
 
     def readout(self, **state) -> str:
         return self.readout_fn(**{**self.initial, **state}) if self.readout_fn else ""
