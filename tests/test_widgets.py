@@ -142,3 +142,24 @@ def test_layout_cache_can_be_switched_off_and_figures_keep_their_own_canvas():
     ex.render(later)
     assert later.get_layout_engine() is not None
     assert first.canvas.figure is first and later.canvas.figure is later
+
+
+def test_each_figure_is_freed_after_its_png_and_the_collector_left_on():
+    import gc
+    import weakref
+
+    figures = []
+
+    def draw(k):
+        fig = panels(scale=k)
+        figures.append(weakref.ref(fig))
+        return fig
+
+    ex = Explorer(draw, {"k": w.FloatSlider(value=1.0, min=0.5, max=2.0)})
+    for k in (0.5, 1.0, 2.0):
+        ex.png(k=k)
+    assert gc.isenabled()
+    assert all(ref() is None for ref in figures)  # freed at once, not left to a full collection
+    with pytest.raises(ValueError):
+        ex.png(nope=1)
+    assert gc.isenabled()
