@@ -135,7 +135,16 @@ class Explorer:
                 needs = _needs(fig, canvas.get_renderer())
                 if layouts[0].holds(needs):
                     return png
-                # Labels grew: another remembered layout may have the room, else lay out afresh.
+                # Labels grew: widen the margins they outgrew, or take another remembered
+                # layout with the room, or else lay the figure out afresh.
+                wider = layouts[0].widened(needs, fig, canvas.get_renderer())
+                if wider is not None:
+                    wider.apply(fig)
+                    png = figure_png(fig, dpi=self.dpi)
+                    if wider.holds(_needs(fig, canvas.get_renderer())):
+                        layouts[0] = wider
+                        return png
+                    layouts[0].apply(fig)
                 for i, layout in enumerate(layouts[1:], start=1):
                     if layout.holds(needs):
                         layout.apply(fig)
@@ -291,11 +300,74 @@ class _Layout:
             if text is not None and position is not None:
                 text.set_position(position)
 
+    def widened(self, needs: tuple[float, ...], fig: Figure, renderer) -> _Layout | None:
+        """This layout with the outer margins of the axes grid widened wherever ``needs``
+        exceed the room; ``None`` if an inner margin, a figure text or legend needs more, or
+        an axes keeps a fixed aspect (then only the layout engine knows where things go)."""
+        axes = fig.axes
+        if len(needs) != len(self.room) or any(
+            ax.get_aspect() != "auto" or ax.get_box_aspect() is not None for ax in axes
+        ):
+            return None
+        if any(
+            n > r + _TOLERANCE_PX
+            for n, r in zip(needs[4 * len(axes) :], self.room[4 * len(axes) :])
+        ):
+            return None
+        frames = [ax.get_window_extent(renderer) for ax in axes]
+        outer = _outer_margins(frames, fig.bbox)
+        edges = [[f.x0, f.y0, f.x1, f.y1] for f in frames]
+        room = list(self.room)
+        for i, frame in enumerate(frames):
+            for side in range(4):
+                grow = needs[4 * i + side] - self.room[4 * i + side]
+                if grow <= _TOLERANCE_PX:
+                    continue
+                if outer[i][side] is None:
+                    return None
+                # Move this edge in, and the same edge of every axes aligned with it.
+                was = [frame.x0, frame.y0, frame.x1, frame.y1][side]
+                step = grow + 1 if side < 2 else -(grow + 1)
+                for j, other in enumerate(frames):
+                    if abs([other.x0, other.y0, other.x1, other.y1][side] - was) < 0.5:
+                        edges[j][side] = was + step
+                        room[4 * j + side] = max(room[4 * j + side], needs[4 * j + side])
+        width, height = fig.bbox.width, fig.bbox.height
+        positions = []
+        for x0, y0, x1, y1 in edges:
+            if x1 - x0 < 10 or y1 - y0 < 10:  # no room left to plot in
+                return None
+            positions.append(Bbox.from_extents(x0 / width, y0 / height, x1 / width, y1 / height))
+        return _Layout(positions, self.texts, tuple(room))
+
     def holds(self, needs: tuple[float, ...]) -> bool:
         """Whether decorations needing ``needs`` fit in the room this layout made."""
         return len(needs) == len(self.room) and all(
             n <= r + _TOLERANCE_PX for n, r in zip(needs, self.room)
         )
+
+
+def _outer_margins(frames: list, figure) -> list[list[float | None]]:
+    """Per axes frame, the distance to the figure's edge on its left, bottom, right and top
+    sides that face no other axes (``None`` for sides that face one)."""
+
+    def overlap(a0, a1, b0, b1):
+        return min(a1, b1) - max(a0, b0) > 0.5
+
+    margins = []
+    for i, f in enumerate(frames):
+        others = [g for j, g in enumerate(frames) if j != i]
+        beside = [g for g in others if overlap(f.y0, f.y1, g.y0, g.y1)]
+        stacked = [g for g in others if overlap(f.x0, f.x1, g.x0, g.x1)]
+        margins.append(
+            [
+                None if any(g.x1 <= f.x0 + 0.5 for g in beside) else f.x0 - figure.x0,
+                None if any(g.y1 <= f.y0 + 0.5 for g in stacked) else f.y0 - figure.y0,
+                None if any(g.x0 >= f.x1 - 0.5 for g in beside) else figure.x1 - f.x1,
+                None if any(g.y0 >= f.y1 - 0.5 for g in stacked) else figure.y1 - f.y1,
+            ]
+        )
+    return margins
 
 
 def _overhang(ax, renderer) -> list[float]:

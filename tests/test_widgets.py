@@ -1,4 +1,5 @@
 import ipywidgets as w
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -77,7 +78,7 @@ def test_every_registered_explorer_draws_its_initial_state():
 def panels(labels_lines=1, ncols=2, scale=1.0):
     """A constrained two-panel figure whose y label can grow by lines and data by scale."""
     fig, axes = new_axes(ncols=ncols)
-    for i, ax in enumerate(axes):
+    for i, ax in enumerate(np.atleast_1d(axes)):
         ax.plot([0, 1, 2], [0, scale * (i + 1), scale])
         ax.set(title=f"panel {i}", xlabel="iteration", ylabel="\n".join(["loss"] * labels_lines))
     return fig
@@ -163,3 +164,25 @@ def test_each_figure_is_freed_after_its_png_and_the_collector_left_on():
     with pytest.raises(ValueError):
         ex.png(nope=1)
     assert gc.isenabled()
+
+
+def test_outgrown_outer_margins_are_widened_without_a_fresh_layout():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ex = Explorer(
+        lambda labels_lines: panels(labels_lines, ncols=1),
+        {"labels_lines": w.IntSlider(value=1, min=1, max=4)},
+    )
+    first = ex.figure()
+    ex.render(first)
+    grown = ex.figure(labels_lines=4)
+    png = ex.render(grown)
+    assert grown.get_layout_engine() is None  # no second layout pass
+    (x0, y0, width, height), (x0_first, y0_first, width_first, height_first) = (
+        ax.get_position().bounds for ax in (*grown.axes, *first.axes)
+    )
+    assert x0 > x0_first and x0 + width == pytest.approx(x0_first + width_first)
+    assert (y0, height) == pytest.approx((y0_first, height_first))
+    tight = grown.get_tightbbox(FigureCanvasAgg(grown).get_renderer())
+    assert tight.x0 >= 0  # the taller label is inside the picture
+    assert png == ex.png(labels_lines=4)  # and the widened layout is kept
