@@ -116,20 +116,21 @@ def init_summary(
     fan_in: int, schemes: tuple[str, ...] = INITS, *, fan_out: int = 512, seed: int = 0
 ) -> list[dict]:
     """Measured vs promised std and range of the starting weights, one row per scheme."""
-    rows = []
-    for scheme in schemes:
-        w = init_weights(scheme, fan_in, fan_out, seed)
-        promised = theory(scheme, fan_in)
-        rows.append(
-            {
-                "scheme": scheme,
-                "std (measured)": round(float(w.std()), 4),
-                "std (formula)": round(promised["std"], 4),
-                "largest |w|": round(float(np.abs(w).max()), 4),
-                "bound (formula)": round(promised["bound"], 4),
-            }
-        )
-    return rows
+    return [dict(_summary_row(scheme, fan_in, fan_out, seed)) for scheme in schemes]
+
+
+@lru_cache(maxsize=64)
+def _summary_row(scheme: str, fan_in: int, fan_out: int, seed: int) -> tuple:
+    # Cached: the explorer's readout asks again on every slider move.
+    w = init_weights(scheme, fan_in, fan_out, seed)
+    promised = theory(scheme, fan_in)
+    return (
+        ("scheme", scheme),
+        ("std (measured)", round(float(w.std()), 4)),
+        ("std (formula)", round(promised["std"], 4)),
+        ("largest |w|", round(float(np.abs(w).max()), 4)),
+        ("bound (formula)", round(promised["bound"], 4)),
+    )
 
 
 @torch.no_grad()
