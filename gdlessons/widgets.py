@@ -9,8 +9,9 @@ Why a slider move is cheap: with constrained layout, matplotlib draws every figu
 to measure the text, once for real). An explorer's figures share one shape, so the layout of
 the first is remembered and later figures are drawn once, with the layout engine off and the
 remembered axes positions, unless their labels have grown past the remembered margins (then
-that figure is laid out afresh). One Agg canvas is reused, so text sizes measured once are
-cached across redraws.
+the margins are widened, or that figure is laid out afresh). One Agg canvas is reused, so text
+sizes measured once are cached across redraws, and each finished figure is collected at once,
+so no redraw pays for a full garbage collection of the kernel's heap.
 
 Chapters expose ``EXPLORERS = {name: factory}`` in their modules so that
 ``benchmarks/widgets.py`` can find and time every explorer (:func:`all_explorers`).
