@@ -76,7 +76,16 @@ def loss_curve(
         ax.set_yscale("log")
     ax.set_xlabel(X_AXES[x])
     ax.set_ylabel("loss")
-    ax.set_title(title or f"Loss per {x if x != 'samples' else 'sample seen'}")
+    ax.set_title(
+        title
+        or _default_title(
+            x,
+            validated=x == "epoch"
+            and validation
+            and bool(history.epochs.val_loss)
+            and history.epochs.val_loss[0] is not None,
+        )
+    )
     ax.legend()
     return fig
 
@@ -96,6 +105,14 @@ def _last_x(history, x: str):
     if not its.iteration:
         return 0
     return {"iteration": its.iteration, "samples": its.samples_seen, "time": its.time}[x][-1]
+
+
+def _default_title(x: str, *, validated: bool) -> str:
+    """Say which loss is drawn: per epoch it is the mean of that epoch's batch losses."""
+    if x == "epoch":
+        return "Loss per epoch" if validated else "Mean batch loss per epoch"
+    return {"iteration": "Batch loss per iteration", "samples": "Batch loss per sample seen",
+            "time": "Batch loss over training time"}[x]  # fmt: skip
 
 
 def _default_label(history) -> str:
