@@ -300,10 +300,15 @@ class _restored:
 
 
 def plot_range_test(
-    result: RangeTest, *, ax: Axes | None = None, title: str | None = None
+    result: RangeTest,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    loss_label: str | None = None,
 ) -> Figure:
     """Loss against learning rate (log scale), raw and smoothed, with both suggestions marked
-    and the caveat written on the figure.
+    and the caveat written on the figure. The y-axis is named from the recorded loss
+    ("loss (MSE)", "cross-entropy loss", else "loss") unless ``loss_label`` is given.
 
     >>> r = RangeTest(lr=[1e-3, 1e-2, 1e-1], loss=[3.0, 2.0, 4.0], smoothed=[3.0, 2.5, 3.0], steepest=1e-2, valley=1e-2)
     >>> plot_range_test(r).axes[0].get_xscale()
@@ -321,7 +326,8 @@ def plot_range_test(
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate (raised geometrically every iteration)")
-    ax.set_ylabel("loss (MSE)" if result.config.get("loss", "mse") == "mse" else "loss")
+    names = {"mse": "loss (MSE)", "cross_entropy": "cross-entropy loss"}
+    ax.set_ylabel(loss_label or names.get(result.config.get("loss", "mse"), "loss"))
     ax.set_title(title or "Learning-rate range test")
     ax.legend(loc="upper left", fontsize=8)
     ax.text(0.01, 0.01, CAVEAT, transform=ax.transAxes, fontsize=7, color="0.3", va="bottom")

@@ -215,3 +215,13 @@ def test_plot_marks_both_suggestions_and_states_the_caveat():
     assert any("steepest" in s for s in labels) and any("valley" in s for s in labels)
     assert any(t.get_text() == CAVEAT for t in ax.texts)
     assert ax.get_xscale() == "log" and "learning rate" in ax.get_xlabel()
+
+
+def test_plot_range_test_names_the_loss():
+    from gdlessons.lr_finder import RangeTest, plot_range_test
+
+    r = RangeTest(lr=[1e-3, 1e-2, 1e-1], loss=[3.0, 2.0, 4.0], smoothed=[3.0, 2.5, 3.0])
+    assert plot_range_test(r).axes[0].get_ylabel() == "loss (MSE)"
+    r.config["loss"] = "cross_entropy"
+    assert plot_range_test(r).axes[0].get_ylabel() == "cross-entropy loss"
+    assert plot_range_test(r, loss_label="my loss").axes[0].get_ylabel() == "my loss"
