@@ -149,7 +149,9 @@ def activation_spread(
     h = torch.randn(n, width, generator=gen)
     stds = []
     for layer_index in range(depth):
-        layer = initialise(nn.Linear(width, width), scheme, seed=seed + layer_index)
+        # seeds distinct from the input's: the same seed would make the first layer's weights a
+        # scaled copy of the input rows, and inflate its output
+        layer = initialise(nn.Linear(width, width), scheme, seed=seed + 1 + layer_index)
         h = torch.relu(layer(h))
         stds.append(float(h.std()))
     return stds

@@ -40,6 +40,14 @@ def test_he_keeps_the_signal_the_default_lets_it_fade():
     assert 0.5 < he[-1] / he[0] < 2 and default[-1] / default[0] < 0.1
 
 
+def test_first_layer_spread_matches_relu_theory_for_both_he_schemes():
+    # unit-variance input, Var(w) = 2/fan_in: pre-activation variance 2, so the ReLU output has
+    # std √(2·(1/2 − 1/(2π))) ≈ 0.826, whatever the weights' distribution
+    expected = (2 * (0.5 - 1 / (2 * math.pi))) ** 0.5
+    for scheme in ("kaiming_uniform", "kaiming_normal"):
+        assert activation_spread(scheme, depth=1)[0] == pytest.approx(expected, rel=0.03)
+
+
 def test_bad_scheme_and_fan_in_are_named():
     with pytest.raises(ValueError, match="scheme"):
         theory("xavier", 4)
