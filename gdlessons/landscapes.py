@@ -285,8 +285,12 @@ def plot_regimes_1d(
     axes = np.atleast_1d(axes)
     paths = iterates(a, [x0], np.asarray(rates, dtype=float), iterations)
     for ax, rate, path in zip(axes, rates, paths, strict=True):
-        plot_curve_1d(a, {f"{iterations} iterations": path}, ax=ax, xlim=1.5 * abs(x0))
+        plot_curve_1d(a, {"": path}, ax=ax, xlim=1.5 * abs(x0), legend=False)
         ax.set_title(f"η = {rate:g}: {regime(rate, a)} (x × {1 - rate * a:+.2f})", fontsize=9)
+    # One legend for all panels, below them: inside a panel it would hide a diverging path.
+    labels = [f"f(x) = {a:g}·x²/2", f"iterates from x = {x0:g}, joined in order"]
+    fig.legend(axes[0].lines[:2], labels, loc="outside lower center", ncols=2, fontsize=8)
+    fig.suptitle(f"{iterations} iterations of gradient descent at {len(rates)} learning rates")
     return fig
 
 
