@@ -1,4 +1,4 @@
-"""Chapter 04 exercises: the learning rate on quadratics, and reading a range test.
+"""Chapter 04 exercises: the learning rate on quadratics (the bound 2/a, the one-step rate, regimes, 2/λ_max).
 
 >>> q1.check(0.5).correct, q2.check(...).status
 (True, 'not attempted')
