@@ -351,7 +351,7 @@ def plot_paths(
         right.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label)
     right.set_yscale("log")
     right.set(xlabel=X_AXES["iteration"], ylabel="loss f(x)", title="Loss per iteration")
-    right.legend()
+    right.legend(loc="lower left", fontsize=8)  # below the curves, which all start near the top
     return fig
 
 
