@@ -18,9 +18,12 @@ RENDER_ENV = {"GDLESSONS_RENDER": "1", "TQDM_DISABLE": "1", "PYDEVD_DISABLE_FILE
 
 
 def strip_run_metadata(path: Path) -> None:
-    """Drop the metadata that changes on every run (timings, paths) from a rendered notebook."""
+    """Drop the metadata that changes on every run (timings, paths, widget ids) from a rendered notebook."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     nb["metadata"].pop("papermill", None)
+    # Widget models get random ids on every run; rendered chapters display no live widget
+    # (only static figures), so their saved state is noise in every diff.
+    nb["metadata"].pop("widgets", None)
     for cell in nb["cells"]:
         cell["metadata"].pop("papermill", None)
         cell["metadata"].pop("execution", None)

@@ -25,4 +25,4 @@ def test_rerendering_chapter_00_changes_nothing(tmp_path):
     strip_run_metadata(copy)
     assert _cells(copy) == _cells(committed)
     meta = json.loads(copy.read_text())["metadata"]
-    assert "papermill" not in meta
+    assert "papermill" not in meta and "widgets" not in meta
