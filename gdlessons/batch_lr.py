@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons.blit import BlitFigure
 from gdlessons.data import digits_data
 from gdlessons.models import digits_classifier
 from gdlessons.plots import new_axes
@@ -358,7 +359,6 @@ def heatmap_explorer(grid: Grid | None = None):
     width, height, dpi = 9.6, 3.4, 80
     pixels, boxes = _heatmap_pixels(grid, figsize=(5.4, height), dpi=dpi)
     frame = Figure(figsize=(width, height), dpi=dpi)
-    canvas = FigureCanvasAgg(frame)
     left = frame.add_axes((0, 0, 5.4 / width, 1))
     left.imshow(pixels, interpolation="none")
     left.set_axis_off()
@@ -371,13 +371,7 @@ def heatmap_explorer(grid: Grid | None = None):
         0.5, 1.03, "", transform=right.transAxes, ha="center", va="bottom", fontsize=9
     )
     _curve_axes(right, grid.epochs)
-    moving = [outline, train_line, val_line, status, title]
-    for artist in moving:
-        artist.set_visible(False)
-    canvas.draw()
-    background = canvas.copy_from_bbox(frame.bbox)
-    for artist in moving:
-        artist.set_visible(True)
+    blit = BlitFigure(frame, [outline, train_line, val_line, status, title], dpi=dpi)
 
     def draw(batch_size: int, lr: float) -> Figure:
         h = grid.history(batch_size, lr)
@@ -386,13 +380,7 @@ def heatmap_explorer(grid: Grid | None = None):
         val_line.set_data(h.epochs.epoch, h.epochs.val_loss)
         status.set_text(_failure_text(h))
         title.set_text(f"B={batch_size}, lr={lr:g}: learning curves")
-        canvas.restore_region(background)
-        renderer = canvas.get_renderer()
-        for artist in moving:
-            artist.draw(renderer)
-        out = Figure(figsize=(width, height), dpi=dpi)
-        out.figimage(np.asarray(canvas.buffer_rgba()).copy())
-        return out
+        return blit.frame()
 
     def readout(batch_size: int, lr: float) -> str:
         h = grid.history(batch_size, lr)
