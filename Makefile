@@ -12,7 +12,7 @@ PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 RENDER_ENV := GDLESSONS_RENDER=1 TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: setup lab test lint format render benchmarks browser-deps clean
+.PHONY: setup lab test test-fast lint format render benchmarks browser-deps clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ format: $(STAMP)
 test: $(STAMP) browser-deps lint
 	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile --doctest-modules gdlessons tests notebooks \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The unit tier: package, doctests and chapter modules, without chapter runs or the browser.
+test-fast: $(STAMP)
+	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 -m "not slow" --doctest-modules gdlessons tests
 
 render: $(STAMP)
 	$(RENDER_ENV) $(PY) -m gdlessons.render $(NB)

@@ -1,6 +1,6 @@
 """How long does every explorer of the course take to answer a slider move?
 
-For every explorer factory found by ``gdlessons.widgets.all_explorers()`` (each chapter module's
+For every explorer factory found by ``gdlessons.chapters.all_explorers()`` (each chapter module's
 ``EXPLORERS`` dict), the explorer is built (not timed: that is the precomputation a chapter may
 do once), its initial figure is drawn once to warm up, and then ``explorer.png(**state)`` is
 timed for every state of ``explorer.sample_states()``: the time from a new slider value to the
@@ -44,7 +44,7 @@ RESULTS = Path(__file__).parent / "results" / "widgets.json"
 def find_explorers() -> tuple[dict, dict[str, str]]:
     """``all_explorers()``; if one chapter module fails to import (it may be mid-edit), walk the
     package module by module so the others are still measured, and report the failure."""
-    from gdlessons.widgets import all_explorers
+    from gdlessons.chapters import all_explorers
 
     try:
         return all_explorers(), {}
@@ -69,8 +69,8 @@ def baseline_explorer():
     path. Not a course explorer and not held to the targets; it shows what drawing alone costs."""
     import ipywidgets as w
 
-    from gdlessons.plots import new_axes
-    from gdlessons.widgets import Explorer
+    from gdlessons.display.explorer import Explorer
+    from gdlessons.display.plots import new_axes
 
     def draw(k: int):
         fig, ax = new_axes()

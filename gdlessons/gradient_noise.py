@@ -22,7 +22,7 @@ from torch import nn
 
 from gdlessons._validate import check_int
 from gdlessons.data import as_tensors
-from gdlessons.plots import new_axes
+from gdlessons.display.plots import new_axes
 from gdlessons.training import resolve_loss
 
 

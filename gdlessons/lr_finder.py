@@ -27,7 +27,7 @@ from torch import nn
 from gdlessons._validate import check_float, check_int
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.data import as_tensors
-from gdlessons.plots import new_axes
+from gdlessons.display.plots import new_axes
 from gdlessons.training import resolve_batch_size, train
 
 CAVEAT = "Suggestions are rules of thumb, not answers: confirm with a short training run."
@@ -61,19 +61,36 @@ class RangeTest:
         ]
 
 
+class SmoothedLoss:
+    """A running exponential moving average with bias correction (divide by 1 − βᵗ), so the
+    first values are not dragged towards zero; the range test feeds it one loss at a time to
+    decide when to stop, and :func:`ema_smooth` runs it over a finished list.
+
+    >>> s = SmoothedLoss(0.9); [s.update(2.0), s.update(2.0)]
+    [2.0, 2.0]
+    """
+
+    def __init__(self, beta: float = 0.98):
+        self.beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+        self._avg, self._count = 0.0, 0
+        self.best = math.inf
+
+    def update(self, value: float) -> float:
+        self._count += 1
+        self._avg = self.beta * self._avg + (1 - self.beta) * float(value)
+        smoothed = self._avg / (1 - self.beta**self._count)
+        self.best = min(self.best, smoothed)
+        return smoothed
+
+
 def ema_smooth(values, beta: float = 0.98) -> np.ndarray:
-    """Exponential moving average with bias correction (divide by 1 − βᵗ), so the first values
-    are not dragged towards zero.
+    """:class:`SmoothedLoss` over a whole list of values.
 
     >>> ema_smooth([2.0, 2.0, 2.0], beta=0.9).tolist()
     [2.0, 2.0, 2.0]
     """
-    beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
-    out, avg = [], 0.0
-    for t, value in enumerate(values, start=1):
-        avg = beta * avg + (1 - beta) * float(value)
-        out.append(avg / (1 - beta**t))
-    return np.array(out)
+    smoother = SmoothedLoss(beta)
+    return np.array([smoother.update(v) for v in values])
 
 
 def steepest_point(
@@ -220,21 +237,19 @@ def lr_range_test(
         )
     )  # fmt: skip
     previous_lr: list[float] = []  # the rate of the update just made
-    ema = {"avg": 0.0, "best": math.inf}
+    smoother = SmoothedLoss(beta)
 
     def watch(record: dict) -> bool:
         # record["loss"] was measured before this iteration's update, i.e. after the previous one.
         if previous_lr:
             result.lr.append(previous_lr[0])
             result.loss.append(record["loss"])
-            ema["avg"] = beta * ema["avg"] + (1 - beta) * record["loss"]
-            smooth = ema["avg"] / (1 - beta ** len(result.loss))
+            smooth = smoother.update(record["loss"])
             result.smoothed.append(smooth)
-            ema["best"] = min(ema["best"], smooth)
         previous_lr[:] = [record["lr"]]
         if not result.loss:
             return False
-        if smooth > stop_factor * ema["best"]:
+        if smooth > stop_factor * smoother.best:
             result.stop_reason = f"smoothed loss passed {stop_factor:g}× its best"
             return True
         if len(result.lr) == iterations:

@@ -124,3 +124,20 @@ def count_parameters(model: nn.Module) -> int:
     2
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def batchnorm_mlp(*, hidden: int = 32, seed: int = 0) -> nn.Sequential:
+    """The tutorial MLP with a BatchNorm after each hidden Linear: its output for one sample
+    depends on the other samples of the (micro-)batch, which accumulation cannot reproduce.
+
+    >>> batchnorm_mlp()(torch.zeros(4, 1)).shape
+    torch.Size([4, 1])
+    """
+    hidden = check_int("hidden", hidden, low=1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_int("seed", seed, low=0))
+        return nn.Sequential(
+            nn.Linear(1, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+            nn.Linear(hidden, 1),
+        )  # fmt: skip

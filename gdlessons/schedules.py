@@ -10,24 +10,13 @@ scheduler that was already stepped to draw its curve.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from torch.optim import lr_scheduler as lrs
 
 from gdlessons._validate import check_choice, check_float, check_int
-from gdlessons.batching import iterations_per_epoch
-from gdlessons.blit import BlitFigure
-from gdlessons.data import as_tensors, quadratic_data
-from gdlessons.models import tutorial_mlp
-from gdlessons.plots import X_AXES, new_axes
-from gdlessons.tables import Table
-from gdlessons.training import History, evaluate, resolve_batch_size, train
-from gdlessons.widgets import Explorer
 
 Factory = Callable[[torch.optim.Optimizer], lrs.LRScheduler]
 
@@ -229,230 +218,18 @@ def already_stepped(factory: Factory, steps: int) -> Factory:
     return make
 
 
-TITLES = {
-    "constant": "constant rate",
-    "step": "step decay (StepLR)",
-    "exponential": "exponential (ExponentialLR)",
-    "cosine": "cosine (CosineAnnealingLR)",
-    "warmup_cosine": "warm-up + cosine (LinearLR → CosineAnnealingLR)",
-    "cyclic": "cyclical triangular (CyclicLR)",
-    "one_cycle": "one-cycle (OneCycleLR)",
-}
+def linear_decay(total_iterations: int) -> Callable:
+    """A ``train(scheduler=...)`` factory: the learning rate falls linearly to 0 over
+    ``total_iterations`` iterations and stays there.
 
-# Three values of each schedule's ``shape`` knob (see make_schedule), for the explorer.
-SHAPES = {
-    "constant": (None, None, None),
-    "step": (0.1, 0.3, 0.5),
-    "exponential": (0.001, 0.01, 0.1),
-    "cosine": (0.0, 0.1, 0.3),
-    "warmup_cosine": (0.05, 0.1, 0.3),
-    "cyclic": (1, 2, 4),
-    "one_cycle": (0.1, 0.3, 0.5),
-}
-SHAPE_NAMES = {
-    "constant": "no knob",
-    "step": "γ per drop",
-    "exponential": "final rate / peak",
-    "cosine": "η_min / peak",
-    "warmup_cosine": "warm-up fraction of the run",
-    "cyclic": "cycles",
-    "one_cycle": "pct_start",
-}
-
-
-@dataclass
-class ScheduleRun:
-    """One training run under a schedule: its History and the full-data loss at the end."""
-
-    name: str
-    history: History
-    final_loss: float
-
-
-def compare_schedules(
-    data,
-    names: Sequence[str] = SCHEDULES,
-    *,
-    lr: float = 0.03,
-    batch_size: int = 50,
-    epochs: int = 20,
-    shape: dict[str, float] | None = None,
-    seed: int = 0,
-    model_seed: int = 0,
-) -> dict[str, ScheduleRun]:
-    """Train the tutorial MLP once per schedule (same initial weights, same batches) with
-    :func:`make_schedule` peaking at ``lr``; ``shape`` overrides a schedule's knob by name.
-
-    >>> from gdlessons.data import quadratic_data
-    >>> runs = compare_schedules(quadratic_data(100), ["constant", "cosine"], batch_size=50, epochs=2)
-    >>> [round(r, 4) for r in runs["cosine"].history.iterations.lr]
-    [0.03, 0.0256, 0.015, 0.0044]
+    >>> from gdlessons.models import LinearModel
+    >>> from gdlessons.training import make_optimizer
+    >>> opt = make_optimizer(LinearModel(), lr=1.0); s = linear_decay(4)(opt)
+    >>> opt.step(); s.step()
+    >>> opt.param_groups[0]["lr"]
+    0.75
     """
-    for name in names:
-        check_choice("names", name, SCHEDULES)
-    X, y = as_tensors(data)
-    total = iterations_per_epoch(len(X), resolve_batch_size(batch_size, len(X))) * check_int(
-        "epochs", epochs, low=1
+    total = check_int("total_iterations", total_iterations, low=1)
+    return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: max(0.0, 1 - t / total)
     )
-    runs = {}
-    for name in names:
-        model = tutorial_mlp(seed=model_seed)
-        factory = make_schedule(name, lr, total, (shape or {}).get(name))
-        history = train(
-            model,
-            (X, y),
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            scheduler=factory,
-            seed=seed,
-            progress=False,
-        )
-        runs[name] = ScheduleRun(
-            name, history, float("nan") if history.diverged else evaluate(model, (X, y))
-        )
-    return runs
-
-
-def schedule_table(runs: dict[str, ScheduleRun]) -> Table:
-    """Final full-data loss per schedule, with its ratio to the constant rate's (if present).
-
-    >>> from gdlessons.data import quadratic_data
-    >>> schedule_table(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).columns
-    ['schedule', 'final loss', 'vs constant']
-    """
-    base = runs["constant"].final_loss if "constant" in runs else None
-    rows = []
-    for name, run in runs.items():
-        ratio = run.final_loss / base if base else None
-        rows.append({"schedule": name, "final loss": run.final_loss, "vs constant": ratio})
-    return Table(rows, digits=3)
-
-
-def plot_rate_curves(
-    curves: dict[str, np.ndarray], *, ncols: int = 3, title: str | None = None
-) -> Figure:
-    """One small panel per schedule: the rate at each iteration.
-
-    >>> fig = plot_rate_curves({"cosine": rate_curve(cosine(10), 10)}); fig.axes[0].get_xlabel()
-    'iteration'
-    """
-    rows = math.ceil(len(curves) / ncols)
-    fig = Figure(figsize=(3.3 * ncols, 2.3 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True)).ravel()
-    for ax, (name, rates) in zip(axes, curves.items(), strict=False):
-        ax.plot(np.arange(1, len(rates) + 1), rates, lw=1.5)
-        ax.set_title(TITLES.get(name, name), fontsize=9)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("learning rate")
-        ax.set_ylim(bottom=0)
-    for ax in axes[len(curves) :]:
-        ax.set_visible(False)
-    fig.suptitle(title or "Learning rate per iteration (read from fresh schedulers)")
-    return fig
-
-
-def plot_schedule_runs(runs: dict[str, ScheduleRun], *, ax: Axes | None = None) -> Figure:
-    """Training loss per epoch of each run, the constant rate dashed black; the y axis stops at 2.5
-    so the end of training, where the schedules differ, fills the plot.
-
-    >>> from gdlessons.data import quadratic_data
-    >>> plot_schedule_runs(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).axes[0].get_xlabel()
-    'epoch'
-    """
-    fig, ax = new_axes(ax, figsize=(7.0, 4.0))
-    for name, run in runs.items():
-        style = {"color": "k", "ls": "--"} if name == "constant" else {}
-        ax.plot(run.history.epochs.epoch, run.history.epochs.train_loss, label=name, **style)
-    ax.set_ylim(0.9 * min(min(r.history.epochs.train_loss) for r in runs.values()), 2.5)
-    ax.set_xlabel(X_AXES["epoch"])
-    ax.set_ylabel("training loss (mean over the epoch's batches)")
-    ax.set_title("The tutorial MLP under each schedule")
-    ax.legend(ncol=2)
-    return fig
-
-
-def schedule_explorer(
-    *,
-    lrs: Sequence[float] = (0.01, 0.03, 0.1),
-    epochs: int = 10,
-    batch_size: int = 100,
-    n: int = 1000,
-    seed: int = 0,
-) -> Explorer:
-    """Pick a schedule, its peak rate and its one knob; see its rate curve and the tutorial MLP's
-    training curve (against the constant rate). Every run is trained once, up front."""
-    import ipywidgets as w
-
-    data = quadratic_data(n, seed=seed)
-    cache: dict[tuple, tuple[np.ndarray, list[float], float]] = {}
-    for name in SCHEDULES:
-        for lr in lrs:
-            for k, shape in enumerate(SHAPES[name]):
-                if name == "constant" and k > 0:
-                    cache[(name, lr, k)] = cache[(name, lr, 0)]
-                    continue
-                run = compare_schedules(
-                    data,
-                    [name],
-                    lr=lr,
-                    batch_size=batch_size,
-                    epochs=epochs,
-                    shape={name: shape},
-                    seed=seed,
-                )[name]
-                cache[(name, lr, k)] = (
-                    np.array(run.history.iterations.lr),
-                    run.history.epochs.train_loss,
-                    run.final_loss,
-                )
-
-    # Drawn once; a move redraws only the lines and the left title (see gdlessons.blit).
-    every_loss = [v for _, losses, _ in cache.values() for v in losses if math.isfinite(v)]
-    fig = Figure(figsize=(8.4, 3.2))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
-    left, right = fig.subplots(1, 2)
-    (rate_line,) = left.plot([], [], color="C0", label="schedule")
-    (rate_base,) = left.plot([], [], "k--", lw=0.8, label="constant")
-    left.set(xlabel=X_AXES["iteration"], ylabel="learning rate", title=" " * 40)
-    left.set(xlim=(0, len(cache[("constant", lrs[0], 0)][0])), ylim=(0, 1.1 * max(lrs)))
-    left.legend(loc="upper right")
-    (loss_line,) = right.plot([], [], "o-", ms=3, color="C0", label="schedule")
-    (loss_base,) = right.plot([], [], "k--", label="constant")
-    right.set(
-        xlabel=X_AXES["epoch"],
-        ylabel="training loss",
-        yscale="log",
-        title="Tutorial MLP, loss per epoch",
-    )
-    right.set(xlim=(0.5, epochs + 0.5), ylim=(0.9 * min(every_loss), 1.1 * max(every_loss)))
-    right.legend(loc="upper right")
-    blit = BlitFigure(fig, [rate_line, rate_base, loss_line, loss_base, left.title])
-
-    def draw(schedule: str, lr: float, knob: int) -> Figure:
-        rates, losses, _ = cache[(schedule, lr, knob)]
-        _, base, _ = cache[("constant", lr, 0)]
-        rate_line.set_data(np.arange(1, len(rates) + 1), rates)
-        rate_base.set_data([1, len(rates)], [lr, lr])
-        loss_line.set_data(np.arange(1, len(losses) + 1), losses)
-        loss_base.set_data(np.arange(1, len(base) + 1), base)
-        left.set_title(TITLES[schedule])
-        return blit.frame()
-
-    def readout(schedule: str, lr: float, knob: int) -> str:
-        final, base = cache[(schedule, lr, knob)][2], cache[("constant", lr, 0)][2]
-        shape = SHAPES[schedule][knob]
-        knob_text = SHAPE_NAMES[schedule] + ("" if shape is None else f" = {shape:g}")
-        return f"{schedule}, peak rate {lr:g}, {knob_text}: final loss {final:.3f} (constant: {base:.3f})"
-
-    controls = {
-        "schedule": w.Dropdown(options=list(SCHEDULES), value="cosine", description="schedule"),
-        "lr": w.SelectionSlider(
-            options=list(lrs), value=lrs[len(lrs) // 2], description="peak rate"
-        ),
-        "knob": w.IntSlider(value=1, min=0, max=2, description="shape knob"),
-    }
-    return Explorer(draw, controls, title="Schedule explorer", readout=readout)
-
-
-EXPLORERS = {"ch05-schedule-explorer": schedule_explorer}

@@ -71,7 +71,7 @@ def show_figures_inline() -> bool:
         return False
     from matplotlib.figure import Figure
 
-    from gdlessons.plots import figure_png
+    from gdlessons.display.plots import figure_png
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
     return True

@@ -30,13 +30,8 @@ from torch import nn
 from gdlessons._validate import check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
-from gdlessons.training import (
-    LOSSES,
-    History,
-    _make_scheduler,
-    resolve_batch_size,
-    resolve_loss,
-)
+from gdlessons.history import History, Recorder
+from gdlessons.training import LOSSES, make_scheduler, resolve_batch_size, resolve_loss
 
 CONFIG_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "seed", "scheduler")
 
@@ -107,7 +102,7 @@ def sweep(
     >>> from gdlessons.models import tutorial_mlp
     >>> hs = sweep(tutorial_mlp(), quadratic_data(100), [{"lr": 0.01}, {"lr": 0.1, "momentum": 0.9}],
     ...            batch_size=32, epochs=2)
-    >>> [h.config["lr"] for h in hs], hs[1].epochs.iterations
+    >>> [h.config["lr"] for h in hs], hs[1].epochs.iteration
     ([0.01, 0.1], [4, 8])
     """
     X, y = as_tensors(data)
@@ -200,7 +195,8 @@ def sweep(
     return [
         _history(k, cfgs[k], stack, snapshots, step_losses, step_sizes, step_epochs, step_times,
                  step_lrs, epoch_val, epoch_times, base_config=dict(
-                     n=n, batch_size=batch_size, epochs=epochs, accumulation_steps=accumulation_steps,
+                     n=n, batch_size=batch_size, epochs=epochs, optimizer="SGD",
+                     accumulation_steps=accumulation_steps,
                      seed=seed, shuffle=shuffle, drop_last=drop_last, replacement=replacement,
                      iterations_per_epoch=len(batches),
                      scheduler=type(schedules[k][0]).__name__ if schedules[k][0] else None))
@@ -215,41 +211,30 @@ def _history(
     config = dict(base_config)
     config.update(lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                   weight_decay=cfg.weight_decay, init_seed=cfg.seed)  # fmt: skip
-    h = History(config=config)
-    its, eps = h.iterations, h.epochs
-    seen, weighted, count, epoch = 0, 0.0, 0, 1
+    rec = Recorder(config)
+
+    def close(epoch: int) -> None:
+        epoch_val = val[epoch - 1]
+        rec.epoch_done(epoch=epoch, val_loss=epoch_val[k] if epoch_val is not None else None,
+                       time=epoch_times[epoch - 1])  # fmt: skip
+
+    epoch = 1
     for i, row in enumerate(losses):
-        value = row[k]
         if epochs_of[i] != epoch:  # the previous epoch completed
-            _close_epoch(eps, epoch, weighted, count, val, epoch_times, its, seen, k)
-            epoch, weighted, count = epochs_of[i], 0.0, 0
-        if not math.isfinite(value):
-            h.diverged_at = i + 1
+            close(epoch)
+            epoch = epochs_of[i]
+        if not math.isfinite(row[k]):
+            rec.diverged()
             break
-        seen += sizes[i]
-        weighted += value * sizes[i]
-        count += sizes[i]
-        its.iteration.append(i + 1)
-        its.epoch.append(epoch)
-        its.loss.append(value)
-        its.lr.append(cfg.lr if lrs is None else lrs[i][k])
-        its.samples_seen.append(seen)
-        its.time.append(times[i])
+        rec.iteration_done(epoch=epoch, loss=row[k], lr=cfg.lr if lrs is None else lrs[i][k],
+                           batch_size=sizes[i], time=times[i])  # fmt: skip
     else:
         if losses:
-            _close_epoch(eps, epoch, weighted, count, val, epoch_times, its, seen, k)
+            close(epoch)
+    h = rec.history
     if snapshots is not None:
-        h.params = [stack.unflatten(s[k]) for s in snapshots[: len(its.iteration) + 1]]
+        h.params = [stack.unflatten(s[k]) for s in snapshots[: len(h.iterations.iteration) + 1]]
     return h
-
-
-def _close_epoch(eps, epoch, weighted, count, val, epoch_times, its, seen, k):
-    eps.epoch.append(epoch)
-    eps.train_loss.append(weighted / count)
-    eps.val_loss.append(val[epoch - 1][k] if val[epoch - 1] is not None else None)
-    eps.iterations.append(its.iteration[-1])
-    eps.samples_seen.append(seen)
-    eps.time.append(epoch_times[epoch - 1])
 
 
 def _accumulate(engine, flat, xb, yb, steps: int):
@@ -278,7 +263,7 @@ def _stand_in_scheduler(cfg: SweepConfig, i: int):
         weight_decay=cfg.weight_decay,
     )
     try:
-        schedule = _make_scheduler(cfg.scheduler, optimizer)
+        schedule = make_scheduler(cfg.scheduler, optimizer)
     except TypeError as error:
         raise TypeError(f"configs[{i}]['scheduler']: {error}") from None
     if schedule is not None:
@@ -309,9 +294,7 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
         if "lr" not in c:
             raise ValueError(f"{where} needs an 'lr' (learning rate), got {c!r}")
         lr = check_float(f"{where}['lr']", c["lr"], low=0.0, low_open=True)
-        momentum = check_float(
-            f"{where}['momentum']", c.get("momentum", 0.0), low=0.0, high=1.0, high_open=True
-        )
+        momentum = check_float(f"{where}['momentum']", c.get("momentum", 0.0), low=0.0, high=1.0)
         weight_decay = check_float(f"{where}['weight_decay']", c.get("weight_decay", 0.0), low=0.0)
         nesterov = c.get("nesterov", False)
         if not isinstance(nesterov, bool):

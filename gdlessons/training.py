@@ -1,6 +1,7 @@
-"""The one training loop of the course: ``train(...)`` on ``torch.optim.SGD``, returning a History.
+"""The one training loop of the course: ``train(...)`` on a ``torch.optim`` optimizer, returning a
+:class:`~gdlessons.history.History`.
 
-Every chapter trains through here. Words are kept apart: an *iteration* is one optimizer update,
+Every chapter trains through here; chapter 01 shows it is exactly the loop a student writes. Words are kept apart: an *iteration* is one optimizer update,
 an *epoch* one pass over the data, a *micro-batch* one forward/backward inside an accumulated
 update, and *samples_seen* counts samples that contributed to updates.
 """
@@ -10,130 +11,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
+from gdlessons.history import History, Recorder
 from gdlessons.progress import progress_bar
 
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "mse": nn.functional.mse_loss,
     "cross_entropy": nn.functional.cross_entropy,
 }
-
-
-@dataclass
-class IterationLog:
-    """One entry per optimizer update; ``loss`` is the batch's mean loss before the update."""
-
-    iteration: list[int] = field(default_factory=list)
-    epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    samples_seen: list[int] = field(default_factory=list)
-    time: list[float] = field(default_factory=list, compare=False)
-
-
-@dataclass
-class EpochLog:
-    """One entry per completed epoch. ``train_loss`` is the mean of that epoch's batch losses
-    weighted by batch size (a short last batch counts for what it holds); ``val_loss`` is the
-    loss on the validation data after the epoch, or ``None`` without validation data."""
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    iterations: list[int] = field(default_factory=list)
-    samples_seen: list[int] = field(default_factory=list)
-    time: list[float] = field(default_factory=list, compare=False)
-
-
-@dataclass
-class EvalLog:
-    """Full-data losses measured every ``evaluate_every`` iterations (and before the first).
-
-    Evaluation time is not counted in ``time``, which is training time only."""
-
-    iteration: list[int] = field(default_factory=list)
-    samples_seen: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    time: list[float] = field(default_factory=list, compare=False)
-
-
-@dataclass(eq=False)
-class History:
-    """What a run did, as plain columns. Two runs compare equal when everything but wall time
-    (and, when recorded, every parameter bit) is the same."""
-
-    config: dict
-    iterations: IterationLog = field(default_factory=IterationLog)
-    epochs: EpochLog = field(default_factory=EpochLog)
-    evals: EvalLog = field(default_factory=EvalLog)
-    params: list[dict[str, torch.Tensor]] | None = None
-    diverged_at: int | None = None
-    stopped_at: int | None = None
-
-    @property
-    def diverged(self) -> bool:
-        """True when the loss became non-finite; training stopped at ``diverged_at``."""
-        return self.diverged_at is not None
-
-    @property
-    def final_train_loss(self) -> float | None:
-        return self.epochs.train_loss[-1] if self.epochs.train_loss else None
-
-    @property
-    def final_val_loss(self) -> float | None:
-        return self.epochs.val_loss[-1] if self.epochs.val_loss else None
-
-    def rows(self, which: str = "epochs") -> list[dict]:
-        """The ``"iterations"``, ``"epochs"`` or ``"evals"`` log as a list of dicts, one per row."""
-        check_choice("which", which, ("iterations", "epochs", "evals"))
-        columns = asdict(getattr(self, which))
-        return [dict(zip(columns, values)) for values in zip(*columns.values())]
-
-    def param_trajectory(self, name: str) -> torch.Tensor:
-        """Stack the recorded values of parameter ``name`` (one row per update, initial first)."""
-        if self.params is None:
-            raise ValueError("no parameters were recorded: train with record_params=True")
-        if name not in self.params[0]:
-            raise ValueError(f"name must be one of {sorted(self.params[0])}, got {name!r}")
-        return torch.stack([p[name] for p in self.params])
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, History):
-            return NotImplemented
-        same_params = (self.params is None) == (other.params is None) and (
-            self.params is None
-            or len(self.params) == len(other.params)
-            and all(
-                a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-                for a, b in zip(self.params, other.params)
-            )
-        )
-        names = [f.name for f in fields(self) if f.name != "params"]
-        pairs = [(getattr(self, name), getattr(other, name)) for name in names]
-        return same_params and all(_same_log(a, b) if is_dataclass(a) else a == b for a, b in pairs)
-
-
-def _same(a, b) -> bool:
-    """Equal, with NaN equal to NaN: a run that blew up must still equal its rerun."""
-    if isinstance(a, torch.Tensor):
-        return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    return a == b
-
-
-def _same_log(a, b) -> bool:
-    """Column-by-column equality of two logs, leaving out wall time (``compare=False``)."""
-    columns = [(getattr(a, f.name), getattr(b, f.name)) for f in fields(a) if f.compare]
-    return all(len(x) == len(y) and all(map(_same, x, y)) for x, y in columns)
 
 
 def resolve_batch_size(batch_size: int | str | None, n: int) -> int:
@@ -192,31 +84,85 @@ def accuracy(model: nn.Module, data) -> float:
         model.train(was_training)
 
 
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adagrad": torch.optim.Adagrad,
+    "rmsprop": torch.optim.RMSprop,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
+DEFAULT_LR = 0.01  # the course's SGD default; the other optimizers take torch's own default
+
+
 def make_optimizer(
     model: nn.Module,
+    optimizer: str | Callable[[nn.Module], torch.optim.Optimizer] = "sgd",
     *,
-    lr: float,
+    lr: float | None = None,
     momentum: float = 0.0,
     nesterov: bool = False,
     weight_decay: float = 0.0,
-) -> torch.optim.SGD:
-    """``torch.optim.SGD`` with every argument checked first, so a mistake is named.
+) -> torch.optim.Optimizer:
+    """A ``torch.optim`` optimizer with every argument checked first, so a mistake is named.
+
+    ``optimizer`` is a name from :data:`OPTIMIZERS` or a factory ``model -> Optimizer`` (for
+    parameter groups or betas); a factory sets its own rate and options, so giving ``lr``,
+    ``momentum``, ``nesterov`` or ``weight_decay`` beside it is an error, not silently ignored.
+    ``momentum`` may be 1, as ``torch.optim.SGD`` allows (a velocity that never decays).
 
     >>> make_optimizer(nn.Linear(1, 1), lr=0.1, momentum=0.9).defaults["momentum"]
     0.9
+    >>> type(make_optimizer(nn.Linear(1, 1), "adam")).__name__
+    'Adam'
     """
-    lr = check_float("lr", lr, low=0.0, low_open=True)
-    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
-    if nesterov and momentum == 0:
-        raise ValueError(
-            "nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0"
+    if callable(optimizer) and not isinstance(optimizer, type):
+        given = {"lr": lr, "momentum": momentum or None, "nesterov": nesterov or None,
+                 "weight_decay": weight_decay or None}  # fmt: skip
+        clash = [f"{k}={v!r}" for k, v in given.items() if v is not None]
+        if clash:
+            raise ValueError(
+                f"optimizer is a factory, which sets its own options; do not also pass {', '.join(clash)}"
+                " (set them inside the factory)"
+            )
+        built = optimizer(model)
+        if not isinstance(built, torch.optim.Optimizer):
+            raise TypeError(
+                "optimizer(model) must return a torch.optim.Optimizer, e.g. "
+                f"lambda m: torch.optim.Adam(m.parameters()), got {type(built).__name__}"
+            )
+        return built
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            f"optimizer must be one of {sorted(OPTIMIZERS)} or a function model -> Optimizer, "
+            f"got {optimizer!r}"
         )
-    return torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
-    )
+    name = check_choice("optimizer", optimizer.lower(), OPTIMIZERS)
+    kind = OPTIMIZERS[name]
+    if lr is None:
+        lr = DEFAULT_LR if name == "sgd" else kind([torch.zeros(1)]).defaults["lr"]
+    lr = check_float("lr", lr, low=0.0, low_open=True)
+    if name == "sgd":
+        if nesterov and momentum == 0:
+            raise ValueError(
+                "nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0"
+            )
+        return kind(
+            model.parameters(),
+            lr=lr,
+            momentum=momentum,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+        )
+    if momentum or nesterov:
+        raise ValueError(
+            f"momentum and nesterov belong to optimizer='sgd'; optimizer={name!r} has its own "
+            f"moment estimates (got momentum={momentum}, nesterov={nesterov})"
+        )
+    return kind(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 def train(
@@ -225,7 +171,8 @@ def train(
     *,
     batch_size: int | str | None = 32,
     epochs: int = 1,
-    lr: float = 0.01,
+    optimizer: str | Callable[[nn.Module], torch.optim.Optimizer] = "sgd",
+    lr: float | None = None,
     momentum: float = 0.0,
     nesterov: bool = False,
     weight_decay: float = 0.0,
@@ -239,84 +186,118 @@ def train(
     replacement: bool = False,
     batches_per_epoch: int | None = None,
     evaluate_every: int | None = None,
+    full_train_loss: bool = False,
     record_params: bool = False,
     callback: Callable[[dict], bool | None] | None = None,
     progress: bool | None = None,
     batch_indices: Callable[[int], list[torch.Tensor]] | None = None,
 ) -> History:
-    """Train ``model`` in place with mini-batch SGD and return its :class:`History`.
+    """Train ``model`` in place and return its :class:`~gdlessons.history.History`.
 
-    ``batch_size="full"`` is batch gradient descent, ``1`` stochastic, anything between
-    mini-batch. ``accumulation_steps=k`` splits each batch into micro-batches of ceil(B/k)
-    samples (a batch of 10 with k=4: 3 + 3 + 3 + 1) whose losses are weighted by their share of
-    the batch (so a short micro-batch counts for what it holds) and makes one update per batch. ``scheduler`` is a function ``optimizer -> lr_scheduler`` stepped
-    once per update (``ReduceLROnPlateau`` is given the batch loss). ``seed`` fixes the batch
-    order; ``batch_indices(epoch)`` (epoch counted from 1) may instead give each batch's sample
-    indices, e.g. a ``DistributedSampler``'s order. Training stops cleanly at the first
-    non-finite loss (``History.diverged_at``) or when ``callback(record)`` returns True.
+    The loop is the one chapter 01 writes by hand: for each batch, forward, loss, ``backward()``,
+    ``optimizer.step()``, ``optimizer.zero_grad()``. ``batch_size="full"`` is batch gradient
+    descent, ``1`` stochastic, anything between mini-batch. ``optimizer`` is ``"sgd"`` (default,
+    ``lr`` 0.01), ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` or a factory
+    ``model -> Optimizer``. ``accumulation_steps=k`` splits each batch into micro-batches of
+    ceil(B/k) samples (a batch of 10 with k=4: 3 + 3 + 3 + 1) whose losses are weighted by their
+    share of the batch, and makes one update per batch. ``scheduler`` is a function
+    ``optimizer -> lr_scheduler`` stepped once per iteration (``ReduceLROnPlateau`` is given the
+    batch loss). ``seed`` fixes the batch order; ``batch_indices(epoch)`` (epoch counted from 1)
+    may instead give each batch's sample indices, e.g. a ``DistributedSampler``'s order, and then
+    ``shuffle``, ``drop_last``, ``replacement`` and ``batches_per_epoch`` must stay at their
+    defaults. ``full_train_loss=True`` also measures the loss on all the training data at each
+    epoch's end (``History.epochs.full_train_loss``, like for like with ``val_loss``; not counted
+    in the training time). Training stops cleanly at the first non-finite loss
+    (``History.diverged_at``) or when ``callback(record)`` returns True.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
     >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=32, epochs=2, lr=0.01)
-    >>> h.epochs.iterations, h.epochs.samples_seen
+    >>> h.epochs.iteration, h.epochs.samples_seen
     ([4, 8], [100, 200])
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    X, y = as_tensors(data)
+    X, y = check_training_data(data, "data")
     n = len(X)
     batch_size = resolve_batch_size(batch_size, n)
     epochs = check_int("epochs", epochs, low=1)
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, low=1, high=batch_size)
     if evaluate_every is not None:
         evaluate_every = check_int("evaluate_every", evaluate_every, low=1)
+    for name, flag in (("shuffle", shuffle), ("drop_last", drop_last), ("replacement", replacement),
+                       ("record_params", record_params), ("full_train_loss", full_train_loss)):  # fmt: skip
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(
+            f"callback must be a function record -> bool, got {type(callback).__name__}"
+        )
+    if batch_indices is not None:
+        if not callable(batch_indices):
+            raise TypeError(
+                f"batch_indices must be a function epoch -> list of index tensors, got {type(batch_indices).__name__}"
+            )
+        given = {"shuffle": (shuffle, True), "drop_last": (drop_last, False),
+                 "replacement": (replacement, False), "batches_per_epoch": (batches_per_epoch, None)}  # fmt: skip
+        clash = [f"{k}={v!r}" for k, (v, default) in given.items() if v != default]
+        if clash:
+            raise ValueError(
+                f"batch_indices decides every batch, so {', '.join(clash)} would be ignored: "
+                "leave them at their defaults"
+            )
     loss_fn = resolve_loss(loss)
-    val = as_tensors(val_data, "val_data") if val_data is not None else None
-    optimizer = make_optimizer(
-        model, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    val = check_training_data(val_data, "val_data") if val_data is not None else None
+    opt = make_optimizer(
+        model, optimizer, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
     )
-    schedule = _make_scheduler(scheduler, optimizer)
+    group = dict(opt.param_groups[0])  # as set, before a scheduler's first value
+    schedule = make_scheduler(scheduler, opt)
     on_plateau = isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    batches = BatchIterator(
-        X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-        replacement=replacement, batches_per_epoch=batches_per_epoch, seed=seed,
-    )  # fmt: skip
-    history = History(
+    if batch_indices is None:
+        batches = BatchIterator(
+            X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+            replacement=replacement, batches_per_epoch=batches_per_epoch, seed=seed,
+        )  # fmt: skip
+        per_epoch = len(batches)
+    else:
+        first_epoch = list(batch_indices(1))
+        per_epoch = len(first_epoch)
+    rec = Recorder(
         config=dict(
-            n=n, batch_size=batch_size, epochs=epochs, lr=lr, momentum=momentum, nesterov=nesterov,
-            weight_decay=weight_decay, accumulation_steps=accumulation_steps, seed=seed,
-            shuffle=shuffle, drop_last=drop_last, replacement=replacement,
-            iterations_per_epoch=len(batch_indices(1)) if batch_indices else len(batches), scheduler=type(schedule).__name__ if schedule else None,
+            n=n, batch_size=batch_size, epochs=epochs, optimizer=type(opt).__name__,
+            lr=group["lr"], momentum=group.get("momentum", 0.0), nesterov=group.get("nesterov", False),
+            weight_decay=group.get("weight_decay", 0.0), accumulation_steps=accumulation_steps,
+            seed=seed, shuffle=shuffle, drop_last=drop_last, replacement=replacement,
+            iterations_per_epoch=per_epoch, scheduler=type(schedule).__name__ if schedule else None,
         ),
         params=[_snapshot(model)] if record_params else None,
     )  # fmt: skip
-    its, eps = history.iterations, history.epochs
+    history = rec.history
 
-    def run_eval(iteration: int, seen: int, clock: float) -> None:
-        ev = history.evals
-        ev.iteration.append(iteration)
-        ev.samples_seen.append(seen)
-        ev.train_loss.append(evaluate(model, (X, y), loss_fn))
-        ev.val_loss.append(evaluate(model, val, loss_fn) if val is not None else None)
-        ev.time.append(clock)
+    def run_eval(clock: float) -> None:
+        rec.evaluation_done(
+            train_loss=evaluate(model, (X, y), loss_fn),
+            val_loss=evaluate(model, val, loss_fn) if val is not None else None,
+            time=clock,
+        )
 
     model.train()
-    optimizer.zero_grad(set_to_none=True)
-    iteration, seen, clock = 0, 0, 0.0
+    opt.zero_grad(set_to_none=True)
+    clock = 0.0
     if evaluate_every:
-        run_eval(0, 0, 0.0)
-    bar = progress_bar(
-        epochs * history.config["iterations_per_epoch"], progress=progress, desc="iterations"
-    )
+        run_eval(0.0)
+    bar = progress_bar(epochs * per_epoch, progress=progress, desc="iterations")
     try:
         for epoch in range(1, epochs + 1):
-            weighted_sum, count = 0.0, 0
             tick = time.perf_counter()
-            epoch_batches = (
-                ((X[idx], y[idx]) for idx in batch_indices(epoch)) if batch_indices else batches
-            )
+            if batch_indices is None:
+                epoch_batches = batches
+            else:
+                order = first_epoch if epoch == 1 else batch_indices(epoch)
+                epoch_batches = ((X[idx], y[idx]) for idx in order)
             for xb, yb in epoch_batches:
-                lr_now = optimizer.param_groups[0]["lr"]
+                lr_now = opt.param_groups[0]["lr"]
                 if accumulation_steps == 1:
                     batch_loss = loss_fn(model(xb), yb)
                     batch_loss.backward()
@@ -324,56 +305,67 @@ def train(
                 else:
                     value = _accumulate(model, loss_fn, xb, yb, accumulation_steps)
                 if not math.isfinite(value):
-                    history.diverged_at = iteration + 1
-                    optimizer.zero_grad(set_to_none=True)
+                    rec.diverged()
+                    opt.zero_grad(set_to_none=True)
                     return history
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
                 if schedule is not None:
                     # ReduceLROnPlateau watches a loss: it is given the batch's.
                     schedule.step(value) if on_plateau else schedule.step()
-                iteration += 1
-                size = xb.shape[0]
-                seen += size
-                weighted_sum += value * size
-                count += size
                 now = time.perf_counter()
                 clock += now - tick
                 tick = now
-                its.iteration.append(iteration)
-                its.epoch.append(epoch)
-                its.loss.append(value)
-                its.lr.append(lr_now)
-                its.samples_seen.append(seen)
-                its.time.append(clock)
+                record = rec.iteration_done(
+                    epoch=epoch, loss=value, lr=lr_now, batch_size=xb.shape[0], time=clock
+                )
                 if record_params:
                     history.params.append(_snapshot(model))
                 if bar is not None:
                     bar.update(1)
-                if evaluate_every and iteration % evaluate_every == 0:
-                    run_eval(iteration, seen, clock)
+                if evaluate_every and rec.iteration % evaluate_every == 0:
+                    run_eval(clock)
                     tick = time.perf_counter()
-                if callback is not None and callback(
-                    {
-                        "iteration": iteration,
-                        "epoch": epoch,
-                        "loss": value,
-                        "lr": lr_now,
-                        "samples_seen": seen,
-                    }
-                ):
-                    history.stopped_at = iteration
+                if callback is not None and callback(record):
+                    history.stopped_at = rec.iteration
                     return history
-            eps.epoch.append(epoch)
-            eps.train_loss.append(weighted_sum / count)
-            eps.val_loss.append(evaluate(model, val, loss_fn) if val is not None else None)
-            eps.iterations.append(iteration)
-            eps.samples_seen.append(seen)
-            eps.time.append(clock)
+            rec.epoch_done(
+                epoch=epoch,
+                val_loss=evaluate(model, val, loss_fn) if val is not None else None,
+                full_train_loss=evaluate(model, (X, y), loss_fn) if full_train_loss else None,
+                time=clock,
+            )
     finally:
         if bar is not None:
             bar.close()
     return history
+
+
+def check_training_data(data, name: str = "data") -> tuple[torch.Tensor, torch.Tensor]:
+    """``as_tensors`` plus what training needs: floating-point inputs and finite values, so bad
+    data is named as bad data instead of showing up later as a "diverged" run.
+
+    >>> check_training_data((torch.tensor([[1.0], [float("nan")]]), torch.zeros(2, 1)))
+    Traceback (most recent call last):
+    ...
+    ValueError: data: X holds a non-finite value (nan) in sample 1; clean the data before training
+    """
+    X, y = as_tensors(data, name)
+    if not X.is_floating_point():
+        raise TypeError(
+            f"{name}: X must hold floating-point values, got dtype {X.dtype}; convert it with X.float()"
+        )
+    for label, tensor in (("X", X), ("y", y)):
+        if tensor.is_floating_point():
+            bad = ~torch.isfinite(tensor)
+            if bool(bad.any()):
+                row = int(bad.reshape(len(tensor), -1).any(dim=1).nonzero()[0])
+                value = tensor.reshape(len(tensor), -1)[row][bad.reshape(len(tensor), -1)[row]][0]
+                raise ValueError(
+                    f"{name}: {label} holds a non-finite value ({float(value)}) in sample {row}; "
+                    "clean the data before training"
+                )
+    return X, y
 
 
 def _accumulate(model, loss_fn, xb, yb, steps: int) -> float:
@@ -389,7 +381,13 @@ def _accumulate(model, loss_fn, xb, yb, steps: int) -> float:
     return total
 
 
-def _make_scheduler(factory, optimizer):
+def make_scheduler(factory, optimizer: torch.optim.Optimizer):
+    """``factory(optimizer)`` checked: a function ``optimizer -> lr_scheduler`` (or None).
+
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> make_scheduler(lambda o: torch.optim.lr_scheduler.StepLR(o, 10), opt).get_last_lr()
+    [0.1]
+    """
     if factory is None:
         return None
     if isinstance(factory, torch.optim.lr_scheduler.LRScheduler):
@@ -411,3 +409,22 @@ def _make_scheduler(factory, optimizer):
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def confusion_matrix(model: torch.nn.Module, data, classes: int = 10) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs: the diagonal is right, the rest shows
+    which digits are taken for which.
+
+    >>> m = torch.nn.Linear(2, 2); m.weight.data = torch.eye(2); m.bias.data = torch.zeros(2)
+    >>> confusion_matrix(m, (torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 1])), classes=2).tolist()
+    [[1, 0], [1, 0]]
+    """
+    classes = check_int("classes", classes, low=2)
+    X, y = as_tensors(data)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        predicted = model(X).argmax(dim=1)
+    model.train(was_training)
+    counts = torch.bincount(y * classes + predicted, minlength=classes * classes)
+    return counts.reshape(classes, classes).numpy()

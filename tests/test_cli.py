@@ -3,6 +3,8 @@ import io
 import subprocess
 import sys
 
+import pytest
+
 from gdlessons import __main__ as cli
 
 
@@ -29,6 +31,7 @@ def test_check_env_fails_clearly_when_something_is_missing(monkeypatch):
     assert "ipywidgets   MISSING" in out.getvalue() and "Missing: ipywidgets" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_module_and_console_script_entry_points():
     result = subprocess.run(
         [sys.executable, "-m", "gdlessons", "check-env"], capture_output=True, text=True

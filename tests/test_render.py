@@ -4,6 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from gdlessons.render import execute, strip_run_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +19,7 @@ def _cells(path):
     ]
 
 
+@pytest.mark.slow
 def test_rerendering_chapter_00_changes_nothing(tmp_path):
     committed = ROOT / "notebooks" / "00_welcome.ipynb"
     copy = tmp_path / committed.name

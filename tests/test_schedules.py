@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -114,30 +112,6 @@ def test_rate_curve_does_not_touch_a_training_optimizer():
     assert history.iterations.lr == [0.1, 0.05]
 
 
-def test_compare_schedules_same_start_and_table_ratios():
-    runs = sch.compare_schedules(
-        quadratic_data(100), ["constant", "cosine", "step"], batch_size=25, epochs=3
-    )
-    first = {name: run.history.iterations.loss[0] for name, run in runs.items()}
-    assert len(set(first.values())) == 1  # same initial weights, same first batch
-    table = sch.schedule_table(runs)
-    for row in table.rows:
-        assert row["vs constant"] == pytest.approx(
-            runs[row["schedule"]].final_loss / runs["constant"].final_loss
-        )
-    assert sch.plot_schedule_runs(runs).axes[0].get_xlabel() == "epoch"
-
-
-def test_plot_rate_curves_one_panel_per_schedule():
-    curves = {
-        name: sch.rate_curve(sch.make_schedule(name, 0.1, 30), 30, lr=0.1)
-        for name in sch.SCHEDULES[1:]
-    }
-    fig = sch.plot_rate_curves(curves)
-    visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 6 and all(ax.get_xlabel() == "iteration" for ax in visible)
-
-
 @pytest.mark.parametrize(
     ("call", "word"),
     [
@@ -150,20 +124,8 @@ def test_plot_rate_curves_one_panel_per_schedule():
         (lambda: sch.make_schedule("linear", 0.1, 10), "name"),
         (lambda: sch.make_schedule("cyclic", 0.1, 10, shape=100), "shape"),
         (lambda: sch.rate_curve(None, 0), "iterations"),
-        (lambda: sch.compare_schedules(quadratic_data(20), ["warm"]), "names"),
     ],
 )
 def test_bad_arguments_are_named(call, word):
     with pytest.raises((ValueError, TypeError), match=word):
         call()
-
-
-def test_schedule_explorer_small():
-    ex = sch.schedule_explorer(lrs=(0.02, 0.05), epochs=2, batch_size=25, n=100)
-    assert "ch05-schedule-explorer" in sch.EXPLORERS
-    a = ex.png(schedule="one_cycle", lr=0.05, knob=0)
-    assert ex.png(schedule="constant", lr=0.02, knob=2) != a
-    assert ex.png(schedule="one_cycle", lr=0.05, knob=0) == a
-    text = ex.readout(schedule="step", lr=0.02, knob=1)
-    assert "γ per drop = 0.3" in text and "final loss" in text
-    assert math.isfinite(float(text.split("final loss ")[1].split()[0]))

@@ -42,7 +42,7 @@ def assert_same_history(h, ref, tol: float = LOSS_TOL) -> None:
     assert h.iterations.samples_seen == ref.iterations.samples_seen
     assert h.iterations.lr == ref.iterations.lr
     assert h.epochs.epoch == ref.epochs.epoch
-    assert h.epochs.iterations == ref.epochs.iterations
+    assert h.epochs.iteration == ref.epochs.iteration
     assert h.epochs.samples_seen == ref.epochs.samples_seen
     assert h.diverged_at == ref.diverged_at
     assert h.iterations.loss == pytest.approx(ref.iterations.loss, rel=tol, abs=tol)
@@ -242,7 +242,7 @@ def test_grid_builds_every_combination():
         ([{"momentum": 0.9}], ValueError, r"configs\[0\] needs an 'lr'"),
         ([{"lr": 0.1, "betas": 0.9}], ValueError, r"keys must be among"),
         ([{"lr": 0.1}, {"lr": 0.0}], ValueError, r"configs\[1\]\['lr'\] must be"),
-        ([{"lr": 0.1, "momentum": 1.0}], ValueError, r"\['momentum'\] must be"),
+        ([{"lr": 0.1, "momentum": 1.5}], ValueError, r"\['momentum'\] must be"),
         ([{"lr": 0.1, "nesterov": True}], ValueError, "nesterov=True needs momentum > 0"),
         ([{"lr": 0.1, "momentum": 0.9, "nesterov": 1}], TypeError, "must be True or False"),
         ([{"lr": 0.1, "weight_decay": -1.0}], ValueError, r"\['weight_decay'\] must be"),

@@ -12,10 +12,10 @@ from torch.nn.functional import mse_loss
 
 from gdlessons.batching import BatchIterator
 from gdlessons.data import Dataset, linear_data, quadratic_data
+from gdlessons.display.plots import X_AXES, figure_png, loss_curve, new_axes
+from gdlessons.history import History
 from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
-from gdlessons.plots import X_AXES, figure_png, loss_curve, new_axes
 from gdlessons.training import (
-    History,
     accuracy,
     evaluate,
     make_optimizer,
@@ -73,7 +73,7 @@ def test_train_with_replacement_and_weight_decay_is_bitwise_the_hand_written_loo
     history = train(ours, DATA, replacement=True, **kw)
     hand_loop(theirs, DATA, replacement=True, **kw)
     assert_same_bits(ours, theirs)
-    assert history.epochs.iterations == [5, 10]  # ceil(40 / 8) draws per epoch by default
+    assert history.epochs.iteration == [5, 10]  # ceil(40 / 8) draws per epoch by default
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_epoch_train_loss_is_weighted_by_samples():
     assert history.epochs.train_loss == pytest.approx(expected, rel=1e-12)
     unweighted = sum(first) / 3
     assert abs(history.epochs.train_loss[0] - unweighted) > 1e-6 * abs(unweighted)
-    assert history.epochs.samples_seen == [10, 20] and history.epochs.iterations == [3, 6]
+    assert history.epochs.samples_seen == [10, 20] and history.epochs.iteration == [3, 6]
     assert history.iterations.samples_seen == [4, 8, 10, 14, 18, 20]
 
 
@@ -300,7 +300,7 @@ def test_drop_last_and_batches_per_epoch():
     h = train(
         LinearModel(), linear_data(10), batch_size=4, replacement=True, batches_per_epoch=5, lr=0.01
     )
-    assert h.epochs.iterations == [5] and h.epochs.samples_seen == [20]
+    assert h.epochs.iteration == [5] and h.epochs.samples_seen == [20]
 
 
 def test_evaluate_and_accuracy_restore_training_mode():
@@ -314,7 +314,7 @@ def test_evaluate_and_accuracy_restore_training_mode():
 def test_resolve_batch_size():
     assert resolve_batch_size(None, 7) == resolve_batch_size("full", 7) == 7
     h = train(LinearModel(), linear_data(12), batch_size="full", epochs=2, lr=0.01)
-    assert h.epochs.iterations == [1, 2] and h.config["batch_size"] == 12
+    assert h.epochs.iteration == [1, 2] and h.config["batch_size"] == 12
 
 
 X10, Y10 = torch.randn(10, 1), torch.randn(10, 1)
@@ -335,8 +335,7 @@ X10, Y10 = torch.randn(10, 1), torch.randn(10, 1)
         (dict(lr=math.nan), ValueError, r"lr .* got nan"),
         (dict(lr=math.inf), ValueError, r"lr .* got inf"),
         (dict(lr="fast"), TypeError, r"lr must be a real number"),
-        (dict(momentum=1.0), ValueError, r"momentum must be a finite number in \[0.0, 1.0\), got 1.0"),
-        (dict(momentum=1), ValueError, r"momentum .* got 1"),
+        (dict(momentum=1.01), ValueError, r"momentum must be a finite number in \[0.0, 1.0\], got 1.01"),
         (dict(momentum=-0.1), ValueError, r"momentum .* got -0.1"),
         (dict(momentum=1.5), ValueError, r"momentum .* got 1.5"),
         (dict(nesterov=True), ValueError, r"nesterov=True needs momentum > 0"),
@@ -403,3 +402,101 @@ def test_history_equality_sees_diverged_at_without_params():
     assert a == b
     b.diverged_at = 2
     assert a != b
+
+
+def test_momentum_one_is_torch_sgd_with_a_velocity_that_never_decays():
+    data = quadratic_data(64)
+    ours = tutorial_mlp(seed=3)
+    theirs = tutorial_mlp(seed=3)
+    h = train(ours, data, batch_size=16, epochs=2, lr=1e-3, momentum=1.0, shuffle=False)
+    X, y = data.X, data.y
+    opt = torch.optim.SGD(theirs.parameters(), lr=1e-3, momentum=1.0)
+    losses = []
+    for _ in range(2):
+        for xb, yb in zip(X.split(16), y.split(16)):
+            loss = torch.nn.functional.mse_loss(theirs(xb), yb)
+            loss.backward()
+            losses.append(loss.item())
+            opt.step()
+            opt.zero_grad()
+    assert h.iterations.loss == losses
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        (dict(batch_indices=lambda e: [torch.arange(4)], shuffle=False), "shuffle=False"),
+        (dict(batch_indices=lambda e: [torch.arange(4)], drop_last=True), "drop_last=True"),
+        (dict(batch_indices=lambda e: [torch.arange(4)], replacement=True), "replacement=True"),
+        (
+            dict(batch_indices=lambda e: [torch.arange(4)], batches_per_epoch=2),
+            "batches_per_epoch=2",
+        ),
+        (dict(optimizer=lambda m: torch.optim.Adam(m.parameters()), lr=0.1), "lr=0.1"),
+        (dict(optimizer=lambda m: torch.optim.Adam(m.parameters()), momentum=0.9), "momentum=0.9"),
+        (dict(optimizer="adam", momentum=0.9), "momentum"),
+        (dict(optimizer="lbfgs"), "optimizer must be one of"),
+        (dict(optimizer=lambda m: "adam"), "must return a torch.optim.Optimizer"),
+        (dict(shuffle="False"), "shuffle must be True or False"),
+        (dict(callback=3), "callback must be a function"),
+    ],
+)
+def test_contradictory_or_bad_arguments_raise_instead_of_one_silently_winning(kwargs, word):
+    with pytest.raises((ValueError, TypeError), match=word):
+        train(LinearModel(), (torch.ones(4, 1), torch.ones(4, 1)), batch_size=2, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop", "adam", "adamw"])
+def test_named_optimizers_match_torch(name):
+    data = quadratic_data(32)
+    ours, theirs = tutorial_mlp(seed=1), tutorial_mlp(seed=1)
+    h = train(ours, data, batch_size=32, epochs=3, optimizer=name, weight_decay=0.01)
+    kind = {"adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
+            "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]  # fmt: skip
+    opt = kind(theirs.parameters(), weight_decay=0.01)
+    for _ in range(3):
+        torch.nn.functional.mse_loss(theirs(data.X), data.y).backward()
+        opt.step()
+        opt.zero_grad()
+    assert h.config["optimizer"] == kind.__name__ and h.config["lr"] == opt.defaults["lr"]
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "word"),
+    [
+        (
+            torch.tensor([[1.0], [float("nan")]]),
+            torch.zeros(2, 1),
+            r"X holds a non-finite value \(nan\) in sample 1",
+        ),
+        (
+            torch.zeros(2, 1),
+            torch.tensor([[0.0], [float("inf")]]),
+            r"y holds a non-finite value \(inf\) in sample 1",
+        ),
+        (
+            torch.zeros(2, 1, dtype=torch.long),
+            torch.zeros(2, 1),
+            "X must hold floating-point values",
+        ),
+    ],
+)
+def test_bad_data_is_named_as_bad_data_not_divergence(X, y, word):
+    with pytest.raises((ValueError, TypeError), match=word):
+        train(LinearModel(), (X, y), batch_size=2)
+
+
+def test_history_keeps_running_and_full_data_training_loss_apart():
+    data = quadratic_data(96)
+    model = tutorial_mlp(seed=2)
+    h = train(model, data, batch_size=16, epochs=3, lr=0.01, full_train_loss=True, val_data=data)
+    # the running mean is measured while the weights move; the full-data loss at the epoch's end
+    running, full = h.epochs.train_loss, h.epochs.full_train_loss
+    assert len(full) == 3 and all(isinstance(v, float) for v in full)
+    assert running != full
+    assert full[-1] == evaluate(model, data) == h.epochs.val_loss[-1]  # like for like
+    assert train(tutorial_mlp(seed=2), data, batch_size=16).epochs.full_train_loss == [None]

@@ -183,7 +183,7 @@ def _move_a_slider(page, explorer):
 
 def _explorer_cells(notebook: Path) -> int:
     """Cells whose committed output is an explorer (its static note says so)."""
-    from gdlessons.widgets import STATIC_NOTE
+    from gdlessons.display.explorer import STATIC_NOTE
 
     cells = json.loads(notebook.read_text())["cells"]
     return sum(

@@ -1,0 +1,215 @@
+"""Parameters vs hyperparameters, and where a network's first parameters come from.
+
+PyTorch draws a layer's starting weights in ``reset_parameters()``; the course compares that
+default with He (Kaiming) initialisation, uniform and normal, against their formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from gdlessons._validate import check_choice, check_int
+from gdlessons.display.plots import new_axes
+from gdlessons.models import INITS, initialise
+
+SCHEME_LABELS = {
+    "default": "PyTorch default (reset_parameters)",
+    "kaiming_uniform": "kaiming_uniform_ (ReLU)",
+    "kaiming_normal": "kaiming_normal_ (ReLU)",
+}
+FAN_INS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+def parameter_table(model: nn.Module) -> list[dict]:
+    """One row per learned tensor: its name, shape and number of scalars.
+
+    >>> from gdlessons.models import LinearModel
+    >>> parameter_table(LinearModel())
+    [{'name': 'w', 'shape': '()', 'count': 1}, {'name': 'b', 'shape': '()', 'count': 1}]
+    """
+    return [
+        {"name": name, "shape": str(tuple(p.shape)).replace(",)", ")"), "count": p.numel()}
+        for name, p in model.named_parameters()
+    ]
+
+
+def theory(scheme: str, fan_in: int) -> dict[str, float]:
+    """The weight distribution each scheme promises for a layer with ``fan_in`` inputs.
+
+    Default: U(-1/√fan_in, 1/√fan_in). He/Kaiming for ReLU: std √(2/fan_in), the uniform one on
+    ±√(6/fan_in). ``bound`` is ``inf`` for the normal distribution.
+
+    >>> round(theory("kaiming_normal", 64)["std"], 4), round(theory("default", 100)["bound"], 4)
+    (0.1768, 0.1)
+    """
+    check_choice("scheme", scheme, INITS)
+    fan_in = check_int("fan_in", fan_in, low=1)
+    if scheme == "default":
+        bound = 1 / math.sqrt(fan_in)
+        return {"std": bound / math.sqrt(3), "bound": bound}
+    std = math.sqrt(2 / fan_in)
+    return {"std": std, "bound": math.sqrt(3) * std if scheme == "kaiming_uniform" else math.inf}
+
+
+@lru_cache(maxsize=64)
+def init_weights(scheme: str, fan_in: int, fan_out: int = 512, seed: int = 0) -> np.ndarray:
+    """The weights of a fresh ``nn.Linear(fan_in, fan_out)`` under ``scheme``, flattened.
+
+    Cached, so a slider that revisits a setting only redraws.
+
+    >>> init_weights("default", 4, 8).shape
+    (32,)
+    """
+    check_int("fan_out", fan_out, low=1)
+    layer = initialise(nn.Linear(check_int("fan_in", fan_in, low=1), fan_out), scheme, seed=seed)
+    return layer.weight.detach().numpy().ravel().copy()
+
+
+@lru_cache(maxsize=64)
+def _weight_histogram(scheme: str, fan_in: int, fan_out: int, seed: int):
+    """Density per bin, bin edges and std of the starting weights: binned once per setting, so
+    a slider move draws 60 bars instead of binning up to half a million weights."""
+    w = init_weights(scheme, fan_in, fan_out, seed)
+    limit = 3.5 * math.sqrt(2 / fan_in)
+    density, bins = np.histogram(w, bins=np.linspace(-limit, limit, 61), density=True)
+    return density, bins, float(w.std())
+
+
+def init_histograms(
+    fan_in: int = 32,
+    schemes: tuple[str, ...] = INITS,
+    *,
+    ax=None,
+    fan_out: int = 512,
+    seed: int = 0,
+) -> Figure:
+    """Histograms of the starting weights under each scheme, with each formula's std marked.
+
+    >>> init_histograms(16).axes[0].get_xlabel()
+    'weight value'
+    """
+    fig, ax = new_axes(ax)
+    limit = 3.5 * math.sqrt(2 / fan_in)
+    for scheme in schemes:
+        density, bins, measured = _weight_histogram(scheme, fan_in, fan_out, seed)
+        std = theory(scheme, fan_in)["std"]
+        ax.hist(
+            bins[:-1], bins=bins, weights=density, histtype="step", lw=1.5,
+            label=f"{SCHEME_LABELS[scheme]}: std {measured:.3f} (formula {std:.3f})",
+        )  # fmt: skip
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # headroom for the legend
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("density")
+    ax.set_title(f"Starting weights of nn.Linear({fan_in}, {fan_out}) by initialisation")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def init_summary(
+    fan_in: int, schemes: tuple[str, ...] = INITS, *, fan_out: int = 512, seed: int = 0
+) -> list[dict]:
+    """Measured vs promised std and range of the starting weights, one row per scheme."""
+    return [dict(_summary_row(scheme, fan_in, fan_out, seed)) for scheme in schemes]
+
+
+@lru_cache(maxsize=64)
+def _summary_row(scheme: str, fan_in: int, fan_out: int, seed: int) -> tuple:
+    # Cached: the explorer's readout asks again on every slider move.
+    w = init_weights(scheme, fan_in, fan_out, seed)
+    promised = theory(scheme, fan_in)
+    return (
+        ("scheme", scheme),
+        ("std (measured)", round(float(w.std()), 4)),
+        ("std (formula)", round(promised["std"], 4)),
+        ("largest |w|", round(float(np.abs(w).max()), 4)),
+        ("bound (formula)", round(promised["bound"], 4)),
+    )
+
+
+@torch.no_grad()
+def activation_spread(
+    scheme: str, *, depth: int = 10, width: int = 256, n: int = 512, seed: int = 0
+) -> list[float]:
+    """Std of the activations after each ReLU layer of a deep, untrained MLP: He initialisation
+    keeps it steady, a smaller scale lets the signal fade layer by layer.
+
+    >>> len(activation_spread("kaiming_normal", depth=3, width=8, n=16))
+    3
+    """
+    check_choice("scheme", scheme, INITS)
+    depth = check_int("depth", depth, low=1)
+    gen = torch.Generator().manual_seed(seed)
+    h = torch.randn(n, width, generator=gen)
+    stds = []
+    for layer_index in range(depth):
+        # seeds distinct from the input's: the same seed would make the first layer's weights a
+        # scaled copy of the input rows, and inflate its output
+        layer = initialise(nn.Linear(width, width), scheme, seed=seed + 1 + layer_index)
+        h = torch.relu(layer(h))
+        stds.append(float(h.std()))
+    return stds
+
+
+def activation_spread_plot(schemes: tuple[str, ...] = INITS, *, depth: int = 10, ax=None) -> Figure:
+    """Activation std per layer for each scheme (log scale)."""
+    fig, ax = new_axes(ax)
+    for scheme in schemes:
+        ax.plot(
+            range(1, depth + 1),
+            activation_spread(scheme, depth=depth),
+            "o-",
+            label=SCHEME_LABELS[scheme],
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (depth)")
+    ax.set_ylabel("std of activations after ReLU")
+    ax.set_title("How the starting weights' scale carries a signal through 10 layers")
+    ax.legend()
+    return fig
+
+
+def init_explorer(fan_in: int = 32):
+    """Sliders: fan-in (powers of two, starting at ``fan_in``) and which schemes to show; the
+    histogram redraws.
+
+    >>> init_explorer(fan_in=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: fan_in must be one of [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], got 3
+    """
+    import ipywidgets as w
+
+    from gdlessons.display.explorer import Explorer
+
+    if fan_in not in FAN_INS:
+        raise ValueError(f"fan_in must be one of {list(FAN_INS)}, got {fan_in!r}")
+    fan_in = w.SelectionSlider(options=FAN_INS, value=fan_in, description="fan-in")
+    scheme = w.Dropdown(
+        options=[("all three", "all")] + [(SCHEME_LABELS[s], s) for s in INITS],
+        value="all",
+        description="scheme",
+    )
+
+    def draw(fan_in, scheme):
+        return init_histograms(fan_in, INITS if scheme == "all" else (scheme,))
+
+    def readout(fan_in, scheme):
+        shown = INITS if scheme == "all" else (scheme,)
+        return "\n".join(
+            f"{s:16s} std measured {r['std (measured)']:.4f}, formula {r['std (formula)']:.4f}"
+            for s, r in zip(shown, init_summary(fan_in, shown))
+        )
+
+    return Explorer(
+        draw, {"fan_in": fan_in, "scheme": scheme}, title="Initialisation explorer", readout=readout
+    )
+
+
+EXPLORERS = {"ch00-init-explorer": init_explorer}

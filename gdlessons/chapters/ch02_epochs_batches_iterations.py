@@ -1,0 +1,749 @@
+"""Chapter 02: sample, batch, iteration, epoch — counted on real runs, drawn, and explored.
+
+Everything here reads the shared pieces instead of re-implementing them: batches come from
+:class:`gdlessons.batching.BatchIterator` (``epoch_indices()``), training from
+:func:`gdlessons.training.train`. The one loop written here is the *trap* from a source
+tutorial (``next(iter(loader))`` once per "epoch"), and it only counts what it fetches.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from torch import nn
+
+from gdlessons._validate import check_int
+from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.data import as_tensors
+from gdlessons.display.plots import loss_curve, new_axes
+from gdlessons.history import History
+from gdlessons.training import train
+
+# ---------------------------------------------------------------------------------------------
+# Which sample goes in which batch: a pure function of the settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchAssignment:
+    """Where every sample went, epoch by epoch.
+
+    ``batches[e][k]`` holds the sample indices of batch ``k`` of epoch ``e``;
+    ``uses[e, i]`` counts how often sample ``i`` was used in epoch ``e``; ``first_batch[e, i]``
+    is the batch that first used it (-1: not used in that epoch).
+    """
+
+    n: int
+    batch_size: int
+    epochs: int
+    drop_last: bool
+    replacement: bool
+    batches: tuple[tuple[np.ndarray, ...], ...]
+    uses: np.ndarray
+    first_batch: np.ndarray
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return len(self.batches[0])
+
+    @property
+    def iterations(self) -> int:
+        return sum(len(epoch) for epoch in self.batches)
+
+    @property
+    def samples_seen(self) -> int:
+        """Samples used in updates, counting a repeat each time (what ``History`` counts)."""
+        return int(self.uses.sum())
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """Sizes of the batches of the first epoch (the last one may be short)."""
+        return [len(b) for b in self.batches[0]]
+
+    @property
+    def unseen_fraction(self) -> float:
+        """Mean over epochs of the fraction of samples an epoch never used."""
+        return float((self.uses == 0).mean())
+
+    @property
+    def repeated_fraction(self) -> float:
+        """Mean over epochs of the fraction of samples used two or more times in an epoch."""
+        return float((self.uses >= 2).mean())
+
+    def counts(self) -> dict:
+        """The counters the chapter talks about, as a plain dict."""
+        return {
+            "samples (N)": self.n,
+            "batch size (B)": self.batch_size,
+            "iterations per epoch": self.iterations_per_epoch,
+            "epochs": self.epochs,
+            "iterations": self.iterations,
+            "samples seen": self.samples_seen,
+            "last batch size": self.batch_sizes[-1],
+            "unseen per epoch": round(self.unseen_fraction * self.n, 2),
+            "repeated per epoch": round(self.repeated_fraction * self.n, 2),
+        }
+
+
+def batch_assignment(
+    n: int,
+    batch_size: int,
+    epochs: int = 1,
+    *,
+    drop_last: bool = False,
+    replacement: bool = False,
+    shuffle: bool = True,
+    batches_per_epoch: int | None = None,
+    seed: int = 0,
+) -> BatchAssignment:
+    """Ask the course's own :class:`BatchIterator` which samples each batch of each epoch holds.
+
+    The picture and the counters are computed from the very batches ``train()`` would use
+    with the same settings and ``seed``.
+
+    >>> a = batch_assignment(10, 4, epochs=2)
+    >>> a.iterations_per_epoch, a.batch_sizes, a.samples_seen, a.unseen_fraction
+    (3, [4, 4, 2], 20, 0.0)
+    >>> batch_assignment(10, 4, drop_last=True).counts()["unseen per epoch"]
+    2.0
+    """
+    n = check_int("n", n, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    iterator = BatchIterator(
+        torch.arange(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+        replacement=replacement, batches_per_epoch=batches_per_epoch, seed=seed,
+    )  # fmt: skip
+    batches, uses, first = [], np.zeros((epochs, n), dtype=np.int64), np.full((epochs, n), -1)
+    for e in range(epochs):
+        epoch = tuple(idx.numpy() for idx in iterator.epoch_indices())
+        for idx in epoch:
+            np.add.at(uses[e], idx, 1)
+        # Reversed so that the earliest batch using a sample is the one written last.
+        for k in range(len(epoch) - 1, -1, -1):
+            first[e, epoch[k]] = k
+        batches.append(epoch)
+    return BatchAssignment(
+        n,
+        iterator.batch_size,
+        epochs,
+        bool(drop_last),
+        bool(replacement),
+        tuple(batches),
+        uses,
+        first,
+    )
+
+
+def _batch_colours(k: int) -> ListedColormap:
+    from matplotlib import colormaps
+
+    if k <= 10:
+        colours = colormaps["tab10"].colors[:k]
+    elif k <= 20:
+        colours = colormaps["tab20"].colors[:k]
+    else:
+        colours = colormaps["viridis"](np.linspace(0, 1, k))
+    return ListedColormap(colours).with_extremes(bad="white")
+
+
+def draw_assignment(
+    a: BatchAssignment,
+    *,
+    ax=None,
+    title: str | None = None,
+    numbers: bool = False,
+    counters: bool = True,
+) -> Figure:
+    """The dataset as a strip of samples (x: sample index), one row per epoch, each sample
+    coloured by the batch that used it; white = not used in that epoch, a dot = used twice
+    or more (only possible with replacement). ``numbers`` writes the batch number in each
+    cell (small N only; text is what makes a redraw slow); ``counters`` adds the run's
+    counts to the title."""
+    k = a.iterations_per_epoch
+    cmap = _batch_colours(k)
+    if ax is None:
+        # Fixed margins instead of constrained layout: a slider redraw stays fast.
+        height = 1.4 + 0.4 * a.epochs
+        fig = Figure(figsize=(7.0, height))
+        bottom, top = 0.6 / height, 1 - 0.7 / height
+        ax = fig.add_axes((0.07, bottom, 0.83, top - bottom))
+        key = fig.add_axes((0.93, bottom, 0.018, top - bottom))
+        key.imshow(np.arange(k)[:, None], cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto",
+                   extent=(0, 1, k + 0.5, 0.5))  # fmt: skip
+        key.grid(False)
+        key.set_xticks([])
+        key.set_yticks(sorted({1, (k + 1) // 2, k}))  # few ticks: each one costs a redraw
+        key.set_ylim(k + 0.5, 0.5)
+        key.tick_params(labelsize=7)
+        key.set_title("batch", fontsize=7)
+    else:
+        fig = ax.figure
+    grid = np.ma.masked_less(a.first_batch, 0)
+    ax.imshow(
+        grid, cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto", interpolation="nearest",
+        extent=(-0.5, a.n - 0.5, a.epochs + 0.5, 0.5),
+    )  # fmt: skip
+    ax.grid(False)
+    if a.n <= 60:  # cell borders help only while cells are wide enough to see
+        ax.vlines(np.arange(a.n + 1) - 0.5, 0.5, a.epochs + 0.5, color="white", lw=0.6)
+    ax.hlines(np.arange(a.epochs + 1) + 0.5, -0.5, a.n - 0.5, color="white", lw=2)
+    if numbers and a.n * a.epochs <= 200:
+        rows, cols = np.nonzero(a.first_batch >= 0)
+        for r, c in zip(rows, cols):
+            ax.text(
+                c,
+                r + 1,
+                str(a.first_batch[r, c] + 1),
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white",
+            )
+    rows, cols = np.nonzero(a.uses >= 2)
+    if len(rows):  # a dot instead of a legend: legends are slow to lay out
+        ax.scatter(cols, rows + 1.3, s=7, c="black", marker="o")
+    ax.set_yticks(range(1, a.epochs + 1))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.set_ylabel("epoch")
+    ax.set_xlabel(
+        "sample index (colour = its batch in the epoch; white = unused"
+        + ("; dot = used 2+ times)" if a.replacement else ")")
+    )
+    mode = (
+        "with replacement"
+        if a.replacement
+        else ("shuffled, drop_last" if a.drop_last else "shuffled")
+    )
+    if title is None:
+        title = f"N={a.n}, B={a.batch_size}, {mode}: {k} iterations/epoch of sizes {_sizes_text(a.batch_sizes)}"
+        if counters:
+            c = a.counts()
+            title += (
+                f"\n{a.epochs} epochs: {c['iterations']} iterations, {c['samples seen']} samples seen; "
+                f"per epoch {c['unseen per epoch']:.3g} unseen, {c['repeated per epoch']:.3g} used 2+ times"
+            )
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+GALLERY_MODES = {
+    "shuffled": {},
+    "shuffled, drop_last": {"drop_last": True},
+    "with replacement": {"replacement": True},
+}
+
+
+def assignment_gallery(n: int = 20, batch_size: int = 6, epochs: int = 3, *, seed: int = 0):
+    """The three ways to build epochs side by side (shuffled, ``drop_last``, with replacement),
+    batch numbers written in the cells. Returns ``(figure, {mode: BatchAssignment})``."""
+    assignments = {
+        mode: batch_assignment(n, batch_size, epochs, seed=seed, **kw)
+        for mode, kw in GALLERY_MODES.items()
+    }
+    fig, axes = new_axes(figsize=(8.0, 1.6 + 0.9 * epochs), ncols=1)
+    fig.clear()
+    axes = fig.subplots(3, 1)
+    for ax, (mode, a) in zip(axes, assignments.items()):
+        c = a.counts()
+        draw_assignment(
+            a, ax=ax, numbers=True,
+            title=f"{mode}: {a.iterations_per_epoch} iterations/epoch of sizes {_sizes_text(a.batch_sizes)}; "
+            f"per epoch {c['unseen per epoch']:.3g} samples unused, {c['repeated per epoch']:.3g} used 2+ times",
+        )  # fmt: skip
+        if ax is not axes[-1]:
+            ax.set_xlabel("")
+    fig.suptitle(
+        f"N={n} samples, B={batch_size}: the number in a cell is the batch that used that sample"
+    )
+    return fig, assignments
+
+
+def _sizes_text(sizes: list[int]) -> str:
+    if len(set(sizes)) == 1:
+        return f"{len(sizes)}×{sizes[0]}"
+    head = sizes[:-1]
+    return f"{len(head)}×{head[0]} + {sizes[-1]}" if len(set(head)) == 1 else str(sizes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counters from real train() runs
+# ---------------------------------------------------------------------------------------------
+
+
+def iteration_rows(history: History, limit: int | None = None) -> list[dict]:
+    """One row per optimizer update of a real run: iteration, epoch, this batch's size and
+    the running samples seen (batch size is read off the samples-seen counter).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> h = train(tutorial_mlp(), quadratic_data(10), batch_size=4, epochs=1)
+    >>> [r["batch size"] for r in iteration_rows(h)]
+    [4, 4, 2]
+    """
+    its = history.iterations
+    rows, before = [], 0
+    for i, e, seen in zip(its.iteration, its.epoch, its.samples_seen):
+        rows.append({"iteration": i, "epoch": e, "batch size": seen - before, "samples seen": seen})
+        before = seen
+    return rows[:limit] if limit is not None else rows
+
+
+def run_counts(history: History) -> dict:
+    """The chapter's counters read off a finished run's :class:`History`.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> run_counts(train(tutorial_mlp(), quadratic_data(2000), batch_size=500, epochs=2))["iterations"]
+    8
+    """
+    c = history.config
+    return {
+        "samples (N)": c["n"],
+        "batch size (B)": c["batch_size"],
+        "iterations per epoch": c["iterations_per_epoch"],
+        "epochs": len(history.epochs.epoch),
+        "iterations": history.iterations.iteration[-1] if history.iterations.iteration else 0,
+        "samples seen": history.iterations.samples_seen[-1]
+        if history.iterations.samples_seen
+        else 0,
+    }
+
+
+def batch_size_table(n: int, batch_sizes: Sequence[int] = (32, 64, 128)) -> list[dict]:
+    """Iterations per epoch with and without ``drop_last``, the short last batch, and what
+    ``drop_last`` throws away, for each batch size.
+
+    >>> batch_size_table(1000, [64])
+    [{'batch size': 64, 'iterations': 16, 'last batch': 40, 'iterations (drop_last)': 15, 'dropped samples': 40}]
+    """
+    rows = []
+    for B in batch_sizes:
+        full = iterations_per_epoch(n, B)
+        dropped = iterations_per_epoch(n, B, drop_last=True)
+        rows.append(
+            {
+                "batch size": B,
+                "iterations": full,
+                "last batch": n - (full - 1) * B,
+                "iterations (drop_last)": dropped,
+                "dropped samples": n - dropped * B,
+            }
+        )
+    return rows
+
+
+def activation_bytes(model: nn.Module, batch_size: int, in_features: int = 1) -> int:
+    """Bytes of the layer outputs one forward pass of ``batch_size`` samples creates — the
+    activations backward must keep, the part of memory per step that grows with B.
+
+    >>> from gdlessons.models import tutorial_mlp
+    >>> activation_bytes(tutorial_mlp(), 10)  # (1 + 32+32 + 32+32 + 1) floats × 10 samples × 4 bytes
+    5200
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    total = 0
+
+    def hook(_module, _inputs, output):
+        nonlocal total
+        total += output.numel() * output.element_size()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    try:
+        x = torch.zeros(batch_size, in_features)
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return total + x.numel() * x.element_size()
+
+
+def epoch_costs(
+    make_model,
+    data,
+    batch_sizes: Sequence[int | str],
+    *,
+    epochs: int = 3,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> list[dict]:
+    """Train a fresh model per batch size with ``train()`` and read what an epoch cost:
+    updates, activation memory per update, and wall-clock time per epoch (the median over
+    ``epochs`` epochs, from ``History.epochs.time``).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> rows = epoch_costs(tutorial_mlp, quadratic_data(100), [10, "full"], epochs=1)
+    >>> [(r["batch size"], r["iterations per epoch"]) for r in rows]
+    [(10, 10), (100, 1)]
+    """
+    X, _ = as_tensors(data)
+    epochs = check_int("epochs", epochs, low=1)
+    rows = []
+    for B in batch_sizes:
+        model = make_model()
+        h = train(model, data, batch_size=B, epochs=epochs, lr=lr, seed=seed, progress=False)
+        times = np.diff([0.0, *h.epochs.time])
+        per_epoch = statistics.median(times)
+        size = h.config["batch_size"]
+        rows.append(
+            {
+                "batch size": size,
+                "iterations per epoch": h.config["iterations_per_epoch"],
+                "activations per update (KiB)": round(
+                    activation_bytes(model, size, X.shape[1]) / 1024, 1
+                ),
+                "ms per epoch": round(1000 * per_epoch, 1),
+                "ms per iteration": round(1000 * per_epoch / h.config["iterations_per_epoch"], 3),
+            }
+        )
+    return rows
+
+
+def compare_runs(histories: Sequence[History], at_iteration: int) -> list[dict]:
+    """Per run: the updates and samples it made, its full-data training loss at the end and after
+    ``at_iteration`` updates (needs ``train(..., evaluate_every=k)`` with k dividing both
+    ``at_iteration`` and the run's length): the same runs compared per epoch and per iteration.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=50, epochs=2, evaluate_every=2)
+    >>> [(r["iterations"], r["samples seen"]) for r in compare_runs([h], at_iteration=2)]
+    [(4, 200)]
+    """
+    at_iteration = check_int("at_iteration", at_iteration, low=0)
+    rows = []
+    for h in histories:
+        if at_iteration not in h.evals.iteration:
+            raise ValueError(
+                f"at_iteration={at_iteration} was not evaluated in the run with B={h.config['batch_size']}: "
+                f"train with evaluate_every dividing it and at least that many iterations"
+            )
+        if h.evals.iteration[-1] != h.iterations.iteration[-1]:
+            raise ValueError("evaluate_every must divide the run's number of iterations")
+        rows.append(
+            {
+                "batch size": h.config["batch_size"],
+                "epochs": h.epochs.epoch[-1],
+                "iterations": h.iterations.iteration[-1],
+                "samples seen": h.iterations.samples_seen[-1],
+                "loss at the end": round(h.evals.train_loss[-1], 3),
+                f"loss after {at_iteration} iterations": round(
+                    h.evals.train_loss[h.evals.iteration.index(at_iteration)], 3
+                ),
+            }
+        )
+    return rows
+
+
+def axes_comparison(histories: Sequence[History], *, labels: Sequence[str] | None = None) -> Figure:
+    """The same runs drawn three ways: loss per epoch, per iteration and per sample seen."""
+    fig, axes = new_axes(figsize=(10.5, 3.4), ncols=3)
+    labels = labels or [f"B={h.config['batch_size']}" for h in histories]
+    for h, label in zip(histories, labels):
+        loss_curve(h, x="epoch", ax=axes[0], label=label, validation=False, title="Loss per epoch")
+        loss_curve(
+            h, x="iteration", ax=axes[1], label=label, title="Batch loss per iteration", lw=0.8
+        )
+        loss_curve(
+            h, x="samples", ax=axes[2], label=label, title="Batch loss per sample seen", lw=0.8
+        )
+    # Log x: a full-batch run's 20 iterations would otherwise be squeezed against the axis.
+    axes[1].set_xscale("log")
+    axes[1].set_title("Batch loss per iteration (log x)")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Epochs drawn with replacement: measured vs 1/e
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacementStats:
+    """What ``epochs`` epochs drawn with replacement did, next to the theory.
+
+    ``measured[k]`` is the fraction of (sample, epoch) pairs used exactly ``k`` times;
+    ``theory[k]`` the binomial probability of the same, Binomial(draws, 1/n).
+    """
+
+    n: int
+    draws_per_epoch: int
+    epochs: int
+    unseen_per_epoch: np.ndarray
+    measured: np.ndarray
+    theory: np.ndarray
+
+    @property
+    def unseen_measured(self) -> float:
+        return float(self.unseen_per_epoch.mean())
+
+    @property
+    def unseen_theory(self) -> float:
+        """(1 - 1/n) ** draws: each draw misses a given sample with probability 1 - 1/n."""
+        return (1 - 1 / self.n) ** self.draws_per_epoch
+
+    @property
+    def unseen_limit(self) -> float:
+        """exp(-draws/n), which is 1/e ≈ 0.368 for an epoch of n draws."""
+        return math.exp(-self.draws_per_epoch / self.n)
+
+
+def replacement_stats(
+    n: int,
+    batch_size: int,
+    *,
+    batches_per_epoch: int | None = None,
+    epochs: int = 20,
+    seed: int = 0,
+) -> ReplacementStats:
+    """Draw ``epochs`` epochs with replacement through :class:`BatchIterator` and count, per
+    epoch, how often each sample was used.
+
+    >>> s = replacement_stats(1000, 50, batches_per_epoch=20, epochs=50)
+    >>> s.draws_per_epoch, round(s.unseen_theory, 3), abs(s.unseen_measured - s.unseen_theory) < 0.02
+    (1000, 0.368, True)
+    """
+    a = batch_assignment(
+        n, batch_size, epochs, replacement=True, batches_per_epoch=batches_per_epoch, seed=seed
+    )
+    draws = a.samples_seen // a.epochs
+    kmax = max(4, int(a.uses.max()))
+    measured = np.bincount(a.uses.ravel(), minlength=kmax + 1) / a.uses.size
+    ks = np.arange(kmax + 1)
+    p = 1 / a.n
+    theory = np.array([math.comb(draws, int(k)) * p**k * (1 - p) ** (draws - k) for k in ks])
+    return ReplacementStats(a.n, draws, a.epochs, (a.uses == 0).mean(axis=1), measured, theory)
+
+
+def draw_replacement(stats: ReplacementStats, *, ax=None) -> Figure:
+    """Bars: how many times each sample was used in an epoch, measured vs the binomial theory."""
+    fig, ax = new_axes(ax, figsize=(6.0, 3.4))
+    ks = np.arange(len(stats.measured))
+    ax.bar(ks - 0.2, stats.measured, width=0.4, label=f"measured ({stats.epochs} epochs)")
+    ax.bar(
+        ks + 0.2,
+        stats.theory,
+        width=0.4,
+        label=f"theory: Binomial({stats.draws_per_epoch}, 1/{stats.n})",
+    )
+    ax.text(
+        0.97, 0.62, f"never used: {stats.unseen_measured:.1%} measured,\n"
+        f"{stats.unseen_theory:.1%} theory (1/e = {1 / math.e:.1%})",
+        transform=ax.transAxes, ha="right", fontsize=8,
+    )  # fmt: skip
+    ax.set_xticks(ks)
+    ax.set_xlabel("times a sample is used in one epoch")
+    ax.set_ylabel("fraction of samples")
+    ax.set_title(f"Epochs of {stats.draws_per_epoch} draws with replacement from N={stats.n}")
+    ax.legend()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The trap: next(iter(loader)) once per "epoch"
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoopCount:
+    """What a data loop fetched: batches (= iterations, if each is one update), samples, and
+    how many different samples it touched, plus the epochs' worth of samples that makes."""
+
+    loop: str
+    epochs_asked: int
+    iterations: int
+    samples_seen: int
+    distinct_samples: int
+    n: int
+
+    @property
+    def passes(self) -> float:
+        """Samples seen divided by N: the number of real epochs the loop amounts to."""
+        return self.samples_seen / self.n
+
+    def row(self) -> dict:
+        return {
+            "loop": self.loop,
+            '"epochs" asked': self.epochs_asked,
+            "iterations": self.iterations,
+            "samples seen": self.samples_seen,
+            "distinct samples": self.distinct_samples,
+            "real epochs": round(self.passes, 3),
+        }
+
+
+def make_loader(
+    data, batch_size: int, *, shuffle: bool = True, seed: int = 0
+) -> torch.utils.data.DataLoader:
+    """The source tutorial's loader: ``DataLoader(TensorDataset(X, y), batch_size, shuffle)``,
+    with its own seeded generator (and no worker processes, which this machine cannot spare).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> len(make_loader(quadratic_data(1000), 128))
+    8
+    """
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X, y = as_tensors(data)
+    batch_size = check_int("batch_size", batch_size, low=1, high=len(X))
+    generator = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    return DataLoader(
+        TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator
+    )
+
+
+def next_iter_loop(loader, epochs: int) -> LoopCount:
+    """The tutorial's loop, counted: each "epoch" does ``xb, yb = next(iter(loader))``, so it
+    fetches ONE batch from a freshly shuffled pass and throws the rest of the pass away.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> c = next_iter_loop(make_loader(quadratic_data(100), 10), epochs=5)
+    >>> c.iterations, c.samples_seen, c.passes
+    (5, 50, 0.5)
+    """
+    epochs = check_int("epochs", epochs, low=1)
+    seen = []
+    for _epoch in range(epochs):
+        xb, _yb = next(iter(loader))  # the trap: one batch, not a pass
+        seen.append(xb)
+    return _count("next(iter(loader)) per epoch", epochs, seen, len(loader.dataset))
+
+
+def full_pass_loop(loader, epochs: int) -> LoopCount:
+    """What the loop should have been: ``for xb, yb in loader`` inside each epoch.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> c = full_pass_loop(make_loader(quadratic_data(100), 32), epochs=2)
+    >>> c.iterations, c.samples_seen, c.distinct_samples, c.passes
+    (8, 200, 100, 2.0)
+    """
+    epochs = check_int("epochs", epochs, low=1)
+    seen = []
+    for _epoch in range(epochs):
+        for xb, _yb in loader:
+            seen.append(xb)
+    return _count("for xb, yb in loader", epochs, seen, len(loader.dataset))
+
+
+def _count(label: str, epochs: int, batches: list[torch.Tensor], n: int) -> LoopCount:
+    everything = torch.cat(batches)
+    distinct = len(torch.unique(everything.reshape(len(everything), -1), dim=0))
+    return LoopCount(label, epochs, len(batches), len(everything), distinct, n)
+
+
+def tutorial_runs(
+    n: int = 1000, epochs: int = 1000, batch_sizes: Sequence[int] = (1000, 1, 128)
+) -> list[dict]:
+    """The source tutorial's three runs, counted: each "epoch" is one iteration of B samples,
+    so the runs differ by a factor of up to ``n`` in the samples they saw.
+
+    >>> [r["real epochs"] for r in tutorial_runs()]
+    [1000.0, 1.0, 128.0]
+    """
+    n = check_int("n", n, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    rows = []
+    for B in batch_sizes:
+        B = check_int("batch_size", B, low=1, high=n)
+        rows.append(
+            {
+                "batch size": B,
+                '"epochs"': epochs,
+                "iterations done": epochs,
+                "samples seen": epochs * B,
+                "real epochs": epochs * B / n,
+                "iterations in real epochs": epochs * iterations_per_epoch(n, B),
+            }
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The explorer
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _cached_assignment(n, batch_size, epochs, drop_last, replacement, seed) -> BatchAssignment:
+    return batch_assignment(
+        n, batch_size, epochs, drop_last=drop_last, replacement=replacement, seed=seed
+    )
+
+
+def explorer_state(
+    n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool, seed: int = 0
+):
+    """The pure core of the explorer: settings -> (assignment, counters). A batch size above
+    N is clipped to N (one batch per epoch), as the sliders allow any pair.
+
+    >>> a, c = explorer_state(20, 6, 3, False, False)
+    >>> c["iterations per epoch"], c["iterations"], c["samples seen"], c["last batch size"]
+    (4, 12, 60, 2)
+    """
+    n = check_int("n", n, low=1)
+    batch_size = min(check_int("batch_size", batch_size, low=1), n)
+    a = _cached_assignment(n, batch_size, epochs, bool(drop_last), bool(replacement), seed)
+    return a, a.counts()
+
+
+def explorer_readout(**state) -> str:
+    _, c = explorer_state(**state)
+    note = (
+        "  (drop_last has no effect with replacement)"
+        if state["drop_last"] and state["replacement"]
+        else ""
+    )
+    return "   ".join(f"{k}: {v}" for k, v in c.items()) + note
+
+
+def explorer_figure(
+    n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool
+) -> Figure:
+    """The explorer's picture for one slider state (pure: settings in, figure out)."""
+    a, _ = explorer_state(n, batch_size, epochs, drop_last, replacement)
+    return draw_assignment(a)
+
+
+def batch_explorer(
+    n: int = 20,
+    batch_size: int = 6,
+    epochs: int = 3,
+    drop_last: bool = False,
+    replacement: bool = False,
+):
+    """Sliders for N, batch size and epochs, toggles for ``drop_last`` and replacement,
+    over :func:`explorer_figure`; the counters are shown under the picture."""
+    import ipywidgets as w
+
+    from gdlessons.display.explorer import Explorer
+
+    style = {"description_width": "110px"}
+    controls = {
+        "n": w.IntSlider(value=n, min=4, max=200, description="samples N", style=style),
+        "batch_size": w.IntSlider(
+            value=batch_size, min=1, max=64, description="batch size B", style=style
+        ),
+        "epochs": w.IntSlider(value=epochs, min=1, max=6, description="epochs", style=style),
+        "drop_last": w.Checkbox(value=drop_last, description="drop_last"),
+        "replacement": w.Checkbox(value=replacement, description="draw with replacement"),
+    }
+    return Explorer(
+        explorer_figure,
+        controls,
+        title="Which sample lands in which batch",
+        readout=explorer_readout,
+    )
+
+
+EXPLORERS = {"ch02-batch-explorer": batch_explorer}

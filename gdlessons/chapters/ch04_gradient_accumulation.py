@@ -1,0 +1,567 @@
+"""Gradient accumulation: a large batch's update built from small micro-batches, and where it breaks.
+
+``train(..., accumulation_steps=k)`` already accumulates. This module holds what chapter 04 needs
+around it: the accumulation loop written out once by hand (:func:`train_by_hand`), gradients from
+micro-batches with the usual mistakes switchable (:func:`accumulated_gradient`), the memory of one
+update (:func:`saved_activation_bytes`, :func:`measure_step_memory`), and the chapter's explorer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+from torch import nn
+
+from gdlessons._validate import check_choice, check_int
+from gdlessons.batching import BatchIterator
+from gdlessons.data import as_tensors
+from gdlessons.training import resolve_loss
+
+SCALES = ("share", "1/k", "none")
+
+
+def train_by_hand(
+    model: nn.Module,
+    data,
+    *,
+    micro_batch_size: int,
+    accumulation_steps: int,
+    epochs: int = 1,
+    lr: float = 0.01,
+    loss: str = "mse",
+    seed: int = 0,
+) -> list[float]:
+    """The ordinary training loop with the two changes of gradient accumulation. Returns the
+    loss of each update (the mean over its k micro-batches); trains ``model`` in place.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> data = quadratic_data(100)
+    >>> len(train_by_hand(tutorial_mlp(), data, micro_batch_size=10, accumulation_steps=5, epochs=2))
+    4
+    """
+    X, y = as_tensors(data)
+    k = check_int("accumulation_steps", accumulation_steps, low=1)
+    loss_fn = resolve_loss(loss)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    micro_batches = BatchIterator(X, y, batch_size=micro_batch_size, seed=seed)
+    update_losses, running = [], 0.0
+    for _epoch in range(epochs):
+        for i, (xb, yb) in enumerate(micro_batches, start=1):
+            # change 1: each micro-batch's mean loss is 1/k of the update's
+            micro_loss = loss_fn(model(xb), yb) / k
+            micro_loss.backward()  # .grad keeps adding up until it is zeroed
+            running += micro_loss.item()
+            # change 2: step (and zero) once every k micro-batches, and at the end of the data
+            if i % k == 0 or i == len(micro_batches):
+                optimizer.step()
+                optimizer.zero_grad()
+                update_losses.append(running)
+                running = 0.0
+    return update_losses
+
+
+def accumulated_gradient(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    micro_batch_size: int | None = None,
+    scale: str = "share",
+    zero_grad_each_micro_batch: bool = False,
+    loss: str | Callable = "mse",
+) -> torch.Tensor:
+    """The gradient one update would use when the batch ``(X, y)`` is fed in micro-batches, as
+    one flat vector. Computed on a copy, so ``model`` (and its BatchNorm statistics) is untouched.
+
+    ``scale`` weights each micro-batch loss: ``"share"`` by its share of the batch (exact, what
+    ``train`` does), ``"1/k"`` by 1/k (exact only when all micro-batches are full), ``"none"``
+    not at all (the forgotten division). ``zero_grad_each_micro_batch=True`` zeroes the
+    gradients before every backward (the misplaced ``zero_grad``). ``micro_batch_size=None``
+    means the whole batch at once.
+
+    >>> from gdlessons.models import LinearModel
+    >>> X, y = torch.arange(8.0).reshape(-1, 1), torch.zeros(8, 1)
+    >>> whole = accumulated_gradient(LinearModel(w=1.0), X, y)
+    >>> parts = accumulated_gradient(LinearModel(w=1.0), X, y, micro_batch_size=2)
+    >>> whole.tolist(), torch.allclose(whole, parts)
+    ([35.0, 7.0], True)
+    """
+    X, y = as_tensors((X, y))
+    size = len(X)
+    micro = (
+        size
+        if micro_batch_size is None
+        else check_int("micro_batch_size", micro_batch_size, low=1, high=size)
+    )
+    check_choice("scale", scale, SCALES)
+    loss_fn = resolve_loss(loss)
+    model = copy.deepcopy(model)
+    model.train()
+    model.zero_grad(set_to_none=True)
+    parts = list(zip(X.split(micro), y.split(micro), strict=True))
+    for xm, ym in parts:
+        if zero_grad_each_micro_batch:
+            model.zero_grad(set_to_none=True)
+        weight = {"share": len(xm) / size, "1/k": 1 / len(parts), "none": 1.0}[scale]
+        (loss_fn(model(xm), ym) * weight).backward()
+    return flat_gradient(model)
+
+
+def flat_gradient(model: nn.Module) -> torch.Tensor:
+    """All parameter gradients of ``model`` in one vector (zeros where a gradient is missing).
+
+    >>> flat_gradient(nn.Linear(3, 1)).tolist()
+    [0.0, 0.0, 0.0, 0.0]
+    """
+    return torch.cat(
+        [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+            for p in model.parameters()
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How far a gradient (or parameter vector) ``a`` is from a reference ``b``."""
+
+    max_abs_difference: float
+    relative_error: float
+    norm_ratio: float
+    cosine: float
+
+    max_abs_reference: float
+
+    def equal(self, tol: float = 1e-6) -> bool:
+        """True when no entry differs by more than ``tol`` times the reference's largest entry
+        (float32 rounds at about 1e-7 of a value, so exact maths shows up as ~1e-7)."""
+        return self.max_abs_difference <= tol * self.max_abs_reference
+
+    def __str__(self) -> str:
+        return (
+            f"max |difference| = {self.max_abs_difference:.1e}, relative error = {self.relative_error:.3f}, "
+            f"norm ratio = {self.norm_ratio:.3f}, cosine = {self.cosine:.3f}"
+        )
+
+
+def compare(a: torch.Tensor, b: torch.Tensor) -> Comparison:
+    """Compare vector ``a`` with the reference ``b``: largest entry difference, ‖a−b‖/‖b‖,
+    ‖a‖/‖b‖ and the cosine of the angle between them.
+
+    >>> c = compare(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]))
+    >>> c.max_abs_difference, c.norm_ratio, c.cosine, c.equal()
+    (1.0, 2.0, 1.0, False)
+    """
+    a, b = a.detach().double().reshape(-1), b.detach().double().reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a and b must have the same number of entries, got {a.numel()} and {b.numel()}"
+        )
+    nb = float(b.norm())
+    if nb == 0:
+        raise ValueError("b must be a non-zero reference vector")
+    return Comparison(
+        max_abs_difference=float((a - b).abs().max()),
+        relative_error=float((a - b).norm()) / nb,
+        norm_ratio=float(a.norm()) / nb,
+        cosine=float(torch.dot(a, b) / (a.norm() * nb)) if float(a.norm()) > 0 else 0.0,
+        max_abs_reference=float(b.abs().max()),
+    )
+
+
+def parameter_difference(a: nn.Module, b: nn.Module) -> float:
+    """Largest absolute difference between the parameters of two models of the same shape.
+
+    >>> from gdlessons.models import LinearModel
+    >>> parameter_difference(LinearModel(1.0, 2.0), LinearModel(1.5, 2.0))
+    0.5
+    """
+    pa, pb = list(a.parameters()), list(b.parameters())
+    if [p.shape for p in pa] != [p.shape for p in pb]:
+        raise ValueError("a and b must have parameters of the same shapes")
+    with torch.no_grad():
+        return max(float((p - q).abs().max()) for p, q in zip(pa, pb, strict=True))
+
+
+class _SteppedPerMicroBatch:
+    """A scheduler stepped k times per update: what ``scheduler.step()`` inside the
+    micro-batch loop does (the schedule runs k times too fast)."""
+
+    def __init__(self, schedule, k: int):
+        self.schedule, self.k = schedule, k
+
+    def step(self) -> None:
+        for _ in range(self.k):
+            self.schedule.step()
+
+
+def stepped_per_micro_batch(scheduler: Callable, accumulation_steps: int) -> Callable:
+    """Turn a ``train(scheduler=...)`` factory into one that steps per micro-batch instead of
+    per update, to show the mistake with the one training loop.
+
+    >>> from gdlessons.models import LinearModel
+    >>> from gdlessons.training import make_optimizer
+    >>> opt = make_optimizer(LinearModel(), lr=1.0)
+    >>> s = stepped_per_micro_batch(lambda o: torch.optim.lr_scheduler.StepLR(o, 4, 0.5), 4)(opt)
+    >>> opt.step(); s.step(); opt.param_groups[0]["lr"]
+    0.5
+    """
+    if not callable(scheduler):
+        raise TypeError(
+            f"scheduler must be a function optimizer -> scheduler, got {type(scheduler).__name__}"
+        )
+    k = check_int("accumulation_steps", accumulation_steps, low=1)
+    return lambda optimizer: _SteppedPerMicroBatch(scheduler(optimizer), k)
+
+
+def scaled_loss(loss: str | Callable, factor: float) -> Callable[..., torch.Tensor]:
+    """``loss`` multiplied by ``factor``: with ``factor=k`` inside ``train(accumulation_steps=k)``
+    this is exactly the loop that forgot to divide by k.
+
+    >>> float(scaled_loss("mse", 4)(torch.ones(2), torch.zeros(2)))
+    4.0
+    """
+    fn = resolve_loss(loss)
+    return lambda output, target: fn(output, target) * factor
+
+
+def saved_activation_bytes(model: nn.Module, X: torch.Tensor) -> int:
+    """Bytes of the tensors autograd keeps from the forward pass of ``X`` until backward (each
+    storage counted once): the part of an update's memory that grows with the micro-batch.
+
+    >>> from gdlessons.models import tutorial_mlp
+    >>> small, large = (saved_activation_bytes(tutorial_mlp(), torch.zeros(n, 1)) for n in (64, 256))
+    >>> large == 4 * small
+    True
+    """
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch tensor, got {type(X).__name__}")
+    storages: dict[int, int] = {}
+    model = copy.deepcopy(model)
+    # The input batch is data and the weights exist anyway: neither counts as activations.
+    skip = {X.untyped_storage().data_ptr()} | {
+        p.untyped_storage().data_ptr() for p in model.parameters()
+    }
+
+    def pack(t: torch.Tensor):
+        s = t.untyped_storage()
+        if s.data_ptr() not in skip:
+            storages[s.data_ptr()] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(X).sum()
+    return sum(storages.values())
+
+
+# ---- memory and time of one update, measured in a fresh process ------------------------------
+
+# (accumulation steps k, micro-batch b): always k·b = 1024 samples per update
+CONFIGS = ((1, 1024), (4, 256), (16, 64), (64, 16), (256, 4))
+
+
+class StepMeasurement:
+    """A measurement running in a fresh Python process; :meth:`result` waits for it. Starting it
+    early lets the notebook go on while the other core measures."""
+
+    def __init__(self, args: dict):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gdlessons.chapters.ch04_gradient_accumulation", json.dumps(args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def result(self, timeout: float = 600) -> list[dict]:
+        out, err = self.process.communicate(timeout=timeout)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the measuring process failed:\n{err[-2000:]}")
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def measure_step_memory(
+    configs=CONFIGS, *, hidden: int = 4096, repeats: int = 2, seed: int = 0, wait: bool = True
+) -> list[dict] | StepMeasurement:
+    """Peak memory and time of one update of a wide digits-shaped classifier (64 → ``hidden`` →
+    10, random inputs), for each ``(k, micro_batch_size)``, measured in a fresh Python process.
+
+    Memory is the peak of the bytes PyTorch allocates during the update (``torch.profiler``
+    with ``profile_memory=True``), so it is exact and repeatable; time is the least CPU time
+    of ``repeats`` updates (one thread). Returns one dict per config: ``accumulation_steps``,
+    ``micro_batch_size``, ``effective_batch``, ``peak_mb``, ``seconds`` — or, with
+    ``wait=False``, a :class:`StepMeasurement` whose ``result()`` gives them later.
+
+    >>> [r["micro_batch_size"] for r in measure_step_memory([(1, 8), (2, 4)], hidden=16, repeats=1)]
+    [8, 4]
+    """
+    configs = [
+        (check_int("k", k, low=1), check_int("micro_batch_size", b, low=1)) for k, b in configs
+    ]
+    args = {"configs": configs, "hidden": check_int("hidden", hidden, low=1),
+            "repeats": check_int("repeats", repeats, low=1), "seed": check_int("seed", seed, low=0)}  # fmt: skip
+    job = StepMeasurement(args)
+    return job.result() if wait else job
+
+
+def memory_time_figure(results: list[dict]) -> Figure:
+    """Bars of peak memory and time per update for each way of splitting the same effective batch.
+
+    >>> rows = [{"accumulation_steps": 1, "micro_batch_size": 8, "peak_mb": 2.0, "seconds": 0.1}]
+    >>> memory_time_figure(rows).axes[0].get_ylabel()
+    'peak memory of one update (MB)'
+    """
+    from gdlessons.display.plots import new_axes
+
+    labels = [f"{r['accumulation_steps']} × {r['micro_batch_size']}" for r in results]
+    fig, (mem, sec) = new_axes(figsize=(8.0, 3.2), ncols=2)
+    mem.bar(labels, [r["peak_mb"] for r in results], color="C0")
+    mem.set(xlabel="k micro-batches × micro-batch size", ylabel="peak memory of one update (MB)")
+    mem.set_title("Memory follows the micro-batch")
+    sec.bar(labels, [1000 * r["seconds"] for r in results], color="C1")
+    sec.set(
+        xlabel="k micro-batches × micro-batch size", ylabel="CPU time per update = per epoch (ms)"
+    )
+    sec.set_title("Time: same samples, more pieces")
+    for ax, key, fmt in ((mem, "peak_mb", "{:.1f}"), (sec, "seconds", "{:.0f}")):
+        for i, r in enumerate(results):
+            v = r[key] * (1000 if key == "seconds" else 1)
+            ax.annotate(fmt.format(v), (i, v), ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+def _measure_in_this_process(configs, hidden: int, repeats: int, seed: int) -> list[dict]:
+    from torch.profiler import ProfilerActivity, profile
+
+    from gdlessons.models import digits_classifier
+    from gdlessons.training import train
+
+    torch.set_num_threads(1)
+    results = []
+    for k, micro in configs:
+        size = k * micro
+        g = torch.Generator().manual_seed(seed)
+        X = torch.randn(size, 64, generator=g)
+        y = torch.randint(10, (size,), generator=g)
+        model = digits_classifier(hidden=hidden, seed=seed)
+
+        step = partial(
+            train,
+            model,
+            (X, y),
+            batch_size=size,
+            accumulation_steps=k,
+            loss="cross_entropy",
+            shuffle=False,
+        )
+        step()  # warm up kernels before timing and profiling
+        seconds = []
+        for _ in range(
+            repeats
+        ):  # CPU time of this one-thread process: other programs barely move it
+            tick = time.process_time()
+            step()
+            seconds.append(time.process_time() - tick)
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            step()
+        events = sorted(
+            (e.start_ns(), e.nbytes())
+            for e in prof.profiler.kineto_results.events()
+            if e.name() == "[memory]"
+        )
+        live = peak = 0
+        for _, nbytes in events:
+            live += nbytes
+            peak = max(peak, live)
+        results.append(
+            {"accumulation_steps": k, "micro_batch_size": micro, "effective_batch": size,
+             "peak_mb": peak / 2**20, "seconds": min(seconds)}
+        )  # fmt: skip
+    return results
+
+
+# ---- the chapter's explorer ----------------------------------------------------------------
+
+MICRO_BATCH_SIZES = (16, 32, 64, 128)
+ACCUMULATION_STEPS = (1, 2, 4, 8)
+
+
+@dataclass
+class AccumulationRuns:
+    """Per-epoch training losses of every (micro-batch, k) accumulated run and of every
+    equivalent single-batch run, plus activation memory per batch size, for the explorer."""
+
+    epochs: list[int]
+    accumulated: dict[tuple[int, int], list[float]]
+    large_batch: dict[int, list[float]]
+    activation_kib: dict[int, float]
+
+
+def accumulation_runs(
+    *,
+    n: int = 1024,
+    epochs: int = 8,
+    lr: float = 0.01,
+    micro_batch_sizes=MICRO_BATCH_SIZES,
+    accumulation_steps=ACCUMULATION_STEPS,
+    seed: int = 0,
+) -> AccumulationRuns:
+    """Train the tutorial MLP on the tutorial data for every micro-batch size × k with
+    ``train(accumulation_steps=k)``, and once per effective batch without accumulation.
+
+    >>> runs = accumulation_runs(n=64, epochs=2, micro_batch_sizes=(4, 8), accumulation_steps=(1, 2))
+    >>> sorted(runs.large_batch), runs.activation_kib[16] == 4 * runs.activation_kib[4]
+    ([4, 8, 16], True)
+    """
+    from gdlessons.data import quadratic_data
+    from gdlessons.models import tutorial_mlp
+    from gdlessons.training import train
+
+    n = check_int("n", n, low=2)
+    epochs = check_int("epochs", epochs, low=1)
+    data = quadratic_data(n, seed=seed)
+    for b in micro_batch_sizes:
+        for k in accumulation_steps:
+            if b * k > n:
+                raise ValueError(
+                    f"micro_batch_size × accumulation_steps must be <= n={n}, got {b} × {k}"
+                )
+
+    def run(batch: int, k: int) -> list[float]:
+        h = train(
+            tutorial_mlp(seed=seed),
+            data,
+            batch_size=batch,
+            accumulation_steps=k,
+            epochs=epochs,
+            lr=lr,
+            seed=seed,
+        )
+        return h.epochs.train_loss
+
+    accumulated = {(b, k): run(b * k, k) for b in micro_batch_sizes for k in accumulation_steps}
+    sizes = sorted(
+        {b * k for b in micro_batch_sizes for k in accumulation_steps} | set(micro_batch_sizes)
+    )
+    large = {B: (accumulated[(B, 1)] if (B, 1) in accumulated else run(B, 1)) for B in sizes}
+    kib = {B: saved_activation_bytes(tutorial_mlp(seed=seed), data.X[:B]) / 1024 for B in sizes}
+    return AccumulationRuns(list(range(1, epochs + 1)), accumulated, large, kib)
+
+
+def draw_accumulation(
+    runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
+) -> Figure:
+    """The explorer's figure: the accumulated run's loss over the single-batch run with the same
+    effective batch, and the activation memory each needs. (A fixed layout and plain tick
+    labels keep a redraw fast.)
+
+    >>> runs = AccumulationRuns([1, 2], {(4, 2): [2.0, 1.0]}, {4: [2.0, 1.5], 8: [2.0, 1.0]}, {4: 1.0, 8: 2.0})
+    >>> draw_accumulation(runs, 4, 2).axes[0].get_title()
+    'Effective batch 2 × 4 = 8'
+    """
+    b, k = micro_batch_size, accumulation_steps
+    B = b * k
+    fig = Figure(figsize=(7.6, 3.2))
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.9, wspace=0.3)
+    ax, bar = fig.subplots(1, 2)
+    ax.plot(
+        runs.epochs, runs.large_batch[B], color="0.6", lw=5, alpha=0.6, label=f"one batch of {B}"
+    )
+    ax.plot(
+        runs.epochs,
+        runs.accumulated[(b, k)],
+        "o-",
+        color="C0",
+        ms=3,
+        label=f"{k} × micro-batch {b}",
+    )
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set(
+        xlabel="epoch",
+        ylabel="training loss (MSE, log scale)",
+        title=f"Effective batch {k} × {b} = {B}",
+    )
+    ax.legend(loc="upper right")  # a fixed place: "best" costs a search on every redraw
+    values = [runs.activation_kib[b], runs.activation_kib[B]]
+    bar.bar([f"{k} × {b}\naccumulated", f"1 × {B}\none batch"], values, color=["C0", "0.6"])
+    bar.set(ylabel="activations kept for backward (KiB)", title="Memory of one forward/backward")
+    bar.set_ylim(0, max(runs.activation_kib.values()) * 1.12)
+    for i, v in enumerate(values):
+        bar.annotate(f"{v:.0f} KiB", (i, v), ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+def accumulation_readout(
+    runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
+) -> str:
+    """One line under the explorer: effective batch, the curves' largest gap, memory ratio.
+
+    >>> runs = AccumulationRuns([1], {(4, 2): [1.0]}, {4: [1.0], 8: [1.0]}, {4: 1.0, 8: 2.0})
+    >>> accumulation_readout(runs, 4, 2).split(";")[0]
+    'effective batch = 2 × 4 = 8'
+    """
+    b, k = micro_batch_size, accumulation_steps
+    B = b * k
+    gap = max(
+        abs(p - q) / q for p, q in zip(runs.accumulated[(b, k)], runs.large_batch[B], strict=True)
+    )
+    ratio = runs.activation_kib[B] / runs.activation_kib[b]
+    return (
+        f"effective batch = {k} × {b} = {B}; largest relative gap between the curves = {gap:.1e}; "
+        f"one batch of {B} needs {ratio:.0f}× the activation memory of a micro-batch of {b}"
+    )
+
+
+def accumulation_explorer(runs: AccumulationRuns | None = None):
+    """Sliders for micro-batch size and accumulation steps over precomputed runs (by default
+    :func:`accumulation_runs` with its defaults, computed once).
+
+    >>> runs = accumulation_runs(n=64, epochs=1, micro_batch_sizes=(4, 8), accumulation_steps=(1, 2))
+    >>> accumulation_explorer(runs).state()
+    {'micro_batch_size': 8, 'accumulation_steps': 2}
+    """
+    import ipywidgets as w
+
+    from gdlessons.display.explorer import Explorer
+
+    runs = runs if runs is not None else _default_runs()
+    micro = sorted({b for b, _ in runs.accumulated})
+    steps = sorted({k for _, k in runs.accumulated})
+    controls = {
+        "micro_batch_size": w.SelectionSlider(
+            options=micro, value=micro[len(micro) // 2], description="micro-batch"
+        ),
+        "accumulation_steps": w.SelectionSlider(
+            options=steps, value=steps[len(steps) // 2], description="k steps"
+        ),
+    }
+    return Explorer(
+        lambda **s: draw_accumulation(runs, **s),
+        controls,
+        title="Gradient accumulation: same curve, less memory",
+        readout=lambda **s: accumulation_readout(runs, **s),
+    )
+
+
+@lru_cache(maxsize=1)
+def _default_runs() -> AccumulationRuns:
+    return accumulation_runs()
+
+
+EXPLORERS = {"ch04-accumulation-explorer": accumulation_explorer}
+
+
+if __name__ == "__main__":  # the measuring process of measure_step_memory
+    _args = json.loads(sys.argv[1])
+    print(json.dumps(_measure_in_this_process(**_args)))

@@ -1,0 +1,707 @@
+"""Momentum, Nesterov and weight decay exactly as ``torch.optim.SGD`` does them, written by hand.
+
+PyTorch's update, per parameter p with gradient g (weight decay wd, momentum μ, rate η):
+
+    g ← g + wd·p                  (weight decay is just an extra gradient term)
+    v ← μ·v + g                   (first update: v = g)
+    p ← p − η·v                   (Nesterov: p ← p − η·(g + μ·v))
+
+:func:`sgd_step` writes that out and :func:`check_against_torch` proves it bit for bit against
+``torch.optim.SGD`` run through the course's ``train()``. The textbook form with the rate *inside*
+the velocity (v ← μ·v + η·g; p ← p − v) gives the same path while η is constant, but not when a
+schedule changes η (:func:`eta_inside_step`). On quadratics, :func:`rate_map` gives the exact
+convergence factor for every (η, μ) pair — the picture of Goh's "Why Momentum Really Works".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib as mpl
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import nn
+
+from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.data import as_tensors, quadratic_data
+from gdlessons.display.blit import BlitFigure
+from gdlessons.display.explorer import Explorer
+from gdlessons.display.plots import X_AXES, new_axes
+from gdlessons.display.tables import Table
+from gdlessons.history import History
+from gdlessons.landscapes import (
+    convergence_factor,
+    draw_path,
+    first_divergent,
+    iterates,
+    plot_contours_2d,
+    quadratic_loss,
+)
+from gdlessons.models import tutorial_mlp
+from gdlessons.schedules import SCHEDULES, make_schedule
+from gdlessons.training import evaluate, resolve_batch_size, train
+
+# The chapter's ill-conditioned quadratic: κ = 50, steep along x₂, flat along x₁.
+CURVATURES = (0.02, 1.0)
+START = (-2.5, 0.8)
+EXTENT = (3.0, 1.6)
+MAP_LRS = np.linspace(0.02, 4.0, 200)
+MAP_MOMENTA = np.linspace(0.0, 0.99, 100)
+
+
+def sgd_step(params, grads, velocities, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """One ``torch.optim.SGD`` update by hand; returns (new params, new velocities).
+
+    ``velocities`` holds ``None`` before the first update (PyTorch starts its buffer at v = g).
+    The last line uses ``add(d, alpha=-lr)`` — the very operation torch uses — so the bits agree.
+
+    >>> p, v = sgd_step([torch.tensor([1.0])], [torch.tensor([2.0])], [None], lr=0.5, momentum=0.9)
+    >>> p[0].item(), v[0].item()
+    (0.0, 2.0)
+    """
+    new_params, new_velocities = [], []
+    for p, g, v in zip(params, grads, velocities, strict=True):
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)  # weight decay: the gradient of (wd/2)·‖p‖²
+        if momentum != 0:
+            v = g.clone() if v is None else v.mul(momentum).add(g)  # v ← μ·v + g
+            g = g.add(v, alpha=momentum) if nesterov else v  # Nesterov looks one step ahead
+        new_params.append(p.add(g, alpha=-lr))  # p ← p − η·(step direction)
+        new_velocities.append(v)
+    return new_params, new_velocities
+
+
+def eta_inside_step(params, grads, velocities, *, lr, momentum):
+    """The other textbook form: v ← μ·v + η·g, p ← p − v (the rate folded into the velocity).
+
+    With a constant η it is PyTorch's form with v scaled by η. When η changes, PyTorch rescales
+    the whole remembered velocity at once; this form only scales the new gradients.
+
+    >>> p, v = eta_inside_step([torch.tensor([1.0])], [torch.tensor([2.0])], [None], lr=0.5, momentum=0.9)
+    >>> p[0].item(), v[0].item()
+    (0.0, 1.0)
+    """
+    new_params, new_velocities = [], []
+    for p, g, v in zip(params, grads, velocities, strict=True):
+        v = lr * g if v is None else momentum * v + lr * g
+        new_params.append(p - v)
+        new_velocities.append(v)
+    return new_params, new_velocities
+
+
+@dataclass
+class Agreement:
+    """Hand-written vs ``torch.optim.SGD`` over ``iterations`` updates of the same model."""
+
+    iterations: int
+    bitwise_equal_updates: int
+    max_abs_difference: float
+    final_loss: float
+
+    @property
+    def bitwise_equal(self) -> bool:
+        return self.bitwise_equal_updates == self.iterations
+
+
+def check_against_torch(
+    model: nn.Module,
+    data,
+    *,
+    iterations: int = 100,
+    batch_size: int | str = 32,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+) -> Agreement:
+    """Train a copy of ``model`` with ``train()`` (torch's SGD) and another with :func:`sgd_step`
+    on the same batches; count the updates after which every parameter is bit-for-bit equal.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> check_against_torch(tutorial_mlp(), quadratic_data(100), iterations=5).bitwise_equal
+    True
+    """
+    import copy
+
+    iterations = check_int("iterations", iterations, low=1)
+    X, y = as_tensors(data)
+    batch_size = resolve_batch_size(batch_size, len(X))
+    by_hand = copy.deepcopy(model)
+    reference = copy.deepcopy(model)
+    history = train(
+        reference, (X, y), batch_size=batch_size, epochs=1, lr=lr, momentum=momentum, nesterov=nesterov,
+        weight_decay=weight_decay, seed=seed, batches_per_epoch=iterations, replacement=True,
+        record_params=True, progress=False,
+    )  # fmt: skip
+    names = [name for name, _ in by_hand.named_parameters()]
+    params = [p.detach().clone() for p in by_hand.parameters()]
+    velocities = [None] * len(params)
+    batches = BatchIterator(
+        X, y, batch_size=batch_size, seed=seed, replacement=True, batches_per_epoch=iterations
+    )
+    equal, worst = 0, 0.0
+    for k, (xb, yb) in enumerate(batches, start=1):
+        leaves = [p.requires_grad_() for p in params]
+        out = torch.func.functional_call(by_hand, dict(zip(names, leaves, strict=True)), (xb,))
+        grads = torch.autograd.grad(nn.functional.mse_loss(out, yb), leaves)
+        with torch.no_grad():
+            params, velocities = sgd_step(
+                [p.detach() for p in leaves], grads, velocities,
+                lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+            )  # fmt: skip
+        target = history.params[k]
+        equal += all(torch.equal(p, target[n]) for n, p in zip(names, params, strict=True))
+        worst = max(
+            worst,
+            max(float((p - target[n]).abs().max()) for n, p in zip(names, params, strict=True)),
+        )
+    return Agreement(len(history.iterations.loss), equal, worst, history.iterations.loss[-1])
+
+
+def quadratic_path(
+    curvatures: Sequence[float],
+    x0: Sequence[float],
+    rates: Sequence[float],
+    *,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    form: str = "pytorch",
+) -> np.ndarray:
+    """Iterates of f(x) = ½ Σ λᵢ xᵢ² under a per-iteration rate list ``rates``, by
+    :func:`sgd_step` (``form="pytorch"``) or :func:`eta_inside_step` (``form="eta_inside"``).
+    Unlike ``landscapes.iterates`` it accepts μ = 1 and a changing rate. Returns
+    ``(len(rates) + 1, d)``, start included.
+
+    >>> quadratic_path([1.0], [1.0], [0.5, 0.5]).ravel().tolist()
+    [1.0, 0.5, 0.25]
+    """
+    if form not in ("pytorch", "eta_inside"):
+        raise ValueError(f"form must be one of ['eta_inside', 'pytorch'], got {form!r}")
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0)
+    lam = torch.as_tensor(np.asarray(curvatures, dtype=float))
+    x = torch.as_tensor(np.asarray(x0, dtype=float)).clone()
+    v = None
+    path = [x.numpy().copy()]
+    for lr in rates:
+        lr = check_float("rates", float(lr), low=0.0)
+        if form == "pytorch":
+            (x,), (v,) = sgd_step([x], [lam * x], [v], lr=lr, momentum=momentum, nesterov=nesterov)
+        else:
+            (x,), (v,) = eta_inside_step([x], [lam * x], [v], lr=lr, momentum=momentum)
+        path.append(x.numpy().copy())
+    return np.array(path)
+
+
+def rate_map(curvatures: Sequence[float], lrs, momenta, *, nesterov: bool = False) -> np.ndarray:
+    """The exact long-run convergence factor (spectral radius of each direction's 2×2 update
+    matrix, worst direction) for every pair: shape ``(len(momenta), len(lrs))``. Below 1
+    converges; the error shrinks by this factor per iteration. Vectorised over the grid.
+
+    >>> rate_map([1.0], [0.5, 1.0], [0.0]).round(3).tolist()
+    [[0.5, 0.0]]
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    momenta = np.asarray(momenta, dtype=float)
+    eta, mu = np.meshgrid(lrs, momenta)
+    return convergence_factor(eta, np.asarray(curvatures, dtype=float), mu[..., None], nesterov)
+
+
+@dataclass
+class BestPair:
+    """The fastest (η, μ) and its convergence factor per iteration."""
+
+    lr: float
+    momentum: float
+    factor: float
+    nesterov: bool = False
+
+    def iterations_to_shrink(self, by: float = 1e-3) -> float:
+        """Iterations for the error to shrink by the factor ``by`` (e.g. 1000× for 1e-3)."""
+        return float(np.log(by) / np.log(self.factor)) if 0 < self.factor < 1 else float("inf")
+
+
+def best_on_grid(curvatures: Sequence[float], lrs, momenta, *, nesterov: bool = False) -> BestPair:
+    """The grid point of :func:`rate_map` with the smallest factor.
+
+    >>> best_on_grid([1.0], [0.5, 1.0], [0.0, 0.5]).lr
+    1.0
+    """
+    factors = rate_map(curvatures, lrs, momenta, nesterov=nesterov)
+    i, j = np.unravel_index(np.argmin(factors), factors.shape)
+    lr, mu = float(np.asarray(lrs)[j]), float(np.asarray(momenta)[i])
+    return BestPair(lr, mu, float(factors[i, j]), nesterov)
+
+
+def optimal_pair(curvatures: Sequence[float], *, momentum: bool = True) -> BestPair:
+    """Theory for heavy-ball momentum (Polyak): η* = 4/(√L + √m)², μ* = ((√κ − 1)/(√κ + 1))²,
+    factor √μ*; without momentum η* = 2/(L + m), factor (κ − 1)/(κ + 1). κ = L/m.
+
+    >>> p = optimal_pair([1.0, 100.0]); round(p.factor, 4), round(optimal_pair([1.0, 100.0], momentum=False).factor, 4)
+    (0.8182, 0.9802)
+    """
+    lam = np.asarray(curvatures, dtype=float)
+    m, L = float(lam.min()), float(lam.max())
+    if momentum:
+        r = (np.sqrt(L) - np.sqrt(m)) / (np.sqrt(L) + np.sqrt(m))
+        return BestPair(float(4 / (np.sqrt(L) + np.sqrt(m)) ** 2), float(r**2), float(r))
+    return BestPair(2 / (L + m), 0.0, (L - m) / (L + m))
+
+
+def race(
+    settings: dict[str, BestPair],
+    iterations: int,
+    *,
+    curvatures: Sequence[float] = CURVATURES,
+    start: Sequence[float] = START,
+) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Run each named setting on the quadratic: (paths keyed by a label with η and μ, table rows
+    with the convergence factor and the iterations needed to shrink the error 1000×).
+
+    >>> paths, rows = race({"GD": optimal_pair([1.0, 4.0], momentum=False)}, 3, curvatures=[1.0, 4.0])
+    >>> rows[0]["iterations to shrink the error 1000×"]  # factor (κ − 1)/(κ + 1) = 0.6
+    14
+    """
+    paths, rows = {}, []
+    for name, p in settings.items():
+        label = f"{name} (η={p.lr:.2f}, μ={p.momentum:.2f})"
+        paths[label] = iterates(
+            curvatures, start, p.lr, iterations, momentum=p.momentum, nesterov=p.nesterov
+        )
+        rows.append(
+            {
+                "method": name,
+                "η": p.lr,
+                "μ": p.momentum,
+                "error kept per iteration": p.factor,
+                "iterations to shrink the error 1000×": round(p.iterations_to_shrink(1e-3)),
+            }
+        )
+    return paths, rows
+
+
+def weight_norm(model: nn.Module) -> float:
+    """‖θ‖₂ over every parameter: the size weight decay pulls down.
+
+    >>> from gdlessons.models import LinearModel
+    >>> weight_norm(LinearModel(w=3.0, b=4.0))
+    5.0
+    """
+    with torch.no_grad():
+        return float(torch.sqrt(sum((p.double() ** 2).sum() for p in model.parameters())))
+
+
+def path_loss(path: np.ndarray, curvatures: Sequence[float] = CURVATURES) -> np.ndarray:
+    """f(x) = ½ Σ λᵢ xᵢ² at every point of a path (``inf`` once it overflows).
+
+    >>> path_loss(np.array([[1.0, 1.0]]), [2.0, 4.0]).tolist()
+    [3.0]
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = quadratic_loss(np.asarray(path, dtype=float), curvatures)
+    return np.where(np.isfinite(loss), loss, np.inf)
+
+
+def plot_paths(
+    paths: dict[str, np.ndarray],
+    *,
+    curvatures: Sequence[float] = CURVATURES,
+    extent: tuple[float, float] = EXTENT,
+    title: str | None = None,
+) -> Figure:
+    """Two panels: the paths on the quadratic's contours, and their loss per iteration (log).
+
+    >>> fig = plot_paths({"GD": quadratic_path(CURVATURES, START, [1.0] * 5)}); fig.axes[1].get_xlabel()
+    'iteration (optimizer updates)'
+    """
+    fig = Figure(figsize=(10.5, 3.4), layout="constrained")
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+    plot_contours_2d(list(curvatures), ax=left, extent=extent, title=title)
+    for label, path in paths.items():
+        draw_path(left, path, label=label, ms=2, limit=10 * max(extent))
+        loss = path_loss(path, curvatures)
+        right.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label)
+    right.set_yscale("log")
+    right.set(xlabel=X_AXES["iteration"], ylabel="loss f(x)", title="Loss per iteration")
+    right.legend(loc="lower left", fontsize=8)  # below the curves, which all start near the top
+    return fig
+
+
+def plot_rate_map(
+    curvatures: Sequence[float] = CURVATURES,
+    lrs=MAP_LRS,
+    momenta=MAP_MOMENTA,
+    *,
+    nesterov: bool = False,
+    ax: Axes | None = None,
+    mark: tuple[float, float] | None = None,
+    factors: np.ndarray | None = None,
+) -> Figure:
+    """The (η, μ) map of :func:`rate_map`: colour = error kept per iteration, grey = diverges;
+    a star at the grid's best pair, a cross at ``mark`` (e.g. the current setting).
+
+    >>> plot_rate_map(lrs=np.linspace(0.1, 3, 20), momenta=np.linspace(0, 0.9, 10)).axes[0].get_ylabel()
+    'momentum μ'
+    """
+    fig, ax = new_axes(ax, figsize=(5.2, 3.8))
+    lrs, momenta = np.asarray(lrs, dtype=float), np.asarray(momenta, dtype=float)
+    if factors is None:
+        factors = rate_map(curvatures, lrs, momenta, nesterov=nesterov)
+    cmap = mpl.colormaps["viridis"].with_extremes(over="0.85")
+    image = ax.imshow(
+        factors, origin="lower", aspect="auto", cmap=cmap, vmin=max(0.0, float(factors.min()) - 0.02), vmax=1.0,
+        extent=(lrs[0], lrs[-1], momenta[0], momenta[-1]), interpolation="nearest",
+    )  # fmt: skip
+    fig.colorbar(image, ax=ax, label="error kept per iteration", extend="max")
+    i, j = np.unravel_index(np.argmin(factors), factors.shape)
+    ax.plot(lrs[j], momenta[i], "*", color="r", ms=12)
+    if mark is not None:
+        ax.plot(*mark, "x", color="w", ms=10, mew=2.5)
+    ax.set(xlabel="learning rate η", ylabel="momentum μ")
+    kind = "Nesterov" if nesterov else "Heavy-ball momentum"
+    ax.set_title(
+        f"{kind}: error kept per iteration (grey: diverges)\n"
+        f"★ best on the grid: η = {lrs[j]:.2f}, μ = {momenta[i]:.2f}, factor {factors[i, j]:.3f}"
+        + ("; × current" if mark is not None else ""),
+        fontsize=9,
+    )
+    return fig
+
+
+def plot_step_lengths(
+    paths: dict[str, np.ndarray], *, change_at: int | None = None, ax: Axes | None = None
+) -> Figure:
+    """‖x_{k} − x_{k−1}‖ per iteration for each path; a dotted line where the rate changes.
+
+    >>> plot_step_lengths({"a": quadratic_path([1.0], [1.0], [0.1] * 4)}).axes[0].get_yscale()
+    'log'
+    """
+    fig, ax = new_axes(ax, figsize=(6.4, 3.6))
+    for (label, path), style in zip(paths.items(), ("-", "--", ":"), strict=False):
+        steps = np.linalg.norm(np.diff(np.asarray(path), axis=0), axis=-1)
+        ax.plot(np.arange(1, len(steps) + 1), steps, style, label=label)
+    if change_at is not None:
+        ax.axvline(change_at + 0.5, color="0.5", ls=":", lw=1, label="rate changes")
+    ax.set_yscale("log")
+    ax.set(xlabel=X_AXES["iteration"], ylabel="step length ‖Δx‖", title="How far each update moves")
+    ax.legend()
+    return fig
+
+
+def momentum_explorer(
+    *,
+    curvatures: Sequence[float] = CURVATURES,
+    start: Sequence[float] = START,
+    iterations: int = 80,
+) -> Explorer:
+    """Sliders η and μ and a Nesterov switch: the path on the contours, its loss per iteration,
+    and where the setting sits on the exact (η, μ) convergence map (both maps computed up front).
+
+    For speed the static parts are rendered once per Nesterov setting (:class:`BlitFigure`);
+    each frame depends only on the state passed in.
+
+    >>> ex = momentum_explorer(iterations=10); ex.png(lr=0.5) == ex.png(lr=0.5)
+    True
+    """
+    import ipywidgets as w
+
+    maps = {
+        nest: rate_map(curvatures, MAP_LRS, MAP_MOMENTA, nesterov=nest) for nest in (False, True)
+    }
+    best = {nest: np.unravel_index(np.argmin(m), m.shape) for nest, m in maps.items()}
+    # One figure drawn once per Nesterov setting; a slider move redraws only the path, the loss
+    # line and the marker (see gdlessons.display.blit): re-rendering three panels of text is too slow.
+    fig = Figure(figsize=(11.5, 3.3))
+    fig.subplots_adjust(left=0.06, right=0.95, bottom=0.17, top=0.88, wspace=0.3)
+    ax_path, ax_loss, ax_map = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1.15]})
+    plot_contours_2d(list(curvatures), ax=ax_path, extent=EXTENT, levels=8, resolution=41)
+    ax_path.set_aspect("auto")
+    (path_line,) = ax_path.plot([], [], "o-", ms=2, lw=1.0, color="C1")
+    (loss_line,) = ax_loss.plot([], [], color="C1")
+    ax_loss.set(
+        xlabel=X_AXES["iteration"], ylabel="loss f(x)", yscale="log", title="Loss per iteration"
+    )
+    ax_loss.set(xlim=(0, iterations), ylim=(1e-12, 1e3))
+    cmap = mpl.colormaps["viridis"].with_extremes(over="0.85")
+    image = ax_map.imshow(
+        maps[False], origin="lower", aspect="auto", cmap=cmap, vmin=0.7, vmax=1.0, interpolation="nearest",
+        extent=(MAP_LRS[0], MAP_LRS[-1], MAP_MOMENTA[0], MAP_MOMENTA[-1]),
+    )  # fmt: skip
+    fig.colorbar(image, ax=ax_map, label="error kept per iteration", extend="max")
+    (star,) = ax_map.plot([], [], "*", color="r", ms=12)
+    (cross,) = ax_map.plot([], [], "x", color="w", ms=10, mew=2.5)
+    ax_map.set(xlabel="learning rate η", ylabel="momentum μ")
+
+    def prepare(nesterov: bool) -> None:
+        i, j = best[nesterov]
+        image.set_data(maps[nesterov])
+        star.set_data([MAP_LRS[j]], [MAP_MOMENTA[i]])
+        kind = "Nesterov" if nesterov else "Heavy ball"
+        ax_map.set_title(f"{kind}: ★ best η={MAP_LRS[j]:.2f}, μ={MAP_MOMENTA[i]:.2f}; × now")
+        ax_path.set_title(f"Path of {iterations} iterations ({kind.lower()})")
+
+    blit = BlitFigure(fig, [path_line, loss_line, cross], prepare=prepare)
+
+    def draw(lr: float, momentum: float, nesterov: bool) -> Figure:
+        path = iterates(curvatures, start, lr, iterations, momentum=momentum, nesterov=nesterov)
+        cut = first_divergent(path, limit=10 * max(EXTENT))
+        shown = path if cut is None else path[: cut + 1]
+        path_line.set_data(shown[:, 0], shown[:, 1])
+        loss = path_loss(shown, curvatures)
+        loss_line.set_data(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6))
+        cross.set_data([lr], [momentum])
+        return blit.frame(bool(nesterov))
+
+    def readout(lr: float, momentum: float, nesterov: bool) -> str:
+        factor = float(rate_map(curvatures, [lr], [momentum], nesterov=nesterov)[0, 0])
+        verdict = "diverges" if factor >= 1 else f"error × {factor:.3f} per iteration"
+        return f"η = {lr:.2f}, μ = {momentum:.2f}{', Nesterov' if nesterov else ''}: {verdict}"
+
+    controls = {
+        "lr": w.FloatSlider(value=1.0, min=0.05, max=4.0, step=0.05, description="η"),
+        "momentum": w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="μ"),
+        "nesterov": w.Checkbox(value=False, description="Nesterov"),
+    }
+    return Explorer(draw, controls, title="Momentum explorer", readout=readout)
+
+
+TITLES = {
+    "constant": "constant rate",
+    "step": "step decay (StepLR)",
+    "exponential": "exponential (ExponentialLR)",
+    "cosine": "cosine (CosineAnnealingLR)",
+    "warmup_cosine": "warm-up + cosine (LinearLR → CosineAnnealingLR)",
+    "cyclic": "cyclical triangular (CyclicLR)",
+    "one_cycle": "one-cycle (OneCycleLR)",
+}
+
+
+# Three values of each schedule's ``shape`` knob (see make_schedule), for the explorer.
+SHAPES = {
+    "constant": (None, None, None),
+    "step": (0.1, 0.3, 0.5),
+    "exponential": (0.001, 0.01, 0.1),
+    "cosine": (0.0, 0.1, 0.3),
+    "warmup_cosine": (0.05, 0.1, 0.3),
+    "cyclic": (1, 2, 4),
+    "one_cycle": (0.1, 0.3, 0.5),
+}
+
+
+SHAPE_NAMES = {
+    "constant": "no knob",
+    "step": "γ per drop",
+    "exponential": "final rate / peak",
+    "cosine": "η_min / peak",
+    "warmup_cosine": "warm-up fraction of the run",
+    "cyclic": "cycles",
+    "one_cycle": "pct_start",
+}
+
+
+@dataclass
+class ScheduleRun:
+    """One training run under a schedule: its History and the full-data loss at the end."""
+
+    name: str
+    history: History
+    final_loss: float
+
+
+def compare_schedules(
+    data,
+    names: Sequence[str] = SCHEDULES,
+    *,
+    lr: float = 0.03,
+    batch_size: int = 50,
+    epochs: int = 20,
+    shape: dict[str, float] | None = None,
+    seed: int = 0,
+    model_seed: int = 0,
+) -> dict[str, ScheduleRun]:
+    """Train the tutorial MLP once per schedule (same initial weights, same batches) with
+    :func:`make_schedule` peaking at ``lr``; ``shape`` overrides a schedule's knob by name.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> runs = compare_schedules(quadratic_data(100), ["constant", "cosine"], batch_size=50, epochs=2)
+    >>> [round(r, 4) for r in runs["cosine"].history.iterations.lr]
+    [0.03, 0.0256, 0.015, 0.0044]
+    """
+    for name in names:
+        check_choice("names", name, SCHEDULES)
+    X, y = as_tensors(data)
+    total = iterations_per_epoch(len(X), resolve_batch_size(batch_size, len(X))) * check_int(
+        "epochs", epochs, low=1
+    )
+    runs = {}
+    for name in names:
+        model = tutorial_mlp(seed=model_seed)
+        factory = make_schedule(name, lr, total, (shape or {}).get(name))
+        history = train(
+            model,
+            (X, y),
+            batch_size=batch_size,
+            epochs=epochs,
+            lr=lr,
+            scheduler=factory,
+            seed=seed,
+            progress=False,
+        )
+        runs[name] = ScheduleRun(
+            name, history, float("nan") if history.diverged else evaluate(model, (X, y))
+        )
+    return runs
+
+
+def schedule_table(runs: dict[str, ScheduleRun]) -> Table:
+    """Final full-data loss per schedule, with its ratio to the constant rate's (if present).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> schedule_table(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).columns
+    ['schedule', 'final loss', 'vs constant']
+    """
+    base = runs["constant"].final_loss if "constant" in runs else None
+    rows = []
+    for name, run in runs.items():
+        ratio = run.final_loss / base if base else None
+        rows.append({"schedule": name, "final loss": run.final_loss, "vs constant": ratio})
+    return Table(rows, digits=3)
+
+
+def plot_rate_curves(
+    curves: dict[str, np.ndarray], *, ncols: int = 3, title: str | None = None
+) -> Figure:
+    """One small panel per schedule: the rate at each iteration.
+
+    >>> from gdlessons.schedules import cosine, rate_curve
+    >>> fig = plot_rate_curves({"cosine": rate_curve(cosine(10), 10)}); fig.axes[0].get_xlabel()
+    'iteration'
+    """
+    rows = math.ceil(len(curves) / ncols)
+    fig = Figure(figsize=(3.3 * ncols, 2.3 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True)).ravel()
+    for ax, (name, rates) in zip(axes, curves.items(), strict=False):
+        ax.plot(np.arange(1, len(rates) + 1), rates, lw=1.5)
+        ax.set_title(TITLES.get(name, name), fontsize=9)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("learning rate")
+        ax.set_ylim(bottom=0)
+    for ax in axes[len(curves) :]:
+        ax.set_visible(False)
+    fig.suptitle(title or "Learning rate per iteration (read from fresh schedulers)")
+    return fig
+
+
+def plot_schedule_runs(runs: dict[str, ScheduleRun], *, ax: Axes | None = None) -> Figure:
+    """Training loss per epoch of each run, the constant rate dashed black; the y axis stops at 2.5
+    so the end of training, where the schedules differ, fills the plot.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> plot_schedule_runs(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).axes[0].get_xlabel()
+    'epoch'
+    """
+    fig, ax = new_axes(ax, figsize=(7.0, 4.0))
+    for name, run in runs.items():
+        style = {"color": "k", "ls": "--"} if name == "constant" else {}
+        ax.plot(run.history.epochs.epoch, run.history.epochs.train_loss, label=name, **style)
+    ax.set_ylim(0.9 * min(min(r.history.epochs.train_loss) for r in runs.values()), 2.5)
+    ax.set_xlabel(X_AXES["epoch"])
+    ax.set_ylabel("training loss (mean over the epoch's batches)")
+    ax.set_title("The tutorial MLP under each schedule")
+    ax.legend(ncol=2)
+    return fig
+
+
+def schedule_explorer(
+    *,
+    lrs: Sequence[float] = (0.01, 0.03, 0.1),
+    epochs: int = 10,
+    batch_size: int = 100,
+    n: int = 1000,
+    seed: int = 0,
+) -> Explorer:
+    """Pick a schedule, its peak rate and its one knob; see its rate curve and the tutorial MLP's
+    training curve (against the constant rate). Every run is trained once, up front."""
+    import ipywidgets as w
+
+    data = quadratic_data(n, seed=seed)
+    cache: dict[tuple, tuple[np.ndarray, list[float], float]] = {}
+    for name in SCHEDULES:
+        for lr in lrs:
+            for k, shape in enumerate(SHAPES[name]):
+                if name == "constant" and k > 0:
+                    cache[(name, lr, k)] = cache[(name, lr, 0)]
+                    continue
+                run = compare_schedules(
+                    data,
+                    [name],
+                    lr=lr,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    shape={name: shape},
+                    seed=seed,
+                )[name]
+                cache[(name, lr, k)] = (
+                    np.array(run.history.iterations.lr),
+                    run.history.epochs.train_loss,
+                    run.final_loss,
+                )
+
+    # Drawn once; a move redraws only the lines and the left title (see gdlessons.display.blit).
+    every_loss = [v for _, losses, _ in cache.values() for v in losses if math.isfinite(v)]
+    fig = Figure(figsize=(8.4, 3.2))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
+    left, right = fig.subplots(1, 2)
+    (rate_line,) = left.plot([], [], color="C0", label="schedule")
+    (rate_base,) = left.plot([], [], "k--", lw=0.8, label="constant")
+    left.set(xlabel=X_AXES["iteration"], ylabel="learning rate", title=" " * 40)
+    left.set(xlim=(0, len(cache[("constant", lrs[0], 0)][0])), ylim=(0, 1.1 * max(lrs)))
+    left.legend(loc="upper right")
+    (loss_line,) = right.plot([], [], "o-", ms=3, color="C0", label="schedule")
+    (loss_base,) = right.plot([], [], "k--", label="constant")
+    right.set(
+        xlabel=X_AXES["epoch"],
+        ylabel="training loss",
+        yscale="log",
+        title="Tutorial MLP, loss per epoch",
+    )
+    right.set(xlim=(0.5, epochs + 0.5), ylim=(0.9 * min(every_loss), 1.1 * max(every_loss)))
+    right.legend(loc="upper right")
+    blit = BlitFigure(fig, [rate_line, rate_base, loss_line, loss_base, left.title])
+
+    def draw(schedule: str, lr: float, knob: int) -> Figure:
+        rates, losses, _ = cache[(schedule, lr, knob)]
+        _, base, _ = cache[("constant", lr, 0)]
+        rate_line.set_data(np.arange(1, len(rates) + 1), rates)
+        rate_base.set_data([1, len(rates)], [lr, lr])
+        loss_line.set_data(np.arange(1, len(losses) + 1), losses)
+        loss_base.set_data(np.arange(1, len(base) + 1), base)
+        left.set_title(TITLES[schedule])
+        return blit.frame()
+
+    def readout(schedule: str, lr: float, knob: int) -> str:
+        final, base = cache[(schedule, lr, knob)][2], cache[("constant", lr, 0)][2]
+        shape = SHAPES[schedule][knob]
+        knob_text = SHAPE_NAMES[schedule] + ("" if shape is None else f" = {shape:g}")
+        return f"{schedule}, peak rate {lr:g}, {knob_text}: final loss {final:.3f} (constant: {base:.3f})"
+
+    controls = {
+        "schedule": w.Dropdown(options=list(SCHEDULES), value="cosine", description="schedule"),
+        "lr": w.SelectionSlider(
+            options=list(lrs), value=lrs[len(lrs) // 2], description="peak rate"
+        ),
+        "knob": w.IntSlider(value=1, min=0, max=2, description="shape knob"),
+    }
+    return Explorer(draw, controls, title="Schedule explorer", readout=readout)
+
+
+EXPLORERS = {
+    "ch06-momentum-explorer": momentum_explorer,
+    "ch06-schedule-explorer": schedule_explorer,
+}

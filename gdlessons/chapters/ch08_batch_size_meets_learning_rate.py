@@ -1,0 +1,768 @@
+"""Chapter 08: learning curves, batch size and learning rate together, and the digits capstone.
+
+Learning curves: training and validation loss per epoch and how to read them (under-fit, good
+fit, over-fit; :func:`learning_curve`, :func:`diagnose`). The capstone (:func:`run_capstone`)
+trains a digits classifier with everything from the course. And the grid:
+
+Batch size and learning rate are not independent knobs. With plain SGD, a batch B and rate lr
+move the parameters by about lr × (mean gradient) per update, and an epoch has n / B updates,
+so in one epoch the parameters travel about (n / B) × lr: doubling the batch halves the
+updates, and a doubled rate makes up for it (the "linear scaling" observation), until the rate
+is so large that training blows up. :func:`lr_batch_grid` trains every (batch size, rate) pair
+once (cached), :func:`heatmap` draws the final validation losses, :func:`epochs_to_target`
+measures how many epochs and seconds each batch size needs to reach a validation loss.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+
+from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons.batching import iterations_per_epoch
+from gdlessons.data import Dataset, as_tensors, digits_data
+from gdlessons.display.blit import BlitFigure
+from gdlessons.display.plots import new_axes
+from gdlessons.history import History
+from gdlessons.lr_finder import RangeTest, lr_range_test
+from gdlessons.models import digits_classifier
+from gdlessons.schedules import one_cycle
+from gdlessons.sweep import sweep
+from gdlessons.training import accuracy, confusion_matrix, evaluate, train
+
+CHANCE_LOSS = math.log(10)  # a uniform guess over ten digits; ending above it is a failed run
+DEFAULT_BATCH_SIZES = (32, 64, 128, 256, 512)
+DEFAULT_LRS = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The runs of a batch-size × learning-rate grid, keyed by ``(batch_size, lr)``."""
+
+    batch_sizes: tuple[int, ...]
+    lrs: tuple[float, ...]
+    epochs: int
+    hidden: int
+    histories: dict
+
+    def history(self, batch_size: int, lr: float) -> History:
+        """The run at one cell (exact grid values)."""
+        check_choice("batch_size", batch_size, self.batch_sizes)
+        check_choice("lr", lr, self.lrs)
+        return self.histories[(batch_size, lr)]
+
+    def failed(self) -> np.ndarray:
+        """(batch sizes, rates) booleans: the run diverged (non-finite loss, stopped) or ended
+        with a validation loss worse than a uniform guess (ln 10)."""
+        return np.array(
+            [[_failed(self.histories[(B, lr)]) for lr in self.lrs] for B in self.batch_sizes]
+        )
+
+    def final_val(self) -> np.ndarray:
+        """(batch sizes, rates) final validation losses, NaN where the run failed."""
+        out = np.array(
+            [[_final_val(self.histories[(B, lr)]) for lr in self.lrs] for B in self.batch_sizes],
+            dtype=float,
+        )
+        out[self.failed()] = np.nan
+        return out
+
+    def best_lr(self) -> dict[int, float | None]:
+        """For each batch size, the rate with the lowest final validation loss (None if every
+        rate failed)."""
+        losses = self.final_val()
+        return {
+            B: None if np.isnan(row).all() else self.lrs[int(np.nanargmin(row))]
+            for B, row in zip(self.batch_sizes, losses)
+        }
+
+    def diagonal(self, ratio: float) -> list[tuple[int, float, float]]:
+        """The cells with ``lr / batch_size == ratio`` as (batch size, lr, final validation loss):
+        if linear scaling holds, the losses along such a diagonal are about equal.
+
+        >>> g = lr_batch_grid((256, 512), (0.5, 1.0), epochs=1)
+        >>> [(B, lr) for B, lr, _ in g.diagonal(1 / 512)]
+        [(256, 0.5), (512, 1.0)]
+        """
+        ratio = check_float("ratio", ratio, low=0.0, low_open=True)
+        losses = self.final_val()
+        return [
+            (B, lr, float(losses[self.batch_sizes.index(B), self.lrs.index(lr)]))
+            for B, lr in self._cells_on(ratio)
+        ]
+
+    def _cells_on(self, ratio: float) -> list[tuple[int, float]]:
+        return [(B, lr) for B in self.batch_sizes for lr in self.lrs if math.isclose(lr / B, ratio)]
+
+    def smallest_lr_reaching(self, target: float) -> dict[int, float | None]:
+        """For each batch size, the smallest rate whose final validation loss is <= ``target``
+        (None if none does): where linear scaling shows most cleanly."""
+        target = check_float("target", target, low=0.0, low_open=True)
+        found = {}
+        for B, row in zip(self.batch_sizes, self.final_val()):
+            ok = [lr for lr, v in zip(self.lrs, row) if v <= target]
+            found[B] = ok[0] if ok else None
+        return found
+
+    def table(self) -> str:
+        """The final validation losses as text; failed cells show as ``  ×  ``."""
+        head = "batch \\ lr " + "".join(f"{lr:>8g}" for lr in self.lrs)
+        lines = [head]
+        for B, row in zip(self.batch_sizes, self.final_val()):
+            cells = "".join("       ×" if np.isnan(v) else f"{v:8.3f}" for v in row)
+            lines.append(f"{B:>10d} {cells}")
+        return "\n".join(lines)
+
+
+def _final_val(h: History) -> float:
+    v = h.final_val_loss
+    return float("nan") if h.diverged or v is None else float(v)
+
+
+def _failed(h: History) -> bool:
+    v = _final_val(h)
+    return not math.isfinite(v) or v > CHANCE_LOSS
+
+
+@functools.lru_cache(maxsize=8)
+def lr_batch_grid(
+    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES,
+    lrs: tuple[float, ...] = DEFAULT_LRS,
+    *,
+    epochs: int = 8,
+    hidden: int = 32,
+    seed: int = 0,
+) -> Grid:
+    """Train ``digits_classifier(hidden)`` with plain SGD for ``epochs`` at every (batch size,
+    rate) pair on the digits data. Cached: the same arguments return the same Grid at once,
+    which is what keeps the heat-map explorer quick after the first build.
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
+    >>> g.failed().tolist()
+    [[False, True], [False, True]]
+    """
+    batch_sizes = tuple(check_int("batch_sizes[i]", B, low=1) for B in batch_sizes)
+    lrs = tuple(check_float("lrs[i]", lr, low=0.0, low_open=True) for lr in lrs)
+    if not batch_sizes or not lrs:
+        raise ValueError(f"batch_sizes and lrs must be non-empty, got {batch_sizes} and {lrs}")
+    epochs = check_int("epochs", epochs, low=1)
+    train_data, val_data = digits_data(seed=seed)
+    histories = {}
+    # One row (a batch size, every rate) is K runs from the same start on the same batches: the
+    # sweep engine trains them at once, each History as train() would have recorded it.
+    for B in batch_sizes:
+        row = sweep(
+            digits_classifier(hidden=hidden, seed=seed), train_data, [{"lr": lr} for lr in lrs],
+            batch_size=B, epochs=epochs, val_data=val_data, loss="cross_entropy", seed=seed,
+        )  # fmt: skip
+        histories.update({(B, lr): h for lr, h in zip(lrs, row)})
+    return Grid(batch_sizes, lrs, epochs, hidden, histories)
+
+
+def heatmap(
+    grid: Grid, *, highlight: tuple[int, float] | None = None, ax=None, colorbar: bool = True
+) -> Figure:
+    """Final validation loss over the grid (log colour scale), each cell labelled, failed cells
+    marked ×, each batch size's best rate boxed, and an optional ``highlight`` cell outlined.
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
+    >>> heatmap(g, highlight=(256, 0.5)).axes[0].get_xlabel()
+    'learning rate'
+    """
+    fig, ax = new_axes(ax, figsize=(6.4, 3.6))
+    losses = grid.final_val()
+    failed = grid.failed()
+    logs = np.log10(losses)
+    image = ax.imshow(logs, cmap="viridis_r", aspect="auto", origin="lower")
+    middle = np.nanmean([np.nanmin(logs), np.nanmax(logs)]) if np.isfinite(logs).any() else 0.0
+    best = grid.best_lr()
+    for i, B in enumerate(grid.batch_sizes):
+        for j, lr in enumerate(grid.lrs):
+            if failed[i, j]:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.85"))
+                ax.text(j, i, "×", ha="center", va="center", fontsize=12, color="firebrick")
+            else:
+                ax.text(
+                    j, i, f"{losses[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if logs[i, j] < middle else "white",
+                )  # fmt: skip
+            if best[B] == lr:
+                ax.add_patch(
+                    Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, ec="orange", lw=1.5)
+                )
+    if highlight is not None:
+        i, j = grid.batch_sizes.index(highlight[0]), grid.lrs.index(highlight[1])
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=3))
+    ax.set_xticks(range(len(grid.lrs)), [f"{lr:g}" for lr in grid.lrs])
+    ax.set_yticks(range(len(grid.batch_sizes)), [str(B) for B in grid.batch_sizes])
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("batch size")
+    ax.grid(False)
+    ax.set_title(
+        f"Validation loss after {grid.epochs} epochs (× diverged, orange box best per row)",
+        fontsize=9,
+    )
+    if colorbar:
+        fig.colorbar(image, ax=ax, label="log10 validation loss")
+    return fig
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """How long one batch size took to reach a validation loss (None where not reached)."""
+
+    batch_size: int
+    lr: float
+    target: float
+    epochs: int | None
+    iterations: int | None
+    seconds: float | None
+
+    @property
+    def reached(self) -> bool:
+        return self.epochs is not None
+
+
+def epochs_to_target(
+    batch_size: int,
+    lr: float,
+    target: float,
+    *,
+    max_epochs: int = 40,
+    hidden: int = 32,
+    seed: int = 0,
+) -> TargetResult:
+    """Train like one grid cell, checking the validation loss after every epoch, and stop at
+    the first epoch where it is <= ``target``. ``seconds`` is training time only (the checks
+    are not counted), so it compares batch sizes fairly.
+
+    >>> r = epochs_to_target(256, 1.0, 0.5, max_epochs=10)
+    >>> r.reached, r.iterations == r.epochs * 6
+    (True, True)
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    target = check_float("target", target, low=0.0, low_open=True)
+    max_epochs = check_int("max_epochs", max_epochs, low=1)
+    train_data, val_data = digits_data(seed=seed)
+    model = digits_classifier(hidden=hidden, seed=seed)
+    per_epoch = math.ceil(len(train_data) / batch_size)
+    checks: list[float] = []  # seconds spent on each validation check
+    reached_at: list[int] = []
+
+    def at_target(record: dict) -> bool:
+        if record["iteration"] % per_epoch:
+            return False
+        tick = time.perf_counter()
+        reached = evaluate(model, val_data, "cross_entropy") <= target
+        checks.append(time.perf_counter() - tick)
+        if reached:
+            reached_at.append(record["epoch"])
+        return reached
+
+    h = train(
+        model, train_data, batch_size=batch_size, epochs=max_epochs, lr=lr, loss="cross_entropy",
+        seed=seed, callback=at_target, progress=False,
+    )  # fmt: skip
+    if not reached_at:
+        return TargetResult(batch_size, lr, target, None, None, None)
+    # train() counts a callback's time in the next iteration, so every check but the last (which
+    # stopped training) sits inside the clock: take those out.
+    seconds = h.iterations.time[-1] - sum(checks[:-1])
+    return TargetResult(
+        batch_size, lr, target, reached_at[0], h.iterations.iteration[-1], max(seconds, 0.0)
+    )
+
+
+def target_table(results: list[TargetResult]) -> str:
+    """Epochs and iterations to the target per run, as text (no timings: they vary by machine).
+
+    >>> print(target_table([TargetResult(32, 1.0, 0.2, 2, 90, 0.1)]))
+    batch    lr  epochs  iterations
+       32     1       2          90
+    """
+    lines = ["batch    lr  epochs  iterations"]
+    for r in results:
+        if r.reached:
+            lines.append(f"{r.batch_size:>5d} {r.lr:>5g} {r.epochs:>7d} {r.iterations:>11d}")
+        else:
+            lines.append(f"{r.batch_size:>5d} {r.lr:>5g}  not reached")
+    return "\n".join(lines)
+
+
+def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
+    """Epochs (left) and wall-clock training seconds (right) to the target against batch size,
+    one line per series (e.g. "fixed lr" and "best lr per batch size").
+
+    >>> runs = [TargetResult(32, 1.0, 0.2, 2, 90, 0.1), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]
+    >>> plot_targets({"lr 1": runs}).axes[0].get_xlabel()
+    'batch size'
+    """
+    if not series or not all(series.values()):
+        raise ValueError("series must map each label to a non-empty list of TargetResult")
+    fig, (left, right) = new_axes(figsize=(8.8, 3.3), ncols=2)
+    missed = []
+    for label, results in series.items():
+        reached = [r for r in results if r.reached]
+        Bs = [r.batch_size for r in reached]
+        left.plot(Bs, [r.epochs for r in reached], "o-", label=label)
+        right.plot(Bs, [r.seconds for r in reached], "o-", label=label)
+        missed += [f"{label}: B={r.batch_size}" for r in results if not r.reached]
+    sizes = sorted({r.batch_size for results in series.values() for r in results})
+    for ax, what in ((left, "epochs to target"), (right, "training time to target (s)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(B) for B in sizes])
+        ax.set_xlabel("batch size")
+        ax.set_ylabel(what)
+        ax.legend()
+    if missed:
+        left.text(
+            0.02,
+            0.02,
+            "not reached: " + "; ".join(missed),
+            transform=left.transAxes,
+            fontsize=7,
+            color="firebrick",
+        )
+    target = next(iter(series.values()))[0].target
+    left.set_title(f"Epochs to validation loss ≤ {target:g}")
+    right.set_title("Wall-clock training time to the same target")
+    return fig
+
+
+def heatmap_explorer(grid: Grid | None = None):
+    """Pick a (batch size, learning rate) cell and see that run's learning curves beside the
+    heat map with the cell outlined. The grid is trained once (cached); a move only redraws.
+
+    >>> ex = heatmap_explorer(lr_batch_grid((256, 512), (0.5, 64.0), epochs=1))
+    >>> sorted(ex.state())
+    ['batch_size', 'lr']
+    """
+    import ipywidgets as w
+
+    from gdlessons.display.explorer import Explorer
+
+    grid = grid if grid is not None else lr_batch_grid()
+    best = grid.best_lr()
+    start_B = grid.batch_sizes[len(grid.batch_sizes) // 2]
+    controls = {
+        "batch_size": w.SelectionSlider(
+            options=list(grid.batch_sizes), value=start_B, description="batch size"
+        ),
+        "lr": w.SelectionSlider(
+            options=list(grid.lrs), value=best[start_B] or grid.lrs[0], description="learning rate"
+        ),
+    }
+
+    # Only the red outline, the two curves and two texts change between cells. Everything else
+    # (the heat map with its 40 labels, axes, ticks, legend) is drawn once into a background;
+    # a move pastes it back and draws just the changing artists ("blitting").
+    width, height, dpi = 9.6, 3.4, 80
+    pixels, boxes = _heatmap_pixels(grid, figsize=(5.4, height), dpi=dpi)
+    frame = Figure(figsize=(width, height), dpi=dpi)
+    left = frame.add_axes((0, 0, 5.4 / width, 1))
+    left.imshow(pixels, interpolation="none")
+    left.set_axis_off()
+    right = frame.add_axes((0.64, 0.15, 0.34, 0.75))
+    outline = left.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=3))
+    (train_line,) = right.plot([], [], ".-", label="training")
+    (val_line,) = right.plot([], [], ".--", label="validation")
+    status = right.text(0.5, 0.5, "", transform=right.transAxes, ha="center", color="firebrick")
+    title = right.text(
+        0.5, 1.03, "", transform=right.transAxes, ha="center", va="bottom", fontsize=9
+    )
+    _curve_axes(right, grid.epochs)
+    blit = BlitFigure(frame, [outline, train_line, val_line, status, title], dpi=dpi)
+
+    def draw(batch_size: int, lr: float) -> Figure:
+        h = grid.history(batch_size, lr)
+        outline.set_bounds(*boxes[(grid.batch_sizes.index(batch_size), grid.lrs.index(lr))])
+        train_line.set_data(h.epochs.epoch, h.epochs.train_loss)
+        val_line.set_data(h.epochs.epoch, h.epochs.val_loss)
+        status.set_text(_failure_text(h))
+        title.set_text(f"B={batch_size}, lr={lr:g}: learning curves")
+        return blit.frame()
+
+    def readout(batch_size: int, lr: float) -> str:
+        h = grid.history(batch_size, lr)
+        v = _final_val(h)
+        status = "diverged" if _failed(h) else f"final validation loss {v:.3f}"
+        return f"B={batch_size}, lr={lr:g}: {h.config['iterations_per_epoch']} iterations per epoch, {status}"
+
+    return Explorer(
+        draw, controls, title="Batch size × learning rate: pick a cell", readout=readout
+    )
+
+
+def _heatmap_pixels(grid: Grid, *, figsize, dpi: int):
+    """The heat map rendered once to an RGBA array, and each cell's box in its pixel coordinates
+    (x, y from the top-left, width, height), for pasting and outlining on every redraw."""
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    heatmap(grid, ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba()).copy()
+    rows = pixels.shape[0]
+    boxes = {}
+    for i in range(len(grid.batch_sizes)):
+        for j in range(len(grid.lrs)):
+            (x0, y0), (x1, y1) = ax.transData.transform([(j - 0.5, i - 0.5), (j + 0.5, i + 0.5)])
+            boxes[(i, j)] = (x0, rows - y1, x1 - x0, y1 - y0)
+    return pixels, boxes
+
+
+def _failure_text(h: History) -> str:
+    if not _failed(h):
+        return ""
+    what = f"stopped at iteration {h.diverged_at}" if h.diverged else "loss above chance"
+    return f"diverged: {what}"
+
+
+def _curve_axes(ax, epochs: int) -> None:
+    """The static parts of the explorer's learning-curve panel: fixed limits, so moving between
+    cells compares like with like, labels, the chance line and the legend."""
+    ax.axhline(CHANCE_LOSS, color="grey", lw=0.8, ls=":", label="chance (ln 10)")
+    ax.set_xlim(0.5, epochs + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 2.5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy loss")
+    ax.legend(fontsize=7, loc="upper right")
+
+
+EXPLORERS = {"ch08-heatmap-explorer": heatmap_explorer}
+
+
+def subset(data, n: int, *, seed: int = 0) -> Dataset:
+    """``n`` samples of ``data`` drawn without replacement (seeded): a small training set, the
+    easiest way to make a model over-fit.
+
+    >>> from gdlessons.data import digits_data
+    >>> len(subset(digits_data()[0], 100))
+    100
+    """
+    X, y = as_tensors(data)
+    n = check_int("n", n, low=1, high=len(X))
+    seed = check_int("seed", seed, low=0)
+    idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))[:n]
+    name = getattr(data, "name", "data")
+    return Dataset(X[idx], y[idx], f"{name}, {n} samples")
+
+
+def learning_curve(
+    train_data,
+    val_data,
+    *,
+    hidden: int = 64,
+    depth: int = 1,
+    epochs: int = 30,
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> History:
+    """Train ``digits_classifier(hidden, depth)`` with cross-entropy and return its History,
+    whose ``epochs.train_loss`` and ``epochs.val_loss`` are the two learning curves.
+
+    >>> from gdlessons.data import digits_data
+    >>> tr, va = digits_data()
+    >>> h = learning_curve(subset(tr, 64), va, hidden=8, epochs=2)
+    >>> h.epochs.epoch, h.epochs.val_loss[0] is not None
+    ([1, 2], True)
+    """
+    model = digits_classifier(hidden=hidden, depth=depth, seed=seed)
+    return train(
+        model, train_data, batch_size=min(batch_size, len(as_tensors(train_data)[0])), epochs=epochs,
+        lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed, progress=False,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a pair of learning curves says, with the numbers behind the verdict."""
+
+    verdict: str  # "under-fit", "good fit", "over-fit" or "diverged"
+    final_train: float
+    final_val: float
+    best_val: float
+    best_epoch: int
+    epochs: int
+    reason: str
+
+    def __str__(self) -> str:
+        if self.verdict == "diverged":
+            return f"diverged   {self.reason}"
+        return (
+            f"{self.verdict:9s}  train {self.final_train:.3f}  validation {self.final_val:.3f} "
+            f"(best {self.best_val:.3f} at epoch {self.best_epoch} of {self.epochs}): {self.reason}"
+        )
+
+
+def diagnose(history: History, *, high: float = 0.3, rise: float = 0.1) -> Diagnosis:
+    """Name the shape of ``history``'s learning curves.
+
+    * **under-fit** when the final *training* loss is above ``high`` (for ten digits, chance is
+      ln 10 ≈ 2.30): the model has not even learned the samples it trains on;
+    * **over-fit** when the final validation loss is more than ``rise`` (a fraction) above its
+      best value and the training loss kept falling after that best epoch;
+    * **good fit** otherwise;
+    * **diverged** when the run stopped at a non-finite loss: its curves end there and say nothing
+      about fit.
+
+    >>> h = History(config={})
+    >>> h.epochs.epoch, h.epochs.train_loss, h.epochs.val_loss = [1, 2, 3], [0.5, 0.1, 0.01], [0.4, 0.2, 0.3]
+    >>> diagnose(h).verdict
+    'over-fit'
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a History, got {type(history).__name__}")
+    high = check_float("high", high, low=0.0, low_open=True)
+    rise = check_float("rise", rise, low=0.0)
+    train_loss, val_loss = history.epochs.train_loss, history.epochs.val_loss
+    if history.diverged:
+        last = len(train_loss)
+        return Diagnosis("diverged", train_loss[-1] if train_loss else math.nan,
+                         val_loss[-1] if val_loss and val_loss[-1] is not None else math.nan,
+                         min((v for v in val_loss if v is not None), default=math.nan), last, last,
+                         f"the loss became non-finite at iteration {history.diverged_at}: lower the "
+                         "learning rate")  # fmt: skip
+    if not train_loss or val_loss[0] is None:
+        raise ValueError(
+            "history needs at least one epoch with validation loss (train with val_data=...)"
+        )
+    best = min(range(len(val_loss)), key=val_loss.__getitem__)
+    final_train, final_val, best_val = train_loss[-1], val_loss[-1], val_loss[best]
+    if final_train > high:
+        verdict, reason = (
+            "under-fit",
+            f"training loss {final_train:.3f} > {high:g}: both losses stay high",
+        )
+    elif final_val > (1 + rise) * best_val and final_train < train_loss[best]:
+        verdict = "over-fit"
+        reason = (
+            f"validation loss rose {final_val / best_val - 1:.0%} above its best while training loss "
+            f"fell from {train_loss[best]:.3f} to {final_train:.3f}"
+        )
+    else:
+        verdict, reason = (
+            "good fit",
+            f"both losses low and validation within {rise:.0%} of its best",
+        )
+    return Diagnosis(verdict, final_train, final_val, best_val, best + 1, len(train_loss), reason)
+
+
+def plot_learning_curves(
+    histories: dict[str, History], *, title: str = "Learning curves"
+) -> Figure:
+    """One panel per run: training (solid) and validation (dashed) loss per epoch, the best
+    validation epoch marked, and the diagnosis in the panel title.
+
+    >>> h = History(config={})
+    >>> h.epochs.epoch, h.epochs.train_loss, h.epochs.val_loss = [1, 2], [0.5, 0.1], [0.4, 0.2]
+    >>> len(plot_learning_curves({"demo": h}).axes)
+    1
+    """
+    if not histories:
+        raise ValueError("histories must hold at least one run")
+    fig, axes = new_axes(figsize=(3.6 * len(histories), 3.4), ncols=len(histories))
+    axes = [axes] if len(histories) == 1 else list(axes)
+    for ax, (label, h) in zip(axes, histories.items()):
+        d = diagnose(h)
+        ax.plot(h.epochs.epoch, h.epochs.train_loss, label="training")
+        ax.plot(h.epochs.epoch, h.epochs.val_loss, "--", label="validation")
+        ax.plot(
+            [d.best_epoch],
+            [d.best_val],
+            "o",
+            color="C1",
+            label=f"best validation (epoch {d.best_epoch})",
+        )
+        ax.axhline(CHANCE_LOSS, color="grey", lw=0.8, ls=":", label="chance (ln 10)")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cross-entropy loss")
+        ax.set_title(f"{label}\n→ {d.verdict}")
+        ax.legend(fontsize=7)
+    # One y-range for every panel, so "high" and "low" losses look it side by side.
+    lowest = min(
+        v
+        for h in histories.values()
+        for v in h.epochs.train_loss + h.epochs.val_loss
+        if v and v > 0
+    )
+    for ax in axes:
+        ax.set_ylim(lowest * 0.7, CHANCE_LOSS * 1.5)
+    fig.suptitle(title)
+    return fig
+
+
+@dataclass(frozen=True)
+class CapstoneResult:
+    """What the capstone run did and reached."""
+
+    range_test: RangeTest
+    max_lr: float
+    batch_size: int
+    micro_batch: int
+    accumulation_steps: int
+    history: History
+    val_accuracy: float
+    confusion: np.ndarray  # rows: true digit, columns: predicted digit
+
+    def summary(self) -> str:
+        c = self.history.config
+        return (
+            f"batch {self.batch_size} = {self.accumulation_steps} micro-batches of ≤ {self.micro_batch}, "
+            f"{c['iterations_per_epoch']} iterations per epoch, {c['epochs']} epochs, "
+            f"momentum {c['momentum']:g}, one-cycle max lr {self.max_lr:.3g}"
+        )
+
+
+def run_capstone(
+    *,
+    hidden: int = 128,
+    batch_size: int = 256,
+    memory_limit: int = 64,
+    epochs: int = 20,
+    momentum: float = 0.9,
+    range_iterations: int = 100,
+    lr_rule: str = "min/10",
+    seed: int = 0,
+) -> CapstoneResult:
+    """Range-test, then train ``digits_classifier(hidden)`` with a one-cycle schedule, momentum,
+    and ``batch_size`` emulated by accumulating ``ceil(batch_size / memory_limit)`` micro-batches.
+
+    The schedule's peak comes from the range test by ``lr_rule``: ``"min/10"`` (a tenth of the
+    rate where the smoothed loss was lowest, the usual one-cycle rule of thumb), ``"steepest"``
+    or ``"valley"`` (the test's own suggestions).
+
+    >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
+    >>> r.accumulation_steps, int(r.confusion.sum())
+    (4, 359)
+    """
+    hidden = check_int("hidden", hidden, low=0)
+    memory_limit = check_int("memory_limit", memory_limit, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    train_data, val_data = digits_data(seed=seed)
+    batch_size = min(batch_size, len(train_data))
+    steps = math.ceil(batch_size / memory_limit)
+    model = digits_classifier(hidden=hidden, seed=seed)
+    # The range test trains the model and then restores it bit for bit, so it can run first.
+    test = lr_range_test(
+        model, train_data, start_lr=1e-4, end_lr=10.0, iterations=range_iterations, batch_size=batch_size,
+        momentum=momentum, accumulation_steps=steps, loss="cross_entropy", seed=seed,
+    )  # fmt: skip
+    rules = {
+        "min/10": test.min_loss_lr and test.min_loss_lr / 10,
+        "steepest": test.steepest,
+        "valley": test.valley,
+    }
+    max_lr = rules[check_choice("lr_rule", lr_rule, rules)]
+    if max_lr is None:
+        raise ValueError("the range test gave no suggestion: raise range_iterations")
+    total = epochs * iterations_per_epoch(len(train_data), batch_size)
+
+    history = train(
+        model, train_data, batch_size=batch_size, accumulation_steps=steps, epochs=epochs, lr=max_lr,
+        momentum=momentum, scheduler=one_cycle(max_lr, total), val_data=val_data, loss="cross_entropy", seed=seed,
+        progress=False,
+    )  # fmt: skip
+    return CapstoneResult(
+        range_test=test, max_lr=max_lr, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
+        accumulation_steps=steps, history=history, val_accuracy=accuracy(model, val_data),
+        confusion=confusion_matrix(model, val_data),
+    )  # fmt: skip
+
+
+def plot_capstone(result: CapstoneResult) -> Figure:
+    """Three panels: the learning rate per iteration (the one cycle), the learning curves per
+    epoch, and the validation confusion matrix.
+
+    >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
+    >>> len(plot_capstone(r).axes)
+    3
+    """
+    fig = Figure(figsize=(12.0, 3.6), layout="constrained")
+    rate, curves, matrix = fig.subplots(1, 3, width_ratios=(1, 1, 1.1))
+    its, eps = result.history.iterations, result.history.epochs
+    rate.plot(its.iteration, its.lr)
+    rate.set_xlabel("iteration (optimizer updates)")
+    rate.set_ylabel("learning rate")
+    rate.set_title(f"One cycle up to max lr {result.max_lr:.3g}")
+    curves.plot(eps.epoch, eps.train_loss, label="training")
+    curves.plot(eps.epoch, eps.val_loss, "--", label="validation")
+    curves.set_yscale("log")
+    curves.set_xlabel("epoch")
+    curves.set_ylabel("cross-entropy loss")
+    curves.set_title("Learning curves")
+    curves.legend()
+    plot_confusion(
+        result.confusion, ax=matrix, title=f"Validation: {result.val_accuracy:.1%} correct"
+    )
+    return fig
+
+
+def plot_confusion(confusion: np.ndarray, *, ax=None, title: str = "Confusion matrix") -> Figure:
+    """The confusion matrix as an image with every non-zero count written in its cell.
+
+    >>> plot_confusion(np.eye(3, dtype=int)).axes[0].get_ylabel()
+    'true digit'
+    """
+    from gdlessons.display.plots import new_axes
+
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion must be a square matrix, got shape {confusion.shape}")
+    fig, ax = new_axes(ax)
+    ax.imshow(confusion, cmap="Blues")
+    k = len(confusion)
+    top = confusion.max() or 1
+    for i in range(k):
+        for j in range(k):
+            if confusion[i, j]:
+                color = (
+                    "white" if confusion[i, j] > top / 2 else ("firebrick" if i != j else "black")
+                )
+                ax.text(
+                    j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7, color=color
+                )
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title)
+    ax.grid(False)
+    return fig
+
+
+def plot_capstone_range_test(result: CapstoneResult) -> Figure:
+    """The capstone's range test (``lr_finder.plot_range_test``) with the one-cycle peak that was
+    taken from it marked (the y-axis already names the cross-entropy loss).
+
+    >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
+    >>> plot_capstone_range_test(r).axes[0].get_ylabel()
+    'cross-entropy loss'
+    """
+    from gdlessons.lr_finder import plot_range_test
+
+    c = result.range_test.config
+    fig = plot_range_test(
+        result.range_test,
+        title=f"Range test: batch {c['batch_size']} ({c['accumulation_steps']} micro-batches), "
+        f"momentum {c['momentum']:g}",
+    )
+    ax = fig.axes[0]
+    ax.axvline(result.max_lr, color="C1", lw=2, label=f"one-cycle peak: lr {result.max_lr:.3g}")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig

@@ -1,0 +1,1 @@
+"""Drawing and widgets: plots, tables, and the Explorer that wires sliders to a figure."""

@@ -1,0 +1,241 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+
+from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.chapters import all_explorers
+from gdlessons.chapters import ch02_epochs_batches_iterations as epochs
+from gdlessons.data import quadratic_data
+from gdlessons.models import tutorial_mlp
+from gdlessons.training import train
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), b=st.integers(1, 60), e=st.integers(1, 3), drop=st.booleans())
+def test_a_shuffled_epoch_uses_every_sample_once_or_drops_only_the_short_batch(n, b, e, drop):
+    b = min(b, n)
+    a = epochs.batch_assignment(n, b, e, drop_last=drop)
+    assert a.iterations_per_epoch == iterations_per_epoch(n, b, drop)
+    assert a.iterations == e * a.iterations_per_epoch
+    dropped = n % b if drop else 0
+    assert (a.uses.sum(axis=1) == n - dropped).all()
+    assert set(np.unique(a.uses)) <= {0, 1}
+    assert ((a.uses == 0).sum(axis=1) == dropped).all()
+    assert a.samples_seen == e * (n - dropped)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 60), b=st.integers(1, 60), seed=st.integers(0, 50))
+def test_first_batch_and_uses_agree_with_the_batches(n, b, seed):
+    b = min(b, n)
+    a = epochs.batch_assignment(n, b, 2, replacement=True, seed=seed)
+    for e, batches in enumerate(a.batches):
+        flat = np.concatenate(batches)
+        assert np.array_equal(np.bincount(flat, minlength=n), a.uses[e])
+        for i in range(n):
+            first = next((k for k, idx in enumerate(batches) if i in idx), -1)
+            assert a.first_batch[e, i] == first
+
+
+def test_the_picture_shows_the_batches_the_iterator_gives():
+    a = epochs.batch_assignment(23, 5, 2, seed=7)
+    it = BatchIterator(torch.arange(23), batch_size=5, seed=7)
+    for epoch in a.batches:
+        assert [b.tolist() for b in epoch] == [t.tolist() for (t,) in it]
+
+
+def test_counts_agree_with_a_real_train_run():
+    data = quadratic_data(103)
+    for kw in [{}, {"drop_last": True}, {"replacement": True}]:
+        h = train(tutorial_mlp(), data, batch_size=20, epochs=3, lr=0.01, seed=3, **kw)
+        a = epochs.batch_assignment(103, 20, 3, seed=3, **kw)
+        run, pic = epochs.run_counts(h), a.counts()
+        for key in ["iterations per epoch", "iterations", "samples seen", "epochs"]:
+            assert run[key] == pic[key], (kw, key)
+
+
+def test_replacement_repeats_and_misses_samples():
+    a = epochs.batch_assignment(50, 10, 4, replacement=True)
+    assert a.samples_seen == 4 * 5 * 10
+    assert a.unseen_fraction > 0 and a.repeated_fraction > 0
+    assert a.batch_sizes == [10] * 5
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="batch_size"):
+        epochs.batch_assignment(10, 11)
+    with pytest.raises(ValueError, match="epochs"):
+        epochs.batch_assignment(10, 2, 0)
+    with pytest.raises(TypeError, match="n"):
+        epochs.batch_assignment(10.5, 2)
+
+
+def test_iteration_rows_read_batch_sizes_off_the_counter():
+    h = train(tutorial_mlp(), quadratic_data(2000), batch_size=500, epochs=2, lr=0.01)
+    rows = epochs.iteration_rows(h)
+    assert [r["epoch"] for r in rows] == [1] * 4 + [2] * 4
+    assert all(r["batch size"] == 500 for r in rows)
+    assert rows[-1]["samples seen"] == 4000
+    assert len(epochs.iteration_rows(h, limit=3)) == 3
+    h = train(tutorial_mlp(), quadratic_data(1000), batch_size=128, epochs=1)
+    assert epochs.iteration_rows(h)[-1]["batch size"] == 104
+
+
+def test_batch_size_table_for_the_popular_sizes():
+    rows = epochs.batch_size_table(1000, [32, 64, 128])
+    assert [r["iterations"] for r in rows] == [32, 16, 8]
+    assert [r["iterations (drop_last)"] for r in rows] == [31, 15, 7]
+    assert [r["last batch"] for r in rows] == [8, 40, 104]
+    assert all(r["dropped samples"] == r["last batch"] for r in rows)
+    assert (
+        epochs.batch_size_table(1000, [100])[0]["dropped samples"] == 0
+    )  # divides: nothing dropped
+    assert epochs.batch_size_table(1000, [100])[0]["last batch"] == 100
+
+
+def test_activations_grow_in_proportion_to_batch_size():
+    model = tutorial_mlp()
+    one = epochs.activation_bytes(model, 1)
+    assert epochs.activation_bytes(model, 64) == 64 * one
+    assert not any(m._forward_hooks for m in model.modules())  # hooks are removed
+
+
+def test_epoch_costs_count_updates_and_memory():
+    rows = epochs.epoch_costs(tutorial_mlp, quadratic_data(60), [1, 16, "full"], epochs=1)
+    assert [r["batch size"] for r in rows] == [1, 16, 60]
+    assert [r["iterations per epoch"] for r in rows] == [60, 4, 1]
+    kib = [r["activations per update (KiB)"] for r in rows]
+    assert kib == sorted(kib) and kib[0] > 0
+    assert all(r["ms per epoch"] >= 0 for r in rows)
+
+
+def test_compare_runs_reads_losses_at_matching_iterations():
+    data = quadratic_data(100)
+    runs = [
+        train(tutorial_mlp(), data, batch_size=B, epochs=4, lr=0.01, evaluate_every=2)
+        for B in [25, 50]
+    ]
+    rows = epochs.compare_runs(runs, at_iteration=4)
+    assert [r["iterations"] for r in rows] == [16, 8]
+    assert [r["samples seen"] for r in rows] == [400, 400]
+    assert rows[0]["loss after 4 iterations"] == round(runs[0].evals.train_loss[2], 3)
+    with pytest.raises(ValueError, match="at_iteration"):
+        epochs.compare_runs(runs, at_iteration=3)
+
+
+def test_axes_comparison_draws_three_labelled_panels():
+    data = quadratic_data(50)
+    runs = [train(tutorial_mlp(), data, batch_size=B, epochs=2) for B in [10, "full"]]
+    fig = epochs.axes_comparison(runs)
+    xlabels = [ax.get_xlabel() for ax in fig.axes]
+    assert xlabels[0] == "epoch" and "iteration" in xlabels[1] and "samples" in xlabels[2]
+    assert all(ax.get_title() for ax in fig.axes)
+
+
+def test_replacement_statistics_match_the_theory():
+    s = epochs.replacement_stats(2000, 50, batches_per_epoch=40, epochs=30, seed=1)
+    assert s.draws_per_epoch == 2000
+    assert s.unseen_theory == pytest.approx((1 - 1 / 2000) ** 2000)
+    assert s.unseen_limit == pytest.approx(1 / math.e)
+    assert s.unseen_measured == pytest.approx(s.unseen_theory, abs=0.01)
+    assert s.measured.sum() == pytest.approx(1.0)
+    assert s.theory.sum() == pytest.approx(1.0, abs=1e-3)
+    assert np.abs(s.measured - s.theory).max() < 0.01
+    assert len(s.unseen_per_epoch) == 30
+
+
+def test_more_draws_per_epoch_miss_fewer_samples():
+    few = epochs.replacement_stats(500, 10, batches_per_epoch=25, epochs=10)
+    many = epochs.replacement_stats(500, 10, batches_per_epoch=100, epochs=10)
+    assert many.unseen_measured < few.unseen_measured
+    assert many.unseen_theory == pytest.approx(math.exp(-2), abs=0.01)
+
+
+def test_the_next_iter_trap_does_one_iteration_per_epoch():
+    data = quadratic_data(200)
+    trap = epochs.next_iter_loop(epochs.make_loader(data, 32), epochs=10)
+    right = epochs.full_pass_loop(epochs.make_loader(data, 32), epochs=10)
+    assert (trap.iterations, trap.samples_seen) == (10, 320)
+    assert (right.iterations, right.samples_seen) == (10 * 7, 2000)
+    assert right.distinct_samples == 200 and right.passes == 10
+    assert trap.passes == pytest.approx(1.6)
+    assert trap.row()["iterations"] == 10
+
+
+def test_the_trap_at_batch_size_one_samples_with_replacement():
+    c = epochs.next_iter_loop(epochs.make_loader(quadratic_data(400), 1, seed=2), epochs=400)
+    assert c.samples_seen == 400
+    assert 0.55 < c.distinct_samples / 400 < 0.71  # about 1 - 1/e of the data
+
+
+def test_the_loader_is_seeded():
+    data = quadratic_data(100)
+    first = [next(iter(epochs.make_loader(data, 10, seed=5)))[0] for _ in range(2)]
+    assert torch.equal(first[0], first[1])
+    with pytest.raises(ValueError, match="batch_size"):
+        epochs.make_loader(data, 0)
+
+
+def test_tutorial_runs_count_what_the_source_tutorial_did():
+    rows = epochs.tutorial_runs(n=1000, epochs=1000, batch_sizes=(1000, 1, 128))
+    assert [r["samples seen"] for r in rows] == [1_000_000, 1000, 128_000]
+    assert [r["iterations in real epochs"] for r in rows] == [1000, 1_000_000, 8000]
+    assert all(r["iterations done"] == 1000 for r in rows)
+
+
+def test_draw_assignment_labels_axes_and_marks_repeats():
+    a = epochs.batch_assignment(20, 6, 3, replacement=True)
+    fig = epochs.draw_assignment(a)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "epoch" and "sample index" in ax.get_xlabel()
+    assert "with replacement" in ax.get_title() and "iterations" in ax.get_title()
+    assert len(ax.collections) >= 1  # the dots of repeated samples
+    plain = epochs.draw_assignment(epochs.batch_assignment(20, 6, 3), numbers=True).axes[0]
+    assert len(plain.texts) == 60  # one batch number per (epoch, sample)
+
+
+def test_gallery_shows_the_three_modes():
+    fig, modes = epochs.assignment_gallery(n=12, batch_size=5, epochs=2)
+    assert list(modes) == ["shuffled", "shuffled, drop_last", "with replacement"]
+    assert modes["shuffled, drop_last"].counts()["unseen per epoch"] == 2
+    assert len(fig.axes) == 3
+
+
+def test_explorer_state_is_pure_and_clips_the_batch_size():
+    a, c = epochs.explorer_state(10, 64, 2, False, False)
+    assert c["batch size (B)"] == 10 and c["iterations per epoch"] == 1
+    assert epochs.explorer_state(20, 6, 3, True, False)[1]["iterations"] == 9
+    assert "no effect" in epochs.explorer_readout(
+        n=20, batch_size=6, epochs=3, drop_last=True, replacement=True
+    )
+
+
+def test_the_explorer_is_registered_and_draws_every_sampled_state():
+    assert all_explorers()["ch02-batch-explorer"] is epochs.batch_explorer
+    ex = epochs.batch_explorer()
+    assert ex.state() == {
+        "n": 20,
+        "batch_size": 6,
+        "epochs": 3,
+        "drop_last": False,
+        "replacement": False,
+    }
+    for state in ex.sample_states(3):
+        assert isinstance(ex.figure(**state), Figure)
+    assert ex.png(replacement=True) != ex.png()
+    assert "iterations: 12" in ex.readout()
+
+
+def test_moving_a_slider_redraws_the_live_widget():
+    ex = epochs.batch_explorer()
+    box = ex.widget()
+    image = next(c for c in box.children if hasattr(c, "format"))
+    before = image.value
+    ex.controls["drop_last"].value = True
+    assert image.value != before
+    assert "iterations: 9" in box.children[-1].value

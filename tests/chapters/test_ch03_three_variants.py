@@ -1,0 +1,215 @@
+import numpy as np
+import pytest
+import torch
+
+from gdlessons.chapters.ch03_three_variants import (
+    EXPLORERS,
+    compare_variants,
+    comparison_table,
+    first_reach,
+    four_panel,
+    full_loss_at,
+    least_squares,
+    linear_loss,
+    linear_sgd_paths,
+    loss_surface,
+    momentum_one_demo,
+    path_length,
+    path_table,
+    reach_table,
+    replay_table,
+    timing_table,
+    trajectory_explorer,
+    trajectory_plot,
+    tutorial_plot,
+    tutorial_replay,
+)
+from gdlessons.data import linear_data, quadratic_data
+from gdlessons.models import LinearModel, tutorial_mlp
+from gdlessons.training import evaluate, train
+
+LINE = linear_data(60, seed=0)
+VARIANTS = {"batch": "full", "stochastic": 1, "mini": 8}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return compare_variants(
+        LinearModel(), LINE, variants=VARIANTS, epochs=3, lr=0.1, record_params=True
+    )
+
+
+def test_all_variants_start_from_the_same_parameters_and_see_the_same_samples(runs):
+    starts = {(float(h.params[0]["w"]), float(h.params[0]["b"])) for h in runs.values()}
+    assert len(starts) == 1
+    assert {h.epochs.samples_seen[-1] for h in runs.values()} == {3 * 60}
+    assert [h.iterations.iteration[-1] for h in runs.values()] == [3, 180, 24]
+
+
+def test_the_model_passed_in_is_not_trained():
+    model = LinearModel(w=0.5)
+    compare_variants(model, LINE, variants={"b": "full"}, epochs=2, lr=0.1)
+    assert model.w.item() == 0.5
+
+
+def test_full_data_loss_is_measured_at_the_start_and_about_evals_per_epoch_times(runs):
+    start = evaluate(LinearModel(), LINE)
+    for h in runs.values():
+        assert h.evals.iteration[0] == 0 and h.evals.train_loss[0] == pytest.approx(start)
+    stochastic = runs["stochastic"]
+    assert stochastic.evals.iteration[1] == 6  # 60 iterations per epoch // 10 evaluations
+    assert runs["batch"].evals.iteration == [0, 1, 2, 3]
+
+
+def test_each_run_matches_a_plain_train_call(runs):
+    alone = train(
+        LinearModel(), LINE, batch_size=8, epochs=3, lr=0.1, evaluate_every=1, record_params=True
+    )
+    assert alone.iterations == runs["mini"].iterations
+    assert torch.equal(alone.param_trajectory("w"), runs["mini"].param_trajectory("w"))
+
+
+def test_first_reach_and_full_loss_at_read_the_evaluations(runs):
+    h = runs["batch"]
+    target = h.evals.train_loss[2]
+    assert first_reach(h, target, "iteration") == 2
+    assert first_reach(h, target, "epoch") == 2.0
+    assert first_reach(h, target, "samples") == 120
+    assert first_reach(h, -1.0) is None
+    assert full_loss_at(h, "iteration", 2.5) == target
+    with pytest.raises(ValueError, match="value must be"):
+        full_loss_at(h, "iteration", -1)
+    with pytest.raises(ValueError, match="x must be one of"):
+        first_reach(h, target, "steps")
+
+
+def test_reach_table_default_target_is_reached_by_every_run(runs):
+    rows = reach_table(runs)
+    assert all(r["iterations"] is not None for r in rows)
+    by = {r["variant"]: r for r in rows}
+    assert by["batch"]["epochs"] >= by["mini"]["epochs"]
+    assert by["batch"]["iterations"] <= by["stochastic"]["iterations"]
+
+
+def test_comparison_table_counts(runs):
+    rows = {r["variant"]: r for r in comparison_table(runs)}
+    assert rows["stochastic"]["iterations"] == 180 and rows["batch"]["batch_size"] == 60
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="model must be"):
+        compare_variants("net", LINE)
+    with pytest.raises(ValueError, match="variants must"):
+        compare_variants(LinearModel(), LINE, variants={})
+    with pytest.raises(ValueError, match="evals_per_epoch"):
+        compare_variants(LinearModel(), LINE, evals_per_epoch=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        compare_variants(LinearModel(), LINE, variants={"x": 0})
+
+
+def test_linear_loss_matches_evaluate_and_minimum_matches_lstsq():
+    for w, b in [(0.0, 0.0), (2.0, -1.0), (-0.5, 3.0)]:
+        assert linear_loss(LINE, w, b) == pytest.approx(evaluate(LinearModel(w, b), LINE), rel=1e-5)
+    X = np.c_[LINE.X.numpy().ravel(), np.ones(60)]
+    w, b = np.linalg.lstsq(X, LINE.y.numpy().ravel(), rcond=None)[0]
+    assert least_squares(LINE) == pytest.approx((w, b), rel=1e-5)
+    s = loss_surface(LINE, points=21)
+    assert s.loss.min() >= linear_loss(LINE, *s.minimum) - 1e-9
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 16, "full"])
+def test_vectorised_paths_replay_train_exactly(batch_size):
+    lrs = [0.05, 0.2]
+    paths = linear_sgd_paths(
+        LINE, batch_size=batch_size, lrs=lrs, epochs=2, seed=3, w0=0.5, b0=-0.5
+    )
+    for i, lr in enumerate(lrs):
+        h = train(
+            LinearModel(0.5, -0.5),
+            LINE,
+            batch_size=batch_size,
+            epochs=2,
+            lr=lr,
+            seed=3,
+            record_params=True,
+        )
+        ref = torch.stack([h.param_trajectory("w"), h.param_trajectory("b")], 1).double().numpy()
+        assert paths[i].shape == ref.shape
+        np.testing.assert_allclose(paths[i], ref, rtol=1e-4, atol=1e-5)
+
+
+def test_stochastic_path_is_longer_than_batch_path(runs):
+    assert path_length(runs["stochastic"]) > 5 * path_length(runs["batch"])
+
+
+def test_tutorial_replay_counts_one_batch_per_epoch():
+    data = quadratic_data(100, seed=0)
+    replay = tutorial_replay(data, tutorial_mlp(seed=0), iterations=4, evaluate_every=2)
+    assert [r.batch_size for r in replay] == [100, 1, 100]  # 128 is capped at N
+    assert [r.momentum for r in replay] == [1.0, 0.0, 1.0]
+    assert [r.samples_seen for r in replay] == [400, 4, 400]
+    assert replay[1].real_epochs == 0.04
+    assert replay[0].eval_iterations == [0, 2, 4] and len(replay[0].loss) == 4
+    assert replay[0].full_loss[0] == pytest.approx(evaluate(tutorial_mlp(seed=0), data))
+
+
+def test_momentum_one_never_settles():
+    paths = momentum_one_demo(steps=300)
+    assert abs(paths[0.0][-1]) < 1e-6 and abs(paths[0.9][-1]) < 1e-3
+    assert max(abs(v) for v in paths[1.0][-60:]) > 0.9
+
+
+def test_plots_have_titles_and_labelled_axes(runs):
+    for fig in (four_panel(runs), trajectory_plot(runs, LINE)):
+        for ax in fig.axes:
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    replay = tutorial_replay(quadratic_data(50), tutorial_mlp(), iterations=3)
+    assert all(ax.get_xlabel() for ax in tutorial_plot(replay).axes)
+
+
+def test_explorer_is_registered_and_draws_every_state():
+    assert EXPLORERS["ch03-trajectory-explorer"] is trajectory_explorer
+    ex = trajectory_explorer(LINE, epochs=2, lrs=[0.1, 2.0])
+    assert ex.controls["batch_size"].options == (1, 2, 4, 8, 16, 32, 60)
+    for state in ex.sample_states(3):
+        assert len(ex.png(**state)) > 1000
+    assert "diverged" in ex.readout(batch_size=1, lr=2.0)
+    assert "final loss" in ex.readout(batch_size=60, lr=0.1)
+    assert "1 iteration per epoch" in ex.readout(batch_size=60, lr=0.1)
+
+
+def test_explorer_draw_uses_the_precomputed_path():
+    ex = trajectory_explorer(LINE, epochs=2, lrs=[0.1, 0.3])
+    fig = ex.figure(batch_size=8, lr=0.3)
+    expected = linear_sgd_paths(LINE, batch_size=8, lrs=[0.3], epochs=2)[0]
+    red = [line for line in fig.axes[0].lines if line.get_color() == "tab:red"][0]
+    np.testing.assert_allclose(red.get_xdata(), expected[:, 0])
+
+
+def test_tables_for_the_notebook(runs):
+    timing = {r["variant"]: r for r in timing_table(runs)}
+    assert timing["stochastic"]["ms per iteration"] == pytest.approx(
+        1000 * timing["stochastic"]["seconds"] / 180
+    )
+    paths = {r["variant"]: r for r in path_table(runs)}
+    assert paths["mini"]["iterations"] == 24
+    assert paths["batch"]["final full-data loss"] == runs["batch"].evals.train_loss[-1]
+    replay = tutorial_replay(quadratic_data(50), tutorial_mlp(), iterations=2)
+    rows = replay_table(replay)
+    assert [r["samples seen"] for r in rows] == [100, 2, 100]
+    assert all(r['"epochs"'] == r["iterations"] == 2 for r in rows)
+
+
+def test_diverged_runs_are_marked_and_left_out_of_the_target():
+    from gdlessons.chapters.ch03_three_variants import comparison_table, reach_table
+
+    line = linear_data(40)
+    runs = compare_variants(LinearModel(), line, epochs=3, lr=1.0)
+    assert any(h.diverged for h in runs.values()) and not all(h.diverged for h in runs.values())
+    finished = [h.evals.train_loss[-1] for h in runs.values() if not h.diverged]
+    for row, h in zip(comparison_table(runs), runs.values()):
+        assert (row["final_loss"] == f"diverged at iteration {h.diverged_at}") == h.diverged
+    rows = reach_table(runs)
+    assert all(r["target"] == max(finished) for r in rows)
+    for row, h in zip(rows, runs.values()):
+        assert isinstance(row["iterations"], str) == h.diverged

@@ -1,0 +1,232 @@
+"""Gradient accumulation: the hand loop equals train(), the gradients match, and each mistake shows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gdlessons.chapters import ch04_gradient_accumulation as acc
+from gdlessons.data import quadratic_data
+from gdlessons.models import LinearModel, batchnorm_mlp, tutorial_mlp
+from gdlessons.schedules import linear_decay
+from gdlessons.training import make_optimizer, train
+
+
+@pytest.fixture(scope="module")
+def batch():
+    data = quadratic_data(128, seed=0)
+    return data.X, data.y
+
+
+def test_micro_batches_give_the_batch_gradient(batch):
+    X, y = batch
+    model = tutorial_mlp(seed=0)
+    whole = acc.accumulated_gradient(model, X, y)
+    for scale in ("share", "1/k"):
+        assert acc.compare(
+            acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale=scale), whole
+        ).equal()
+
+
+def test_gradient_leaves_the_model_untouched(batch):
+    X, y = batch
+    model = batchnorm_mlp(seed=0)
+    before = model[1].running_mean.clone()
+    acc.accumulated_gradient(model, X, y, micro_batch_size=16)
+    assert all(p.grad is None for p in model.parameters())
+    assert torch.equal(model[1].running_mean, before)
+
+
+def test_forgetting_the_division_multiplies_by_k(batch):
+    X, y = batch
+    model = tutorial_mlp(seed=0)
+    c = acc.compare(acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale="none"),
+                    acc.accumulated_gradient(model, X, y))  # fmt: skip
+    assert c.norm_ratio == pytest.approx(4.0, rel=1e-5)
+    assert c.cosine == pytest.approx(1.0, abs=1e-6)
+
+
+def test_short_micro_batch_weighted_as_full_is_wrong_but_share_is_exact(batch):
+    X, y = batch[0][:100], batch[1][:100]  # 32, 32, 32, 4
+    model = tutorial_mlp(seed=0)
+    whole = acc.accumulated_gradient(model, X, y)
+    assert not acc.compare(
+        acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale="1/k"), whole
+    ).equal()
+    assert acc.compare(
+        acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale="share"), whole
+    ).equal()
+
+
+def test_zero_grad_each_micro_batch_keeps_only_the_last(batch):
+    X, y = batch
+    model = tutorial_mlp(seed=0)
+    erased = acc.accumulated_gradient(
+        model, X, y, micro_batch_size=32, scale="1/k", zero_grad_each_micro_batch=True
+    )
+    last = acc.accumulated_gradient(model, X[-32:], y[-32:]) / 4
+    assert acc.compare(erased, last).equal()
+    assert not acc.compare(erased, acc.accumulated_gradient(model, X, y)).equal()
+
+
+def test_batchnorm_breaks_equivalence(batch):
+    X, y = batch
+    model = batchnorm_mlp(seed=0)
+    whole = acc.accumulated_gradient(model, X, y)
+    assert acc.compare(acc.accumulated_gradient(model, X, y, micro_batch_size=128), whole).equal()
+    assert (
+        acc.compare(
+            acc.accumulated_gradient(model, X, y, micro_batch_size=16), whole
+        ).relative_error
+        > 0.05
+    )
+
+
+def test_hand_loop_equals_train_and_the_large_batch():
+    data = quadratic_data(256, seed=1)
+    a, b, c = (tutorial_mlp(seed=0) for _ in range(3))
+    losses = acc.train_by_hand(
+        a, data, micro_batch_size=16, accumulation_steps=4, epochs=3, lr=0.01, seed=2
+    )
+    h = train(b, data, batch_size=64, accumulation_steps=4, epochs=3, lr=0.01, seed=2)
+    train(c, data, batch_size=64, epochs=3, lr=0.01, seed=2)
+    assert len(losses) == len(h.iterations.loss) == 12
+    assert losses == pytest.approx(h.iterations.loss, abs=1e-6)
+    assert acc.parameter_difference(a, b) <= 1e-6
+    assert acc.parameter_difference(b, c) <= 1e-5
+
+
+def test_hand_loop_drifts_when_the_last_batch_is_short():
+    data = quadratic_data(232, seed=1)  # 3 × 64 + 40: the last batch splits 16, 16, 8 by hand
+    a, b = tutorial_mlp(seed=0), tutorial_mlp(seed=0)
+    acc.train_by_hand(a, data, micro_batch_size=16, accumulation_steps=4, epochs=3, lr=0.01)
+    train(b, data, batch_size=64, accumulation_steps=4, epochs=3, lr=0.01)
+    assert acc.parameter_difference(a, b) > 1e-5
+
+
+def test_scaled_loss_equals_k_times_the_learning_rate():
+    data = quadratic_data(128, seed=0)
+    a, b = tutorial_mlp(seed=0), tutorial_mlp(seed=0)
+    train(
+        a,
+        data,
+        batch_size=32,
+        accumulation_steps=4,
+        epochs=2,
+        lr=0.002,
+        loss=acc.scaled_loss("mse", 4),
+    )
+    train(b, data, batch_size=32, accumulation_steps=4, epochs=2, lr=0.008)
+    assert acc.parameter_difference(a, b) <= 1e-5
+
+
+def test_scheduler_stepped_per_micro_batch_runs_k_times_faster():
+    data = quadratic_data(128, seed=0)
+    decay = linear_decay(16)
+    right = train(
+        tutorial_mlp(seed=0), data, batch_size=32, accumulation_steps=4, epochs=4, scheduler=decay
+    )
+    fast = train(tutorial_mlp(seed=0), data, batch_size=32, accumulation_steps=4, epochs=4,
+                 scheduler=acc.stepped_per_micro_batch(decay, 4))  # fmt: skip
+    assert right.iterations.lr[4] == pytest.approx(0.01 * (1 - 4 / 16))
+    assert fast.iterations.lr[1] == pytest.approx(0.01 * (1 - 4 / 16))
+    assert fast.iterations.lr.index(0.0) == 4
+    assert right.iterations.lr[-1] > 0
+
+
+def test_saved_activation_bytes_grow_with_the_batch_only():
+    model = tutorial_mlp(seed=0)
+    sizes = {n: acc.saved_activation_bytes(model, torch.zeros(n, 1)) for n in (8, 32, 128)}
+    assert sizes[32] == 4 * sizes[8] and sizes[128] == 16 * sizes[8] > 0
+
+
+def test_compare_and_parameter_difference():
+    c = acc.compare(torch.tensor([1.0, 1.0 + 1e-8]), torch.tensor([1.0, 1.0]))
+    assert c.equal() and c.cosine == pytest.approx(1.0)
+    assert not acc.compare(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])).equal()
+    assert acc.parameter_difference(LinearModel(1.0, 0.0), LinearModel(1.0, -2.0)) == 2.0
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (
+            lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, micro_batch_size=0),
+            "micro_batch_size",
+        ),
+        (
+            lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, micro_batch_size=500),
+            "micro_batch_size",
+        ),
+        (lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, scale="half"), "scale"),
+        (
+            lambda X, y: acc.train_by_hand(
+                tutorial_mlp(), (X, y), micro_batch_size=8, accumulation_steps=0
+            ),
+            "accumulation_steps",
+        ),
+        (lambda X, y: acc.compare(torch.ones(2), torch.zeros(2)), "b must be"),
+        (lambda X, y: acc.compare(torch.ones(2), torch.ones(3)), "same number"),
+        (lambda X, y: linear_decay(0), "total_iterations"),
+        (
+            lambda X, y: acc.accumulation_runs(
+                n=64, micro_batch_sizes=(32,), accumulation_steps=(4,)
+            ),
+            "<= n=64",
+        ),
+    ],
+)
+def test_bad_arguments_are_named(batch, call, error):
+    with pytest.raises(ValueError, match=error):
+        call(*batch)
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="scheduler"):
+        acc.stepped_per_micro_batch(3, 4)
+    with pytest.raises(TypeError, match="X must be"):
+        acc.saved_activation_bytes(tutorial_mlp(), [[1.0]])
+    with pytest.raises(TypeError, match="accumulation_steps"):
+        acc.stepped_per_micro_batch(lambda o: None, 2.5)
+
+
+def test_stepped_per_micro_batch_steps_k_times():
+    opt = make_optimizer(LinearModel(), lr=1.0)
+    schedule = acc.stepped_per_micro_batch(lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5), 3)(
+        opt
+    )
+    opt.step()
+    schedule.step()
+    assert opt.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.slow
+def test_measure_step_memory_in_a_fresh_process():
+    rows = acc.measure_step_memory([(1, 64), (8, 8)], hidden=256, repeats=1)
+    assert [(r["accumulation_steps"], r["micro_batch_size"], r["effective_batch"]) for r in rows] == [
+        (1, 64, 64), (8, 8, 64),
+    ]  # fmt: skip
+    assert rows[0]["peak_mb"] > rows[1]["peak_mb"] > 0
+    assert all(r["seconds"] >= 0 for r in rows)
+    assert acc.memory_time_figure(rows).axes[1].get_ylabel().startswith("CPU time")
+
+
+def test_explorer_draws_every_state_and_the_curves_coincide():
+    runs = acc.accumulation_runs(
+        n=128, epochs=2, micro_batch_sizes=(8, 16), accumulation_steps=(1, 2, 4)
+    )
+    for (b, k), losses in runs.accumulated.items():
+        assert losses == pytest.approx(runs.large_batch[b * k], rel=1e-5)
+    ex = acc.accumulation_explorer(runs)
+    assert ex.state() == {"micro_batch_size": 16, "accumulation_steps": 2}
+    for state in ex.sample_states():
+        fig = ex.figure(**state)
+        b, k = state["micro_batch_size"], state["accumulation_steps"]
+        assert fig.axes[0].get_title() == f"Effective batch {k} × {b} = {b * k}"
+        assert fig.axes[0].get_xlabel() == "epoch"
+        assert f"effective batch = {k} × {b} = {b * k}" in ex.readout(**state)
+    assert len(ex.png()) > 1000
+
+
+def test_chapter_explorer_is_registered():
+    assert acc.EXPLORERS["ch04-accumulation-explorer"] is acc.accumulation_explorer

@@ -1,0 +1,227 @@
+"""Momentum by hand vs torch.optim.SGD, the η-inside form, the exact (η, μ) map, the explorer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gdlessons import schedules as sch
+from gdlessons.chapters import ch06_momentum_and_schedules as ch
+from gdlessons.data import quadratic_data
+from gdlessons.landscapes import iterates, torch_sgd_path
+from gdlessons.models import LinearModel, tutorial_mlp
+
+SETTINGS = [
+    dict(momentum=0.0),
+    dict(momentum=0.9),
+    dict(momentum=0.9, nesterov=True),
+    dict(momentum=0.5, weight_decay=0.1),
+    dict(momentum=0.9, nesterov=True, weight_decay=0.01),
+    dict(momentum=0.0, weight_decay=0.1),
+]
+
+
+@pytest.mark.parametrize("kw", SETTINGS, ids=str)
+def test_sgd_step_is_bitwise_torch_sgd_on_random_gradients(kw):
+    gen = torch.Generator().manual_seed(0)
+    p_torch = torch.randn(257, generator=gen, requires_grad=True)
+    opt = torch.optim.SGD([p_torch], lr=0.03, **kw)
+    params, velocities = [p_torch.detach().clone()], [None]
+    for _ in range(25):
+        g = torch.randn(257, generator=gen)
+        p_torch.grad = g.clone()
+        opt.step()
+        params, velocities = ch.sgd_step(params, [g], velocities, lr=0.03, **kw)
+        assert torch.equal(params[0], p_torch.detach())
+
+
+def test_sgd_step_first_velocity_is_the_gradient_and_plain_sgd_keeps_none():
+    g = torch.tensor([2.0])
+    _, v = ch.sgd_step([torch.tensor([0.0])], [g], [None], lr=0.1, momentum=0.9)
+    assert torch.equal(v[0], g)
+    _, v = ch.sgd_step([torch.tensor([0.0])], [g], [None], lr=0.1, momentum=0.0)
+    assert v[0] is None
+
+
+@pytest.mark.parametrize("kw", SETTINGS[1:4], ids=str)
+def test_check_against_torch_agrees_bitwise_through_train(kw):
+    result = ch.check_against_torch(
+        tutorial_mlp(seed=1), quadratic_data(120), iterations=15, batch_size=16, lr=0.02, **kw
+    )
+    assert result.iterations == 15
+    assert result.bitwise_equal and result.max_abs_difference == 0.0
+
+
+def test_check_against_torch_notices_a_different_update(monkeypatch):
+    def rounded_differently(params, grads, velocities, *, lr, momentum, nesterov, weight_decay):
+        return ch.eta_inside_step(params, grads, velocities, lr=lr, momentum=momentum)
+
+    monkeypatch.setattr(ch, "sgd_step", rounded_differently)
+    result = ch.check_against_torch(
+        tutorial_mlp(seed=1), quadratic_data(120), iterations=5, lr=0.02, momentum=0.9
+    )
+    assert not result.bitwise_equal
+    assert result.max_abs_difference > 0
+
+
+def test_check_against_torch_leaves_the_model_untouched():
+    model = LinearModel(w=0.5, b=0.1)
+    ch.check_against_torch(model, quadratic_data(50), iterations=3, batch_size=10)
+    assert model.w.item() == 0.5 and model.b.item() == pytest.approx(0.1)
+
+
+def test_eta_inside_form_matches_only_while_the_rate_is_constant():
+    lam, x0 = ch.CURVATURES, ch.START
+    same = [
+        ch.quadratic_path(lam, x0, [0.7] * 60, momentum=0.9, form=f)
+        for f in ("pytorch", "eta_inside")
+    ]
+    np.testing.assert_allclose(same[0], same[1], atol=1e-12)
+    rates = [0.7] * 20 + [0.07] * 20
+    a, b = (
+        ch.quadratic_path(lam, x0, rates, momentum=0.9, form=f) for f in ("pytorch", "eta_inside")
+    )
+    step_a = np.linalg.norm(np.diff(a, axis=0), axis=1)
+    step_b = np.linalg.norm(np.diff(b, axis=0), axis=1)
+    assert step_a[20] / step_a[19] < 0.2  # PyTorch: the whole velocity is rescaled at once
+    assert step_b[20] / step_b[19] > 0.8  # η inside: old velocity keeps its size
+    np.testing.assert_allclose(a[:21], b[:21], atol=1e-12)
+
+
+def test_quadratic_paths_agree_with_landscapes_and_torch():
+    ours = ch.quadratic_path(ch.CURVATURES, ch.START, [1.5] * 40, momentum=0.8, nesterov=True)
+    exact = iterates(ch.CURVATURES, ch.START, 1.5, 40, momentum=0.8, nesterov=True)
+    torch_path = torch_sgd_path(ch.CURVATURES, ch.START, 1.5, 40, momentum=0.8, nesterov=True)
+    np.testing.assert_allclose(ours, exact, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours, torch_path, rtol=1e-10, atol=1e-12)
+
+
+def test_momentum_one_never_converges_but_point_nine_does():
+    def tail(mu):
+        loss = ch.path_loss(torch_sgd_path(ch.CURVATURES, ch.START, 0.5, 300, momentum=mu))
+        return loss[0], loss[-50:].max()
+
+    start, late = tail(1.0)
+    assert late > 0.5 * start
+    start, late = tail(0.9)
+    assert late < 1e-6 * start
+
+
+def _spectral_radius(eta, mu, lam, nesterov):
+    if nesterov:
+        m = np.array([[1 - eta * lam * (1 + mu), -eta * mu**2], [lam, mu]])
+    else:
+        m = np.array([[1 - eta * lam, -eta * mu], [lam, mu]])
+    return np.abs(np.linalg.eigvals(m)).max()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_rate_map_is_the_spectral_radius_of_the_update_matrix(nesterov):
+    lrs, momenta = np.linspace(0.05, 4, 17), np.linspace(0, 0.98, 11)
+    factors = ch.rate_map(ch.CURVATURES, lrs, momenta, nesterov=nesterov)
+    assert factors.shape == (11, 17)
+    for i, mu in enumerate(momenta):
+        for j, eta in enumerate(lrs):
+            expected = max(_spectral_radius(eta, mu, lam, nesterov) for lam in ch.CURVATURES)
+            assert factors[i, j] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_rate_map_predicts_the_simulated_shrinkage():
+    best = ch.optimal_pair(ch.CURVATURES)
+    path = iterates(ch.CURVATURES, ch.START, best.lr, 400, momentum=best.momentum)
+    size = np.linalg.norm(path, axis=1)
+    observed = (size[400] / size[200]) ** (1 / 200)
+    assert observed == pytest.approx(best.factor, rel=0.02)
+
+
+def test_grid_best_is_near_polyaks_optimum_and_beats_plain_gd():
+    best = ch.best_on_grid(ch.CURVATURES, ch.MAP_LRS, ch.MAP_MOMENTA)
+    theory = ch.optimal_pair(ch.CURVATURES)
+    # The valley is narrow, so the grid's best sits a few grid steps from the exact optimum.
+    assert abs(best.lr - theory.lr) < 0.1 and abs(best.momentum - theory.momentum) < 0.02
+    assert theory.factor - 1e-9 <= best.factor < theory.factor + 0.005
+    gd = ch.optimal_pair(ch.CURVATURES, momentum=False)
+    assert gd.factor == pytest.approx(49 / 51)
+    assert best.iterations_to_shrink() < gd.iterations_to_shrink() / 5
+
+
+def test_optimal_pair_for_kappa_100():
+    p = ch.optimal_pair([1.0, 100.0])
+    assert p.momentum == pytest.approx((9 / 11) ** 2)
+    assert p.lr == pytest.approx(4 / 121)
+    assert ch.BestPair(1.0, 0.0, 1.0).iterations_to_shrink() == float("inf")
+
+
+def test_weight_norm():
+    assert ch.weight_norm(LinearModel(w=3.0, b=4.0)) == pytest.approx(5.0)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="form"):
+        ch.quadratic_path([1.0], [1.0], [0.1], form="textbook")
+    with pytest.raises(ValueError, match="momentum"):
+        ch.quadratic_path([1.0], [1.0], [0.1], momentum=1.5)
+    with pytest.raises(ValueError, match="rates"):
+        ch.quadratic_path([1.0], [1.0], [-0.1])
+    with pytest.raises(ValueError, match="iterations"):
+        ch.check_against_torch(LinearModel(), quadratic_data(20), iterations=0)
+
+
+def test_plots_have_labelled_axes():
+    fig = ch.plot_paths({"GD": iterates(ch.CURVATURES, ch.START, 1.0, 10)})
+    assert fig.axes[0].get_xlabel() == "x₁" and "iteration" in fig.axes[1].get_xlabel()
+    fig = ch.plot_rate_map(lrs=np.linspace(0.1, 3, 10), momenta=np.linspace(0, 0.9, 5))
+    assert "best on the grid" in fig.axes[0].get_title()
+
+
+def test_momentum_explorer_frames_depend_only_on_the_state():
+    ex = ch.momentum_explorer(iterations=20)
+    assert "ch06-momentum-explorer" in ch.EXPLORERS
+    first = ex.png(lr=0.5, momentum=0.5)
+    assert ex.png(lr=3.0, momentum=0.9, nesterov=True) != first
+    assert ex.png(lr=0.5, momentum=0.5) == first
+    assert "diverges" in ex.readout(lr=4.0, momentum=0.0)
+    assert "error × 0.9" in ex.readout(lr=1.0, momentum=0.9)
+
+
+def test_compare_schedules_same_start_and_table_ratios():
+    runs = ch.compare_schedules(
+        quadratic_data(100), ["constant", "cosine", "step"], batch_size=25, epochs=3
+    )
+    first = {name: run.history.iterations.loss[0] for name, run in runs.items()}
+    assert len(set(first.values())) == 1  # same initial weights, same first batch
+    table = ch.schedule_table(runs)
+    for row in table.rows:
+        assert row["vs constant"] == pytest.approx(
+            runs[row["schedule"]].final_loss / runs["constant"].final_loss
+        )
+    assert ch.plot_schedule_runs(runs).axes[0].get_xlabel() == "epoch"
+
+
+def test_plot_rate_curves_one_panel_per_schedule():
+    curves = {
+        name: sch.rate_curve(sch.make_schedule(name, 0.1, 30), 30, lr=0.1)
+        for name in sch.SCHEDULES[1:]
+    }
+    fig = ch.plot_rate_curves(curves)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 6 and all(ax.get_xlabel() == "iteration" for ax in visible)
+
+
+def test_compare_schedules_names_are_checked():
+    with pytest.raises(ValueError, match="names"):
+        ch.compare_schedules(quadratic_data(20), ["warm"])
+
+
+def test_schedule_explorer_small():
+    ex = ch.schedule_explorer(lrs=(0.02, 0.05), epochs=2, batch_size=25, n=100)
+    assert "ch06-schedule-explorer" in ch.EXPLORERS
+    a = ex.png(schedule="one_cycle", lr=0.05, knob=0)
+    assert ex.png(schedule="constant", lr=0.02, knob=2) != a
+    assert ex.png(schedule="one_cycle", lr=0.05, knob=0) == a
+    text = ex.readout(schedule="step", lr=0.02, knob=1)
+    assert "γ per drop = 0.3" in text and "final loss" in text
+    assert math.isfinite(float(text.split("final loss ")[1].split()[0]))
