@@ -585,7 +585,9 @@ def reach_table(runs: Mapping[str, History], target: float | None = None) -> lis
     finished = [h.evals.train_loss[-1] for h in runs.values() if not h.diverged]
     if target is None:
         if not finished:
-            raise ValueError("every run diverged: there is no target to reach; lower the learning rate")
+            raise ValueError(
+                "every run diverged: there is no target to reach; lower the learning rate"
+            )
         target = max(finished)
     rows = []
     for label, h in runs.items():
