@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.gdlessons-installed
-# Extra pip arguments, e.g. PyTorch's CPU wheel index on a machine without a local CPU wheel (see README).
+# Extra pip arguments for every install (a proxy, a local wheel folder, ...).
 PIP_ARGS ?=
+# PyPI's torch for Linux is a multi-GB CUDA build: on Linux the set-up takes torch from PyTorch's
+# CPU wheel index when that index answers within 3 s, else from pip's usual sources (where a CPU
+# wheel may already lie, as on CI). Elsewhere PyPI's torch is the CPU build already.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX = $(shell [ "$$(uname -s)" = Linux ] && $(PYTHON) -c "import urllib.request as r; r.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=3)" >/dev/null 2>&1 && echo --extra-index-url $(TORCH_CPU_INDEX))
 NB ?=
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -16,9 +21,11 @@ RENDER_ENV := GDLESSONS_RENDER=1 TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
 setup: $(STAMP)
 
-# constraints-cpu.txt pins the CPU build of torch, so pip never pulls a multi-GB CUDA build.
+# torch first, from the CPU index when it answers; constraints-cpu.txt then holds that version,
+# so installing the rest never swaps it for a CUDA build.
 $(STAMP): pyproject.toml constraints-cpu.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(PIP_ARGS) $(TORCH_INDEX) -c constraints-cpu.txt torch
 	$(PY) -m pip install --quiet $(PIP_ARGS) -c constraints-cpu.txt -e ".[dev]"
 	@touch $@
 

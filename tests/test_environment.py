@@ -1,10 +1,16 @@
 """The conda/Binder environment and pyproject ask for the same runtime dependencies."""
 
 import re
+import sys
 from pathlib import Path
 
-import tomllib
+import pytest
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch-cpu": "torch"}  # conda-forge name -> PyPI name
@@ -21,8 +27,8 @@ def test_environment_matches_pyproject_both_ways():
     python = [d for d in deps if _name(d) == "python"]
     assert python and re.fullmatch(r"python=3\.\d+", python[0]), "Python must be pinned"
     conda = {CONDA_NAMES.get(_name(d), _name(d)) for d in deps} - {"python", "pip"}
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    runtime = {_name(d) for d in pyproject["project"]["dependencies"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(d) for d in project["dependencies"] + project["optional-dependencies"]["lab"]}
     assert conda == runtime, (
         f"only in environment.yml: {conda - runtime}; only in pyproject: {runtime - conda}"
     )
@@ -39,8 +45,12 @@ def test_torch_is_pinned_to_the_cpu_wheel_only_in_setup():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     torch_req = [d for d in pyproject["project"]["dependencies"] if _name(d) == "torch"]
     assert torch_req == ["torch>=2.2"]
-    assert "torch==2.13.0" in (ROOT / "constraints-cpu.txt").read_text()
-    assert "-c constraints-cpu.txt" in (ROOT / "Makefile").read_text()
+    pinned = re.search(r"^torch==(\S+)$", (ROOT / "constraints-cpu.txt").read_text(), re.M)
+    assert pinned, "constraints-cpu.txt must pin torch==<version>"
+    env = (ROOT / "environment.yml").read_text()
+    assert f"pytorch-cpu={pinned.group(1)}" in env, "environment.yml must pin the same torch"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-c constraints-cpu.txt torch" in makefile and "$(TORCH_INDEX)" in makefile
 
 
 def test_ci_runs_the_readme_test_command():
@@ -50,3 +60,34 @@ def test_ci_runs_the_readme_test_command():
              if ln.strip() and not ln.strip().startswith(("#", "set ", "cd ", "export "))]  # fmt: skip
     assert steps == ["make test"]
     assert "urlpath=lab/tree/notebooks/00_welcome.ipynb" in readme
+
+
+def test_the_installed_torch_is_a_cpu_build():
+    torch = pytest.importorskip("torch")
+    assert torch.version.cuda is None, f"a CUDA build of torch is installed: {torch.__version__}"
+
+
+def test_runtime_dependencies_are_what_the_package_imports():
+    """JupyterLab and papermill are extras: the chapters run without them (Colab)."""
+    import ast
+
+    imported = set()
+    for path in (ROOT / "gdlessons").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(d) for d in project["dependencies"]}
+    import_names = {"scikit-learn": "sklearn"}
+    for dist in runtime:
+        assert import_names.get(dist, dist) in imported, f"{dist} is a dependency nobody imports"
+    assert {"jupyterlab", "papermill"} <= {
+        _name(d) for d in project["optional-dependencies"]["lab"]
+    }
+
+
+def test_license_is_an_spdx_string_with_its_file():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
