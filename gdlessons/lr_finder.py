@@ -14,6 +14,7 @@ answer.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,9 +151,11 @@ def _scheduler_attached(optimizer: torch.optim.Optimizer) -> str | None:
 
 
 def _settings_from(optimizer, model: nn.Module) -> dict:
-    if not isinstance(optimizer, torch.optim.SGD):
+    """The optimizer's class and hyperparameters (everything its constructor takes but the rate),
+    so the range test can build a fresh one of the same kind and leave this one untouched."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
-            f"optimizer must be a torch.optim.SGD (the course's optimizer), got {type(optimizer).__name__}"
+            f"optimizer must be a torch.optim optimizer (e.g. torch.optim.SGD or Adam), got {type(optimizer).__name__}"
         )
     reason = _scheduler_attached(optimizer)
     if reason:
@@ -166,12 +169,9 @@ def _settings_from(optimizer, model: nn.Module) -> dict:
         raise ValueError(
             "optimizer must hold exactly this model's parameters, in a single param group"
         )
+    accepted = set(inspect.signature(type(optimizer)).parameters) - {"params", "lr"}
     group = optimizer.param_groups[0]
-    return {
-        "momentum": group["momentum"],
-        "nesterov": group["nesterov"],
-        "weight_decay": group["weight_decay"],
-    }
+    return {k: v for k, v in group.items() if k in accepted}
 
 
 def lr_range_test(
@@ -198,8 +198,10 @@ def lr_range_test(
     and return the losses with two suggested rates.
 
     Stops early once the smoothed loss exceeds ``stop_factor`` × its best so far, or at the first
-    non-finite loss. ``optimizer`` (optional) supplies momentum, Nesterov and weight decay and is
-    never touched; one with a scheduler attached is refused. Afterwards the model's parameters,
+    non-finite loss. ``optimizer`` (optional, any ``torch.optim`` optimizer: SGD, Adam, ...) supplies
+    the kind of optimizer and its settings (momentum, betas, weight decay, ...) and is never
+    touched: the test trains a fresh one of the same kind; one with a scheduler attached is
+    refused. Without it the test runs SGD with ``momentum``, ``nesterov`` and ``weight_decay``. Afterwards the model's parameters,
     buffers, gradients, train/eval modes and the global random state are exactly as before.
 
     >>> from gdlessons.data import quadratic_data
@@ -221,9 +223,11 @@ def lr_range_test(
     check_float("beta", beta, low=0.0, high=1.0, high_open=True)
     skip_start = check_int("skip_start", skip_start, low=0)
     skip_end = check_int("skip_end", skip_end, low=0)
-    settings = {"momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay}
-    if optimizer is not None:
-        settings = _settings_from(optimizer, model)
+    if optimizer is None:
+        kind = torch.optim.SGD
+        settings = {"momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay}
+    else:
+        kind, settings = type(optimizer), _settings_from(optimizer, model)
     X, y = as_tensors(data)
     size = resolve_batch_size(batch_size, len(X))
     factor = (end_lr / start_lr) ** (1 / (iterations - 1))
@@ -232,7 +236,8 @@ def lr_range_test(
     result = RangeTest(
         config=dict(
             start_lr=start_lr, end_lr=end_lr, iterations=iterations, batch_size=size,
-            accumulation_steps=accumulation_steps, beta=beta, stop_factor=stop_factor, seed=seed, **settings,
+            accumulation_steps=accumulation_steps, beta=beta, stop_factor=stop_factor, seed=seed,
+            optimizer=kind.__name__, **settings,
             loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         )
     )  # fmt: skip
@@ -259,10 +264,11 @@ def lr_range_test(
 
     with _restored(model):
         history = train(
-            model, (X, y), batch_size=size, epochs=epochs, lr=start_lr,
+            model, (X, y), batch_size=size, epochs=epochs,
+            optimizer=lambda m: kind(m.parameters(), lr=start_lr, **settings),
             accumulation_steps=accumulation_steps, loss=loss, seed=seed,
             scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda i: factor**i),
-            callback=watch, progress=False, **settings,
+            callback=watch, progress=False,
         )  # fmt: skip
     if history.diverged:
         result.stop_reason = f"loss became non-finite at iteration {history.diverged_at}"

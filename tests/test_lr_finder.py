@@ -173,10 +173,10 @@ def test_refuses_optimizer_with_a_scheduler_attached():
         lr_range_test(model, DATA, optimizer=opt2)
 
 
-def test_refuses_foreign_or_non_sgd_optimizers():
+def test_refuses_foreign_optimizers_and_non_optimizers():
     model = tutorial_mlp()
-    with pytest.raises(TypeError, match="torch.optim.SGD"):
-        lr_range_test(model, DATA, optimizer=torch.optim.Adam(model.parameters()))
+    with pytest.raises(TypeError, match="torch.optim optimizer"):
+        lr_range_test(model, DATA, optimizer="adam")
     with pytest.raises(ValueError, match="this model's parameters"):
         lr_range_test(model, DATA, optimizer=torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1))
 
@@ -225,3 +225,25 @@ def test_plot_range_test_names_the_loss():
     r.config["loss"] = "cross_entropy"
     assert plot_range_test(r).axes[0].get_ylabel() == "cross-entropy loss"
     assert plot_range_test(r, loss_label="my loss").axes[0].get_ylabel() == "my loss"
+
+
+def test_an_adam_optimizer_gives_an_adam_range_test_with_its_betas():
+    model = tutorial_mlp(seed=4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.8, 0.95), weight_decay=0.01)
+    before = [p.detach().clone() for p in model.parameters()]
+    result = lr_range_test(model, DATA, optimizer=opt, iterations=20, end_lr=1.0)
+    assert result.config["optimizer"] == "Adam" and result.config["betas"] == (0.8, 0.95)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert opt.state == {} and opt.param_groups[0]["lr"] == 1e-3  # never touched
+    # the first recorded loss is the one after Adam's first update at start_lr, as by hand
+    twin = tutorial_mlp(seed=4)
+    by_hand = torch.optim.Adam(
+        twin.parameters(), lr=result.lr[0], betas=(0.8, 0.95), weight_decay=0.01
+    )
+    X, y = DATA.X, DATA.y
+    idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    xb, yb = X[idx[:32]], y[idx[:32]]
+    torch.nn.functional.mse_loss(twin(xb), yb).backward()
+    by_hand.step()
+    xb2, yb2 = X[idx[32:64]], y[idx[32:64]]
+    assert result.loss[0] == torch.nn.functional.mse_loss(twin(xb2), yb2).item()
