@@ -2,9 +2,18 @@
 
 import math
 
+import numpy as np
 import pytest
+import torch
 
-from gdlessons.exercises import Exercise, expect_choice, expect_close, expect_int
+from gdlessons.exercises import (
+    Exercise,
+    expect_choice,
+    expect_close,
+    expect_int,
+    progress,
+    summary,
+)
 
 
 def test_placeholder_is_not_attempted_and_never_raises():
@@ -55,3 +64,61 @@ def test_checkers(checker, right, wrong):
 def test_non_finite_and_bool_answers_are_rejected():
     assert expect_close(1.0)(float("nan")) is not None
     assert expect_int(1)(True) is not None
+
+
+@pytest.mark.parametrize(
+    ("checker", "answer"),
+    [
+        (expect_int(29), np.int64(29)),
+        (expect_int(29), torch.tensor(29)),
+        (expect_int(29), np.float32(29.0)),
+        (expect_int(29), np.array(29)),
+        (expect_close(0.5), np.float64(0.5)),
+        (expect_close(0.5), torch.tensor(0.5)),
+        (expect_close(0.5), torch.tensor([0.5])),
+        (expect_choice("sgd", ("sgd", "adam")), np.str_("SGD")),
+    ],
+)
+def test_numpy_and_torch_scalars_are_answers(checker, answer):
+    assert checker(answer) is None
+
+
+def test_bools_and_multi_element_tensors_are_not_numbers():
+    assert expect_int(1)(np.bool_(True)) is not None
+    assert expect_int(1)(torch.tensor(True)) is not None
+    assert expect_int(1)(torch.tensor([1, 1])) is not None
+    assert expect_close(1.0)(torch.ones(2)) is not None
+
+
+def test_checks_remember_their_last_result_for_progress(capsys):
+    import types
+
+    module = types.ModuleType("chapter")
+    module.q1 = Exercise("q1", "?", expect_int(1), hint="h", solution="1")
+    module.q2 = Exercise("q2", "?", expect_int(2), hint="h", solution="2")
+    module.not_a_question = 3
+    assert summary(module) == {"q1": "not checked", "q2": "not checked"}
+    module.q1.check(1)
+    module.q2.check(3)
+    progress(module)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "2 of 2 questions attempted, 1 correct."
+    assert "✓ q1: correct" in out and "✗ q2: incorrect" in out
+    module.q2.check(...)
+    assert summary(module)["q2"] == "not attempted"
+    progress([])
+    assert "No questions found." in capsys.readouterr().out
+    with pytest.raises(TypeError, match="progress"):
+        progress(42)
+
+
+def test_a_question_needs_its_texts():
+    with pytest.raises(TypeError, match="hint"):
+        Exercise("q1", "?", expect_int(1), hint="", solution="1")
+
+
+def test_hint_and_solution_print_once_and_show_nothing_more_in_a_notebook(capsys):
+    q = Exercise("q1", "2 + 2?", expect_int(4), hint="Count.", solution="4")
+    shown = q.hint()
+    assert shown == "Count." and capsys.readouterr().out == "Hint for q1: Count.\n"
+    assert hasattr(shown, "_ipython_display_") and shown._ipython_display_() is None

@@ -1,0 +1,161 @@
+"""Chapter 01: the measured and drawn loops are the notebook's loops, bit for bit."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gdlessons.chapters import all_explorers
+from gdlessons.chapters import ch01_training_loop as ch
+from gdlessons.data import linear_data
+from gdlessons.models import LinearModel, tutorial_mlp
+from gdlessons.training import train
+
+DATA = linear_data(60, seed=0)
+X, Y = DATA.X, DATA.y
+
+
+def notebook_hand_loop(lr, iterations, w=-1.0, b=2.5):
+    """Section 1's loop, as the notebook writes it."""
+    model = LinearModel(w=w, b=b)
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), Y)
+        loss.backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= lr * p.grad
+        model.zero_grad()
+        losses.append(loss.item())
+    return model, losses
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.1, 0.6])
+def test_hand_path_is_the_notebooks_loop(lr):
+    model, losses = notebook_hand_loop(lr, 12)
+    path = ch.hand_path(X, Y, -1.0, 2.5, lr, 12)
+    assert path.loss[:12].tolist() == losses
+    assert path.params[12].tolist() == [model.w.item(), model.b.item()]
+    w, b = -1.0, 2.5
+    for k in range(3):  # the recorded gradient is autograd's at those parameters
+        m = LinearModel(w=path.params[k][0], b=path.params[k][1])
+        F.mse_loss(m(X), Y).backward()
+        assert path.grad[k].tolist() == [m.w.grad.item(), m.b.grad.item()]
+    assert (w, b) == tuple(path.params[0])
+
+
+def test_same_reports_equality_and_the_largest_gap():
+    assert ch.same([1.0, 2.0], [1.0, 2.0]).equal
+    c = ch.same({"w": torch.ones(2)}, {"w": torch.tensor([1.0, 1.5])})
+    assert not c and c.max_difference == 0.5 and "False" in repr(c)
+    assert not ch.same(torch.ones(2), torch.ones(3)).equal
+    assert not ch.same(torch.ones(1, dtype=torch.float64), torch.ones(1)).equal
+    assert ch.same(LinearModel(1.0, 2.0), LinearModel(1.0, 2.0)).equal
+
+
+def test_least_squares_and_the_stability_bound():
+    w, b = ch.least_squares(X, Y)
+    model, _ = notebook_hand_loop(0.3, 300)
+    assert abs(model.w.item() - w) < 1e-4 and abs(model.b.item() - b) < 1e-4
+    bound = ch.line_hessian_bound(X)
+    below = ch.hand_path(X, Y, -1.0, 2.5, 0.95 * bound, 200)
+    above = ch.hand_path(X, Y, -1.0, 2.5, 1.05 * bound, 200)
+    assert below.loss[-1] < below.loss[0] < above.loss[-1]
+
+
+def test_graph_nodes_count_a_recorded_update():
+    w = torch.tensor(1.0, requires_grad=True)
+    loss = F.mse_loss(X * w, Y)
+    loss.backward()
+    w_new = w - 0.1 * w.grad
+    assert ch.graph_nodes(F.mse_loss(X * w_new, Y)) == ch.graph_nodes(loss) + 1
+
+
+def test_gradcheck_passes_mse_and_catches_the_missing_two():
+    pred = torch.linspace(-1, 1, 8, dtype=torch.float64).requires_grad_()
+    target = torch.zeros(8, dtype=torch.float64)
+    assert torch.autograd.gradcheck(F.mse_loss, (pred, target))
+    assert not torch.autograd.gradcheck(
+        ch.MSEMissingTwo.apply, (pred, target), raise_exception=False
+    )
+    assert torch.equal(ch.MSEMissingTwo.apply(pred, target), F.mse_loss(pred, target))
+
+
+@pytest.mark.parametrize("make", [lambda: LinearModel(-1.0, 2.5), lambda: tutorial_mlp(seed=0)])
+def test_dataloader_loop_is_train_on_the_same_batches(make):
+    a, b = make(), make()
+    losses = ch.dataloader_loop(a, ch.make_loader(X, Y, 16, seed=3), lr=0.05, epochs=2)
+    order = ch.index_loader(len(X), 16, seed=3)
+    h = train(b, (X, Y), batch_size=16, epochs=2, lr=0.05, batch_indices=lambda e: list(order))
+    assert h.iterations.loss == losses and ch.same(a, b).equal
+
+
+def test_train_seed_is_one_randperm_per_epoch():
+    model = LinearModel(-1.0, 2.5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    generator, losses = torch.Generator().manual_seed(7), []
+    for _ in range(3):
+        for idx in torch.randperm(len(X), generator=generator).split(16):
+            loss = F.mse_loss(model(X[idx]), Y[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+    trained = LinearModel(-1.0, 2.5)
+    h = train(trained, (X, Y), batch_size=16, epochs=3, lr=0.1, seed=7)
+    assert h.iterations.loss == losses and ch.same(trained, model).equal
+
+
+def test_small_helpers():
+    assert ch.rises([1.0, 2.0, 1.5, 3.0]) == 2
+    assert ch.without_time([{"a": 1, "time": 2.0}]) == [{"a": 1}]
+
+
+def test_figures_are_labelled_and_styled_apart():
+    fig = ch.loss_plot({"a": [3.0, 2.0, 1.0], "b": [3.0, 2.5, 2.0]}, title="t")
+    ax = fig.axes[0]
+    assert ax.get_title() == "t" and "iteration" in ax.get_xlabel() and ax.get_legend()
+    styles = {(line.get_linestyle(), line.get_marker()) for line in ax.lines}
+    assert len(styles) == 2
+    fig = ch.epochs_plot([3.0, 2.0, 1.5, 1.0, 0.9, 0.8], [2.0, 1.0, 0.7])
+    assert "iteration" in fig.axes[0].get_xlabel() and "3 epochs of 2" in fig.axes[0].get_title()
+
+
+def test_explorer_is_registered_pure_and_cheap_to_move():
+    assert "ch01-loop-explorer" in all_explorers()
+    explorer = ch.loop_explorer(n=60, max_iterations=30)
+    loop = explorer.loop
+    fig = explorer.figure(lr=0.1, iteration=5)
+    left, right = fig.axes
+    assert "w" in left.get_xlabel() and "iteration" in right.get_xlabel()
+    assert "5 of 30 iterations" in left.get_title() and "converges" in right.get_title()
+    assert all(t.get_fontsize() >= 9 for ax in fig.axes for t in [ax.title, ax.xaxis.label])
+    assert loop._path.cache_info().misses == 1
+    explorer.figure(lr=0.1, iteration=20)  # the iteration slider reuses the path
+    assert loop._path.cache_info().misses == 1
+    text = explorer.readout(lr=0.1, iteration=5)
+    path = loop.path(0.1)
+    assert f"dL/dw = {path.grad[5][0]:+.4g}" in text and "2/λ_max" in text
+    assert explorer.figure(lr=0.1, iteration=999)  # clamped to the last iteration
+
+
+def test_explorer_handles_a_diverging_rate_without_warnings(recwarn):
+    explorer = ch.loop_explorer(n=60, max_iterations=60)
+    fig = explorer.figure(lr=1.0, iteration=60)
+    assert "diverges" in fig.axes[1].get_title()
+    assert "leaves the view" in " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert len(explorer.png(lr=1.0, iteration=60)) > 1000
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_speed_table_rows():
+    rows = ch.speed_table(DATA, 16, epochs=1, repeats=1)
+    assert [r["what"] for r in rows][:2] == ["DataLoader loop", "train()"]
+    assert all(r["ms per epoch"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_worker_table_starts_workers():
+    rows = ch.worker_table(DATA, 16, workers=[0, 1])
+    assert [r["num_workers"] for r in rows] == [0, 1]
+    assert all(np.isfinite(r["ms per epoch"]) for r in rows)

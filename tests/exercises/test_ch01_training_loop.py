@@ -1,0 +1,224 @@
+"""Chapter 01 exercises: every message reachable, the references right, the checks safe."""
+
+import copy
+import inspect
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from gdlessons.exercises import ch01_training_loop as ex
+from gdlessons.training import train
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_training_loop.ipynb"
+
+RIGHT = {"q1": 8, "q2": 1.5, "q6": 21}
+WRONG = {"q1": 4, "q2": 0.5, "q6": 18}
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_number_questions(name):
+    q = getattr(ex, name)
+    assert q.check(RIGHT[name]).correct
+    assert q.check(np.float64(RIGHT[name])).correct
+    assert q.check(torch.tensor(RIGHT[name])).correct
+    wrong = q.check(WRONG[name])
+    assert wrong.status == "incorrect" and str(RIGHT[name]) not in wrong.message
+    assert q.check(...).status == "not attempted"
+
+
+CODE = [ex.q3, ex.q4, ex.q5]
+
+
+FUNCTION = {"q3": "line_gradients", "q4": "fixed_descent", "q5": "train_one_epoch"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    fn = solution_of(q)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.slow
+def test_every_mistake_differs_from_the_reference_and_from_the_others():
+    for q in CODE:
+        messages = [q.check(m.fn).message for m in q.mistakes]
+        assert len(set(messages)) == len(messages), q.name
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+# --- q3 ---------------------------------------------------------------------------------------
+
+
+def test_q3_other_wrong_answers_get_the_first_difference():
+    swapped = ex.q3.check(lambda w, b, X, y: tuple(reversed(ex._autograd_gradients(w, b, X, y))))
+    assert "`dL/dw` differs by" in swapped.message
+    assert "pair" in ex.q3.check(lambda w, b, X, y: torch.zeros(2)).message
+
+
+def test_q3_accepts_floats_and_float64():
+    def in_float64(w, b, X, y):
+        r = w * X.double() + b - y.double()
+        return float(2 * (r * X.double()).mean()), float(2 * r.mean())
+
+    assert ex.q3.check(in_float64).correct
+
+
+# --- q4 ---------------------------------------------------------------------------------------
+
+
+def test_q4_the_notebook_shows_the_buggy_loop_the_checker_knows():
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]]
+    shown = next(c for c in cells if c.startswith("def buggy_descent"))
+    assert shown.startswith(inspect.getsource(ex.buggy_descent))
+
+
+def test_q4_other_fixes_are_named():
+    def zero_then_update_from_none(model, X, y, lr, iterations):
+        losses = []
+        for _ in range(iterations):
+            loss = F.mse_loss(model(X), y)
+            loss.backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= 2 * lr * p.grad  # twice the rate
+            model.zero_grad()
+            losses.append(loss.item())
+        return losses
+
+    result = ex.q4.check(zero_then_update_from_none)
+    assert "at iteration 2, the loss is" in result.message
+
+    def outside_no_grad(model, X, y, lr, iterations):
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        for p in model.parameters():
+            p -= lr * p.grad
+        return [loss.item()]
+
+    raised = ex.q4.check(outside_no_grad)
+    assert (
+        "leaf Variable that requires grad" in raised.message
+        and "p -= lr * p.grad" in raised.message
+    )
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+def test_q5_reference_is_trains_loop_bit_for_bit():
+    """The reference's parameters after the epoch are train()'s, on the loader's own batches."""
+    for case in ex._epoch_cases():
+        loader = case["loader"]
+        seed = loader.generator.initial_seed()
+        model_ref = case["model"]
+        model_train = copy.deepcopy(model_ref)
+        losses = ex._one_epoch(model_ref, case["optimizer"], loader)
+        order = DataLoader(
+            torch.arange(len(loader.dataset)), batch_size=loader.batch_size, shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )  # fmt: skip
+        lr = case["optimizer"].param_groups[0]["lr"]
+        h = train(model_train, loader.dataset.tensors, batch_size=loader.batch_size, lr=lr,
+                  batch_indices=lambda epoch, order=order: list(order))  # fmt: skip
+        assert h.iterations.loss == losses
+        for a, b in zip(model_ref.parameters(), model_train.parameters()):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_q5_other_wrong_answers_get_the_first_difference():
+    def tensors_and_no_zeroing(model, optimizer, loader):
+        losses = []
+        for xb, yb in loader:
+            loss = F.mse_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss)
+        return losses
+
+    assert "holds tensors" in ex.q5.check(tensors_and_no_zeroing).message
+
+    def reversed_losses(model, optimizer, loader):
+        return ex._one_epoch(model, optimizer, loader)[::-1]
+
+    assert "at iteration 1, the loss is" in ex.q5.check(reversed_losses).message
+
+    def nudged(model, optimizer, loader):
+        losses = ex._one_epoch(model, optimizer, loader)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1.001)
+        return losses
+
+    assert "after the epoch, `" in ex.q5.check(nudged).message
+
+    def returns_nothing(model, optimizer, loader):
+        ex._one_epoch(model, optimizer, loader)
+
+    assert "return the list of losses" in ex.q5.check(returns_nothing).message
+
+
+def test_q5_check_leaves_the_cases_and_the_generators_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    ex.q5.check(ex._one_epoch)
+    assert torch.equal(before, torch.get_rng_state())
+    case = ex._epoch_cases()[0]
+    w = case["model"].w.detach().clone()
+    ex.q5.check(lambda model, optimizer, loader: ex._one_epoch(model, optimizer, loader))
+    assert torch.equal(case["model"].w, w)
