@@ -1,0 +1,1275 @@
+"""Adaptive optimizers: a learning rate per parameter, set by each parameter's own gradients.
+
+The notebook writes AdaGrad, RMSProp, Adam and AdamW by hand; this module holds what surrounds
+those lines: the data and two-parameter surfaces they run on, :func:`match_torch` (a hand-written
+rule against ``torch.optim`` bit for bit, on the same batches), a vectorised engine for paths on
+the surfaces (:func:`paths`, pinned to ``torch.optim`` by the tests), the Adam-vs-SGD race on two
+real problems, the plots and the explorer.
+
+Per parameter p with gradient g (after weight decay, if any), torch's rules are:
+
+    AdaGrad   G ← G + g²                    p ← p − η·g / (√G + ε)
+    RMSProp   s ← α·s + (1 − α)·g²          p ← p − η·g / (√s + ε)
+    Adam      m ← β₁·m + (1 − β₁)·g         v ← β₂·v + (1 − β₂)·g²
+              p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+    AdamW     p ← p·(1 − η·λ) first, then Adam without weight decay
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import matplotlib as mpl
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import nn
+
+from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons.batching import BatchIterator
+from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
+from gdlessons.display.blit import BlitFigure
+from gdlessons.display.explorer import Explorer
+from gdlessons.display.plots import X_AXES
+from gdlessons.display.tables import Table
+from gdlessons.history import History
+from gdlessons.lr_finder import RangeTest, ema_smooth, steepest_point, valley_point
+from gdlessons.models import digits_classifier, tutorial_mlp
+from gdlessons.sweep import grid, sweep
+from gdlessons.training import resolve_batch_size, resolve_loss, train
+
+# Line style and marker per method, so no curve is told apart by colour alone.
+STYLES = {
+    "SGD": dict(ls="-", marker="o", color="C0"),
+    "SGD + momentum": dict(ls="--", marker="s", color="C1"),
+    "RMSProp": dict(ls="-.", marker="^", color="C2"),
+    "Adam": dict(ls=":", marker="D", color="C3"),
+    "AdaGrad": dict(ls=(0, (5, 1, 1, 1)), marker="v", color="C4"),
+    "SGD + noise": dict(ls=(0, (1, 1)), marker="x", color="C5"),
+}
+
+
+def style(label: str) -> dict:
+    """The line style of the method named at the start of ``label`` (longest name first).
+
+    >>> style("Adam η=0.1")["marker"], style("SGD + momentum 0.9")["ls"]
+    ('D', '--')
+    """
+    for name in sorted(STYLES, key=len, reverse=True):
+        if label.startswith(name):
+            return dict(STYLES[name])
+    return {}
+
+
+def panels(
+    ncols: int = 1,
+    *,
+    figsize: tuple[float, float] = (6.4, 3.6),
+    width_ratios: Sequence[float] | None = None,
+    left: float = 0.1,
+    right: float = 0.97,
+    bottom: float = 0.15,
+    top: float = 0.89,
+    wspace: float = 0.25,
+):
+    """A figure of ``ncols`` axes side by side with fixed margins: drawn once, where a
+    constrained layout is drawn twice (the chapter renders a dozen figures). Returns
+    ``(figure, axes)``, ``axes`` a list.
+
+    >>> fig, axes = panels(2); len(axes), fig.get_layout_engine() is None
+    (2, True)
+    """
+    fig = Figure(figsize=figsize)
+    fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top, wspace=wspace)
+    axes = fig.subplots(
+        1, ncols, gridspec_kw={"width_ratios": width_ratios} if width_ratios else None
+    )
+    return fig, list(np.atleast_1d(axes))
+
+
+def plain_log_labels(ax: Axes) -> None:
+    """On a log y axis spanning less than about a decade and a half, label the ticks 2, 3, 4, 6
+    as plain numbers instead of 6×10⁰ (wider axes keep powers of ten).
+
+    >>> fig, (ax,) = panels(); _ = ax.semilogy([1, 2], [1.0, 8.0]); plain_log_labels(ax)
+    >>> ax.yaxis.get_minor_formatter()(0.3, 0)
+    '0.3'
+    """
+    low, high = ax.get_ylim()
+    if low > 0 and math.log10(high / low) < 1.5:
+        plain = mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_minor_locator(mpl.ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+
+
+# ----------------------------------------------------------------------------------------------
+# Two-parameter surfaces
+# ----------------------------------------------------------------------------------------------
+
+CURVATURES = (0.02, 1.0)  # chapter 06's ill-conditioned quadratic: κ = 50
+START = (-2.5, 0.8)
+SADDLE_TILT = 0.1  # f = ¼(x² − 1)² + ½y² + 0.1·x: the tilt makes one minimum lower than the other
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A loss of two parameters, vectorised over leading axes: ``loss(x)`` maps (..., 2) to (...)
+    and ``grad(x)`` (written out, for speed) maps (..., 2) to its gradient (..., 2).
+
+    ``points`` names the critical points (minima, saddle), ``floor`` is the lowest loss (what
+    "loss above the minimum" is measured from), ``start`` the default starting point.
+    """
+
+    name: str
+    formula: str
+    loss: Callable[[torch.Tensor], torch.Tensor]
+    grad: Callable[[torch.Tensor], torch.Tensor]
+    start: tuple[float, float]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    floor: float = 0.0
+    points: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __call__(self, x) -> np.ndarray:
+        """The loss at points ``x`` (array-like, last axis 2), as a float64 array.
+
+        >>> float(QUADRATIC([1.0, 1.0]))
+        0.51
+        """
+        with torch.no_grad():
+            return self.loss(torch.tensor(np.array(x, dtype=float))).numpy()
+
+
+def _quadratic(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (CURVATURES[0] * x[..., 0] ** 2 + CURVATURES[1] * x[..., 1] ** 2)
+
+
+def _quadratic_grad(x: torch.Tensor) -> torch.Tensor:
+    return torch.stack([CURVATURES[0] * x[..., 0], CURVATURES[1] * x[..., 1]], dim=-1)
+
+
+_C, _S = math.cos(math.pi / 4), math.sin(math.pi / 4)
+
+
+def _rotated(x: torch.Tensor) -> torch.Tensor:
+    u = _C * x[..., 0] - _S * x[..., 1]  # coordinates along the valley's own axes
+    w = _S * x[..., 0] + _C * x[..., 1]
+    return 0.5 * (CURVATURES[0] * u**2 + CURVATURES[1] * w**2)
+
+
+def _rotated_grad(x: torch.Tensor) -> torch.Tensor:
+    u = CURVATURES[0] * (_C * x[..., 0] - _S * x[..., 1])
+    w = CURVATURES[1] * (_S * x[..., 0] + _C * x[..., 1])
+    return torch.stack([_C * u + _S * w, -_S * u + _C * w], dim=-1)
+
+
+def _saddle(x: torch.Tensor) -> torch.Tensor:
+    a, b = x[..., 0], x[..., 1]
+    return 0.25 * (a**2 - 1) ** 2 + 0.5 * b**2 + SADDLE_TILT * a
+
+
+def _saddle_grad(x: torch.Tensor) -> torch.Tensor:
+    a = x[..., 0]
+    return torch.stack([a * (a**2 - 1) + SADDLE_TILT, x[..., 1]], dim=-1)
+
+
+def saddle_critical_points() -> tuple[float, float, float]:
+    """x of the saddle function's global minimum, saddle and local minimum (all at y = 0):
+    the roots of x³ − x + tilt = 0.
+
+    >>> [round(v, 3) for v in saddle_critical_points()]
+    [-1.047, 0.101, 0.946]
+    """
+    roots = np.sort(np.roots([1.0, 0.0, -1.0, SADDLE_TILT]).real)
+    return float(roots[0]), float(roots[1]), float(roots[2])
+
+
+_LEFT, _SADDLE_X, _RIGHT = saddle_critical_points()
+
+QUADRATIC = Surface(
+    "quadratic", "f = ½(0.02·x₁² + x₂²)", _quadratic, _quadratic_grad, START, (-3.0, 3.0), (-1.6, 1.6),
+    points={"minimum": (0.0, 0.0)},
+)  # fmt: skip
+ROTATED = Surface(
+    "rotated quadratic", "the same valley turned by 45°", _rotated, _rotated_grad,
+    (_C * START[0] + _S * START[1], -_S * START[0] + _C * START[1]), (-2.6, 2.6), (-2.6, 2.6),
+    points={"minimum": (0.0, 0.0)},
+)  # fmt: skip
+SADDLE = Surface(
+    "saddle", "f = ¼(x₁² − 1)² + ½x₂² + 0.1·x₁", _saddle, _saddle_grad, (_SADDLE_X + 1e-6, 1.5), (-1.8, 1.8),
+    (-1.7, 1.7), floor=float(_saddle(torch.tensor([_LEFT, 0.0], dtype=torch.float64))),
+    points={"global minimum": (_LEFT, 0.0), "saddle": (_SADDLE_X, 0.0), "local minimum": (_RIGHT, 0.0)},
+)  # fmt: skip
+SURFACES = {s.name: s for s in (QUADRATIC, ROTATED, SADDLE)}
+
+
+def _surface(surface: Surface | str) -> Surface:
+    if isinstance(surface, Surface):
+        return surface
+    return SURFACES[check_choice("surface", surface, SURFACES)]
+
+
+# ----------------------------------------------------------------------------------------------
+# The vectorised engine on the surfaces, and torch.optim itself on them
+# ----------------------------------------------------------------------------------------------
+
+METHODS = ("sgd", "adagrad", "rmsprop", "adam")
+DEFAULT_EPS = {"sgd": 0.0, "adagrad": 1e-10, "rmsprop": 1e-8, "adam": 1e-8}
+
+
+def paths(
+    surface: Surface | str,
+    method: str,
+    lr,
+    iterations: int,
+    *,
+    start=None,
+    momentum=0.0,
+    beta1=0.9,
+    beta2=0.999,
+    alpha=0.99,
+    eps: float | None = None,
+    scale: float = 1.0,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Every iterate of ``torch.optim``'s rule ``method`` on ``scale × surface``, for many
+    settings at once: ``lr``, ``momentum`` (SGD), ``beta1``/``beta2`` (Adam), ``alpha`` (RMSProp)
+    and ``start`` (last axis 2) broadcast together to a batch shape; the result has shape
+    ``batch + (iterations + 1, 2)``, start included (float64). ``noise`` adds N(0, noise²) to
+    each gradient coordinate (a stand-in for mini-batch noise, seeded by ``seed``). ``eps=None``
+    takes torch's default. A diverging run grows to ``inf``/``nan`` silently.
+
+    >>> paths("quadratic", "sgd", [0.5, 1.0], 1, start=(1.0, 1.0))[:, -1].tolist()
+    [[0.99, 0.5], [0.98, 0.0]]
+    """
+    surface = _surface(surface)
+    check_choice("method", method, METHODS)
+    iterations = check_int("iterations", iterations, low=0)
+    scale = check_float("scale", scale, low=0.0, low_open=True)
+    noise = check_float("noise", noise, low=0.0)
+    eps = DEFAULT_EPS[method] if eps is None else check_float("eps", eps, low=0.0)
+    settings = {"lr": lr, "momentum": momentum, "beta1": beta1, "beta2": beta2, "alpha": alpha}
+    arrays = {k: np.asarray(v, dtype=float) for k, v in settings.items()}
+    for name, arr in arrays.items():
+        low_ok = arr > 0 if name == "lr" else arr >= 0
+        if not np.all(np.isfinite(arr) & low_ok & ((arr < 1) | (name == "lr"))):
+            allowed = "> 0" if name == "lr" else "in [0, 1)"
+            raise ValueError(f"{name} must be {allowed}, got {settings[name]!r}")
+    start = np.asarray(surface.start if start is None else start, dtype=float)
+    if start.shape[-1:] != (2,):
+        raise ValueError(f"start must end in an axis of 2 coordinates, got shape {start.shape}")
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()), start.shape[:-1])
+
+    def column(arr):  # one value per run, broadcast over the two coordinates
+        return torch.tensor(np.broadcast_to(arr, shape).copy())[..., None]
+
+    lr_, mu, b1, b2, al = (column(arrays[k]) for k in settings)
+    x = torch.tensor(np.broadcast_to(start, shape + (2,)).copy())
+    m = torch.zeros_like(x)
+    v = torch.zeros_like(x)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    out = torch.empty(shape + (iterations + 1, 2), dtype=torch.float64)
+    out[..., 0, :] = x
+    for t in range(1, iterations + 1):
+        g = scale * surface.grad(x)
+        if noise:
+            g = g + noise * torch.randn(g.shape, generator=generator, dtype=g.dtype)
+        if method == "sgd":
+            m = g if t == 1 else m * mu + g  # torch's first velocity is the gradient itself
+            x = x - lr_ * m
+        elif method == "adagrad":
+            v = v + g * g
+            x = x - lr_ * g / (v.sqrt() + eps)
+        elif method == "rmsprop":
+            v = v * al + (1 - al) * g * g
+            x = x - lr_ * g / (v.sqrt() + eps)
+        else:
+            m = m.lerp(g, 1 - b1)
+            v = v * b2 + (1 - b2) * g * g
+            x = x - (lr_ / (1 - b1**t)) * m / (v.sqrt() / (1 - b2**t).sqrt() + eps)
+        out[..., t, :] = x
+    return out.numpy()
+
+
+def torch_path(
+    surface: Surface | str,
+    make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+    iterations: int,
+    *,
+    start=None,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Minimise ``scale × surface`` with a real ``torch.optim`` optimizer built by
+    ``make_optimizer([x])`` on a float64 point ``x``; returns ``(iterations + 1, 2)``.
+
+    >>> torch_path("quadratic", lambda p: torch.optim.SGD(p, lr=1.0), 1, start=(1.0, 1.0))[-1].tolist()
+    [0.98, 0.0]
+    """
+    surface = _surface(surface)
+    iterations = check_int("iterations", iterations, low=0)
+    start = surface.start if start is None else start
+    x = torch.tensor(np.asarray(start, dtype=float), requires_grad=True)
+    optimizer = make_optimizer([x])
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"make_optimizer must return a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    out = [x.detach().clone()]
+    for _ in range(iterations):
+        optimizer.zero_grad()
+        (scale * surface.loss(x)).backward()
+        optimizer.step()
+        out.append(x.detach().clone())
+    return torch.stack(out).numpy()
+
+
+def loss_along(surface: Surface | str, path: np.ndarray) -> np.ndarray:
+    """Loss above the surface's lowest value at every point of a path (``inf`` where it
+    overflowed).
+
+    >>> loss_along("quadratic", np.array([[0.0, 1.0]])).tolist()
+    [0.5]
+    """
+    surface = _surface(surface)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = surface(path) - surface.floor
+    return np.where(np.isfinite(loss), loss, np.inf)
+
+
+def iterations_to(loss: np.ndarray, below: float) -> int | None:
+    """First iteration (index into the path) from which the loss stays below ``below``.
+
+    >>> iterations_to(np.array([4.0, 1.0, 3.0, 0.5, 0.2]), 2.0)
+    3
+    """
+    loss = np.asarray(loss, dtype=float)
+    above = np.nonzero(~(loss < below))[0]
+    if len(above) == 0:
+        return 0
+    return int(above[-1]) + 1 if above[-1] + 1 < len(loss) else None
+
+
+def plot_surface(
+    surface: Surface | str, *, ax: Axes | None = None, levels: int = 14, title: str | None = None
+) -> Figure:
+    """Contours of the surface (log-spaced above its floor) with its named points marked.
+
+    >>> plot_surface("saddle").axes[0].get_xlabel()
+    'x₁'
+    """
+    surface = _surface(surface)
+    if ax is None:
+        fig, (ax,) = panels(figsize=(5.6, 4.0), left=0.12)
+    fig = ax.figure
+    xs = np.linspace(*surface.xlim, 121)
+    ys = np.linspace(*surface.ylim, 101)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    z = surface(np.stack([grid_x, grid_y], axis=-1)) - surface.floor
+    ax.contour(xs, ys, z, levels=np.geomspace(max(z.min(), 1e-3), z.max(), levels), colors="0.72", linewidths=0.7)  # fmt: skip
+    marks = {"global minimum": "*", "minimum": "*", "local minimum": "P", "saddle": "X"}
+    for name, point in surface.points.items():
+        ax.plot(*point, marks[name], color="k", ms=10, ls="none", label=name)
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, xlabel="x₁", ylabel="x₂")
+    ax.set_title(title or f"{surface.name}: {surface.formula}")
+    return fig
+
+
+def plot_paths(
+    surface: Surface | str,
+    runs: dict[str, np.ndarray],
+    *,
+    title: str | None = None,
+    markevery: int = 5,
+    legend: str = "upper right",
+) -> Figure:
+    """Two panels: the paths on the surface's contours (legend at ``legend``), and their loss
+    above the minimum per iteration (log scale); a path that diverges is cut where it leaves
+    the picture.
+
+    >>> fig = plot_paths("quadratic", {"SGD": paths("quadratic", "sgd", 1.0, 5)}); fig.axes[1].get_xlabel()
+    'iteration (optimizer updates)'
+    """
+    surface = _surface(surface)
+    fig, (left, right) = panels(2, figsize=(11.0, 4.0), width_ratios=[1.5, 1], left=0.06, right=0.98, wspace=0.2)  # fmt: skip
+    plot_surface(surface, ax=left, title=title)
+    limit = 3 * max(map(abs, surface.xlim + surface.ylim))
+    for label, path in runs.items():
+        path = np.asarray(path, dtype=float)
+        bad = ~np.isfinite(path).all(axis=-1) | (np.abs(path).max(axis=-1) > limit)
+        shown = path[: int(np.argmax(bad)) + 1] if bad.any() else path
+        kw = style(label)
+        left.plot(shown[:, 0], shown[:, 1], lw=1.2, ms=4, markevery=markevery,
+                  label=label + (" (diverges)" if bad.any() else ""), **kw)  # fmt: skip
+        loss = np.clip(loss_along(surface, path), 1e-16, 1e8)
+        right.plot(np.arange(len(loss)), loss, lw=1.4, ms=4, markevery=markevery, label=label, **kw)
+    left.legend(loc=legend, fontsize=9)
+    right.set_yscale("log")
+    right.set(xlabel=X_AXES["iteration"], ylabel="loss above the minimum", title="Loss per iteration")  # fmt: skip
+    plain_log_labels(right)
+    right.legend(loc="best", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter groups
+# ----------------------------------------------------------------------------------------------
+
+
+def describe_groups(optimizer: torch.optim.Optimizer, model: nn.Module) -> Table:
+    """One row per ``optimizer.param_groups`` entry: its settings and the parameters it holds,
+    by name in ``model``.
+
+    >>> m = nn.Linear(2, 1)
+    >>> describe_groups(torch.optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1), m)
+    group  lr   weight_decay  parameters
+        0  0.1             0  weight
+        1  0.5             0  bias
+    """
+    names = {id(p): name for name, p in model.named_parameters()}
+    rows = []
+    for i, group in enumerate(optimizer.param_groups):
+        held = [names.get(id(p), f"(not in the model, shape {tuple(p.shape)})") for p in group["params"]]  # fmt: skip
+        rows.append({"group": i, "lr": group["lr"], "weight_decay": group.get("weight_decay", 0.0),
+                     "parameters": ", ".join(held)})  # fmt: skip
+    return Table(rows, digits=3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hand-written rules against torch.optim, bit for bit
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Agreement:
+    """A hand-written rule vs a ``torch.optim`` optimizer over ``iterations`` updates."""
+
+    iterations: int
+    bitwise_equal_updates: int
+    max_abs_difference: float
+
+    @property
+    def bitwise_equal(self) -> bool:
+        """True when every parameter was bit-for-bit equal after every update."""
+        return self.bitwise_equal_updates == self.iterations
+
+
+def match_torch(
+    rule: Callable[..., torch.Tensor],
+    optimizer: type[torch.optim.Optimizer],
+    model: nn.Module,
+    data,
+    *,
+    iterations: int = 100,
+    batch_size: int | str = 32,
+    seed: int = 0,
+    loss: str = "mse",
+    **settings,
+) -> Agreement:
+    """Train a copy of ``model`` with ``optimizer(params, **settings)`` through ``train()``,
+    and another with ``p ← rule(p, g, state, **settings)`` per parameter (``state`` a dict the
+    rule keeps, empty before the first update) on the same batches; count the updates after
+    which every parameter agrees bit for bit. ``model`` itself is left untouched.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> def sgd(p, g, state, *, lr):
+    ...     return p.add(g, alpha=-lr)
+    >>> match_torch(sgd, torch.optim.SGD, tutorial_mlp(), quadratic_data(100), iterations=5, lr=0.1).bitwise_equal
+    True
+    """
+    if not callable(rule):
+        raise TypeError(f"rule must be a function (p, g, state, **settings) -> p, got {rule!r}")
+    if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer class, e.g. torch.optim.Adam, got {optimizer!r}")  # fmt: skip
+    iterations = check_int("iterations", iterations, low=1)
+    X, y = as_tensors(data)
+    batch_size = resolve_batch_size(batch_size, len(X))
+    history = train(
+        copy.deepcopy(model), (X, y), batch_size=batch_size, epochs=1, loss=loss, seed=seed,
+        optimizer=lambda m: optimizer(m.parameters(), **settings), batches_per_epoch=iterations,
+        replacement=True, record_params=True, progress=False,
+    )  # fmt: skip
+    by_hand = copy.deepcopy(model)
+    weights = list(by_hand.parameters())  # the hand-made run's values are copied into these
+    params = [p.detach().clone() for p in weights]
+    targets = [dict(history.params[k]) for k in range(len(history.params))]
+    names = [name for name, _ in by_hand.named_parameters()]
+    states: list[dict] = [{} for _ in params]
+    loss_fn = resolve_loss(loss)
+    batches = BatchIterator(X, y, batch_size=batch_size, seed=seed, replacement=True, batches_per_epoch=iterations)  # fmt: skip
+    equal, worst = 0, 0.0
+    for k, (xb, yb) in enumerate(batches, start=1):
+        if k >= len(targets):
+            break  # torch's run diverged: nothing left to compare with
+        with torch.no_grad():
+            for w, p in zip(weights, params, strict=True):
+                w.copy_(p)
+        grads = torch.autograd.grad(loss_fn(by_hand(xb), yb), weights)
+        with torch.no_grad():
+            params = [rule(p, g, s, **settings) for p, g, s in zip(params, grads, states, strict=True)]  # fmt: skip
+        target = [targets[k][n] for n in names]
+        if all(torch.equal(p, t) for p, t in zip(params, target, strict=True)):
+            equal += 1
+            continue
+        gap = max(float((p - t).abs().max()) for p, t in zip(params, target, strict=True))
+        worst = max(worst, gap) if math.isfinite(gap) else math.inf
+    return Agreement(iterations, equal, worst)
+
+
+# ----------------------------------------------------------------------------------------------
+# The rare-feature problem
+# ----------------------------------------------------------------------------------------------
+
+
+def rare_feature_data(
+    n: int = 1000,
+    *,
+    features: int = 5,
+    rare_fraction: float = 0.02,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> Dataset:
+    """Linear data y = Σ xᵢ + noise whose last input is 1 in a fraction ``rare_fraction`` of the
+    samples and 0 elsewhere (a rare, sparse feature); the others are standard normal. Every
+    true weight is 1.
+
+    >>> d = rare_feature_data(1000, rare_fraction=0.02); int(d.X[:, -1].sum()), d.X.shape
+    (20, torch.Size([1000, 5]))
+    """
+    n = check_int("n", n, low=2)
+    features = check_int("features", features, low=2)
+    rare_fraction = check_float("rare_fraction", rare_fraction, low=0.0, high=1.0, low_open=True)
+    noise = check_float("noise", noise, low=0.0)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    X = rng.standard_normal((n, features))
+    rare = np.zeros(n)
+    rare[rng.choice(n, size=max(1, round(rare_fraction * n)), replace=False)] = 1.0
+    X[:, -1] = rare
+    y = X.sum(axis=1) + noise * rng.standard_normal(n)
+    return Dataset(
+        torch.tensor(X, dtype=torch.float32),
+        torch.tensor(y, dtype=torch.float32)[:, None],
+        f"rare feature in {rare_fraction:.0%} of the samples",
+    )
+
+
+def replay_gradients(
+    model: nn.Module, history: History, data, *, batch_size: int, seed: int = 0, loss: str = "mse"
+) -> dict[str, torch.Tensor]:
+    """The gradient each update of a ``train(..., record_params=True)`` run used, recomputed at
+    the recorded parameters on the same batches (``model`` gives the architecture only).
+    Returns ``{name: (iterations, *shape)}``.
+
+    >>> from gdlessons.models import LinearModel
+    >>> d = (torch.ones(4, 1), torch.zeros(4, 1))
+    >>> h = train(LinearModel(w=1.0), d, batch_size=4, epochs=2, lr=0.1, record_params=True)
+    >>> replay_gradients(LinearModel(), h, d, batch_size=4)["w"].tolist()
+    [2.0, 1.2000000476837158]
+    """
+    if history.params is None:
+        raise ValueError("the run recorded no parameters: train with record_params=True")
+    X, y = as_tensors(data)
+    loss_fn = resolve_loss(loss)
+    replica = copy.deepcopy(model)  # holds each recorded state in turn
+    named = list(replica.named_parameters())
+    batches = BatchIterator(X, y, batch_size=resolve_batch_size(batch_size, len(X)), seed=seed)
+    grads: dict[str, list[torch.Tensor]] = {name: [] for name, _ in named}
+    k = 0
+    while k < len(history.params) - 1:
+        for xb, yb in batches:
+            if k >= len(history.params) - 1:
+                break
+            with torch.no_grad():
+                for name, p in named:
+                    p.copy_(history.params[k][name])
+            found = torch.autograd.grad(loss_fn(replica(xb), yb), [p for _, p in named])
+            for (name, _), g in zip(named, found, strict=True):
+                grads[name].append(g)
+            k += 1
+    return {name: torch.stack(gs) for name, gs in grads.items()}
+
+
+def adagrad_rates(grads: torch.Tensor, lr: float, eps: float = 1e-10) -> np.ndarray:
+    """AdaGrad's effective learning rate η / (√G + ε) of every coordinate at every update, from
+    the gradients the run used (``(iterations, ...)``); G includes the update's own gradient.
+    NaN until a coordinate's first non-zero gradient (until then it has not moved).
+
+    >>> adagrad_rates(torch.tensor([[3.0], [4.0]]), lr=1.0).round(3).ravel().tolist()
+    [0.333, 0.2]
+    """
+    g = grads.detach().double()
+    total = torch.cumsum(g * g, dim=0)
+    rates = lr / (total.sqrt() + eps)
+    return torch.where(total > 0, rates, torch.nan).numpy()  # no gradient yet: no step, no rate
+
+
+def reached(
+    weights: np.ndarray, target: float = 1.0, *, tolerance: float = 0.1
+) -> list[int | None]:
+    """Per coordinate, the first iteration from which the weight stays within ``tolerance`` of
+    ``target`` (``None`` if it never settles there); ``weights`` is ``(iterations + 1, d)``.
+
+    >>> reached(np.array([[0.0, 0.0], [0.95, 0.5], [1.0, 0.7]]))
+    [1, None]
+    """
+    weights = np.asarray(weights, dtype=float)
+    return [iterations_to(np.abs(col - target), tolerance) for col in weights.T]
+
+
+def settle_table(weights: dict[str, np.ndarray], rates: dict[str, float]) -> Table:
+    """Per run, the iteration by which every common weight (all but the last) has settled within
+    0.1 of its true value 1, and the iteration at which the rare (last) weight has; "—" for
+    never within the run.
+
+    >>> settle_table({"SGD": np.array([[0.0, 0.0], [1.0, 0.5], [1.0, 0.6]])}, {"SGD": 0.3}).rows[0]
+    {'optimizer': 'SGD', 'lr': 0.3, 'common weights settled by iteration': 1, 'rare weight settled at iteration': None}
+    """
+    rows = []
+    for name, w in weights.items():
+        settle = reached(w)
+        common = None if None in settle[:-1] else max(settle[:-1])
+        rows.append({"optimizer": name, "lr": rates[name], "common weights settled by iteration": common,
+                     "rare weight settled at iteration": settle[-1]})  # fmt: skip
+    return Table(rows)
+
+
+def plot_rare_feature(
+    weights: dict[str, np.ndarray], rates: dict[str, np.ndarray], *, rare: int = -1
+) -> Figure:
+    """Left: each weight per iteration under each optimizer (the rare feature's thick); right:
+    each weight's effective learning rate per iteration (log scale).
+
+    >>> w = {"SGD": np.zeros((3, 2)), "AdaGrad": np.ones((3, 2))}
+    >>> plot_rare_feature(w, {"SGD": np.full((2, 2), 0.1), "AdaGrad": np.full((2, 2), 0.5)}).axes[0].get_xlabel()
+    'iteration (optimizer updates)'
+    """
+    fig, (left, right) = panels(2, figsize=(11.0, 3.9), left=0.07, right=0.98, wspace=0.22)
+    for label, w in weights.items():
+        kw = style(label)
+        kw.pop("marker")
+        iters = np.arange(len(w))
+        d = w.shape[1]
+        rare_col = rare % d
+        for j in range(d):
+            if j != rare_col:
+                left.plot(iters, w[:, j], lw=0.8, alpha=0.6, **kw, label=f"{label}: common features" if j == 0 else None)  # fmt: skip
+        left.plot(iters, w[:, rare_col], lw=2.6, **kw, label=f"{label}: rare feature")
+    left.axhline(1.0, color="k", lw=0.8, ls=(0, (1, 3)), label="true weight")
+    left.set(xlabel=X_AXES["iteration"], ylabel="weight", title="Each weight per iteration")
+    left.legend(loc="lower right", fontsize=9)
+    for label, r in rates.items():
+        kw = style(label)
+        kw.pop("marker")
+        iters = np.arange(1, len(r) + 1)
+        d = r.shape[1]
+        rare_col = rare % d
+        for j in range(d):
+            if j != rare_col:
+                right.plot(iters, r[:, j], lw=0.8, alpha=0.6, **kw, label=f"{label}: common features" if j == 0 else None)  # fmt: skip
+        right.plot(iters, r[:, rare_col], lw=2.6, **kw, label=f"{label}: rare feature")
+    right.set_yscale("log")
+    right.set(xlabel=X_AXES["iteration"], ylabel="effective learning rate", title="Each weight's effective rate per iteration")  # fmt: skip
+    right.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Bias correction and ε
+# ----------------------------------------------------------------------------------------------
+
+
+def plot_bias_correction(without: Sequence[float], with_: Sequence[float]) -> Figure:
+    """Adam's step length (in units of the learning rate) per iteration, with and without the
+    bias correction.
+
+    >>> plot_bias_correction([3.2, 4.0], [1.0, 1.0]).axes[0].get_ylabel()
+    'step length / learning rate'
+    """
+    fig, (ax,) = panels(figsize=(6.6, 3.6), left=0.11)
+    t = np.arange(1, len(without) + 1)
+    ax.plot(t, without, "--", color="C3", lw=1.8, label="without bias correction: m / (√v + ε)")
+    ax.plot(t, with_, "-", color="C0", lw=1.8, label="with it: m̂ / (√v̂ + ε)")
+    ax.set_xscale("log")
+    ax.set(xlabel=X_AXES["iteration"], ylabel="step length / learning rate",
+           title="Adam on a constant gradient: the first steps")  # fmt: skip
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right")
+    return fig
+
+
+def plot_eps(gradients: np.ndarray, steps: dict[str, np.ndarray]) -> Figure:
+    """Adam's first step (in units of the learning rate) against the gradient's size, one line
+    per ε (log-log).
+
+    >>> plot_eps(np.array([1e-3, 1.0]), {"ε = 1e-08": np.array([1.0, 1.0])}).axes[0].get_xscale()
+    'log'
+    """
+    fig, (ax,) = panels(figsize=(6.6, 3.8), left=0.13)
+    for (label, s), ls in zip(steps.items(), ("-", "--", "-.", ":"), strict=False):
+        ax.plot(gradients, s, ls, lw=1.8, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlabel="gradient size |g| (a constant gradient)", ylabel="first step length / learning rate",
+           title="What ε does: Adam's first step against the gradient")  # fmt: skip
+    ax.legend(loc="lower right")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# L2 penalty vs decoupled weight decay
+# ----------------------------------------------------------------------------------------------
+
+
+def two_scale_gradients(
+    size: int = 2000, iterations: int = 200, *, small: float = 0.01, seed: int = 0
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A weight vector of ones and a sequence of zero-mean random gradients whose first half of
+    coordinates have size 1 and whose second half have size ``small``.
+
+    >>> p, gs = two_scale_gradients(4, 3); p.tolist(), len(gs), gs[0].shape
+    ([1.0, 1.0, 1.0, 1.0], 3, torch.Size([4]))
+    """
+    size = check_int("size", size, low=2)
+    iterations = check_int("iterations", iterations, low=1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    scales = torch.ones(size)
+    scales[size // 2 :] = check_float("small", small, low=0.0, low_open=True)
+    return torch.ones(size), [scales * torch.randn(size, generator=gen) for _ in range(iterations)]
+
+
+def two_scale_table(weights: dict[str, torch.Tensor]) -> Table:
+    """The mean weight of each half of :func:`two_scale_gradients`' vector, per rule.
+
+    >>> two_scale_table({"none": torch.ones(4)}).rows[0]["mean weight, gradients of size 1"]
+    1.0
+    """
+    rows = []
+    for rule, w in weights.items():
+        half = len(w) // 2
+        rows.append({"rule": rule, "mean weight, gradients of size 1": float(w[:half].mean()),
+                     "mean weight, small gradients": float(w[half:].mean())})  # fmt: skip
+    return Table(rows, digits=3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Adam at its default rate vs tuned SGD + momentum
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """A training problem for the race: data, a model per seed, the loss, and the target
+    validation loss whose first crossing counts as "reached"."""
+
+    name: str
+    train: Dataset
+    val: Dataset
+    model: Callable[[int], nn.Module]
+    loss: str
+    batch_size: int
+    target: float
+
+
+def problem(name: str, *, n: int = 1000) -> Problem:
+    """``"tutorial MLP"`` (quadratic_data, validation = the same inputs with fresh noise, MSE,
+    target 1.2 where the noise alone gives 1.0) or ``"digits"`` (64-unit MLP, cross-entropy,
+    target 0.25).
+
+    >>> problem("digits").target
+    0.25
+    """
+    check_choice("name", name, ("tutorial MLP", "digits"))
+    if name == "tutorial MLP":
+        return Problem(name, quadratic_data(n, seed=0), quadratic_data(n, seed=1),
+                       lambda s: tutorial_mlp(seed=s), "mse", 50, 1.2)  # fmt: skip
+    train_set, val_set = digits_data()
+    return Problem(name, train_set, val_set, lambda s: digits_classifier(seed=s), "cross_entropy", 64, 0.25)  # fmt: skip
+
+
+@dataclass
+class RaceEntry:
+    """One optimizer's runs on one problem, one History per initialisation seed."""
+
+    problem: str
+    optimizer: str
+    lr: float
+    histories: list[History]
+    target: float
+
+    @property
+    def val_curves(self) -> np.ndarray:
+        """Validation loss per epoch, one row per seed (NaN after a divergence)."""
+        width = max(len(h.epochs.val_loss) for h in self.histories)
+        rows = np.full((len(self.histories), width), np.nan)
+        for i, h in enumerate(self.histories):
+            rows[i, : len(h.epochs.val_loss)] = [np.nan if v is None else v for v in h.epochs.val_loss]  # fmt: skip
+        return rows
+
+    @property
+    def epochs_to_target(self) -> list[int | None]:
+        """Per seed, the first epoch whose validation loss is at or below the target."""
+        out = []
+        for row in self.val_curves:
+            hit = np.nonzero(row <= self.target)[0]
+            out.append(int(hit[0]) + 1 if len(hit) else None)
+        return out
+
+    @property
+    def final_val(self) -> np.ndarray:
+        return self.val_curves[:, -1]
+
+
+def race(
+    prob: Problem,
+    *,
+    seeds: int = 3,
+    epochs: int = 15,
+    sgd_lrs: Sequence[float] = (0.003, 0.01, 0.03),
+    momentum: float = 0.9,
+) -> dict[str, RaceEntry]:
+    """Adam at its default rate (``train(optimizer="adam")``, one run per seed) against SGD +
+    momentum at the best of ``sgd_lrs`` (the lowest mean final validation loss over the seeds;
+    every rate × seed trained at once with ``sweep``). Seeds change the initial weights; every
+    run sees the same batches.
+
+    >>> r = race(problem("tutorial MLP", n=100), seeds=1, epochs=1, sgd_lrs=(0.01,))
+    >>> sorted(r), r["Adam"].lr
+    (['Adam', 'SGD + momentum'], 0.001)
+    """
+    seeds = check_int("seeds", seeds, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    common = dict(batch_size=prob.batch_size, epochs=epochs, val_data=prob.val, loss=prob.loss, seed=0)  # fmt: skip
+    adam = [train(prob.model(s), prob.train, optimizer="adam", progress=False, **common) for s in range(seeds)]  # fmt: skip
+    configs = grid(lr=list(sgd_lrs), momentum=[momentum], seed=list(range(seeds)))
+    runs = sweep(prob.model, prob.train, configs, **common)
+    by_lr = {lr: [h for c, h in zip(configs, runs, strict=True) if c["lr"] == lr] for lr in sgd_lrs}
+
+    def score(hs):  # mean final validation loss; a diverged run loses
+        finals = [h.epochs.val_loss[-1] if not h.diverged and h.epochs.val_loss else math.inf for h in hs]  # fmt: skip
+        return float(np.mean(finals))
+
+    best = min(sgd_lrs, key=lambda lr: score(by_lr[lr]))
+    lr_adam = adam[0].config["lr"]
+    return {
+        "Adam": RaceEntry(prob.name, "Adam", lr_adam, adam, prob.target),
+        "SGD + momentum": RaceEntry(
+            prob.name, f"SGD + momentum {momentum:g}", best, by_lr[best], prob.target
+        ),  # fmt: skip
+    }
+
+
+def race_table(results: dict[str, dict[str, RaceEntry]]) -> Table:
+    """One row per problem and optimizer: epochs to the target (median over seeds, and how many
+    seeds reached it) and the final validation loss (mean, min–max)."""
+    rows = []
+    for entries in results.values():
+        for entry in entries.values():
+            hits = [e for e in entry.epochs_to_target if e is not None]
+            final = entry.final_val
+            rows.append({
+                "problem": entry.problem, "optimizer": entry.optimizer, "lr": entry.lr,
+                "target val loss": entry.target,
+                "epochs to target (median)": float(np.median(hits)) if hits else None,
+                "seeds reaching it": f"{len(hits)}/{len(final)}",
+                "final val loss (mean)": float(np.nanmean(final)) if np.isfinite(final).any() else None,
+                "min–max": f"{np.nanmin(final):.3g}–{np.nanmax(final):.3g}" if np.isfinite(final).any() else "—",
+            })  # fmt: skip
+    return Table(rows, digits=3)
+
+
+def race_verdict(results: dict[str, dict[str, RaceEntry]], *, close: float = 0.03) -> str:
+    """The race's outcome in words, from the measured numbers (so the prose stays true under
+    other parameters): per problem, which optimizer reached the target first and which ended
+    lower; final losses within ``close`` (relative) count as a tie."""
+    lines = []
+    for name, entries in results.items():
+        adam, sgd = entries["Adam"], entries["SGD + momentum"]
+        lines.append(f"{name}: " + _speed(adam, sgd) + " " + _ending(adam, sgd, close))
+    return "\n".join(lines)
+
+
+def _median_epochs(entry: RaceEntry) -> float:
+    hits = [e if e is not None else math.inf for e in entry.epochs_to_target]
+    return float(np.median(hits))
+
+
+def _speed(adam: RaceEntry, sgd: RaceEntry) -> str:
+    a, s = _median_epochs(adam), _median_epochs(sgd)
+    reach = f"validation loss ≤ {adam.target:g}"
+    epochs = len(adam.val_curves[0])
+
+    def said(x):
+        return f"{x:g} epochs" if math.isfinite(x) else f"not within {epochs} epochs"
+
+    if a == s:
+        return f"both reached {reach} in the same median number of epochs ({said(a)})."
+    faster = "Adam" if a < s else "SGD + momentum"
+    return f"{faster} reached {reach} first (median: Adam {said(a)}, SGD + momentum {said(s)})."
+
+
+def _ending(adam: RaceEntry, sgd: RaceEntry, close: float) -> str:
+    a, s = float(np.nanmean(adam.final_val)), float(np.nanmean(sgd.final_val))
+    if not (math.isfinite(a) and math.isfinite(s)):
+        return "One of them diverged, so their final losses cannot be compared."
+    if abs(a - s) <= close * min(a, s):
+        return (
+            f"They ended level: final validation loss {a:.3g} (Adam) vs {s:.3g} (SGD + momentum)."
+        )
+    worse = "Adam" if a > s else "SGD + momentum"
+    return (f"{worse} ended worse: final validation loss {a:.3g} (Adam) vs {s:.3g} (SGD + momentum), "
+            f"{abs(a - s) / min(a, s):.0%} higher.")  # fmt: skip
+
+
+def plot_race(results: dict[str, dict[str, RaceEntry]]) -> Figure:
+    """Validation loss per epoch for each problem: the mean over seeds, the band from the
+    lowest to the highest seed, and the target as a dotted line."""
+    fig, axes = panels(len(results), figsize=(11.0, 3.9), left=0.07, right=0.98, wspace=0.22)
+    for ax, (name, entries) in zip(axes, results.items(), strict=True):
+        for label, entry in entries.items():
+            curves = entry.val_curves
+            epochs = np.arange(1, curves.shape[1] + 1)
+            kw = style(label)
+            ax.plot(epochs, np.nanmean(curves, axis=0), lw=1.8, ms=5, label=f"{entry.optimizer}, lr {entry.lr:g}", **kw)  # fmt: skip
+            ax.fill_between(epochs, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=kw["color"], alpha=0.15)  # fmt: skip
+        target = next(iter(entries.values())).target
+        ax.axhline(target, color="k", lw=1, ls=(0, (1, 2)), label=f"target {target:g}")
+        ax.set_yscale("log")
+        ax.set(xlabel=X_AXES["epoch"], ylabel="validation loss", title=f"{name}: validation loss (mean, band = seeds)")  # fmt: skip
+        plain_log_labels(ax)
+        ax.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# The range test with another optimizer
+# ----------------------------------------------------------------------------------------------
+
+
+def range_test_from(history: History, *, beta: float = 0.98) -> RangeTest:
+    """Read a range test off a ``train()`` run whose scheduler raised the rate every iteration:
+    the loss measured at iteration k + 1 is the result of the update made at the rate of
+    iteration k. Smoothed and with suggestions as ``lr_range_test`` computes them.
+
+    >>> h = History(config={}); h.iterations.lr[:] = [1e-3, 1e-2, 1e-1, 1.0]; h.iterations.loss[:] = [3.0, 2.0, 1.0, 5.0]
+    >>> range_test_from(h).lr
+    [0.001, 0.01, 0.1]
+    """
+    its = history.iterations
+    result = RangeTest(lr=list(its.lr[:-1]), loss=list(its.loss[1:]))
+    if not result.loss:
+        return result
+    result.smoothed = ema_smooth(result.loss, beta).tolist()
+    smooth = np.array(result.smoothed)
+    best = int(np.argmin(smooth))
+    result.min_loss_lr = result.lr[best]
+    steep = steepest_point(result.lr[: best + 1], smooth[: best + 1], window=max(1, len(smooth) // 25))  # fmt: skip
+    result.steepest = result.lr[steep] if steep is not None else None
+    valley = valley_point(smooth)
+    result.valley = result.lr[valley] if valley is not None else None
+    return result
+
+
+def range_table(results: dict[str, RangeTest]) -> Table:
+    """The suggestions of each range test: where its smoothed loss falls fastest, fastai's
+    valley, and where it is lowest ("—" where a test has too few points to say).
+
+    >>> range_table({"Adam": RangeTest(lr=[0.1], loss=[1.0], smoothed=[1.0], min_loss_lr=0.1)}).rows[0]["lowest loss at"]
+    0.1
+    """
+    return Table(
+        [{"optimizer": label, "steepest fall at": r.steepest, "valley": r.valley, "lowest loss at": r.min_loss_lr}
+         for label, r in results.items()],
+        digits=2,
+    )  # fmt: skip
+
+
+def plot_range_tests(
+    results: dict[str, RangeTest], *, marks: dict[str, float] | None = None
+) -> Figure:
+    """Loss against the learning rate for several range tests on one axes (thick: smoothed,
+    thin: raw); each test's lowest smoothed point marked, and vertical lines at named rates."""
+    fig, (ax,) = panels(figsize=(7.0, 4.0), left=0.11)
+    for (label, r), (ls, marker) in zip(results.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
+        (raw,) = ax.plot(r.lr, r.loss, ls=ls, lw=0.7, alpha=0.45)
+        (line,) = ax.plot(r.lr, r.smoothed, ls=ls, lw=1.8, color=raw.get_color(), label=f"{label}: smoothed (thin: raw)")  # fmt: skip
+        if r.min_loss_lr is not None:
+            ax.plot([r.min_loss_lr], [min(r.smoothed)], marker, color=line.get_color(), ms=8, label=f"{label}: lowest at {r.min_loss_lr:.2g}")  # fmt: skip
+    for (label, lr), ls in zip((marks or {}).items(), (":", (0, (3, 1, 1, 1))), strict=False):
+        ax.axvline(lr, color="0.3", lw=1.2, ls=ls, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlabel="learning rate (raised geometrically every iteration)", ylabel="batch loss after the update",
+           title="Learning-rate range tests")  # fmt: skip
+    ax.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# ReduceLROnPlateau and clipping
+# ----------------------------------------------------------------------------------------------
+
+
+def plot_plateau(runs: dict[str, tuple[Sequence[float], Sequence[float]]]) -> Figure:
+    """Left: the learning rate per epoch of each run; right: its validation loss per epoch.
+    ``runs`` maps a label to (rates, validation losses), one entry per epoch."""
+    fig, (left, right) = panels(2, figsize=(11.0, 3.8), left=0.07, right=0.98, wspace=0.22)
+    for (label, (rates, val)), (ls, marker) in zip(runs.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
+        epochs = np.arange(1, len(rates) + 1)
+        left.plot(epochs, rates, ls=ls, marker=marker, ms=4, label=label)
+        right.plot(epochs, val, ls=ls, marker=marker, ms=4, label=label)
+    left.set_yscale("log")
+    left.set(xlabel=X_AXES["epoch"], ylabel="learning rate (at the epoch's end)", title="The rate each run used")  # fmt: skip
+    right.set_yscale("log")
+    right.set(xlabel=X_AXES["epoch"], ylabel="validation loss", title="Validation loss per epoch")
+    plain_log_labels(right)
+    left.legend(loc="lower left", fontsize=9)
+    right.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def plot_clipping(
+    norms: Sequence[float], max_norm: float, diverged: History | None = None
+) -> Figure:
+    """The gradient norm before clipping at every iteration of the clipped run, the threshold,
+    and (optionally) the batch loss of the unclipped run until it diverged."""
+    fig, (left, right) = panels(2, figsize=(11.0, 3.8), left=0.07, right=0.98, wspace=0.22)
+    its = np.arange(1, len(norms) + 1)
+    left.plot(its, norms, "-", lw=0.9, color="C0", label="‖g‖ before clipping")
+    left.axhline(max_norm, color="C3", ls="--", lw=1.5, label=f"max_norm = {max_norm:g}")
+    left.set_yscale("log")
+    left.set(xlabel=X_AXES["iteration"], ylabel="gradient norm ‖g‖", title="Clipped run: the gradient norm")  # fmt: skip
+    left.legend(loc="upper right", fontsize=9)
+    if diverged is not None:
+        h = diverged.iterations
+        right.plot(h.iteration, h.loss, "o-", color="C3", ms=5, label="without clipping")
+        if diverged.diverged:
+            right.text(0.03, 0.8, f"next loss non-finite:\ntrain() stopped at iteration {diverged.diverged_at}",
+                       transform=right.transAxes, fontsize=9)  # fmt: skip
+        right.set_yscale("log")
+        right.set(xlabel=X_AXES["iteration"], ylabel="batch loss", title="Unclipped run: batch loss until it stopped")  # fmt: skip
+        right.legend(loc="upper left", fontsize=9)
+    else:
+        right.set_visible(False)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Saddle points and local minima
+# ----------------------------------------------------------------------------------------------
+
+
+def leave_iteration(path: np.ndarray, *, distance: float = 0.3) -> np.ndarray:
+    """The first iteration at which x₁ is ``distance`` away from the saddle (−1: never), for a
+    path or a batch of paths (``(..., iterations + 1, 2)``).
+
+    >>> leave_iteration(np.array([[_SADDLE_X, 1.0], [_SADDLE_X + 0.1, 0.0], [_SADDLE_X + 0.5, 0.0]]))
+    array(2)
+    """
+    far = np.abs(np.asarray(path, dtype=float)[..., 0] - _SADDLE_X) > distance
+    return np.where(far.any(axis=-1), far.argmax(axis=-1), -1)
+
+
+def minimum_reached(path: np.ndarray) -> np.ndarray:
+    """Which minimum a path (or batch of paths) ends in: ``"global"``, ``"local"`` (by the side of
+    the saddle its last point is on) or ``"neither"`` when it ends far from both.
+
+    >>> minimum_reached(np.array([[0.0, 1.0], [-1.0, 0.0]])).item()
+    'global'
+    """
+    end = np.asarray(path, dtype=float)[..., -1, :]
+    near_left = np.hypot(end[..., 0] - _LEFT, end[..., 1]) < 0.3
+    near_right = np.hypot(end[..., 0] - _RIGHT, end[..., 1]) < 0.3
+    return np.where(near_left, "global", np.where(near_right, "local", "neither"))
+
+
+def escape_table(
+    methods: dict[str, tuple[str, float, dict]],
+    iterations: int,
+    *,
+    offsets: Sequence[float] = (0.0, 1e-6),
+    repeats: int = 20,
+) -> Table:
+    """For each method ``label: (method, lr, settings)`` of :func:`paths` on the saddle surface,
+    the iteration at which x₁ is first 0.3 away from the saddle, started at x₂ = 1.5 and each
+    offset to the right of the saddle's x₁ (a noisy method: the median over ``repeats`` noise
+    draws), and which minimum the run from the last offset ends in.
+
+    >>> escape_table({"Adam": ("adam", 0.1, {})}, 50, offsets=(1e-6,)).rows[0]["ends in"]
+    'local'
+    """
+    iterations = check_int("iterations", iterations, low=1)
+    repeats = check_int("repeats", repeats, low=1)
+    rows = []
+    for label, (method, lr, settings) in methods.items():
+        runs = repeats if settings.get("noise") else 1
+        row: dict[str, object] = {"method": label}
+        for offset in offsets:
+            start = np.tile([_SADDLE_X + offset, SADDLE.start[1]], (runs, 1))
+            found = paths(SADDLE, method, lr, iterations, start=start, **settings)
+            left = leave_iteration(found).astype(float)
+            left[left < 0] = np.inf
+            median = float(np.median(left))
+            where = "on the ridge" if offset == 0 else f"{offset:g} to its right"
+            text = str(int(median)) if math.isfinite(median) else f"not within {iterations}"
+            row[f"leaves the saddle at iteration (start {where})"] = text + (f" (median of {runs})" if runs > 1 else "")  # fmt: skip
+        ends = minimum_reached(found)
+        if runs == 1:
+            row["ends in"] = str(ends[0])
+        else:
+            counts = {k: int((ends == k).sum()) for k in ("global", "local", "neither")}
+            row["ends in"] = ", ".join(f"{k} {v}/{runs}" for k, v in counts.items() if v)
+        rows.append(row)
+    return Table(rows)
+
+
+def basin_map(
+    method: str, lr: float, iterations: int, *, resolution: int = 61, **settings
+) -> np.ndarray:
+    """For a grid of starting points over the saddle surface, 1 where the run ends in the
+    global minimum, 0 in the local one, NaN elsewhere: ``(resolution, resolution)``, rows = x₂."""
+    xs = np.linspace(*SADDLE.xlim, resolution)
+    ys = np.linspace(*SADDLE.ylim, resolution)
+    starts = np.stack(np.meshgrid(xs, ys), axis=-1)
+    ends = minimum_reached(paths(SADDLE, method, lr, iterations, start=starts, **settings))
+    return np.where(ends == "global", 1.0, np.where(ends == "local", 0.0, np.nan))
+
+
+def plot_basins(maps: dict[str, np.ndarray]) -> Figure:
+    """One panel per method: where each starting point ends (dark: the global minimum, light:
+    the local one), with the critical points marked."""
+    fig, axes = panels(len(maps), figsize=(3.3 * len(maps) + 0.6, 4.0), left=0.06, right=0.99,
+                       bottom=0.25, top=0.85, wspace=0.3)  # fmt: skip
+    cmap = mpl.colors.ListedColormap(["#f2e6c9", "#6b8fb3"]).with_extremes(bad="white")
+    marks = {"global minimum": "*", "local minimum": "P", "saddle": "X"}
+    for ax, (label, m) in zip(axes, maps.items(), strict=True):
+        ax.imshow(m, origin="lower", extent=SADDLE.xlim + SADDLE.ylim, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")  # fmt: skip
+        for name, point in SADDLE.points.items():
+            ax.plot(*point, marks[name], color="k", ms=10, ls="none", label=name)
+        share = np.nanmean(m)
+        ax.set(xlabel="starting x₁", ylabel="starting x₂")
+        ax.set_title(f"{label}\n{share:.0%} of starts reach the global min.", fontsize=10)
+    handles = [mpl.patches.Patch(color="#6b8fb3", label="ends in the global minimum"),
+               mpl.patches.Patch(color="#f2e6c9", label="ends in the local minimum")]  # fmt: skip
+    handles += axes[0].get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="lower center", ncols=5, fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# The explorer
+# ----------------------------------------------------------------------------------------------
+
+EXPLORER_OPTIMIZERS = ("SGD", "SGD + momentum", "RMSProp", "Adam", "AdaGrad")
+EXPLORER_LRS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 1.5, 1.9, 2.5)
+EXPLORER_BETA1 = (0.0, 0.5, 0.9, 0.99)
+EXPLORER_BETA2 = (0.9, 0.99, 0.999)
+
+
+def explorer_grids(iterations: int = 100) -> dict[tuple[str, str], np.ndarray]:
+    """Every explorer path, computed up front: ``{(surface, optimizer): array}`` with axes
+    (learning rate, β₁, β₂, iteration, coordinate). β₁ is the momentum μ for SGD + momentum,
+    β₂ is RMSProp's α; an optimizer without a β repeats its paths along that axis."""
+    lrs = np.array(EXPLORER_LRS)[:, None, None]
+    b1 = np.array(EXPLORER_BETA1)[None, :, None]
+    b2 = np.array(EXPLORER_BETA2)[None, None, :]
+    full = (len(EXPLORER_LRS), len(EXPLORER_BETA1), len(EXPLORER_BETA2), iterations + 1, 2)
+    out = {}
+    for name in ("quadratic", "saddle"):
+        runs = {
+            "SGD": paths(name, "sgd", lrs, iterations),
+            "SGD + momentum": paths(name, "sgd", lrs, iterations, momentum=b1),
+            "RMSProp": paths(name, "rmsprop", lrs, iterations, alpha=b2),
+            "Adam": paths(name, "adam", lrs, iterations, beta1=b1, beta2=b2),
+            "AdaGrad": paths(name, "adagrad", lrs, iterations),
+        }
+        for optimizer, p in runs.items():
+            out[(name, optimizer)] = np.broadcast_to(p, full)
+    return out
+
+
+def adaptive_explorer(*, iterations: int = 100) -> Explorer:
+    """Pick a surface (the ill-conditioned quadratic or the saddle), an optimizer, its rate and
+    β's: the path on the contours and the loss per iteration. Every path of the grid is computed
+    once, when the explorer is built (:func:`explorer_grids`); a slider move only redraws.
+
+    >>> ex = adaptive_explorer(iterations=10); ex.png(lr=0.2) == ex.png(lr=0.2)
+    True
+    """
+    import ipywidgets as w
+
+    grids = explorer_grids(iterations)
+    fig = Figure(figsize=(10.5, 3.7))
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.88, wspace=0.22)
+    ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
+    (path_line,) = ax_path.plot([], [], "o-", ms=2.5, lw=1.0, color="C3")
+    (start_dot,) = ax_path.plot([], [], "o", ms=7, mfc="none", mec="k", mew=1.5)
+    (loss_line,) = ax_loss.plot([], [], "-", lw=1.6, color="C3")
+    ax_loss.set_yscale("log")
+    ax_loss.set(xlabel=X_AXES["iteration"], ylabel="loss above the minimum", xlim=(0, iterations), ylim=(1e-12, 1e2))  # fmt: skip
+    title = ax_loss.set_title(" " * 50)
+
+    def prepare(surface: str) -> None:
+        for artist in list(ax_path.lines) + list(ax_path.collections):
+            if artist not in (path_line, start_dot):
+                artist.remove()
+        plot_surface(surface, ax=ax_path)
+        ax_path.set_title(f"{surface}: {SURFACES[surface].formula}")
+        start_dot.set_data([SURFACES[surface].start[0]], [SURFACES[surface].start[1]])
+
+    blit = BlitFigure(fig, [path_line, loss_line, title], prepare=prepare)
+
+    def pick(surface, optimizer, lr, beta1, beta2) -> np.ndarray:
+        i, j, k = EXPLORER_LRS.index(lr), EXPLORER_BETA1.index(beta1), EXPLORER_BETA2.index(beta2)
+        return grids[(surface, optimizer)][i, j, k]
+
+    def draw(surface: str, optimizer: str, lr: float, beta1: float, beta2: float) -> Figure:
+        path = pick(surface, optimizer, lr, beta1, beta2)
+        surf = SURFACES[surface]
+        limit = 3 * max(map(abs, surf.xlim + surf.ylim))
+        bad = ~np.isfinite(path).all(axis=-1) | (np.abs(path).max(axis=-1) > limit)
+        shown = path[: int(np.argmax(bad)) + 1] if bad.any() else path
+        path_line.set_data(shown[:, 0], shown[:, 1])
+        loss = np.clip(loss_along(surf, path), 1e-16, 1e8)
+        loss_line.set_data(np.arange(len(loss)), loss)
+        title.set_text(f"{optimizer}, η = {lr:g}" + _beta_text(optimizer, beta1, beta2))
+        return blit.frame(surface)
+
+    def readout(surface: str, optimizer: str, lr: float, beta1: float, beta2: float) -> str:
+        path = pick(surface, optimizer, lr, beta1, beta2)
+        loss = loss_along(surface, path)
+        text = f"{optimizer}, η = {lr:g}{_beta_text(optimizer, beta1, beta2)}: "
+        if not np.isfinite(loss[-1]) or loss[-1] > 1e6:
+            return text + "diverges"
+        text += f"loss above the minimum after {iterations} iterations {loss[-1]:.2g}"
+        if surface == "saddle":
+            text += f"; ends in the {minimum_reached(path).item()} minimum" if minimum_reached(path).item() != "neither" else "; has not settled in a minimum"  # fmt: skip
+            left_at = int(leave_iteration(path))
+            text += f"; leaves the saddle at iteration {left_at}" if left_at >= 0 else f"; still at the saddle after {iterations} iterations"  # fmt: skip
+        return text
+
+    controls = {
+        "surface": w.Dropdown(options=["quadratic", "saddle"], value="quadratic", description="surface"),
+        "optimizer": w.Dropdown(options=list(EXPLORER_OPTIMIZERS), value="Adam", description="optimizer"),
+        "lr": w.SelectionSlider(options=list(EXPLORER_LRS), value=0.1, description="η"),
+        "beta1": w.SelectionSlider(options=list(EXPLORER_BETA1), value=0.9, description="β₁ / μ"),
+        "beta2": w.SelectionSlider(options=list(EXPLORER_BETA2), value=0.999, description="β₂ / α"),
+    }  # fmt: skip
+    return Explorer(draw, controls, title="Adaptive-optimizer explorer", readout=readout)
+
+
+def _beta_text(optimizer: str, beta1: float, beta2: float) -> str:
+    if optimizer == "SGD + momentum":
+        return f", μ = {beta1:g}"
+    if optimizer == "RMSProp":
+        return f", α = {beta2:g}"
+    if optimizer == "Adam":
+        return f", β₁ = {beta1:g}, β₂ = {beta2:g}"
+    return ""
+
+
+EXPLORERS = {"ch07-adaptive-explorer": adaptive_explorer}

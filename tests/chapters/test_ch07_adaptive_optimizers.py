@@ -1,0 +1,473 @@
+"""Adaptive optimizers: the notebook's hand-written rules vs torch.optim bit for bit, the vectorised
+engine on the two-parameter surfaces, the rare-feature and saddle measurements, the race, the
+plots and the explorer."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gdlessons.chapters import all_explorers
+from gdlessons.chapters import ch07_adaptive_optimizers as ch
+from gdlessons.data import quadratic_data
+from gdlessons.history import History
+from gdlessons.models import LinearModel, tutorial_mlp
+from gdlessons.training import train
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_adaptive_optimizers.ipynb"
+RULES = ("adagrad_step", "rmsprop_step", "adam_step", "adamw_step")
+
+
+@pytest.fixture(scope="module")
+def rules() -> dict:
+    """The update rules exactly as the notebook's cells write them (the lines the student runs)."""
+    namespace = {"torch": torch}
+    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith(tuple(f"def {r}(" for r in RULES)):
+            exec(compile(source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102
+    missing = [r for r in RULES if r not in namespace]
+    assert not missing, f"the notebook no longer defines {missing}"
+    return {name: namespace[name] for name in RULES}
+
+
+TORCH = {
+    "adagrad_step": (torch.optim.Adagrad, dict(lr=0.1)),
+    "rmsprop_step": (torch.optim.RMSprop, dict(lr=0.01, alpha=0.9)),
+    "adam_step": (torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99))),
+    "adamw_step": (torch.optim.AdamW, dict(lr=0.01)),
+}
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1], ids=["no-decay", "decay"])
+@pytest.mark.parametrize("name", RULES)
+def test_notebook_rules_are_bitwise_torch_over_300_random_updates(rules, name, weight_decay):
+    optimizer, settings = TORCH[name]
+    gen = torch.Generator().manual_seed(0)
+    p_torch = torch.randn(257, generator=gen, requires_grad=True)
+    opt = optimizer([p_torch], weight_decay=weight_decay, **settings)
+    p, state = p_torch.detach().clone(), {}
+    for k in range(300):
+        g = torch.randn(257, generator=gen) * (10.0 if k % 7 == 0 else 1.0)
+        p_torch.grad = g.clone()
+        opt.step()
+        p = rules[name](p, g, state, weight_decay=weight_decay, **settings)
+        assert torch.equal(p, p_torch.detach()), f"{name} differs after update {k + 1}"
+
+
+@pytest.mark.parametrize("name", ["adagrad_step", "adamw_step"])
+def test_match_torch_agrees_bitwise_through_train(rules, name):
+    optimizer, settings = TORCH[name]
+    result = ch.match_torch(
+        rules[name], optimizer, tutorial_mlp(seed=1), quadratic_data(120), iterations=15,
+        batch_size=16, weight_decay=0.05, **settings,
+    )  # fmt: skip
+    assert result.iterations == 15 and result.bitwise_equal
+    assert result.max_abs_difference == 0.0
+
+
+def test_match_torch_notices_the_textbook_form_of_the_moment_update():
+    def textbook_adam(p, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8):
+        beta1, beta2 = betas
+        t = state["step"] = state.get("step", 0) + 1
+        m = state["m"] = beta1 * state.get("m", torch.zeros_like(p)) + (1 - beta1) * g
+        v = state["v"] = state.get("v", torch.zeros_like(p)).mul(beta2).addcmul(g, g, value=1 - beta2)  # fmt: skip
+        return p.addcdiv(m, (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps), value=-lr / (1 - beta1**t))  # fmt: skip
+
+    result = ch.match_torch(
+        textbook_adam, torch.optim.Adam, tutorial_mlp(seed=0), quadratic_data(200), iterations=30, lr=0.003
+    )  # fmt: skip
+    assert not result.bitwise_equal
+    assert 0 < result.max_abs_difference < 1e-4
+
+
+def test_match_torch_leaves_the_model_untouched_and_checks_its_arguments():
+    model = LinearModel(w=0.5, b=0.1)
+
+    def sgd(p, g, state, *, lr):
+        return p.add(g, alpha=-lr)
+
+    assert ch.match_torch(sgd, torch.optim.SGD, model, quadratic_data(50), iterations=3, lr=0.1).bitwise_equal  # fmt: skip
+    assert model.w.item() == 0.5 and model.b.item() == pytest.approx(0.1)
+    with pytest.raises(TypeError, match="rule must be a function"):
+        ch.match_torch(None, torch.optim.SGD, model, quadratic_data(50), lr=0.1)
+    with pytest.raises(TypeError, match="torch.optim.Optimizer class"):
+        ch.match_torch(sgd, "sgd", model, quadratic_data(50), lr=0.1)
+
+
+# --- the two-parameter surfaces and the vectorised engine ------------------------------------
+
+
+@pytest.mark.parametrize("surface", list(ch.SURFACES))
+def test_surface_gradients_are_autograd_of_the_loss(surface):
+    s = ch.SURFACES[surface]
+    x = torch.randn(7, 2, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(s.loss(x).sum(), x)
+    torch.testing.assert_close(s.grad(x.detach()), g, rtol=0, atol=1e-15)
+
+
+def test_saddle_surface_has_its_critical_points_where_it_says():
+    for point in ch.SADDLE.points.values():
+        g = ch.SADDLE.grad(torch.tensor(point, dtype=torch.float64))
+        assert float(g.abs().max()) < 1e-12
+    left, saddle, right = ch.saddle_critical_points()
+    assert ch.SADDLE(np.array([left, 0.0])) == pytest.approx(ch.SADDLE.floor)
+    assert ch.SADDLE(np.array([right, 0.0])) > ch.SADDLE.floor  # the local minimum is higher
+    assert ch.SADDLE(np.array([saddle, 0.0])) > ch.SADDLE(np.array([right, 0.0]))
+
+
+ENGINE = [
+    ("sgd", lambda p: torch.optim.SGD(p, lr=0.5), dict(lr=0.5)),
+    ("sgd", lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.9), dict(lr=0.3, momentum=0.9)),
+    ("adagrad", lambda p: torch.optim.Adagrad(p, lr=0.5), dict(lr=0.5)),
+    ("rmsprop", lambda p: torch.optim.RMSprop(p, lr=0.05, alpha=0.9), dict(lr=0.05, alpha=0.9)),
+    (
+        "adam",
+        lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.8, 0.99)),
+        dict(lr=0.1, beta1=0.8, beta2=0.99),
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize("surface", list(ch.SURFACES))
+@pytest.mark.parametrize(("method", "make", "settings"), ENGINE, ids=lambda v: v if isinstance(v, str) else "")  # fmt: skip
+def test_engine_follows_torch_optim_on_every_surface(surface, method, make, settings):
+    want = ch.torch_path(surface, make, 150)
+    got = ch.paths(surface, method, iterations=150, **settings)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_engine_runs_a_grid_of_settings_as_the_single_runs_would():
+    lrs = np.array([0.01, 0.1])[:, None]
+    beta1 = np.array([0.0, 0.9])
+    grid = ch.paths("saddle", "adam", lrs, 40, beta1=beta1)
+    assert grid.shape == (2, 2, 41, 2)
+    for i, lr in enumerate(lrs[:, 0]):
+        for j, b in enumerate(beta1):
+            np.testing.assert_allclose(grid[i, j], ch.paths("saddle", "adam", lr, 40, beta1=b), atol=1e-14)  # fmt: skip
+
+
+def test_engine_noise_is_seeded_and_per_run():
+    a = ch.paths("saddle", "sgd", 0.1, 20, start=np.zeros((3, 2)), noise=0.1, seed=1)
+    b = ch.paths("saddle", "sgd", 0.1, 20, start=np.zeros((3, 2)), noise=0.1, seed=1)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a[0], a[1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        (dict(method="newton"), "method must be one of"),
+        (dict(lr=0.0), "lr must be > 0"),
+        (dict(momentum=1.0), r"momentum must be in \[0, 1\)"),
+        (dict(beta2=1.0), r"beta2 must be in \[0, 1\)"),
+        (dict(start=(0.0, 0.0, 0.0)), "start must end in an axis of 2"),
+        (dict(surface="bowl"), "surface must be one of"),
+    ],
+)
+def test_engine_names_bad_arguments(kwargs, error):
+    call = dict(surface="quadratic", method="adam", lr=0.1, iterations=3) | kwargs
+    with pytest.raises(ValueError, match=error):
+        ch.paths(**call)
+
+
+def test_adam_ignores_a_scaled_loss_and_sgd_does_not():
+    adam = [ch.torch_path("quadratic", lambda p: torch.optim.Adam(p, lr=0.1), 20, scale=s) for s in (1.0, 1000.0)]  # fmt: skip
+    sgd = [ch.torch_path("quadratic", lambda p: torch.optim.SGD(p, lr=0.5), 3, scale=s) for s in (1.0, 1000.0)]  # fmt: skip
+    assert np.abs(adam[0] - adam[1]).max() < 1e-5
+    first = np.linalg.norm(sgd[1][1] - sgd[1][0]) / np.linalg.norm(sgd[0][1] - sgd[0][0])
+    assert first == pytest.approx(1000.0)
+
+
+def test_sgd_is_blind_to_turning_the_valley_and_adam_is_not():
+    sgd = [
+        ch.loss_along(s, ch.paths(s, "sgd", 1.9, 60)) for s in ("quadratic", "rotated quadratic")
+    ]
+    adam = [
+        ch.loss_along(s, ch.paths(s, "adam", 0.1, 60)) for s in ("quadratic", "rotated quadratic")
+    ]
+    np.testing.assert_allclose(sgd[0], sgd[1], rtol=1e-9, atol=1e-15)
+    assert not np.allclose(adam[0], adam[1], rtol=1e-3)
+
+
+def test_torch_path_wants_an_optimizer():
+    with pytest.raises(TypeError, match="must return a torch.optim.Optimizer"):
+        ch.torch_path("quadratic", lambda p: None, 3)
+
+
+def test_iterations_to_and_reached():
+    assert ch.iterations_to(np.array([3.0, 2.0, 1.0]), 5.0) == 0
+    assert ch.iterations_to(np.array([3.0, 2.0, 1.0]), 0.5) is None
+    assert ch.iterations_to(np.array([3.0, 0.1, 3.0, 0.1]), 1.0) == 3
+    assert ch.reached(np.array([[0.0, 0.0], [1.0, 0.0], [1.05, 0.95]])) == [1, 2]
+
+
+# --- rare features ------------------------------------------------------------------------------
+
+
+def test_rare_feature_data_has_one_rare_input_and_unit_weights():
+    d = ch.rare_feature_data(500, features=4, rare_fraction=0.04, noise=0.0, seed=3)
+    assert d.X.shape == (500, 4) and int(d.X[:, -1].sum()) == 20
+    assert set(d.X[:, -1].unique().tolist()) == {0.0, 1.0}
+    w = torch.linalg.lstsq(d.X.double(), d.y.double()).solution
+    torch.testing.assert_close(w.ravel(), torch.ones(4, dtype=torch.float64), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="rare_fraction"):
+        ch.rare_feature_data(100, rare_fraction=0.0)
+
+
+def test_replayed_gradients_reproduce_adagrads_updates():
+    data = ch.rare_feature_data(200, seed=0)
+    model = nn.Linear(5, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    h = train(model, data, optimizer="adagrad", lr=0.3, batch_size=20, epochs=3, record_params=True, seed=4)  # fmt: skip
+    grads = ch.replay_gradients(nn.Linear(5, 1, bias=False), h, data, batch_size=20, seed=4)["weight"][:, 0, :]  # fmt: skip
+    assert grads.shape == (30, 5)
+    rates = ch.adagrad_rates(grads, lr=0.3)
+    moved = np.diff(h.param_trajectory("weight")[:, 0, :].numpy(), axis=0)
+    predicted = -np.nan_to_num(rates) * grads.numpy()
+    np.testing.assert_allclose(moved, predicted, atol=1e-6)
+    assert np.isnan(rates[0, -1]) or grads[0, -1] != 0  # no rate before the first gradient
+    with pytest.raises(ValueError, match="record_params=True"):
+        ch.replay_gradients(model, History(config={}), data, batch_size=20)
+
+
+def test_adagrad_moves_the_rare_weight_sooner_than_sgd():
+    data = ch.rare_feature_data(1000, seed=0)
+    settled = {}
+    for name in ("sgd", "adagrad"):
+        model = nn.Linear(5, 1, bias=False)
+        nn.init.zeros_(model.weight)
+        h = train(model, data, optimizer=name, lr=0.3, batch_size=20, epochs=6, record_params=True)
+        settled[name] = ch.reached(h.param_trajectory("weight")[:, 0, :].numpy())[-1]
+    assert settled["adagrad"] is not None
+    assert settled["sgd"] is None or settled["sgd"] > 2 * settled["adagrad"]
+
+
+def test_settle_and_two_scale_tables():
+    table = ch.settle_table({"SGD": np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])}, {"SGD": 0.3})
+    assert table.rows[0]["rare weight settled at iteration"] == 2
+    p, grads = ch.two_scale_gradients(10, 4, small=0.5, seed=1)
+    assert float(grads[0][5:].abs().max()) < float(grads[0][:5].abs().max()) * 5
+    assert ch.two_scale_table({"ones": p}).rows[0]["mean weight, small gradients"] == 1.0
+
+
+# --- parameter groups -------------------------------------------------------------------------
+
+
+def test_describe_groups_names_the_parameters_of_each_group():
+    model = tutorial_mlp()
+    decay = [p for n, p in model.named_parameters() if not n.endswith("bias")]
+    rest = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    stray = torch.zeros(3, requires_grad=True)
+    opt = torch.optim.AdamW([{"params": decay}, {"params": [*rest, stray], "weight_decay": 0.0}])
+    rows = ch.describe_groups(opt, model).rows
+    assert rows[0]["parameters"] == "0.weight, 2.weight, 4.weight" and rows[0]["weight_decay"] == 0.01  # fmt: skip
+    assert rows[1]["parameters"].endswith("(not in the model, shape (3,))")
+
+
+# --- the race, the range test ----------------------------------------------------------------
+
+
+def _entry(name, curves, target=1.0):
+    hs = []
+    for row in curves:
+        h = History(config={})
+        h.epochs.val_loss[:] = list(row)
+        hs.append(h)
+    return ch.RaceEntry("p", name, 0.1, hs, target)
+
+
+def test_race_entry_counts_epochs_to_target_and_final_loss():
+    e = _entry("Adam", [[3.0, 0.9, 0.8], [3.0, 2.0, 1.5]])
+    assert e.epochs_to_target == [2, None]
+    np.testing.assert_allclose(e.final_val, [0.8, 1.5])
+
+
+@pytest.mark.parametrize(
+    ("adam", "sgd", "words"),
+    [
+        ([[0.5, 0.4]], [[2.0, 0.9]], ["Adam reached", "SGD + momentum ended worse"]),
+        (
+            [[2.0, 1.5]],
+            [[0.5, 0.4]],
+            ["SGD + momentum reached", "not within 2 epochs", "Adam ended worse"],
+        ),  # fmt: skip
+        ([[0.5, 0.400]], [[0.5, 0.401]], ["both reached", "ended level"]),
+    ],
+)
+def test_race_verdict_follows_the_numbers(adam, sgd, words):
+    text = ch.race_verdict({"p": {"Adam": _entry("Adam", adam), "SGD + momentum": _entry("SGD", sgd)}})  # fmt: skip
+    for word in words:
+        assert word in text
+
+
+def test_race_runs_adam_and_picks_the_best_sgd_rate():
+    results = {"tutorial MLP": ch.race(ch.problem("tutorial MLP", n=100), seeds=2, epochs=2, sgd_lrs=(1e-4, 0.003))}  # fmt: skip
+    adam, sgd = results["tutorial MLP"]["Adam"], results["tutorial MLP"]["SGD + momentum"]
+    assert adam.lr == 0.001 and len(adam.histories) == 2
+    assert sgd.lr == 0.003 and all(h.config["momentum"] == 0.9 for h in sgd.histories)
+    table = ch.race_table(results)
+    assert table.columns[:3] == ["problem", "optimizer", "lr"]
+    assert ch.plot_race(results).axes[0].get_xlabel() == "epoch"
+
+
+@pytest.mark.slow
+def test_race_on_digits_reaches_its_target():
+    entries = ch.race(ch.problem("digits"), seeds=1, epochs=4, sgd_lrs=(0.03,))
+    assert entries["SGD + momentum"].epochs_to_target[0] is not None
+
+
+def test_range_test_from_pairs_each_rate_with_the_loss_after_it():
+    factor = 10 ** (3 / 39)
+    h = train(
+        tutorial_mlp(), quadratic_data(200), batch_size=20, batches_per_epoch=41, replacement=True,
+        optimizer=lambda m: torch.optim.Adam(m.parameters(), lr=1e-4),
+        scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda i: factor**i),
+    )  # fmt: skip
+    r = ch.range_test_from(h)
+    assert r.lr == h.iterations.lr[:-1] and r.loss == h.iterations.loss[1:]
+    assert len(r.smoothed) == len(r.loss) and r.min_loss_lr in r.lr
+    assert ch.range_test_from(History(config={})).lr == []
+
+
+# --- saddle points --------------------------------------------------------------------------
+
+
+def test_escape_from_the_saddle_measured():
+    methods = {
+        "SGD": ("sgd", 0.1, {}),
+        "SGD + noise": ("sgd", 0.1, dict(noise=0.1)),
+        "Adam": ("adam", 0.1, {}),
+    }
+    rows = {r["method"]: r for r in ch.escape_table(methods, 200, offsets=(1e-6,), repeats=5).rows}
+    key = "leaves the saddle at iteration (start 1e-06 to its right)"
+    gd = int(rows["SGD"][key])
+    assert abs(gd - math.log(0.3 / 1e-6) / math.log(1.097)) < 6  # the growth rate 1 + η·0.97
+    assert int(rows["Adam"][key]) < gd / 5
+    assert "(median of 5)" in rows["SGD + noise"][key]
+    assert rows["SGD"]["ends in"] == "local"
+
+
+def test_leave_iteration_and_minimum_reached_on_batches():
+    left, saddle, right = ch.saddle_critical_points()
+    paths = np.array([[[saddle, 1.0], [left, 0.0]], [[saddle, 1.0], [saddle, 0.0]]])
+    assert ch.leave_iteration(paths).tolist() == [1, -1]
+    assert ch.minimum_reached(paths).tolist() == ["global", "neither"]
+
+
+def test_basin_map_of_gradient_descent_is_split_by_the_ridge():
+    m = ch.basin_map("sgd", 0.1, 300, resolution=9)
+    xs = np.linspace(*ch.SADDLE.xlim, 9)
+    _, saddle, _ = ch.saddle_critical_points()
+    expected = np.where(xs < saddle, 1.0, 0.0)
+    assert (m == expected[None, :]).all()
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+
+def _texts(fig):
+    for ax in fig.axes:
+        yield from [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]  # fmt: skip
+        if ax.get_legend():
+            yield from ax.get_legend().get_texts()
+
+
+def _plots():
+    run = {"SGD": ch.paths("saddle", "sgd", 0.1, 30), "Adam": ch.paths("saddle", "adam", 0.1, 30)}
+    w = {"SGD": np.zeros((4, 3)), "AdaGrad": np.ones((4, 3))}
+    r = {"SGD": np.full((3, 3), 0.1), "AdaGrad": np.full((3, 3), 0.5)}
+    norms = [5.0, 0.5, 2.0]
+    h = History(config={})
+    h.iterations.iteration[:] = [1, 2]
+    h.iterations.loss[:] = [1.0, 100.0]
+    h.diverged_at = 3
+    return {
+        "paths": (ch.plot_paths("saddle", run), "iteration"),
+        "rare": (ch.plot_rare_feature(w, r), "iteration"),
+        "bias": (ch.plot_bias_correction([3.0, 4.0], [1.0, 1.0]), "iteration"),
+        "eps": (
+            ch.plot_eps(np.array([1e-3, 1.0]), {"ε = 1e-08": np.array([1.0, 1.0])}),
+            "gradient",
+        ),
+        "plateau": (ch.plot_plateau({"a": ([0.1, 0.05], [2.0, 1.5])}), "epoch"),
+        "clipping": (ch.plot_clipping(norms, 1.0, h), "iteration"),
+        "basins": (
+            ch.plot_basins({"GD": ch.basin_map("sgd", 0.1, 30, resolution=5)}),
+            "starting x₁",
+        ),
+    }
+
+
+def test_plots_label_their_axes_in_the_courses_words_with_readable_text():
+    for name, (fig, word) in _plots().items():
+        shown = [ax for ax in fig.axes if ax.get_visible()]
+        assert any(word in ax.get_xlabel() for ax in shown), name
+        for ax in shown:
+            assert "step" not in ax.get_xlabel().lower(), name
+            assert ax.get_ylabel() and ax.get_title(), name
+        small = [t.get_text() for t in _texts(fig) if t.get_text() and t.get_fontsize() < 9]
+        assert not small, f"{name}: text below 9 pt: {small[:3]}"
+
+
+def test_plain_log_labels_only_for_narrow_axes():
+    fig, (narrow, wide) = ch.panels(2)
+    narrow.semilogy([1, 2], [1.0, 8.0])
+    wide.semilogy([1, 2], [1e-6, 1.0])
+    ch.plain_log_labels(narrow)
+    ch.plain_log_labels(wide)
+    assert narrow.yaxis.get_minor_formatter()(3.0, 0) == "3"
+    assert type(wide.yaxis.get_major_formatter()).__name__ == "LogFormatterSciNotation"
+
+
+# --- the explorer -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return ch.adaptive_explorer(iterations=20)
+
+
+def test_explorer_is_registered():
+    assert all_explorers()["ch07-adaptive-explorer"] is ch.adaptive_explorer
+
+
+def test_explorer_grids_cover_every_control_value():
+    grids = ch.explorer_grids(5)
+    shape = (len(ch.EXPLORER_LRS), len(ch.EXPLORER_BETA1), len(ch.EXPLORER_BETA2), 6, 2)
+    assert set(grids) == {(s, o) for s in ("quadratic", "saddle") for o in ch.EXPLORER_OPTIMIZERS}
+    assert all(g.shape == shape for g in grids.values())
+    sgd = grids[("quadratic", "SGD")]
+    assert np.array_equal(sgd[3, 0, 0], sgd[3, 2, 1])  # no β: the same path along those axes
+
+
+def test_explorer_state_function_needs_no_browser(explorer):
+    fig = explorer.figure(surface="saddle", optimizer="SGD + momentum", lr=0.1, beta1=0.5)
+    assert fig.get_size_inches()[0] > 5
+    assert explorer.png(optimizer="RMSProp", beta2=0.9) == explorer.png(
+        optimizer="RMSProp", beta2=0.9
+    )
+    assert explorer.png(lr=0.001) != explorer.png(lr=0.5)
+
+
+def test_explorer_readouts(explorer):
+    assert explorer.readout(optimizer="SGD", lr=2.5).endswith("diverges")
+    text = explorer.readout(surface="saddle", optimizer="Adam", lr=0.1)
+    assert "β₁ = 0.9, β₂ = 0.999" in text and "saddle at iteration" in text
+    assert "μ = 0.5" in explorer.readout(optimizer="SGD + momentum", beta1=0.5)
+    assert "α = 0.9" in explorer.readout(optimizer="RMSProp", beta2=0.9)
+
+
+def test_explorer_slider_moves_only_redraw(explorer, monkeypatch):
+    def no_recomputing(*args, **kwargs):
+        raise AssertionError("a slider move recomputed paths")
+
+    monkeypatch.setattr(ch, "paths", no_recomputing)
+    for state in explorer.sample_states(steps=3):
+        assert len(explorer.png(**state)) > 1000
