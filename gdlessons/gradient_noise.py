@@ -207,7 +207,7 @@ def gradient_noise(
     sizes = (
         doubling_batch_sizes(n)
         if batch_sizes is None
-        else [check_int("batch_sizes", B, low=1, high=n) for B in batch_sizes]
+        else [check_int("batch_sizes", B, low=1, high=n) for B in _non_empty(batch_sizes)]
     )
     g = grads.double()
     mean = g.mean(0)
@@ -250,3 +250,11 @@ def noise_plot(result: NoiseResult, *, title: str | None = None) -> Figure:
     ax.set_title(title or f"Mini-batch gradient noise, N = {result.n}")
     ax.legend(fontsize=8, loc="lower left")
     return fig
+
+
+def _non_empty(batch_sizes):
+    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__len__"):
+        raise TypeError(f"batch_sizes must be a list of integers, got {batch_sizes!r}")
+    if len(batch_sizes) == 0:
+        raise ValueError("batch_sizes must hold at least one batch size, got an empty list")
+    return batch_sizes

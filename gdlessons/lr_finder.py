@@ -127,7 +127,7 @@ def valley_point(losses) -> int | None:
     >>> valley_point([9.0, 5.0, 4.0, 6.0, 3.0, 2.0, 1.0, 8.0])
     3
     """
-    losses = np.asarray(losses, dtype=float)
+    losses = _losses(losses)
     n = len(losses)
     if n < 3:
         return None
@@ -353,3 +353,14 @@ def plot_range_test(
     ax.legend(loc="upper left", fontsize=8)
     ax.text(0.01, 0.01, CAVEAT, transform=ax.transAxes, fontsize=7, color="0.3", va="bottom")
     return fig
+
+
+def _losses(losses) -> np.ndarray:
+    """``losses`` as a 1-D float array, or a TypeError that names it."""
+    try:
+        values = np.asarray(losses, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"losses must be a sequence of numbers, got {losses!r}") from None
+    if values.ndim != 1:
+        raise TypeError(f"losses must be a 1-D sequence of numbers, got shape {values.shape}")
+    return values

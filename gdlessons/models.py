@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from gdlessons._validate import check_choice, check_int
+from gdlessons._validate import check_choice, check_float, check_int
 
 INITS = ("default", "kaiming_uniform", "kaiming_normal")
 
@@ -71,6 +71,7 @@ class LinearModel(nn.Module):
 
     def __init__(self, w: float = 0.0, b: float = 0.0):
         super().__init__()
+        w, b = check_float("w", w), check_float("b", b)
         self.w = nn.Parameter(torch.tensor(float(w)))
         self.b = nn.Parameter(torch.tensor(float(b)))
 

@@ -187,6 +187,10 @@ def rate_curve(factory: Factory | None, iterations: int, *, lr: float = 1.0) -> 
     """
     iterations = check_int("iterations", iterations, low=1)
     lr = check_float("lr", lr, low=0.0, low_open=True)
+    if factory is not None and not callable(factory):
+        raise TypeError(
+            f"factory must be a function optimizer -> lr_scheduler (e.g. cosine(100)) or None, got {factory!r}"
+        )
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     schedule = factory(optimizer) if factory is not None else None
     rates = np.empty(iterations)

@@ -29,9 +29,15 @@ from torch import nn
 
 from gdlessons._validate import check_float, check_int
 from gdlessons.batching import BatchIterator
-from gdlessons.data import as_tensors
 from gdlessons.history import History, Recorder
-from gdlessons.training import LOSSES, make_scheduler, resolve_batch_size, resolve_loss
+from gdlessons.training import (
+    LOSSES,
+    check_model_fits,
+    check_training_data,
+    make_scheduler,
+    resolve_batch_size,
+    resolve_loss,
+)
 
 CONFIG_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "seed", "scheduler")
 
@@ -60,9 +66,13 @@ def grid(**values: Sequence) -> list[dict]:
     """
     import itertools
 
-    for key in values:
+    for key, options in values.items():
         if key not in CONFIG_KEYS:
             raise ValueError(f"grid keys must be among {list(CONFIG_KEYS)}, got {key!r}")
+        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
+            raise TypeError(f"grid({key}=...) must be a list of values, got {options!r}")
+        if len(options) == 0:
+            raise ValueError(f"grid({key}=...) must hold at least one value, got an empty list")
     keys = list(values)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values.values())]
 
@@ -105,15 +115,18 @@ def sweep(
     >>> [h.config["lr"] for h in hs], hs[1].epochs.iteration
     ([0.01, 0.1], [4, 8])
     """
-    X, y = as_tensors(data)
+    X, y = check_training_data(data, "data")
     n = len(X)
     batch_size = resolve_batch_size(batch_size, n)
     epochs = check_int("epochs", epochs, low=1)
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, low=1, high=batch_size)
     loss_fn = resolve_loss(loss)
-    val = as_tensors(val_data, "val_data") if val_data is not None else None
+    val = check_training_data(val_data, "val_data") if val_data is not None else None
     cfgs = _check_configs(configs, factory=callable(models) and not isinstance(models, nn.Module))
     nets, write_back = _build_models(models, cfgs)
+    check_model_fits(nets[0], X, y, loss, "data")
+    if val is not None:
+        check_model_fits(nets[0], *val, loss, "val_data")
     if not isinstance(record_params, bool):
         raise TypeError(f"record_params must be True or False, got {record_params!r}")
     batches = BatchIterator(

@@ -58,11 +58,13 @@ def evaluate(model: nn.Module, data, loss: str | Callable = "mse") -> float:
     >>> evaluate(LinearModel(w=1.0), (torch.ones(4, 1), torch.ones(4, 1)))
     0.0
     """
-    X, y = as_tensors(data)
+    X, y = check_training_data(data)
+    loss_fn = resolve_loss(loss)
+    check_model_fits(model, X, y, loss)
     was_training = model.training
     model.eval()
     try:
-        return float(resolve_loss(loss)(model(X), y))
+        return float(loss_fn(model(X), y))
     finally:
         model.train(was_training)
 
@@ -75,7 +77,8 @@ def accuracy(model: nn.Module, data) -> float:
     >>> accuracy(m, (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])))
     0.5
     """
-    X, y = as_tensors(data)
+    X, y = check_training_data(data)
+    check_model_fits(model, X, y, "cross_entropy")
     was_training = model.training
     model.eval()
     try:
@@ -247,7 +250,10 @@ def train(
                 "leave them at their defaults"
             )
     loss_fn = resolve_loss(loss)
+    check_model_fits(model, X, y, loss, "data")
     val = check_training_data(val_data, "val_data") if val_data is not None else None
+    if val is not None:
+        check_model_fits(model, *val, loss, "val_data")
     opt = make_optimizer(
         model, optimizer, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
     )
@@ -366,6 +372,65 @@ def check_training_data(data, name: str = "data") -> tuple[torch.Tensor, torch.T
                     "clean the data before training"
                 )
     return X, y
+
+
+def check_model_fits(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss, name: str = "data"
+) -> None:
+    """One forward pass on two samples (eval mode, no gradients, nothing changed) to check that
+    ``model`` takes ``X`` and that its output and ``y`` fit ``loss``, so a mismatch is named
+    before training instead of broadcasting silently or failing deep inside torch.
+
+    >>> from gdlessons.models import tutorial_mlp
+    >>> check_model_fits(tutorial_mlp(), torch.zeros(4, 1), torch.zeros(4), "mse")
+    Traceback (most recent call last):
+    ...
+    ValueError: data: targets y have shape (4,) but the model outputs (4, 1) per batch of 4: mse would broadcast them into a meaningless loss; reshape y with y.reshape(-1, 1)
+    """
+    params = [p for p in model.parameters() if p.is_floating_point()]
+    if params and X.is_floating_point() and X.dtype != params[0].dtype:
+        raise TypeError(
+            f"{name}: X holds {X.dtype} but the model's parameters are {params[0].dtype}; "
+            f"convert the data with X.to({params[0].dtype}) (or the model with model.to(X.dtype))"
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:2])
+    except RuntimeError as err:
+        raise ValueError(
+            f"{name}: the model cannot take X of shape {tuple(X.shape)} ({str(err).splitlines()[0]}); "
+            "check the number of input features"
+        ) from None
+    finally:
+        model.train(was_training)
+    if loss == "mse" or loss is nn.functional.mse_loss:
+        if out.shape[1:] != y.shape[1:]:
+            n = len(X)
+            fix = " with y.reshape(-1, 1)" if y.dim() == 1 and out.shape[1:] == (1,) else ""
+            raise ValueError(
+                f"{name}: targets y have shape {tuple(y.shape)} but the model outputs "
+                f"{(n, *out.shape[1:])} per batch of {n}: mse would broadcast them into a "
+                f"meaningless loss; reshape y{fix}"
+            )
+        if not y.is_floating_point():
+            raise TypeError(
+                f"{name}: mse needs floating-point targets y, got {y.dtype}; use y.float()"
+            )
+    elif loss == "cross_entropy" or loss is nn.functional.cross_entropy:
+        if y.is_floating_point() or y.dim() != 1:
+            raise TypeError(
+                f"{name}: cross_entropy needs class labels y as a 1-D integer tensor, got {y.dtype} "
+                f"of shape {tuple(y.shape)}; use y.long() (and y.reshape(-1))"
+            )
+        classes = out.shape[1] if out.dim() == 2 else None
+        low, high = int(y.min()), int(y.max())
+        if classes is not None and (low < 0 or high >= classes):
+            raise ValueError(
+                f"{name}: class labels must lie in 0..{classes - 1} (the model outputs {classes} "
+                f"scores per sample), got labels from {low} to {high}"
+            )
 
 
 def _accumulate(model, loss_fn, xb, yb, steps: int) -> float:

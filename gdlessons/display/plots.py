@@ -45,6 +45,12 @@ def loss_curve(
     the per-iteration batch loss. A diverged run is marked where it stopped.
     """
     check_choice("x", x, X_AXES)
+    from gdlessons.history import History
+
+    if not isinstance(history, History):
+        raise TypeError(
+            f"history must be a History (what train() returns), got {type(history).__name__}"
+        )
     fig, ax = new_axes(ax)
     label = label or _default_label(history)
     if x == "epoch":

@@ -16,8 +16,13 @@ class Table:
     """
 
     def __init__(self, rows: Sequence[dict], *, digits: int = 4):
+        if isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
+            raise TypeError(f"rows must be a list of dicts, got {type(rows).__name__}")
+        rows = list(rows)
         if not rows:
             raise ValueError("rows must hold at least one row")
+        if not all(isinstance(r, dict) for r in rows):
+            raise TypeError("rows must be a list of dicts, one per row")
         self.rows = [dict(r) for r in rows]
         self.columns = list(self.rows[0])
         self.digits = digits
