@@ -17,13 +17,15 @@ from gdlessons._validate import check_choice
 
 @dataclass
 class IterationLog:
-    """One entry per optimizer update; ``loss`` is the batch's mean loss before the update."""
+    """One entry per optimizer update; ``loss`` is the batch's mean loss before the update;
+    ``grad_norm`` the gradient's total norm before clipping (``None`` unless the run clips)."""
 
     iteration: list[int] = field(default_factory=list)
     epoch: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     samples_seen: list[int] = field(default_factory=list)
+    grad_norm: list[float | None] = field(default_factory=list)
     time: list[float] = field(default_factory=list, compare=False)
 
 
@@ -153,7 +155,14 @@ class Recorder:
         self._count = 0
 
     def iteration_done(
-        self, *, epoch: int, loss: float, lr: float, batch_size: int, time: float
+        self,
+        *,
+        epoch: int,
+        loss: float,
+        lr: float,
+        batch_size: int,
+        time: float,
+        grad_norm: float | None = None,
     ) -> dict:
         """Log one optimizer update (``loss``: the batch's mean loss before it); returns the
         record a callback sees."""
@@ -167,6 +176,7 @@ class Recorder:
         its.loss.append(loss)
         its.lr.append(lr)
         its.samples_seen.append(self.samples_seen)
+        its.grad_norm.append(grad_norm)
         its.time.append(time)
         return {
             "iteration": self.iteration,

@@ -190,6 +190,8 @@ def train(
     batches_per_epoch: int | None = None,
     evaluate_every: int | None = None,
     full_train_loss: bool = False,
+    clip_grad_norm: float | None = None,
+    plateau_metric: str = "batch_loss",
     record_params: bool = False,
     callback: Callable[[dict], bool | None] | None = None,
     progress: bool | None = None,
@@ -210,7 +212,11 @@ def train(
     ``shuffle``, ``drop_last``, ``replacement`` and ``batches_per_epoch`` must stay at their
     defaults. ``full_train_loss=True`` also measures the loss on all the training data at each
     epoch's end (``History.epochs.full_train_loss``, like for like with ``val_loss``; not counted
-    in the training time). Training stops cleanly at the first non-finite loss
+    in the training time). ``clip_grad_norm=c`` rescales the gradient to norm at most c between
+    ``backward()`` and ``step()`` (``torch.nn.utils.clip_grad_norm_``) and records the norm before
+    clipping in ``History.iterations.grad_norm``. ``plateau_metric="val_loss"`` steps a
+    ``ReduceLROnPlateau`` once per epoch on the validation loss instead of once per iteration on
+    the batch loss. Training stops cleanly at the first non-finite loss
     (``History.diverged_at``) or when ``callback(record)`` returns True.
 
     >>> from gdlessons.data import quadratic_data
@@ -249,6 +255,9 @@ def train(
                 f"batch_indices decides every batch, so {', '.join(clash)} would be ignored: "
                 "leave them at their defaults"
             )
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_float("clip_grad_norm", clip_grad_norm, low=0.0, low_open=True)
+    check_choice("plateau_metric", plateau_metric, ("batch_loss", "val_loss"))
     loss_fn = resolve_loss(loss)
     check_model_fits(model, X, y, loss, "data")
     val = check_training_data(val_data, "val_data") if val_data is not None else None
@@ -260,6 +269,12 @@ def train(
     group = dict(opt.param_groups[0])  # as set, before a scheduler's first value
     schedule = make_scheduler(scheduler, opt)
     on_plateau = isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    per_epoch_plateau = plateau_metric == "val_loss"
+    if per_epoch_plateau and (not on_plateau or val is None):
+        raise ValueError(
+            "plateau_metric='val_loss' steps a ReduceLROnPlateau scheduler on the validation loss: "
+            "give scheduler=lambda opt: ReduceLROnPlateau(opt, ...) and val_data"
+        )
     if batch_indices is None:
         batches = BatchIterator(
             X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
@@ -314,17 +329,21 @@ def train(
                     rec.diverged()
                     opt.zero_grad(set_to_none=True)
                     return history
+                norm = None
+                if clip_grad_norm is not None:
+                    norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm))
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-                if schedule is not None:
-                    # ReduceLROnPlateau watches a loss: it is given the batch's.
+                if schedule is not None and not per_epoch_plateau:
+                    # ReduceLROnPlateau watches a loss: here it is given the batch's.
                     schedule.step(value) if on_plateau else schedule.step()
                 now = time.perf_counter()
                 clock += now - tick
                 tick = now
                 record = rec.iteration_done(
-                    epoch=epoch, loss=value, lr=lr_now, batch_size=xb.shape[0], time=clock
-                )
+                    epoch=epoch, loss=value, lr=lr_now, batch_size=xb.shape[0], time=clock,
+                    grad_norm=norm,
+                )  # fmt: skip
                 if record_params:
                     history.params.append(_snapshot(model))
                 if bar is not None:
@@ -335,12 +354,15 @@ def train(
                 if callback is not None and callback(record):
                     history.stopped_at = rec.iteration
                     return history
+            val_loss = evaluate(model, val, loss_fn) if val is not None else None
             rec.epoch_done(
                 epoch=epoch,
-                val_loss=evaluate(model, val, loss_fn) if val is not None else None,
+                val_loss=val_loss,
                 full_train_loss=evaluate(model, (X, y), loss_fn) if full_train_loss else None,
                 time=clock,
             )
+            if per_epoch_plateau:
+                schedule.step(val_loss)
     finally:
         if bar is not None:
             bar.close()

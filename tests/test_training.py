@@ -258,6 +258,7 @@ def test_history_tables_and_trajectories():
         "loss",
         "lr",
         "samples_seen",
+        "grad_norm",
         "time",
     }
     assert [r["epoch"] for r in h.rows()] == [1, 2]
@@ -500,3 +501,38 @@ def test_history_keeps_running_and_full_data_training_loss_apart():
     assert running != full
     assert full[-1] == evaluate(model, data) == h.epochs.val_loss[-1]  # like for like
     assert train(tutorial_mlp(seed=2), data, batch_size=16).epochs.full_train_loss == [None]
+
+
+def test_clip_grad_norm_is_clip_grad_norm_between_backward_and_step():
+    data = quadratic_data(64)
+    ours, theirs = tutorial_mlp(seed=5), tutorial_mlp(seed=5)
+    h = train(ours, data, batch_size=64, epochs=3, lr=0.05, clip_grad_norm=1.0)
+    opt = torch.optim.SGD(theirs.parameters(), lr=0.05)
+    norms = []
+    for _ in range(3):
+        mse_loss(theirs(data.X), data.y).backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(theirs.parameters(), 1.0)))
+        opt.step()
+        opt.zero_grad()
+    assert h.iterations.grad_norm == norms and max(norms) > 1.0  # it did clip
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
+    assert train(tutorial_mlp(), data, batch_size=64).iterations.grad_norm == [None]
+
+
+def test_plateau_on_the_validation_loss_steps_once_per_epoch():
+    data, val = quadratic_data(64), quadratic_data(32, seed=1)
+    seen = []
+
+    def plateau(opt):
+        schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+        step = schedule.step
+        schedule.step = lambda metric: (seen.append(metric), step(metric))
+        return schedule
+
+    h = train(tutorial_mlp(), data, batch_size=16, epochs=3, val_data=val, scheduler=plateau,
+              plateau_metric="val_loss")  # fmt: skip
+    assert seen == h.epochs.val_loss
+    with pytest.raises(ValueError, match="plateau_metric='val_loss'"):
+        train(tutorial_mlp(), data, scheduler=plateau, plateau_metric="val_loss")
+    with pytest.raises(ValueError, match="clip_grad_norm"):
+        train(tutorial_mlp(), data, clip_grad_norm=0)
