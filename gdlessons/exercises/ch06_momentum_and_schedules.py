@@ -1,10 +1,23 @@
-"""Chapter 06 exercises: momentum, weight decay and learning-rate schedules."""
+"""Chapter 06 exercises: momentum, weight decay and learning-rate schedules.
+
+q1–q5 take a number or a word; q6 and q7 take a function the student writes, checked by
+:class:`~gdlessons.exercises.code.CodeExercise`: q6 is momentum, Nesterov and weight decay by
+hand, compared bit for bit with ``torch.optim.SGD`` under a changing rate; q7 is a warm-up +
+cosine schedule written as a ``LambdaLR`` lambda, run in a real scheduler.
+
+>>> q1.check(-0.29).correct, q6.check(...).status, q7.check(q7.reference).status
+(True, 'not attempted', 'correct')
+"""
 
 from __future__ import annotations
 
 import math
 
-from gdlessons.exercises import Exercise, expect_choice, expect_close
+import torch
+
+from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close
+from gdlessons.exercises.code import CodeExercise, Mistake, close_tensors, same_tensors, time_limit
+from gdlessons.schedules import rate_curve
 
 q1 = Exercise(
     "q1",
@@ -51,4 +64,356 @@ q5 = Exercise(
     expect_close(2.0 - 0.1 * 0.01 * 2.0, rtol=1e-5),
     hint="Weight decay adds wd·p to the gradient before the step p ← p − η·g.",
     solution="g = 0 + 0.01·2 = 0.02, so p = 2 − 0.1·0.02 = 1.998.",
+)
+
+
+# --- q6: momentum and Nesterov by hand, bit for bit -------------------------------------------
+
+
+class _Gradient:
+    """grad(p) = 2·Xᵀ(X·p − y)/N, the gradient of a linear model's mean squared error on fixed
+    data: what ``loss.backward()`` would leave in ``p.grad``."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor):
+        self.X, self.y = X, y
+
+    def __call__(self, p: torch.Tensor) -> torch.Tensor:
+        return 2 * self.X.T @ (self.X @ p - self.y) / len(self.y)
+
+    def __repr__(self) -> str:
+        return f"grad (a linear model's MSE on {len(self.y)} samples, {self.X.shape[1]} weights)"
+
+
+def _torch_sgd_path(p, grad, lrs, momentum, nesterov, weight_decay):
+    """``torch.optim.SGD`` itself; before each update the rate is set as a scheduler sets it."""
+    p = p.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD(
+        [p], lr=lrs[0], momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
+    path = []
+    for lr in lrs:
+        optimizer.param_groups[0]["lr"] = lr
+        p.grad = grad(p.detach())
+        optimizer.step()
+        path.append(p.detach().clone())
+    return path
+
+
+class _Loosely(list):
+    """A typical mistake's path. A student's path matches it to rounding (rtol 10⁻⁴), whatever
+    the order of their operations; the reference is matched bit for bit."""
+
+
+def _by_hand(p, grad, lrs, momentum, nesterov, weight_decay, *, plain=False, decoupled=False,
+             eta_inside=False, forget=False, in_place=False):  # fmt: skip
+    """The update with one typical mistake switched on (all off: ``torch.optim.SGD``)."""
+    path, v = [], None
+    for lr in lrs:
+        g = grad(p)
+        if weight_decay and not decoupled:
+            g = g + weight_decay * p if plain else g.add(p, alpha=weight_decay)
+        if eta_inside:
+            v = lr * g if v is None else momentum * v + lr * g
+            step = lr * g + momentum * v if nesterov else v
+            p = p - step
+        else:
+            if v is None or forget:
+                v = g.clone()
+            else:
+                v = momentum * v + g if plain else v.mul(momentum).add(g)
+            if nesterov:
+                step = g + momentum * v if plain else g.add(v, alpha=momentum)
+            else:
+                step = v
+            if decoupled:
+                p = p - lr * weight_decay * p
+            if in_place:
+                p.add_(step, alpha=-lr)
+            else:
+                p = p - lr * step if plain else p.add(step, alpha=-lr)
+        path.append(p)
+    return path
+
+
+def _heavy_ball_only(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, False, weight_decay))
+
+
+def _eta_inside(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, weight_decay, eta_inside=True))
+
+
+def _forgetful(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, weight_decay, forget=True))
+
+
+def _no_weight_decay(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, 0.0))
+
+
+def _decoupled(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, weight_decay, decoupled=True))
+
+
+def _aliased(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, weight_decay, in_place=True))
+
+
+def _plain_arithmetic(p, grad, lrs, momentum, nesterov, weight_decay):
+    return _Loosely(_by_hand(p, grad, lrs, momentum, nesterov, weight_decay, plain=True))
+
+
+def _path_cases():
+    """Four runs on one least-squares problem: heavy ball and Nesterov, with and without weight
+    decay, at a constant rate, a tenfold drop, a warm-up and a decay."""
+    gen = torch.Generator().manual_seed(6)
+    X, y = torch.randn(32, 5, generator=gen), torch.randn(32, generator=gen)
+    p = torch.randn(5, generator=gen)
+    schedules = (
+        (0.9, False, 0.0, [0.05] * 10),
+        (0.9, True, 0.0, [0.1] * 5 + [0.01] * 5),
+        (0.8, False, 0.05, [0.02, 0.05, 0.1, 0.1, 0.1, 0.05, 0.02, 0.01]),
+        (0.5, True, 0.05, [0.2 * 0.8**i for i in range(10)]),
+    )
+    return [
+        dict(p=p, grad=_Gradient(X, y), lrs=lrs, momentum=mu, nesterov=nesterov, weight_decay=wd)
+        for mu, nesterov, wd, lrs in schedules
+    ]
+
+
+_BITWISE = same_tensors(name="p", index="after iteration {}")
+_ROUNDING = close_tensors(atol=1e-6, rtol=1e-4, name="p", index="after iteration {}")
+
+
+def _compare_path(got, want, case):
+    if not isinstance(got, (list, tuple)):
+        what = "one tensor" if isinstance(got, torch.Tensor) else repr(got)
+        return f"return the list of p after every update (one tensor per iteration), not {what}"
+    dtype = case["p"].dtype
+    other = [t.dtype for t in got if isinstance(t, torch.Tensor) and t.dtype != dtype]
+    if other:
+        return f"your path has dtype {other[0]}, expected {dtype}: keep p's dtype, as an optimizer does"
+    return (_ROUNDING if isinstance(want, _Loosely) else _BITWISE)(got, want, case)
+
+
+q6 = CodeExercise(
+    "q6",
+    "Write `sgd_path(p, grad, lrs, momentum, nesterov, weight_decay)`: make one update of p per "
+    "rate in `lrs` (the rate a schedule sets for that iteration), as `torch.optim.SGD(momentum=..., "
+    "nesterov=..., weight_decay=...)` does, by hand, with `grad(p)` the gradient at p. Return the "
+    "list of p after every update. It is compared with `torch.optim.SGD` itself, bit for bit.",
+    reference=_torch_sgd_path,
+    cases=_path_cases,
+    compare=_compare_path,
+    mistakes=(
+        Mistake(
+            _heavy_ball_only,
+            "With nesterov=True your path is the heavy ball's: Nesterov steps along "
+            "g + μ·v (where the velocity is about to take it), not along v.",
+            hint="After updating v: `step = g.add(v, alpha=momentum) if nesterov else v`.",
+        ),
+        Mistake(
+            _eta_inside,
+            "You wrote the η-inside form (v ← μ·v + η·g, p ← p − v). It follows PyTorch's path "
+            "while the rate stays constant, but when a schedule changes the rate PyTorch rescales "
+            "the whole velocity at once and this form does not (section 2).",
+            hint="Keep η out of the velocity: v ← μ·v + g, then p ← p − η·v.",
+        ),
+        Mistake(
+            _forgetful,
+            "Your velocity forgets: each update uses the current gradient only, which is plain "
+            "gradient descent. v must carry over from one iteration to the next (v ← μ·v + g).",
+            hint="Create v once, before the loop (None until the first update), and update it "
+            "inside.",
+        ),
+        Mistake(
+            _no_weight_decay,
+            "Your path ignores weight_decay: torch.optim.SGD adds wd·p to the gradient before "
+            "the momentum step.",
+            hint="First line of each update: `g = g.add(p, alpha=weight_decay)`.",
+        ),
+        Mistake(
+            _decoupled,
+            "You decay the weight apart from the gradient (p ← p − η·wd·p, decoupled, as AdamW "
+            "does). torch.optim.SGD adds wd·p to the gradient, so the decay goes through the "
+            "velocity too.",
+            hint="`g = g.add(p, alpha=weight_decay)` before the velocity update.",
+        ),
+        Mistake(
+            _aliased,
+            "Every entry of your list is the same tensor, the last p: an in-place update "
+            "(`p.add_(...)`, `p -= ...`) changes the tensor you appended before.",
+            hint="Make a new tensor each update, `p = p.add(step, alpha=-lr)`, or append "
+            "`p.clone()`.",
+        ),
+        Mistake(
+            _plain_arithmetic,
+            "Your path is PyTorch's to rounding, but not bit for bit: `p - lr * v` rounds lr·v "
+            "before subtracting, where torch.optim.SGD computes `p.add(v, alpha=-lr)` "
+            "(and `g.add(p, alpha=wd)`, `v.mul(μ).add(g)`, `g.add(v, alpha=μ)`).",
+            hint="Use the operations `ch.sgd_step` uses (printed in section 1).",
+        ),
+    ),  # fmt: skip
+    hint="Per iteration: g = grad(p); with weight decay g ← g + wd·p; v ← μ·v + g (v = g the first "
+    "time); step = g + μ·v with Nesterov, else v; p ← p − η·step. Write each line with torch's "
+    "operations, as `ch.sgd_step` does, for the bits to agree.",
+    solution="""def sgd_path(p, grad, lrs, momentum, nesterov, weight_decay):
+    path, v = [], None
+    for lr in lrs:
+        g = grad(p)
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)  # weight decay: wd·p added to the gradient
+        v = g.clone() if v is None else v.mul(momentum).add(g)  # v ← μ·v + g
+        step = g.add(v, alpha=momentum) if nesterov else v  # Nesterov looks one step ahead
+        p = p.add(step, alpha=-lr)  # p ← p − η·step, rounded as torch.optim.SGD rounds it
+        path.append(p)
+    return path
+""",
+)
+
+
+# --- q7: a warm-up + cosine schedule as a LambdaLR --------------------------------------------
+
+WARMUP_START = (
+    0.01  # the warm-up's first factor: LinearLR's start_factor in schedules.warmup_cosine
+)
+
+
+def _warmup_cosine_lambda(warmup_iterations, total_iterations):
+    def factor(t):
+        if t < warmup_iterations:
+            return WARMUP_START + (1 - WARMUP_START) * t / warmup_iterations
+        progress = (t - warmup_iterations) / (total_iterations - warmup_iterations)
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _schedule_with(name, warmup, cosine):
+    """A factory whose lambda has the warm-up ``warmup(t, W)`` and the decay ``cosine(t, W, T)``."""
+
+    def make(warmup_iterations, total_iterations):
+        W, T = warmup_iterations, total_iterations
+        return lambda t: warmup(t, W) if t < W else cosine(t, W, T)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+def _linear_from(t, W):
+    return WARMUP_START + (1 - WARMUP_START) * t / W
+
+
+def _half_cosine(t, W, T):
+    return 0.5 * (1 + math.cos(math.pi * (t - W) / (T - W)))
+
+
+_from_zero = _schedule_with("from_zero", lambda t, W: t / W, _half_cosine)
+_goyal_warmup = _schedule_with("goyal_warmup", lambda t, W: (t + 1) / W, _half_cosine)
+_cosine_from_start = _schedule_with("cosine_from_start", _linear_from,
+                                    lambda t, W, T: 0.5 * (1 + math.cos(math.pi * t / (T - W))))  # fmt: skip
+_cosine_too_long = _schedule_with("cosine_too_long", _linear_from,
+                                  lambda t, W, T: 0.5 * (1 + math.cos(math.pi * (t - W) / T)))  # fmt: skip
+_bare_cosine = _schedule_with("bare_cosine", _linear_from,
+                              lambda t, W, T: math.cos(math.pi * (t - W) / (T - W)))  # fmt: skip
+
+
+class _NotAFunction:
+    def __init__(self, returned):
+        self.returned = returned
+
+
+class _NotANumber:
+    def __init__(self, t, value):
+        self.t, self.value = t, value
+
+
+def _rates(returned, args):
+    """The rate of every iteration, read off an optimizer (base rate 1) whose ``LambdaLR`` uses
+    the returned function; the function runs under the check's time limit."""
+    if not callable(returned):
+        return _NotAFunction(returned)
+    with time_limit(q7.time_limit):
+        for t in range(args["total_iterations"]):
+            value = as_number(returned(t))
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return _NotANumber(t, value)
+        make = lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, returned)  # noqa: E731
+        return rate_curve(make, args["total_iterations"], lr=1.0).tolist()
+
+
+_RATES = close_tensors(atol=1e-9, rtol=1e-6, name="the rate", index="at iteration {}")
+
+
+def _compare_rates(got, want, case):
+    if isinstance(got, _NotAFunction):
+        return (
+            "return the function t ↦ factor (`def factor(t): ...` inside, then `return factor`), "
+            f"not a {type(got.returned).__name__}"
+        )
+    if isinstance(got, _NotANumber):
+        return f"factor({got.t}) returned {got.value!r}: it must return a number"
+    return _RATES(got, want, case)
+
+
+q7 = CodeExercise(
+    "q7",
+    "Write `warmup_cosine_lambda(warmup_iterations, total_iterations)` returning the function "
+    "t ↦ factor that `LambdaLR` multiplies the peak rate by after t scheduler steps: a linear "
+    "warm-up from 0.01 at t = 0 to 1 at t = W (= warmup_iterations), then a half cosine from 1 at "
+    "t = W down to 0 at t = T (= total_iterations). The check runs it in a `LambdaLR` and compares "
+    "the rate of every iteration with the chapter's `warmup_cosine` schedule, to a relative 10⁻⁶.",
+    reference=_warmup_cosine_lambda,
+    cases=lambda: [
+        dict(warmup_iterations=10, total_iterations=100),
+        dict(warmup_iterations=3, total_iterations=12),
+        dict(warmup_iterations=25, total_iterations=60),
+    ],
+    compare=_compare_rates,
+    outcome=_rates,
+    mistakes=(
+        Mistake(
+            _from_zero,
+            "Your first update uses the rate 0, so it changes nothing: this warm-up starts at "
+            "0.01 of the peak (LinearLR's start_factor) and climbs to 1 at t = W.",
+        ),
+        Mistake(
+            _goyal_warmup,
+            "Your warm-up climbs as (t + 1)/W, reaching the peak one iteration early (a common "
+            "form, Goyal et al.'s). This one starts at 0.01 at t = 0 and reaches 1 at t = W.",
+            hint="0.01 + 0.99·t/W for t < W.",
+        ),
+        Mistake(
+            _cosine_from_start,
+            "Your cosine is counted from t = 0 instead of from the end of the warm-up, so it "
+            "starts below the peak and reaches 0 W iterations early.",
+            hint="Measure the cosine's progress as (t − W)/(T − W).",
+        ),
+        Mistake(
+            _cosine_too_long,
+            "Your cosine is stretched over all T iterations, so the run ends far above 0: after "
+            "the warm-up only T − W iterations are left for it.",
+            hint="Divide by T − W, not T.",
+        ),
+        Mistake(
+            _bare_cosine,
+            "Your rates go negative: cos runs from 1 to −1 over half a turn. A half cosine from 1 "
+            "down to 0 is (1 + cos(π·s))/2, with s from 0 to 1.",
+        ),
+    ),  # fmt: skip
+    hint="For t < W: 0.01 + 0.99·t/W. For t ≥ W: (1 + cos(π·(t − W)/(T − W)))/2. Use `math.cos` and "
+    "`math.pi`.",
+    solution="""import math
+
+
+def warmup_cosine_lambda(warmup_iterations, total_iterations):
+    W, T = warmup_iterations, total_iterations
+
+    def factor(t):  # t: how many times the scheduler has been stepped
+        if t < W:
+            return 0.01 + 0.99 * t / W  # linear warm-up from 0.01 to 1
+        return 0.5 * (1 + math.cos(math.pi * (t - W) / (T - W)))  # half cosine from 1 to 0
+
+    return factor
+""",
 )

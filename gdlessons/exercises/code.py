@@ -111,7 +111,7 @@ class CodeExercise(Question):
         mistakes: Sequence[Mistake] = (),
         hint: str,
         solution: str,
-        time_limit: float | None = 10.0,
+        time_limit: float | None = 30.0,
         outcome: Callable[[object, dict], object] | None = None,
         seed: int = 0,
     ):

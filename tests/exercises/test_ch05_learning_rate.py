@@ -1,6 +1,23 @@
-import pytest
+"""Chapter 05 exercises: every message reachable, the references right, the checks safe."""
 
-from gdlessons.exercises import ch05_learning_rate as ch04
+import json
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gdlessons.data import quadratic_data
+from gdlessons.exercises import ch05_learning_rate as ex
+from gdlessons.exercises import questions_in
+from gdlessons.landscapes import iterates, regime, stable_lr
+from gdlessons.lr_finder import lr_range_test
+from gdlessons.models import tutorial_mlp
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_learning_rate.ipynb"
 
 RIGHT = {"q1": 0.5, "q2": 0.25, "q3": "oscillating", "q4": 0.2}
 WRONG = {"q1": 0.25, "q2": 0.5, "q3": "divergent", "q4": 4.0}
@@ -8,7 +25,7 @@ WRONG = {"q1": 0.25, "q2": 0.5, "q3": "divergent", "q4": 4.0}
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_wrong_and_missing_answers(name):
-    q = getattr(ch04, name)
+    q = getattr(ex, name)
     assert q.check(RIGHT[name]).status == "correct"
     wrong = q.check(WRONG[name])
     assert wrong.status == "incorrect"
@@ -17,13 +34,184 @@ def test_right_wrong_and_missing_answers(name):
 
 
 def test_answers_agree_with_the_landscapes_module():
-    from gdlessons.landscapes import regime, stable_lr
-
     assert float(stable_lr(4.0)) == RIGHT["q1"]
     assert regime(0.4, 4.0) == RIGHT["q3"]
     assert float(stable_lr(10.0)) == RIGHT["q4"]
 
 
 def test_wrong_type_is_feedback_not_a_crash():
-    assert ch04.q1.check("half").status == "incorrect"
-    assert ch04.q3.check(" Oscillating ").correct
+    assert ex.q1.check("half").status == "incorrect"
+    assert ex.q3.check(" Oscillating ").correct
+
+
+# --- the code exercises, q5 and q6 ------------------------------------------------------------
+
+CODE = [ex.q5, ex.q6]
+FUNCTION = {"q5": "largest_stable_lr", "q6": "sweep_rates"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    fn = solution_of(q)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
+    outputs = [
+        [q.outcome(m.fn(**case), case) for case in q.cases()] for m in q.mistakes
+    ]  # fmt: skip
+    reference = [q.reference(**case) for case in q.cases()]
+    for i, out in enumerate(outputs):
+        assert out != reference, q.mistakes[i].fn.__name__
+        assert all(out != other for other in outputs[i + 1 :]), q.mistakes[i].fn.__name__
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+def test_checks_leave_the_global_generators_alone():
+    torch.manual_seed(123)
+    np.random.seed(7)
+    before = torch.get_rng_state(), np.random.get_state()[1].copy()
+    for q in CODE:
+        q.check(solution_of(q))
+    assert torch.equal(before[0], torch.get_rng_state())
+    assert np.array_equal(before[1], np.random.get_state()[1])
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+def test_q5_reference_is_the_bound_two_over_lambda_max():
+    for case in ex._bound_cases():
+        lam, lrs = case["curvatures"], case["lrs"]
+        bound = float(stable_lr(max(lam)))
+        assert ex._largest_stable_lr(lam, lrs) == max(lr for lr in lrs if lr < bound)
+        # every candidate's fate is plain after 200 iterations (and after 20)
+        for lr in lrs:
+            for n in (20, 200):
+                end = np.abs(iterates(lam, np.ones(len(lam)), lr, n)[-1]).max()
+                assert (end < 1) == (lr < bound), (lam, lr, n)
+
+
+def test_q5_cases_separate_the_boundaries():
+    """Every case has candidates on both sides of 1/λ_max, 2/λ_max and 2/λ_min, so each mistake
+    shows; the 1-D case also checks a student who ignores all but one coordinate."""
+    cases = ex._bound_cases()
+    assert [len(c["curvatures"]) for c in cases] == [1, 2, 3]
+    for case in cases:
+        lam, lrs = case["curvatures"], np.array(case["lrs"])
+        for edge in (1 / max(lam), 2 / max(lam), 2 / min(lam)):
+            assert (lrs < edge).any() and (lrs > edge).any()
+        assert all(isinstance(x, float) for x in lam + case["lrs"])
+
+
+def test_q5_other_wrong_answers_are_named():
+    too_large = ex.q5.check(lambda curvatures, lrs: lrs[-1])
+    assert "diverges" in too_large.message and "|1 − η·λ_max|" in too_large.message
+    too_small = ex.q5.check(lambda curvatures, lrs: lrs[0])
+    assert "a larger candidate converges too" in too_small.message
+    assert "not one of the candidate rates" in ex.q5.check(lambda curvatures, lrs: 0.123).message
+    assert "a number" in ex.q5.check(lambda curvatures, lrs: "0.5").message
+
+    def forgot_return(curvatures, lrs):
+        largest = ex._largest_stable_lr(curvatures, lrs)  # noqa: F841
+
+    assert "(a number), not None" in ex.q5.check(forgot_return).message
+
+
+def test_q5_accepts_numpy_and_tensor_answers():
+    def as_tensor(curvatures, lrs):
+        return torch.tensor(ex._largest_stable_lr(curvatures, lrs), dtype=torch.float64)
+
+    assert ex.q5.check(as_tensor).correct
+    assert ex.q5.check(lambda curvatures, lrs: np.float64(ex._largest_stable_lr(curvatures, lrs)))
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_q6_reference_is_what_lr_range_test_uses():
+    result = lr_range_test(tutorial_mlp(seed=0), quadratic_data(200), start_lr=1e-5, end_lr=1e-2,
+                           iterations=30)  # fmt: skip
+    assert result.stop_reason.startswith("reached end_lr")
+    assert result.lr == ex._sweep_rates(1e-5, 1e-2, 30)
+
+
+def test_q6_names_the_first_difference_and_accepts_arrays():
+    nudged = ex.q6.check(lambda start_lr, end_lr, iterations: [
+        r * (1 + 1e-6 * (i == 3)) for i, r in enumerate(ex._sweep_rates(start_lr, end_lr, iterations))
+    ])  # fmt: skip
+    assert "With start_lr=1e-05, end_lr=10.0, iterations=200: at iteration i = 3, the rate is" in (
+        nudged.message
+    )
+    shorter = ex.q6.check(lambda start_lr, end_lr, iterations: [start_lr] * (iterations - 1))
+    assert "has 199 entries, expected 200" in shorter.message
+
+    def as_array(start_lr, end_lr, iterations):
+        return np.geomspace(start_lr, end_lr, iterations)
+
+    assert ex.q6.check(as_array).correct
+
+
+# --- the notebook -----------------------------------------------------------------------------
+
+
+def test_notebook_exercise_cells_end_with_the_check_and_keep_hints_apart():
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    questions = [q.name for q in questions_in(ex)]
+    assert questions == [f"q{i}" for i in range(1, 7)]
+    for name in questions:
+        at = next(i for i, s in enumerate(sources) if re.search(rf"ex\.{name}\.check\(", s))
+        assert re.fullmatch(rf"ex\.{name}\.check\(\w+\)", sources[at].splitlines()[-1]), name
+        assert sources[at + 1] == f"# ex.{name}.hint()\n# ex.{name}.solution()", name
+    assert sources[-1].endswith("progress(ex)")

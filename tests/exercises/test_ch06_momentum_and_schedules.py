@@ -1,17 +1,31 @@
-"""Chapter 05 exercises: right, wrong and missing answers."""
+"""Chapter 06 exercises: every message reachable, the references right, the checks safe."""
 
 from __future__ import annotations
 
-import pytest
+import json
+import math
+import re
+import textwrap
+import time
+from pathlib import Path
 
-from gdlessons.exercises import ch06_momentum_and_schedules as ch05
+import numpy as np
+import pytest
+import torch
+
+from gdlessons import schedules as sch
+from gdlessons.chapters.ch06_momentum_and_schedules import sgd_step
+from gdlessons.exercises import ch06_momentum_and_schedules as ex
+from gdlessons.exercises import questions_in
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_momentum_and_schedules.ipynb"
 
 CASES = [
-    (ch05.q1, -0.29, -0.19),
-    (ch05.q2, 0.669, 0.818),
-    (ch05.q3, 0.0125, 0.1),
-    (ch05.q4, "pytorch", "eta_inside"),
-    (ch05.q5, 1.998, 2.0),
+    (ex.q1, -0.29, -0.19),
+    (ex.q2, 0.669, 0.818),
+    (ex.q3, 0.0125, 0.1),
+    (ex.q4, "pytorch", "eta_inside"),
+    (ex.q5, 1.998, 2.0),
 ]
 
 
@@ -25,27 +39,255 @@ def test_right_wrong_and_missing_answers(question, right, wrong):
 
 
 def test_q1_matches_torch_sgd():
-    import torch
-
     p = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
     for _ in range(2):
         p.grad = torch.ones(1)
         opt.step()
-    assert ch05.q1.check(p.item()).correct
+    assert ex.q1.check(p.item()).correct
 
 
 def test_q5_matches_torch_sgd():
-    import torch
-
     p = torch.tensor([2.0], requires_grad=True)
     opt = torch.optim.SGD([p], lr=0.1, weight_decay=0.01)
     p.grad = torch.zeros(1)
     opt.step()
-    assert ch05.q5.check(p.item()).correct
+    assert ex.q5.check(p.item()).correct
 
 
 def test_hints_and_solutions_exist(capsys):
     for question, *_ in CASES:
         assert question.hint() and question.solution()
     assert "Hint for q1" in capsys.readouterr().out
+
+
+# --- the code exercises, q6 and q7 ------------------------------------------------------------
+
+CODE = [ex.q6, ex.q7]
+FUNCTION = {"q6": "sgd_path", "q7": "warmup_cosine_lambda"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    fn = solution_of(q)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+def outputs_of(q, fn):
+    return [q.outcome(fn(**case), case) for case in q.cases()]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
+    """As the check compares them: q6 matches a mistake to rounding, so its last mistake, "right
+    to rounding but not bit for bit", is the only one close to the reference."""
+
+    def same(got, want):
+        return all(q.compare(g, w, c) is None for g, w, c in zip(got, want, q.cases()))
+
+    reference = outputs_of(q, q.reference)
+    outputs = [outputs_of(q, m.fn) for m in q.mistakes]
+    for i, out in enumerate(outputs):
+        name = q.mistakes[i].fn.__name__
+        assert not same(out, reference), name
+        assert same(reference, out) == (name == "_plain_arithmetic"), name
+        assert not any(same(out, other) for other in outputs[:i] + outputs[i + 1 :]), name
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+def test_checks_leave_the_cases_and_the_global_generators_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+
+    def in_place_everywhere(p, grad, lrs, momentum, nesterov, weight_decay):
+        grad.X.mul_(2)  # vandalism on the case's data must stay private to this call
+        p.zero_()
+        torch.rand(3)
+        return [p] * len(lrs)
+
+    ex.q6.check(in_place_everywhere)
+    assert torch.equal(before, torch.get_rng_state())
+    assert ex.q6.check(solution_of(ex.q6)).correct
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def test_q6_the_chapters_sgd_step_matches_the_reference_bit_for_bit():
+    for case in ex._path_cases():
+        want = ex._torch_sgd_path(**case)
+        p, v, got = [case["p"]], [None], []
+        for lr in case["lrs"]:
+            p, v = sgd_step(p, [case["grad"](p[0])], v, lr=lr, momentum=case["momentum"],
+                            nesterov=case["nesterov"], weight_decay=case["weight_decay"])  # fmt: skip
+            got.append(p[0])
+        assert all(torch.equal(a, b) for a, b in zip(got, want))
+
+
+def test_q6_cases_cover_heavy_ball_nesterov_decay_and_changing_rates():
+    cases = ex._path_cases()
+    assert {c["nesterov"] for c in cases} == {False, True}
+    assert {c["weight_decay"] > 0 for c in cases} == {False, True}
+    assert any(len(set(c["lrs"])) == 1 for c in cases) and any(
+        len(set(c["lrs"])) > 1 for c in cases
+    )
+
+
+def test_q6_other_wrong_answers_get_the_first_difference():
+    def wrong_momentum(p, grad, lrs, momentum, nesterov, weight_decay):
+        return ex._by_hand(p, grad, lrs, momentum * 0.9, nesterov, weight_decay)
+
+    result = ex.q6.check(wrong_momentum)
+    assert result.message.startswith("With momentum=0.9, nesterov=False, weight_decay=0.0: after "
+                                     "iteration 2, p differs by")  # fmt: skip
+
+    def last_only(p, grad, lrs, momentum, nesterov, weight_decay):
+        return ex._by_hand(p, grad, lrs, momentum, nesterov, weight_decay)[-1]
+
+    assert "not one tensor" in ex.q6.check(last_only).message
+
+    def half_plain(p, grad, lrs, momentum, nesterov, weight_decay):  # only p - lr * step
+        path, v = [], None
+        for lr in lrs:
+            g = grad(p).add(p, alpha=weight_decay)
+            v = g.clone() if v is None else v.mul(momentum).add(g)
+            p = p - lr * (g.add(v, alpha=momentum) if nesterov else v)
+            path.append(p)
+        return path
+
+    plain = next(m.message for m in ex.q6.mistakes if m.fn is ex._plain_arithmetic)
+    assert ex.q6.check(half_plain).message.startswith(plain)
+
+    def float64(p, grad, lrs, momentum, nesterov, weight_decay):
+        return [
+            t.double() for t in ex._torch_sgd_path(p, grad, lrs, momentum, nesterov, weight_decay)
+        ]
+
+    assert (
+        "your path has dtype torch.float64, expected torch.float32" in ex.q6.check(float64).message
+    )
+
+
+# --- q7 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("warmup", "total"), [(10, 100), (3, 12), (25, 60), (1, 3), (20, 400)])
+def test_q7_reference_is_the_chapters_warmup_cosine(warmup, total):
+    ours = ex._rates(ex._warmup_cosine_lambda(warmup, total), dict(total_iterations=total))
+    chapter = sch.rate_curve(sch.warmup_cosine(total, warmup, start_factor=ex.WARMUP_START), total)
+    np.testing.assert_allclose(ours, chapter, rtol=1e-12, atol=1e-15)
+
+
+def test_q7_other_wrong_answers_are_named():
+    def a_number(warmup_iterations, total_iterations):
+        return 0.5 * warmup_iterations
+
+    assert "not a float" in ex.q7.check(a_number).message
+
+    def falls_through(warmup_iterations, total_iterations):
+        def factor(t):
+            if t < warmup_iterations:
+                return 0.01 + 0.99 * t / warmup_iterations
+
+        return factor
+
+    assert "factor(10) returned None: it must return a number" in ex.q7.check(falls_through).message
+
+    def divides_by_zero(warmup_iterations, total_iterations):
+        def factor(t):
+            return 1 / (t - warmup_iterations)
+
+        return factor
+
+    raised = ex.q7.check(divides_by_zero)
+    assert "ZeroDivisionError" in raised.message and "in factor" in raised.message
+
+    def plain_cosine(warmup_iterations, total_iterations):
+        return lambda t: 0.5 * (1 + math.cos(math.pi * t / total_iterations))
+
+    assert "at iteration 1, the rate is 1.0, expected 0.01" in ex.q7.check(plain_cosine).message
+
+
+def test_q7_stops_a_factor_that_never_returns(monkeypatch):
+    def endless_factor(warmup_iterations, total_iterations):
+        def factor(t):
+            while True:
+                pass
+
+        return factor
+
+    monkeypatch.setattr(ex.q7, "time_limit", 0.3)
+    start = time.monotonic()
+    assert "stopped after 0.3 s" in ex.q7.check(endless_factor).message
+    assert time.monotonic() - start < 5
+
+
+def test_q7_accepts_numpy_and_tensor_factors():
+    def in_numpy(warmup_iterations, total_iterations):
+        reference = ex._warmup_cosine_lambda(warmup_iterations, total_iterations)
+        return lambda t: np.float64(reference(t))
+
+    assert ex.q7.check(in_numpy).correct
+
+
+# --- the notebook -----------------------------------------------------------------------------
+
+
+def test_notebook_exercise_cells_end_with_the_check_and_keep_hints_apart():
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    questions = [q.name for q in questions_in(ex)]
+    assert questions == [f"q{i}" for i in range(1, 8)]
+    for name in questions:
+        at = next(i for i, s in enumerate(sources) if re.search(rf"ex\.{name}\.check\(", s))
+        assert re.fullmatch(rf"ex\.{name}\.check\(\w+\)", sources[at].splitlines()[-1]), name
+        assert sources[at + 1] == f"# ex.{name}.hint()\n# ex.{name}.solution()", name
+    assert sources[-1].endswith("progress(ex)")

@@ -1,6 +1,23 @@
-import pytest
+"""Chapter 08 exercises: every message reachable, the references right, the checks safe."""
 
-from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ch06
+import json
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gdlessons.chapters.ch08_batch_size_meets_learning_rate import diagnose
+from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ex
+from gdlessons.exercises import questions_in
+from gdlessons.history import History
+
+NOTEBOOK = (
+    Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_meets_learning_rate.ipynb"
+)
 
 RIGHT = {"q1": 8, "q2": "over-fit", "q3": 2.0, "q4": 24}
 WRONG = {"q1": 4, "q2": "good fit", "q3": 0.5, "q4": 6}
@@ -8,19 +25,192 @@ WRONG = {"q1": 4, "q2": "good fit", "q3": 0.5, "q4": 6}
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_wrong_and_missing(name):
-    q = getattr(ch06, name)
+    q = getattr(ex, name)
     assert q.check(RIGHT[name]).status == "correct"
     assert q.check(WRONG[name]).status == "incorrect"
     assert q.check(...).status == "not attempted"
 
 
 def test_q2_accepts_spacing_and_case():
-    assert ch06.q2.check(" Over-Fit ").correct
-    assert not ch06.q2.check("overfitting").correct
+    assert ex.q2.check(" Over-Fit ").correct
+    assert not ex.q2.check("overfitting").correct
 
 
 def test_hints_and_solutions_exist(capsys):
     for name in RIGHT:
-        q = getattr(ch06, name)
+        q = getattr(ex, name)
         assert q.hint() and q.solution()
     assert "Hint for q1" in capsys.readouterr().out
+
+
+# --- the code exercises, q5 and q6 ------------------------------------------------------------
+
+CODE = [ex.q5, ex.q6]
+FUNCTION = {"q5": "diagnose", "q6": "scaled_lrs"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    fn = solution_of(q)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
+    outputs = [[m.fn(**case) for case in q.cases()] for m in q.mistakes]
+    reference = [q.reference(**case) for case in q.cases()]
+    for i, out in enumerate(outputs):
+        assert out != reference, q.mistakes[i].fn.__name__
+        assert all(out != other for other in outputs[i + 1 :]), q.mistakes[i].fn.__name__
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+def test_checks_leave_the_cases_and_the_global_generators_alone():
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+
+    def sorts_in_place(train_loss, val_loss):
+        val_loss.sort()  # changes the list it was given: only its private copy
+        torch.rand(2)
+        return "good fit"
+
+    ex.q5.check(sorts_in_place)
+    assert torch.equal(before, torch.get_rng_state())
+    assert ex.q5.check(ex._diagnose).correct
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+def history_of(train_loss, val_loss):
+    h = History(config={})
+    h.epochs.epoch = list(range(1, len(train_loss) + 1))
+    h.epochs.train_loss, h.epochs.val_loss = list(train_loss), list(val_loss)
+    return h
+
+
+def test_q5_reference_is_the_chapters_diagnose():
+    verdicts = []
+    for case in ex._curve_cases():
+        verdicts.append(ex._diagnose(**case))
+        assert verdicts[-1] == diagnose(history_of(**case)).verdict
+    assert set(verdicts) == set(ex.VERDICTS)
+
+
+def test_q5_names_the_curves_of_a_wrong_verdict_and_accepts_spellings():
+    result = ex.q5.check(lambda train_loss, val_loss: "good fit")
+    assert result.message.startswith(
+        "In case 1 of 7: your verdict is 'good fit', the chapter's rule says 'under-fit' for these "
+        "curves: training loss"
+    )
+    assert "validation loss best at epoch" in result.message
+    assert (
+        "return one of 'under-fit', 'good fit', 'over-fit', not 'fine'"
+        in ex.q5.check(lambda train_loss, val_loss: "fine").message
+    )
+
+    def spelled_freely(train_loss, val_loss):
+        return {"under-fit": "Underfit", "good fit": "good-fit", "over-fit": "OVER FIT"}[
+            ex._diagnose(train_loss, val_loss)
+        ]
+
+    assert ex.q5.check(spelled_freely).correct
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def test_q6_reference_is_the_chapters_rule():
+    """The chapter's grid: lr 0.5 at batch 64 scales to 1 at 128 and 2 at 256, then stops at 2."""
+    assert ex._scaled_lrs(0.5, 64, [32, 64, 128, 256, 512], 2.0) == [0.25, 0.5, 1.0, 2.0, 2.0]
+    assert ex.q3.check(ex._scaled_lrs(0.5, 64, [256], 8.0)[0]).correct
+
+
+def test_q6_cases_scale_down_up_and_into_the_wall():
+    for case in ex._scaling_cases():
+        rule = [case["base_lr"] * b / case["base_batch"] for b in case["batch_sizes"]]
+        assert min(case["batch_sizes"]) < case["base_batch"]
+        assert any(r < case["max_lr"] for r in rule) and any(r > case["max_lr"] for r in rule)
+
+
+def test_q6_other_wrong_answers_name_the_batch_size():
+    def off_at_the_top(base_lr, base_batch, batch_sizes, max_lr):
+        rates = ex._scaled_lrs(base_lr, base_batch, batch_sizes, max_lr)
+        return rates[:-1] + [rates[-1] / 2]
+
+    result = ex.q6.check(off_at_the_top)
+    assert "With base_lr=0.5, base_batch=64, max_lr=2.0: for batch size 512 your rate is 1" in (
+        result.message
+    )
+    assert (
+        "a list of 5 rates"
+        in ex.q6.check(lambda base_lr, base_batch, batch_sizes, max_lr: 1.0).message
+    )
+
+    def as_array(base_lr, base_batch, batch_sizes, max_lr):
+        return np.minimum(base_lr * np.array(batch_sizes) / base_batch, max_lr)
+
+    assert ex.q6.check(as_array).correct
+
+
+# --- the notebook -----------------------------------------------------------------------------
+
+
+def test_notebook_exercise_cells_end_with_the_check_and_keep_hints_apart():
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    questions = [q.name for q in questions_in(ex)]
+    assert questions == [f"q{i}" for i in range(1, 7)]
+    for name in questions:
+        at = next(i for i, s in enumerate(sources) if re.search(rf"ex\.{name}\.check\(", s))
+        assert re.fullmatch(rf"ex\.{name}\.check\(\w+\)", sources[at].splitlines()[-1]), name
+        assert sources[at + 1] == f"# ex.{name}.hint()\n# ex.{name}.solution()", name
+    assert sources[-1].endswith("progress(ex)")
