@@ -1,10 +1,24 @@
-"""Chapter 00 exercises: parameters, hyperparameters and initialisation."""
+"""Chapter 00 exercises: parameters, hyperparameters and initialisation.
+
+q1 to q4 take a number or a word; q5 and q6 take a function the student writes, checked by
+:class:`~gdlessons.exercises.code.CodeExercise` on fresh seeded weights against ``nn.init``'s
+own draws from the same seed (within 1e-6: the chapter compares initialisations by their
+formulas, not bit for bit).
+
+>>> q1.check(1056).correct, q5.check(...).status
+(True, 'not attempted')
+"""
 
 from __future__ import annotations
 
 import math
 
+import torch
+from torch import nn
+
 from gdlessons.exercises import Exercise, expect_choice, expect_close, expect_int
+from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
+from gdlessons.models import initialise, tutorial_mlp
 
 q1 = Exercise(
     "q1",
@@ -36,4 +50,236 @@ q4 = Exercise(
     expect_close(0.1, rtol=0.01),
     hint="The bound is 1 / √fan_in.",
     solution="b = 1 / √100 = 0.1.",
+)
+
+TOLERANCE = dict(atol=1e-6, rtol=1e-5)  # the same draws, up to float rounding of the bound
+
+# --- q5: He-uniform by hand -------------------------------------------------------------------
+
+
+def _kaiming_uniform(weight):
+    nn.init.kaiming_uniform_(weight, nonlinearity="relu")
+
+
+def _weight_cases():
+    # Every fan-in differs from its fan-out, so a swapped fan is seen.
+    return [
+        dict(weight=torch.zeros(out, fan_in)) for out, fan_in in ((32, 64), (512, 16), (10, 100))
+    ]
+
+
+def _filled_weight(returned, args):
+    return args["weight"]
+
+
+def _compare_weights(got, want, case):
+    out, fan_in = case["weight"].shape
+    message = first_difference(got, want, bitwise=False, name="the weight", **TOLERANCE)
+    if message is None:
+        return None
+    return f"for a weight of shape ({out}, {fan_in}) (fan_in = {fan_in}), {message}"
+
+
+def _uniform(weight, bound):
+    with torch.no_grad():
+        weight.uniform_(-bound, bound)
+
+
+def _fan_out_uniform(weight):
+    _uniform(weight, math.sqrt(6 / weight.shape[0]))
+
+
+def _std_as_bound(weight):
+    _uniform(weight, math.sqrt(2 / weight.shape[1]))
+
+
+def _default_bound(weight):
+    _uniform(weight, 1 / math.sqrt(weight.shape[1]))
+
+
+def _no_square_root(weight):
+    _uniform(weight, 6 / weight.shape[1])
+
+
+def _normal_not_uniform(weight):
+    with torch.no_grad():
+        weight.normal_(0.0, math.sqrt(2 / weight.shape[1]))
+
+
+def _new_tensor(weight):
+    bound = math.sqrt(6 / weight.shape[1])
+    return torch.empty_like(weight).uniform_(-bound, bound)
+
+
+q5 = CodeExercise(
+    "q5",
+    "Write `he_uniform_(weight)`: fill the weight matrix of an nn.Linear (shape out × in) in "
+    "place with draws from U(−√(6/fan_in), √(6/fan_in)), without nn.init. The check seeds the "
+    "random generator and compares your weights with what nn.init.kaiming_uniform_(weight, "
+    "nonlinearity='relu') draws from the same seed, within 1e-6.",
+    reference=_kaiming_uniform,
+    cases=_weight_cases,
+    outcome=_filled_weight,
+    compare=_compare_weights,
+    mistakes=(
+        Mistake(
+            _fan_out_uniform,
+            "You used the number of outputs, weight.shape[0], as the fan-in: the weight of "
+            "nn.Linear(in, out) has shape (out, in), so fan_in = weight.shape[1].",
+            hint="fan_in = weight.shape[1], the number of inputs.",
+        ),
+        Mistake(
+            _std_as_bound,
+            "Your weights are √3 times too narrow: √(2/fan_in) is He's standard deviation, not "
+            "the bound. U(−b, b) has standard deviation b/√3, so b = √3 · √(2/fan_in) = √(6/fan_in).",
+            hint="The bound is √3 times the standard deviation: √(6 / fan_in).",
+        ),
+        Mistake(
+            _default_bound,
+            "That is PyTorch's default range U(±1/√fan_in), what reset_parameters() draws; "
+            "He initialisation is √6 ≈ 2.4 times wider.",
+            hint="He's bound for ReLU is √(6 / fan_in).",
+        ),
+        Mistake(
+            _no_square_root,
+            "Your bound is 6/fan_in: the square root is missing (b = √(6/fan_in)).",
+            hint="`math.sqrt(6 / fan_in)`.",
+        ),
+        Mistake(
+            _normal_not_uniform,
+            "Your weights have He's spread but come from a normal distribution: "
+            "kaiming_uniform_ draws uniformly, every value equally likely between −b and b.",
+            hint="`weight.uniform_(-bound, bound)` draws uniformly.",
+        ),
+        Mistake(
+            _new_tensor,
+            "The weight you were given is unchanged (still all zeros): your function built a new "
+            "tensor. Fill the given one in place, as nn.init's functions do (the trailing _ of "
+            "`uniform_` means in place).",
+            hint="`weight.uniform_(-bound, bound)` changes `weight` itself.",
+        ),
+    ),  # fmt: skip
+    hint="fan_in = weight.shape[1]; the bound is b = √(6 / fan_in); `weight.uniform_(-b, b)` "
+    "fills the tensor in place.",
+    solution="""import math
+
+
+def he_uniform_(weight):
+    fan_in = weight.shape[1]  # nn.Linear(in, out).weight has shape (out, in)
+    bound = math.sqrt(6 / fan_in)  # std √(2/fan_in) = bound / √3
+    weight.uniform_(-bound, bound)  # in place, from the global generator
+""",
+)
+
+
+# --- q6: He-normal for a whole network --------------------------------------------------------
+
+
+def _he_normal_reference(model):
+    initialise(model, "kaiming_normal")
+
+
+def _model_cases():
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # building the layers draws: keep the caller's generator
+        small = initialise(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), seed=3)
+    return [dict(model=tutorial_mlp(seed=1)), dict(model=tutorial_mlp(hidden=16, seed=2)),
+            dict(model=small)]  # fmt: skip
+
+
+def _model_state(returned, args):
+    return {k: v.detach().clone() for k, v in args["model"].state_dict().items()}
+
+
+def _compare_models(got, want, case):
+    message = first_difference(got, want, bitwise=False, name="the model", **TOLERANCE)
+    return f"after your function, {message}" if message else None
+
+
+def _linear_layers(model):
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _biases_kept(model):
+    for layer in _linear_layers(model):
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+
+
+def _first_layer_only(model):
+    nn.init.kaiming_normal_(model[0].weight, nonlinearity="relu")
+    nn.init.zeros_(model[0].bias)
+
+
+def _fan_out_mode(model):
+    for layer in _linear_layers(model):
+        nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(layer.bias)
+
+
+def _uniform_not_normal(model):
+    for layer in _linear_layers(model):
+        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+        nn.init.zeros_(layer.bias)
+
+
+def _default_init(model):
+    for layer in _linear_layers(model):
+        layer.reset_parameters()
+
+
+q6 = CodeExercise(
+    "q6",
+    "Write `he_normal_init(model)`: re-initialise every nn.Linear of `model` in place, the "
+    "weights with nn.init.kaiming_normal_ for ReLU and the biases with zeros. The check runs it "
+    "on three small networks and compares every parameter, within 1e-6, with the course's "
+    "`initialise(model, 'kaiming_normal')` from the same seed.",
+    reference=_he_normal_reference,
+    cases=_model_cases,
+    outcome=_model_state,
+    compare=_compare_models,
+    mistakes=(
+        Mistake(
+            _biases_kept,
+            "Your weights are right, but the biases still hold the values reset_parameters() "
+            "gave them: He initialisation here sets every bias to zero.",
+            hint="`nn.init.zeros_(layer.bias)` after the weight.",
+        ),
+        Mistake(
+            _first_layer_only,
+            "Only the first layer was re-initialised: every nn.Linear of the network needs it.",
+            hint="Loop over the layers, `for layer in model.modules():`, and keep those that "
+            "are `isinstance(layer, nn.Linear)`.",
+        ),
+        Mistake(
+            _fan_out_mode,
+            "You scaled by the layer's outputs (mode='fan_out'): He's variance 2/fan_in counts "
+            "the inputs of each layer, which is kaiming_normal_'s default mode='fan_in'.",
+            hint="Leave mode at its default, 'fan_in': "
+            "`nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')`.",
+        ),
+        Mistake(
+            _uniform_not_normal,
+            "Your weights have the right spread but come from kaiming_uniform_: the question "
+            "asks for the normal distribution N(0, 2/fan_in), kaiming_normal_.",
+            hint="`nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')`.",
+        ),
+        Mistake(
+            _default_init,
+            "That is PyTorch's default initialisation (reset_parameters(): U(±1/√fan_in) for "
+            "weights and biases), about 2.4 times narrower than He's.",
+            hint="For each nn.Linear: `nn.init.kaiming_normal_` for the weight, `nn.init.zeros_` for the bias.",
+        ),
+    ),  # fmt: skip
+    hint="For each layer in model.modules() that is an nn.Linear: "
+    "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu') and nn.init.zeros_(layer.bias).",
+    solution="""from torch import nn
+
+
+def he_normal_init(model):
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):  # ReLU layers have no parameters
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")  # std √(2/fan_in)
+            nn.init.zeros_(layer.bias)
+""",
 )

@@ -1,8 +1,22 @@
+"""Chapter 00 exercises: right, wrong and missing answers; the code exercises with their
+reference, every typical mistake, the placeholder, a function that raises and one that never
+returns."""
+
+import json
 import math
+import textwrap
+import time
+from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
-from gdlessons.exercises import ch00_welcome as ch00
+from gdlessons.exercises import ch00_welcome as ex
+from gdlessons.exercises import questions_in
+from gdlessons.models import initialise
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_welcome.ipynb"
 
 RIGHT = {"q1": 1056, "q2": math.sqrt(2 / 64), "q3": "learning rate", "q4": 0.1}
 WRONG = {"q1": 1024, "q2": math.sqrt(1 / 64), "q3": "weight of layer 2", "q4": 0.01}
@@ -10,9 +24,185 @@ WRONG = {"q1": 1024, "q2": math.sqrt(1 / 64), "q3": "weight of layer 2", "q4": 0
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_wrong_and_missing_answers(name):
-    q = getattr(ch00, name)
+    q = getattr(ex, name)
     assert q.check(RIGHT[name]).status == "correct"
     wrong = q.check(WRONG[name])
     assert wrong.status == "incorrect"
     assert str(RIGHT[name]) not in wrong.message
     assert q.check(...).status == "not attempted"
+
+
+CODE = [ex.q5, ex.q6]
+FUNCTION = {"q5": "he_uniform_", "q6": "he_normal_init"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    assert q.check(solution_of(q)).correct
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    assert mistake.hint, "every typical mistake has its own hint"
+    assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
+    messages = [q.check(m.fn).message for m in q.mistakes]
+    assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+def test_q5_reference_draws_the_promised_distribution():
+    """kaiming_uniform_ (the reference) is U(±√(6/fan_in)): bound and spread as the chapter says."""
+    weight = torch.zeros(2000, 50)
+    ex._kaiming_uniform(weight)
+    bound = math.sqrt(6 / 50)
+    assert float(weight.abs().max()) <= bound and float(weight.abs().max()) > 0.99 * bound
+    assert math.isclose(float(weight.std()), math.sqrt(2 / 50), rel_tol=0.01)
+
+
+def test_q5_other_ways_to_draw_the_same_numbers_pass():
+    def by_rand(weight):
+        bound = math.sqrt(6 / weight.shape[1])
+        weight.copy_((torch.rand(weight.shape) * 2 - 1) * bound)
+
+    def by_gain(weight):
+        bound = math.sqrt(2) * math.sqrt(3 / weight.size(1))
+        with torch.no_grad():
+            return weight.uniform_(-bound, bound)
+
+    assert ex.q5.check(by_rand).correct and ex.q5.check(by_gain).correct
+
+
+def test_q5_other_wrong_answers_get_the_first_difference():
+    result = ex.q5.check(lambda weight: weight.uniform_(-1, 1))
+    assert (
+        "In case 1 of 3: for a weight of shape (32, 64) (fan_in = 64), the weight differs by"
+        in (result.message)
+    )
+    assert "q5.hint()" in result.message
+
+
+def test_q5_check_leaves_the_generators_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    ex.q5.check(ex._kaiming_uniform)
+    ex.q5.check(lambda weight: weight.uniform_(-1, 1))
+    assert torch.equal(before, torch.get_rng_state())
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def test_q6_reference_is_he_normal_with_zero_biases():
+    model = initialise(nn.Sequential(nn.Linear(400, 300)), seed=0)
+    ex._he_normal_reference(model)
+    assert float(model[0].bias.detach().abs().max()) == 0.0
+    assert math.isclose(float(model[0].weight.detach().std()), math.sqrt(2 / 400), rel_tol=0.01)
+
+
+def test_q6_by_hand_with_the_formula_passes_within_the_tolerance():
+    def by_formula(model):
+        with torch.no_grad():
+            for layer in model:
+                if isinstance(layer, nn.Linear):
+                    layer.weight.normal_(0.0, math.sqrt(2 / layer.in_features))
+                    layer.bias.zero_()
+
+    assert ex.q6.check(by_formula).correct
+
+
+def test_q6_errors_inside_the_students_code_show_their_own_lines():
+    def every_parameter(model):
+        for p in model.parameters():
+            nn.init.kaiming_normal_(p, nonlinearity="relu")
+
+    result = ex.q6.check(every_parameter)
+    assert "ValueError" in result.message and "in every_parameter" in result.message
+    assert "site-packages" not in result.message and "Hint:" in result.message
+
+
+def test_q6_other_wrong_answers_get_the_first_difference():
+    def doubled(model):
+        ex._he_normal_reference(model)
+        with torch.no_grad():
+            model[-1].weight.mul_(2)
+
+    assert "after your function, `4.weight` differs by" in ex.q6.check(doubled).message
+
+
+def test_q6_check_leaves_the_cases_and_the_generators_alone():
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    case = ex._model_cases()[0]
+    weight = case["model"][0].weight.detach().clone()
+    ex.q6.check(ex._he_normal_reference)
+    assert torch.equal(before, torch.get_rng_state())
+    assert torch.equal(case["model"][0].weight, weight)
+    assert all(torch.equal(a, b) for a, b in zip(ex._model_cases()[0]["model"].parameters(),
+                                                  case["model"].parameters()))  # fmt: skip
+
+
+# --- the notebook's exercise cells ------------------------------------------------------------
+
+
+def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
+    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
+    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    for q in questions_in(ex):
+        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
+        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
+        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
+        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
+        shown = json.dumps(cells[at[0]]["outputs"])
+        assert f"{q.name}: not attempted" in shown, q.name
+    assert sources[-1] == "progress(ex)"

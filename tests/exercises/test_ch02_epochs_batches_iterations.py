@@ -1,6 +1,20 @@
-import pytest
+"""Chapter 02 exercises: right, wrong and missing answers; the code exercises with their
+reference, every typical mistake, the placeholder, a function that raises and one that never
+returns."""
 
-from gdlessons.exercises import ch02_epochs_batches_iterations as ch01
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.exercises import ch02_epochs_batches_iterations as ex
+from gdlessons.exercises import questions_in
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_epochs_batches_iterations.ipynb"
 
 RIGHT = {"q1": 29, "q2": 28, "q3": 5, "q4": 0.368, "q5": 128, "q6": "B=32"}
 WRONG = {"q1": 28, "q2": 29, "q3": 64, "q4": 0.632, "q5": 1000, "q6": "same"}
@@ -8,7 +22,7 @@ WRONG = {"q1": 28, "q2": 29, "q3": 64, "q4": 0.632, "q5": 1000, "q6": "same"}
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_wrong_and_missing_answers(name):
-    q = getattr(ch01, name)
+    q = getattr(ex, name)
     assert q.check(RIGHT[name]).status == "correct"
     wrong = q.check(WRONG[name])
     assert wrong.status == "incorrect"
@@ -17,30 +31,174 @@ def test_right_wrong_and_missing_answers(name):
 
 
 def test_answers_follow_the_counting_rules():
-    from gdlessons.batching import iterations_per_epoch
-
-    assert ch01.q1.check(iterations_per_epoch(1797, 64)).correct
-    assert ch01.q2.check(iterations_per_epoch(1797, 64, drop_last=True)).correct
-    assert ch01.q3.check(1797 - 28 * 64).correct
-    assert ch01.q4.check((1 - 1 / 1438) ** 1438).correct
+    assert ex.q1.check(iterations_per_epoch(1797, 64)).correct
+    assert ex.q2.check(iterations_per_epoch(1797, 64, drop_last=True)).correct
+    assert ex.q3.check(1797 - 28 * 64).correct
+    assert ex.q4.check((1 - 1 / 1438) ** 1438).correct
 
 
 def test_close_answers_to_the_fraction_are_accepted_and_far_ones_are_not():
-    assert ch01.q4.check(0.37).correct
-    assert ch01.q4.check(0.5).status == "incorrect"
+    assert ex.q4.check(0.37).correct
+    assert ex.q4.check(0.5).status == "incorrect"
 
 
 def test_choice_ignores_case_and_spaces():
-    assert ch01.q6.check("  b=32 ").correct
+    assert ex.q6.check("  b=32 ").correct
 
 
 def test_an_answer_of_the_wrong_shape_is_feedback_not_a_crash():
-    assert ch01.q1.check("many").status == "incorrect"
-    assert ch01.q4.check("a third").status == "incorrect"
+    assert ex.q1.check("many").status == "incorrect"
+    assert ex.q4.check("a third").status == "incorrect"
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_hint_and_solution_print_and_return_text(name, capsys):
-    q = getattr(ch01, name)
+    q = getattr(ex, name)
     assert q.hint() and q.solution()
     assert name in capsys.readouterr().out
+
+
+# --- the code exercises -----------------------------------------------------------------------
+
+CODE = [ex.q7, ex.q8]
+FUNCTION = {"q7": "epoch_batch_sizes", "q8": "unused_fraction"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    assert q.check(solution_of(q)).correct
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    assert mistake.hint, "every typical mistake has its own hint"
+    assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
+    messages = [q.check(m.fn).message for m in q.mistakes]
+    assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+# --- q7 ---------------------------------------------------------------------------------------
+
+
+def test_q7_reference_is_what_train_iterates():
+    for case in ex._size_cases():
+        sizes = ex._batch_sizes(**case)
+        assert len(sizes) == iterations_per_epoch(case["n"], case["batch_size"], case["drop_last"])
+        assert sum(sizes) <= case["n"]
+    assert ex._batch_sizes(20, 6, False) == [6, 6, 6, 2]
+    assert ex._batch_sizes(20, 6, True) == [6, 6, 6]
+
+
+def test_q7_accepts_a_tensor_and_names_other_differences():
+    def as_tensor(n, batch_size, drop_last):
+        return torch.tensor(ex._batch_sizes(n, batch_size, drop_last))
+
+    assert ex.q7.check(as_tensor).correct
+    count = ex.q7.check(lambda n, batch_size, drop_last: n // batch_size)
+    assert "With n=1797, batch_size=64, drop_last=False: return the list of batch sizes" in (
+        count.message
+    )
+    one_more = ex.q7.check(lambda n, batch_size, drop_last: [batch_size] * (n // batch_size + 1))
+    assert "batch 29 of the epoch has 64 samples, expected 5" in one_more.message
+
+    def too_many(n, batch_size, drop_last):
+        return ex._batch_sizes(n, batch_size, drop_last) + [1]
+
+    assert "your epoch has 30 batches, expected 29" in ex.q7.check(too_many).message
+
+
+# --- q8 ---------------------------------------------------------------------------------------
+
+
+def test_q8_cases_show_the_chapter_s_three_kinds_of_epoch():
+    fractions = [ex._unused_fraction(**case) for case in ex._batch_cases()]
+    assert abs(fractions[0] - (1 - 1 / 1000) ** 1000) < 0.05  # about 1/e
+    assert fractions[2] == 0.0 and fractions[3] == 2 / 20
+
+
+def test_q8_reference_counts_what_batch_iterator_used():
+    batches = BatchIterator(torch.arange(50), batch_size=10, replacement=True, seed=3)
+    indices = batches.epoch_indices()
+    used = len(set(torch.cat(indices).tolist()))
+    assert ex._unused_fraction(50, indices) == (50 - used) / 50
+
+
+def test_q8_other_wrong_answers_get_the_first_difference():
+    shape = ex.q8.check(lambda n, batches: "about a third")
+    assert "return the fraction as one number; you returned 'about a third'" in shape.message
+    off = ex.q8.check(lambda n, batches: 0.3)
+    assert "With n=1000: for 25 batches (1000 draws), your fraction is 0.3, expected" in (
+        off.message
+    )
+
+
+def test_q8_check_leaves_the_generators_alone():
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    ex.q8.check(ex._unused_fraction)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+# --- the notebook's exercise cells ------------------------------------------------------------
+
+
+def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
+    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
+    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    for q in questions_in(ex):
+        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
+        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
+        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
+        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
+        shown = json.dumps(cells[at[0]]["outputs"])
+        assert f"{q.name}: not attempted" in shown, q.name
+    assert sources[-1] == "progress(ex)"

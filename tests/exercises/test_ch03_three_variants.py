@@ -1,14 +1,42 @@
-import pytest
+"""Chapter 03 exercises: right, wrong and missing answers; the code exercises with their
+reference, every typical mistake, the placeholder, a function that raises and one that never
+returns."""
 
-from gdlessons.exercises import ch03_three_variants as ch02
+import copy
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gdlessons.exercises import ch03_three_variants as ex
+from gdlessons.exercises import questions_in
+from gdlessons.models import LinearModel
+from gdlessons.training import evaluate, train
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_three_variants.ipynb"
 
 RIGHT = {"q1": 128, "q2": "iteration", "q3": 111.0, "q4": 128}
 WRONG = {"q1": 1000, "q2": "epoch", "q3": 100.0, "q4": 64}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_warm_thread():
+    """As in the notebook (``setup()``): one thread, faster for these small models on a shared
+    machine; and PyTorch's one-off costs (the first optimizer step) paid outside the checks'
+    time limit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train(LinearModel(), (torch.zeros(4, 1), torch.zeros(4, 1)), batch_size=2)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_wrong_and_missing_answers(name):
-    q = getattr(ch02, name)
+    q = getattr(ex, name)
     assert q.check(RIGHT[name]).status == "correct"
     wrong = q.check(WRONG[name])
     assert wrong.status == "incorrect"
@@ -17,15 +45,238 @@ def test_right_wrong_and_missing_answers(name):
 
 
 def test_choice_ignores_case_and_spaces():
-    assert ch02.q2.check("  Iteration ").correct
+    assert ex.q2.check("  Iteration ").correct
 
 
 def test_an_answer_of_the_wrong_shape_is_feedback_not_a_crash():
-    assert ch02.q1.check("many").status == "incorrect"
+    assert ex.q1.check("many").status == "incorrect"
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_hint_and_solution_print_and_return_text(name, capsys):
-    q = getattr(ch02, name)
+    q = getattr(ex, name)
     assert q.hint() and q.solution()
     assert name in capsys.readouterr().out
+
+
+# --- the code exercises -----------------------------------------------------------------------
+
+CODE = [ex.q5, ex.q6]
+FUNCTION = {"q5": "gd_epoch", "q6": "fair_comparison"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    assert q.check(solution_of(q)).correct
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    assert mistake.hint, "every typical mistake has its own hint"
+    assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
+    messages = [q.check(m.fn).message for m in q.mistakes]
+    assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ex._epoch_cases(), ids=lambda c: f"B={c['batch_size']}")
+def test_q5_reference_is_trains_loop_in_order(case):
+    """train() with shuffle=False takes the same batches, so its path is the reference's."""
+    model = LinearModel(w=case["w"], b=case["b"])
+    h = train(model, (case["X"], case["y"]), batch_size=case["batch_size"], lr=case["lr"],
+              shuffle=False, record_params=True)  # fmt: skip
+    want = [(float(p["w"]), float(p["b"])) for p in h.params[1:]]
+    got = ex._gd_epoch(**case)
+    assert len(got) == len(want)
+    torch.testing.assert_close(torch.tensor(got), torch.tensor(want), atol=1e-5, rtol=1e-4)
+
+
+def test_q5_autograd_and_float64_pass_within_the_tolerance():
+    def with_autograd(w, b, X, y, batch_size, lr):
+        w = torch.tensor(w, requires_grad=True)
+        b = torch.tensor(b, requires_grad=True)
+        path = []
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            torch.nn.functional.mse_loss(w * xb + b, yb).backward()
+            with torch.no_grad():
+                w -= lr * w.grad
+                b -= lr * b.grad
+            w.grad = b.grad = None
+            path.append((w.detach().clone(), b.detach().clone()))  # tensors are fine too
+        return path
+
+    def in_float64(w, b, X, y, batch_size, lr):
+        return ex._gd_epoch(w, b, X.double(), y.double(), batch_size, lr)
+
+    assert ex.q5.check(with_autograd).correct and ex.q5.check(in_float64).correct
+
+
+def test_q5_other_wrong_answers_get_the_first_difference():
+    def last_only(w, b, X, y, batch_size, lr):
+        return ex._gd_epoch(w, b, X, y, batch_size, lr)[-1]
+
+    assert "return a list of (w, b) pairs, one per iteration" in ex.q5.check(last_only).message
+
+    def triples(w, b, X, y, batch_size, lr):
+        return [(w, b, 0.0) for w, b in ex._gd_epoch(w, b, X, y, batch_size, lr)]
+
+    assert "each entry of your list must be one (w, b) pair" in ex.q5.check(triples).message
+
+    def same_tensors(w, b, X, y, batch_size, lr):
+        w, b = torch.tensor(w), torch.tensor(b)
+        path = []
+        for w_new, b_new in ex._gd_epoch(w, b, X, y, batch_size, lr):
+            w.fill_(w_new)
+            b.fill_(b_new)
+            path.append((w, b))
+        return path
+
+    assert "every entry of your list is the same tensor" in ex.q5.check(same_tensors).message
+
+    def one_short(w, b, X, y, batch_size, lr):
+        return ex._gd_epoch(w, b, X, y, batch_size, lr)[:-1]
+
+    assert "your epoch made 0 iterations, expected 1 (N = 40 samples in batches of 40)" in (
+        ex.q5.check(one_short).message
+    )
+
+    def faster(w, b, X, y, batch_size, lr):
+        return ex._gd_epoch(w, b, X, y, batch_size, 1.01 * lr)
+
+    assert "With w=-1.0, b=2.5, batch_size=40, lr=0.1: after iteration 1, `w` is" in (
+        ex.q5.check(faster).message
+    )
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def test_q6_reference_starts_every_run_from_the_given_model():
+    case = ex._comparison_cases()[1]
+    before = copy.deepcopy(case["model"])
+    losses = ex._fair_comparison(**case)
+    assert torch.equal(case["model"].w, before.w)  # the given model is untouched
+    for B, loss in losses.items():
+        run = copy.deepcopy(before)
+        train(run, case["data"], batch_size=B, epochs=case["epochs"], lr=case["lr"],
+              seed=case["seed"])  # fmt: skip
+        assert loss == evaluate(run, case["data"])
+
+
+def test_q6_the_full_train_loss_of_train_passes():
+    def recorded(model, data, batch_sizes, epochs, lr, seed):
+        return {B: train(copy.deepcopy(model), data, batch_size=B, epochs=epochs, lr=lr,
+                         seed=seed, full_train_loss=True).epochs.full_train_loss[-1]
+                for B in batch_sizes}  # fmt: skip
+
+    assert ex.q6.check(recorded).correct
+
+
+@pytest.mark.slow
+def test_q6_other_wrong_answers_get_the_first_difference():
+    prefix = "With epochs=2, lr=0.01, seed=0: "
+    assert (
+        prefix + "return a dict from each batch size"
+        in ex.q6.check(
+            lambda model, data, batch_sizes, epochs, lr, seed: [0.5] * len(batch_sizes)
+        ).message
+    )
+    assert (
+        prefix + "your dict has no entry for B = 24"
+        in ex.q6.check(lambda model, data, batch_sizes, epochs, lr, seed: {}).message
+    )
+    assert (
+        prefix + "for B = 24, your loss is 'low', not a number"
+        in ex.q6.check(
+            lambda model, data, batch_sizes, epochs, lr, seed: dict.fromkeys(batch_sizes, "low")
+        ).message
+    )
+
+    def shifted(model, data, batch_sizes, epochs, lr, seed):
+        return {B: 1.01 * loss for B, loss in ex._fair_comparison(model, data, batch_sizes,
+                                                                 epochs, lr, seed).items()}  # fmt: skip
+
+    assert prefix + "for B = 24, your full-data loss is" in ex.q6.check(shifted).message
+
+    def one_more(model, data, batch_sizes, epochs, lr, seed):
+        return {**ex._fair_comparison(model, data, batch_sizes, epochs, lr, seed), "full": 1.0}
+
+    assert "your dict has an entry for B = 'full', which was not asked for" in (
+        ex.q6.check(one_more).message
+    )
+
+
+def test_q6_check_leaves_the_cases_and_the_generators_alone():
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    ex.q6.check(ex._no_copy)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+# --- the notebook's exercise cells ------------------------------------------------------------
+
+
+def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
+    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
+    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    for q in questions_in(ex):
+        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
+        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
+        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
+        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
+        shown = json.dumps(cells[at[0]]["outputs"])
+        assert f"{q.name}: not attempted" in shown, q.name
+    assert sources[-1] == "progress(ex)"

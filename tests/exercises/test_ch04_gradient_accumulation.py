@@ -1,18 +1,48 @@
-"""Chapter 03 exercises: right, wrong and missing answers."""
+"""Chapter 04 exercises: right, wrong and missing answers; the code exercises with their
+reference, every typical mistake, the placeholder, a function that raises and one that never
+returns."""
 
 from __future__ import annotations
 
-import pytest
+import copy
+import inspect
+import json
+import textwrap
+import time
+from pathlib import Path
 
-from gdlessons.exercises import ch04_gradient_accumulation as ch03
+import pytest
+import torch
+from torch import nn
+from torch.nn.functional import mse_loss
+
+from gdlessons.data import quadratic_data
+from gdlessons.exercises import ch04_gradient_accumulation as ex
+from gdlessons.exercises import questions_in
+from gdlessons.models import LinearModel
+from gdlessons.training import train
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_gradient_accumulation.ipynb"
 
 CASES = [
-    (ch03.q1, 8, 6),
-    (ch03.q2, 0.2, 0.05),
-    (ch03.q3, 8, 1.6),
-    (ch03.q4, "BatchNorm1d", "ReLU"),
-    (ch03.q5, 25, 100),
+    (ex.q1, 8, 6),
+    (ex.q2, 0.2, 0.05),
+    (ex.q3, 8, 1.6),
+    (ex.q4, "BatchNorm1d", "ReLU"),
+    (ex.q5, 25, 100),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_warm_thread():
+    """As in the notebook (``setup()``): one thread, faster for these small models on a shared
+    machine; and PyTorch's one-off costs (the first optimizer step) paid outside the checks'
+    time limit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train(LinearModel(), (torch.zeros(4, 1), torch.zeros(4, 1)), batch_size=2)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("question, right, wrong", CASES, ids=[q.name for q, _, _ in CASES])
@@ -29,9 +59,203 @@ def test_hint_and_solution_print(question, capsys):
 
 
 def test_q4_ignores_case_and_rejects_unknown_layers():
-    assert ch03.q4.check(" batchnorm1d ").correct
-    assert "Choose one of" in ch03.q4.check("Conv2d").message
+    assert ex.q4.check(" batchnorm1d ").correct
+    assert "Choose one of" in ex.q4.check("Conv2d").message
 
 
 def test_q1_rejects_fractions():
-    assert ch03.q1.check(7.5).status == "incorrect"
+    assert ex.q1.check(7.5).status == "incorrect"
+
+
+# --- the code exercises -----------------------------------------------------------------------
+
+CODE = [ex.q6, ex.q7]
+FUNCTION = {"q6": "micro_batch_gradient", "q7": "fixed_accumulation"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    assert q.check(solution_of(q)).correct
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    assert mistake.hint, "every typical mistake has its own hint"
+    assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
+    messages = [q.check(m.fn).message for m in q.mistakes]
+    assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def grads(model):
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+def test_q6_reference_is_one_backward_over_the_whole_batch():
+    case = ex._micro_cases()[0]
+    model, X, y = case["model"], case["X"], case["y"]
+    plain = copy.deepcopy(nn.Sequential(*model))
+    mse_loss(plain(X), y).backward()
+    ex._one_batch_gradient(model, X, y, case["micro_batch_size"])
+    assert model.largest_batch == 0  # the watch is for the student's function only
+    for name, g in grads(model).items():
+        assert torch.equal(g, grads(plain)[name])
+
+
+def test_q6_watched_model_sees_the_micro_batches():
+    case = ex._micro_cases()[0]
+    solution_of(ex.q6)(**case)
+    assert case["model"].largest_batch == case["micro_batch_size"]
+
+
+def test_q6_other_wrong_answers_get_their_messages():
+    prefix = "With micro_batch_size=32: "
+
+    def whole_batch(model, X, y, micro_batch_size):
+        mse_loss(model(X), y).backward()
+
+    assert prefix + "your gradient came from a forward pass over 100 samples at once" in (
+        ex.q6.check(whole_batch).message
+    )
+
+    def no_backward(model, X, y, micro_batch_size):
+        for xb, yb in zip(X.split(micro_batch_size), y.split(micro_batch_size)):
+            mse_loss(model(xb), yb)
+
+    assert prefix + "the model's parameters hold no gradient" in ex.q6.check(no_backward).message
+
+    def doubled(model, X, y, micro_batch_size):
+        for xb, yb in zip(X.split(micro_batch_size), y.split(micro_batch_size)):
+            (mse_loss(model(xb), yb) * len(xb) / len(X) * 2).backward()
+
+    assert prefix + "in .grad, `0.weight` differs by" in ex.q6.check(doubled).message
+    assert "from the gradient of the batch of 100" in ex.q6.check(doubled).message
+
+
+def test_q6_check_leaves_the_cases_and_the_generators_alone():
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    ex.q6.check(ex._divided_by_k)
+    assert torch.equal(before, torch.get_rng_state())
+    case = ex._micro_cases()[0]
+    ex.q6.check(lambda model, X, y, micro_batch_size: ex._one_batch_gradient(model, X, y, 100))
+    assert all(p.grad is None for p in case["model"].parameters())
+
+
+# --- q7 ---------------------------------------------------------------------------------------
+
+
+def test_q7_the_notebook_shows_the_loop_the_checker_knows():
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]]
+    shown = next(c for c in cells if c.startswith("def train_with_accumulation"))
+    known = inspect.getsource(ex.train_with_accumulation).replace("  # noqa: B007", "")
+    assert shown.strip() == known.strip()
+
+
+def test_q7_section_2_loop_is_right_when_every_batch_is_full():
+    """The chapter's claim that q7 builds on: with N a multiple of k·b the 1/k loop is train()."""
+    case = {**ex._accumulation_cases()[0], "data": quadratic_data(96, seed=8)}
+    by_hand, by_train = copy.deepcopy(case), copy.deepcopy(case)
+    losses = ex.train_with_accumulation(**by_hand)
+    want = ex._train_accumulated(**by_train)
+    torch.testing.assert_close(torch.tensor(losses), torch.tensor(want), atol=1e-6, rtol=1e-5)
+    for a, b in zip(by_hand["model"].parameters(), by_train["model"].parameters()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_q7_other_wrong_answers_get_their_messages():
+    prefix = "With micro_batch_size=8, accumulation_steps=4, epochs=3, lr=0.01, seed=0: "
+
+    def nothing_returned(model, data, **kwargs):
+        ex._train_accumulated(model, data, **kwargs)
+
+    assert prefix + "return the list of update losses" in ex.q7.check(nothing_returned).message
+
+    def reversed_losses(model, data, **kwargs):
+        return ex._train_accumulated(model, data, **kwargs)[::-1]
+
+    assert prefix + "at iteration 1, the loss is" in ex.q7.check(reversed_losses).message
+
+    def nudged(model, data, **kwargs):
+        losses = ex._train_accumulated(model, data, **kwargs)
+        with torch.no_grad():
+            model[0].bias.add_(0.01)
+        return losses
+
+    assert prefix + "after the last epoch, `0.bias` differs by" in ex.q7.check(nudged).message
+
+
+def test_q7_check_leaves_the_generators_alone():
+    torch.manual_seed(4)
+    before = torch.get_rng_state()
+    ex.q7.check(ex.train_with_accumulation)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+# --- the notebook's exercise cells ------------------------------------------------------------
+
+
+def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
+    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
+    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    for q in questions_in(ex):
+        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
+        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
+        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
+        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
+        shown = json.dumps(cells[at[0]]["outputs"])
+        assert f"{q.name}: not attempted" in shown, q.name
+    assert sources[-1] == "progress(ex)"
