@@ -114,6 +114,11 @@ def one_cycle(max_lr: float, total_iterations: int, *, pct_start: float = 0.3) -
     """One cycle (``OneCycleLR``, Smith & Topin): up from ``max_lr``/25 to ``max_lr`` over the first
     ``pct_start`` of the run, then a cosine down to ``max_lr``/10⁴. It raises if stepped more than
     ``total_iterations`` times, so size it to the run. ``cycle_momentum=False`` as for :func:`cyclic`.
+    In a very short run each phase lasts at least one iteration (``pct_start`` is raised to 1.5/total
+    if needed).
+
+    >>> len(rate_curve(one_cycle(1.0, 10, pct_start=0.1), 10))
+    10
 
     >>> c = rate_curve(one_cycle(1.0, 10), 10); round(float(c[0]), 3), round(float(c.max()), 3)
     (0.04, 1.0)
@@ -123,6 +128,9 @@ def one_cycle(max_lr: float, total_iterations: int, *, pct_start: float = 0.3) -
     pct_start = check_float(
         "pct_start", pct_start, low=0.0, high=1.0, low_open=True, high_open=True
     )
+    # OneCycleLR divides by the length of each phase (warm-up: pct_start·total − 1 iterations):
+    # a run too short for the asked share gets the shortest phases that work, not a ZeroDivisionError.
+    pct_start = min(max(pct_start, 1.5 / total_iterations), 1 - 0.5 / total_iterations)
     return lambda opt: lrs.OneCycleLR(
         opt, max_lr=max_lr, total_steps=total_iterations, pct_start=pct_start, cycle_momentum=False
     )

@@ -410,40 +410,90 @@ def epoch_costs(
     return rows
 
 
-def compare_runs(histories: Sequence[History], at_iteration: int) -> list[dict]:
+def compare_runs(histories: Sequence[History], at_iteration: int | None = None) -> list[dict]:
     """Per run: the updates and samples it made, its full-data training loss at the end and after
-    ``at_iteration`` updates (needs ``train(..., evaluate_every=k)`` with k dividing both
-    ``at_iteration`` and the run's length): the same runs compared per epoch and per iteration.
+    ``at_iteration`` updates: the same runs compared per epoch and per iteration.
+
+    ``at_iteration`` must have been evaluated in every run (``train(..., evaluate_every=k)``);
+    by default it is the last iteration evaluated in all of them. The loss at the end is the
+    full-data loss after the last update (``train(..., full_train_loss=True)``, or an evaluation
+    that fell on the last iteration).
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=50, epochs=2, evaluate_every=2)
-    >>> [(r["iterations"], r["samples seen"]) for r in compare_runs([h], at_iteration=2)]
-    [(4, 200)]
+    >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=50, epochs=2, evaluate_every=3,
+    ...           full_train_loss=True)
+    >>> [(r["iterations"], r["samples seen"], "loss after 3 iterations" in r) for r in compare_runs([h])]
+    [(4, 200, True)]
     """
+    if not histories:
+        raise ValueError("histories must hold at least one History")
+    common = set.intersection(*(set(h.evals.iteration) for h in histories))
+    if not common:
+        raise ValueError("the runs share no evaluated iteration: train them with evaluate_every")
+    if at_iteration is None:
+        at_iteration = max(common)
     at_iteration = check_int("at_iteration", at_iteration, low=0)
+    if at_iteration not in common:
+        raise ValueError(
+            f"at_iteration={at_iteration} was not evaluated in every run; evaluated in all: {sorted(common)}"
+        )
     rows = []
     for h in histories:
-        if at_iteration not in h.evals.iteration:
-            raise ValueError(
-                f"at_iteration={at_iteration} was not evaluated in the run with B={h.config['batch_size']}: "
-                f"train with evaluate_every dividing it and at least that many iterations"
-            )
-        if h.evals.iteration[-1] != h.iterations.iteration[-1]:
-            raise ValueError("evaluate_every must divide the run's number of iterations")
         rows.append(
             {
                 "batch size": h.config["batch_size"],
                 "epochs": h.epochs.epoch[-1],
                 "iterations": h.iterations.iteration[-1],
                 "samples seen": h.iterations.samples_seen[-1],
-                "loss at the end": round(h.evals.train_loss[-1], 3),
+                "loss at the end": round(_end_loss(h), 3),
                 f"loss after {at_iteration} iterations": round(
                     h.evals.train_loss[h.evals.iteration.index(at_iteration)], 3
                 ),
             }
         )
     return rows
+
+
+def _end_loss(h: History) -> float:
+    if h.epochs.full_train_loss and h.epochs.full_train_loss[-1] is not None:
+        return h.epochs.full_train_loss[-1]
+    if h.evals.iteration and h.evals.iteration[-1] == h.iterations.iteration[-1]:
+        return h.evals.train_loss[-1]
+    raise ValueError(
+        "the run's full-data loss at the end was not measured: train with full_train_loss=True"
+    )
+
+
+def compare_sentences(rows: list[dict]) -> str:
+    """What the comparison table says, as sentences that stay true for any run.
+
+    >>> rows = [{"batch size": 32, "epochs": 2, "iterations": 8, "samples seen": 256,
+    ...          "loss at the end": 1.0, "loss after 2 iterations": 2.0},
+    ...         {"batch size": 128, "epochs": 2, "iterations": 2, "samples seen": 256,
+    ...          "loss at the end": 2.1, "loss after 2 iterations": 2.1}]
+    >>> print(compare_sentences(rows))
+    per epoch: in the same 2 epochs B=32 made 8 updates and B=128 made 2; the lowest loss at the end is B=32's (1 vs 2.1)
+    per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1)
+    per sample: they saw 256 and 256 samples
+    """
+    at = next(k for k in rows[0] if k.startswith("loss after"))
+    names = [f"B={r['batch size']}" for r in rows]
+    made = [f"{n} made {r['iterations']}" for n, r in zip(names, rows, strict=True)]
+    made[0] += " updates"
+    ends = [r["loss at the end"] for r in rows]
+    after = [r[at] for r in rows]
+    return "\n".join([
+        f"per epoch: in the same {rows[0]['epochs']} epochs {_and(made)}; the lowest loss at the end "
+        f"is {names[ends.index(min(ends))]}'s ({' vs '.join(f'{v:g}' for v in ends)})",
+        f"per iteration: after the same {at.split()[2]} updates the losses are "
+        f"{_and([f'{v:g}' for v in after])} (spread {max(after) - min(after):.3g})",
+        f"per sample: they saw {_and([str(r['samples seen']) for r in rows])} samples",
+    ])  # fmt: skip
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def axes_comparison(histories: Sequence[History], *, labels: Sequence[str] | None = None) -> Figure:

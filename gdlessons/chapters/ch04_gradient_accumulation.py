@@ -99,10 +99,11 @@ def accumulated_gradient(
     """
     X, y = as_tensors((X, y))
     size = len(X)
+    # a micro-batch larger than the batch is the whole batch (a short last batch fits in one)
     micro = (
         size
         if micro_batch_size is None
-        else check_int("micro_batch_size", micro_batch_size, low=1, high=size)
+        else min(check_int("micro_batch_size", micro_batch_size, low=1), size)
     )
     check_choice("scale", scale, SCALES)
     loss_fn = resolve_loss(loss)

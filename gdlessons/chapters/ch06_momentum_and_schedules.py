@@ -121,7 +121,8 @@ def check_against_torch(
     seed: int = 0,
 ) -> Agreement:
     """Train a copy of ``model`` with ``train()`` (torch's SGD) and another with :func:`sgd_step`
-    on the same batches; count the updates after which every parameter is bit-for-bit equal.
+    on the same batches; count the updates after which every parameter is bit-for-bit equal
+    (up to the first non-finite loss, where a diverging run stops).
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -148,6 +149,8 @@ def check_against_torch(
     )
     equal, worst = 0, 0.0
     for k, (xb, yb) in enumerate(batches, start=1):
+        if k >= len(history.params):  # torch's run stopped at a non-finite loss: compare up to it
+            break
         leaves = [p.requires_grad_() for p in params]
         out = torch.func.functional_call(by_hand, dict(zip(names, leaves, strict=True)), (xb,))
         grads = torch.autograd.grad(nn.functional.mse_loss(out, yb), leaves)

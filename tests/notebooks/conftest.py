@@ -11,6 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 QUICK = ROOT / "tests" / "quick_params"
+OFF_DEFAULT = ROOT / "tests" / "offdefault_params"
 
 
 def quick_params(notebook: Path) -> dict:
@@ -18,6 +19,15 @@ def quick_params(notebook: Path) -> dict:
     path = QUICK / f"{notebook.stem}.yaml"
     if not path.exists():
         pytest.fail(f"{notebook.name} has no quick parameters: add {path.relative_to(ROOT)}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def offdefault_params(notebook: Path) -> dict:
+    """A second small parameter set with other seeds, odd sizes and other rates
+    (tests/offdefault_params/<stem>.yaml): the chapter must run under any legal values."""
+    path = OFF_DEFAULT / f"{notebook.stem}.yaml"
+    if not path.exists():
+        pytest.fail(f"{notebook.name} has no off-default parameters: add {path.relative_to(ROOT)}")
     return yaml.safe_load(path.read_text()) or {}
 
 

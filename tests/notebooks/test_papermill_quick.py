@@ -1,4 +1,5 @@
-"""Every chapter runs top to bottom under papermill with its quick parameters."""
+"""Every chapter runs top to bottom under papermill with its quick parameters, and with a second,
+off-default set (other seeds, odd sizes, other rates) that its author did not render with."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 import pytest
 
 from gdlessons.render import execute
-from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, offdefault_params, quick_params
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
-def test_runs_with_quick_parameters(notebook, tmp_path):
-    params = quick_params(notebook)
+@pytest.mark.parametrize("which", ["quick", "off-default"])
+def test_runs_with_quick_and_off_default_parameters(notebook, which, tmp_path):
+    params = quick_params(notebook) if which == "quick" else offdefault_params(notebook)
     cells = json.loads(notebook.read_text())["cells"]
     declared = "\n".join(
         "".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])
