@@ -304,6 +304,8 @@ class _restored:
 
     def __enter__(self):
         self.state = copy.deepcopy(self.model.state_dict(keep_vars=False))
+        # state_dict() leaves out buffers registered with persistent=False: keep those too
+        self.buffers = {name: b.clone() for name, b in self.model.named_buffers()}
         self.grads = [None if p.grad is None else p.grad.clone() for p in self.model.parameters()]
         self.modes = [m.training for m in self.model.modules()]
         self.rng = torch.get_rng_state()
@@ -312,6 +314,8 @@ class _restored:
     def __exit__(self, *exc):
         with torch.no_grad():
             self.model.load_state_dict(self.state)
+            for name, b in self.model.named_buffers():
+                b.copy_(self.buffers[name])
         for p, g in zip(self.model.parameters(), self.grads, strict=True):
             p.grad = g
         for m, mode in zip(self.model.modules(), self.modes, strict=True):

@@ -247,3 +247,20 @@ def test_an_adam_optimizer_gives_an_adam_range_test_with_its_betas():
     by_hand.step()
     xb2, yb2 = X[idx[32:64]], y[idx[32:64]]
     assert result.loss[0] == torch.nn.functional.mse_loss(twin(xb2), yb2).item()
+
+
+def test_non_persistent_buffers_are_restored_too():
+    class Counting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = tutorial_mlp(seed=1)
+            self.register_buffer("calls", torch.zeros(1), persistent=False)
+
+        def forward(self, x):
+            self.calls += 1  # changes during the sweep, and is not in state_dict()
+            return self.net(x)
+
+    model = Counting()
+    assert "calls" not in model.state_dict()
+    lr_range_test(model, DATA, iterations=10)
+    assert model.calls.item() == 0
