@@ -90,9 +90,12 @@ class History:
         return self.epochs.val_loss[-1] if self.epochs.val_loss else None
 
     def rows(self, which: str = "epochs") -> list[dict]:
-        """The ``"iterations"``, ``"epochs"`` or ``"evals"`` log as a list of dicts, one per row."""
+        """The ``"iterations"``, ``"epochs"`` or ``"evals"`` log as a list of dicts, one per row,
+        without the columns that were not recorded in this run (all ``None``)."""
         check_choice("which", which, ("iterations", "epochs", "evals"))
         columns = asdict(getattr(self, which))
+        # a column nobody asked for (grad_norm without clipping, full_train_loss) is left out
+        columns = {k: v for k, v in columns.items() if not v or any(x is not None for x in v)}
         return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
     def param_trajectory(self, name: str) -> torch.Tensor:

@@ -32,6 +32,11 @@ def jupyterlab(root: Path, workdir: Path, *, expose_app: bool = False, timeout: 
     settings.mkdir(parents=True, exist_ok=True)
     # No "get notified about news" pop-up over the notebook.
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    # Render every cell: with JupyterLab's default windowing, outputs far from the viewport are
+    # detached, and a long chapter's explorer image may not update while the test watches it.
+    notebook = workdir / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    notebook.mkdir(parents=True, exist_ok=True)
+    (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = {k: v for k, v in os.environ.items() if k not in RENDER_VARIABLES}
     env.update(
         JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),

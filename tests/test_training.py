@@ -258,7 +258,6 @@ def test_history_tables_and_trajectories():
         "loss",
         "lr",
         "samples_seen",
-        "grad_norm",
         "time",
     }
     assert [r["epoch"] for r in h.rows()] == [1, 2]

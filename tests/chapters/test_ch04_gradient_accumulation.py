@@ -155,7 +155,7 @@ def test_compare_and_parameter_difference():
             "micro_batch_size",
         ),
         (
-            lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, micro_batch_size=500),
+            lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, micro_batch_size=-3),
             "micro_batch_size",
         ),
         (lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, scale="half"), "scale"),
@@ -230,3 +230,12 @@ def test_explorer_draws_every_state_and_the_curves_coincide():
 
 def test_chapter_explorer_is_registered():
     assert acc.EXPLORERS["ch04-accumulation-explorer"] is acc.accumulation_explorer
+
+
+def test_a_micro_batch_larger_than_the_batch_is_the_whole_batch():
+    data = quadratic_data(40)
+    model = tutorial_mlp(seed=0)
+    whole = acc.accumulated_gradient(model, data.X, data.y)
+    assert acc.compare(
+        acc.accumulated_gradient(model, data.X, data.y, micro_batch_size=500), whole
+    ).equal()
