@@ -77,6 +77,8 @@ def test_story_shape(notebook):
     assert re.search(r"what you will learn", markdown, re.I), "opens without 'What you will learn'"
     assert re.search(r"^#+ .*summary", markdown, re.I | re.M), "no Summary section"
     assert re.search(r"^#+ .*exercises", markdown, re.I | re.M), "no Exercises section"
+    assert re.search(r"^#+ .*references", markdown, re.I | re.M), "no References section"
+    assert re.search(r"Source tutorial [A-E]", markdown), "the References cite no source tutorial"
 
 
 def test_cells_are_short(notebook):
