@@ -1,17 +1,28 @@
-"""Data parallelism for real: W gloo workers equal one big batch and W accumulated micro-batches."""
+"""Data parallelism for real: W gloo workers equal one big batch and W accumulated micro-batches,
+and however the workers fail, the run ends cleanly and says why."""
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from gdlessons.chapters.ch09_data_parallel import (
+    STORED,
+    ParallelRun,
+    WorkersFailed,
+    check_parameters,
     compare,
+    draw_epoch_times,
+    draw_shards,
+    equivalence_rows,
     global_batches,
     padding_report,
     run_data_parallel,
     run_or_stored,
+    shard_explorer,
     shard_indices,
     single_process_references,
 )  # fmt: skip
@@ -20,19 +31,14 @@ SMALL = dict(n=64, batch_size=8, epochs=2, lr=0.01)
 
 
 def children() -> list[int]:
-    """Live processes whose parent is this one (the resource tracker excepted)."""
+    """Live processes whose parent is this one."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if (
-            int(fields[1]) == os.getpid()
-            and fields[0] != "Z"
-            and b"resource_tracker" not in cmdline
-        ):
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
 
@@ -55,9 +61,11 @@ def test_global_batches_split_back_into_the_workers_slices():
     assert first.tolist() == shards[0][:3] + shards[1][:3]
 
 
+@pytest.mark.slow
 def test_two_workers_equal_the_big_batch_and_accumulation():
+    before = set(children())
     run = run_data_parallel(2, **SMALL)
-    assert run.workers_agree
+    assert run.workers_agree and run.settings["n"] == 64
     rows = compare(run, single_process_references(2, **SMALL))
     assert [r["compared with"] for r in rows] == ["one big batch", "accumulation"]
     assert all(r["equal within 1e-6"] for r in rows), rows
@@ -66,22 +74,146 @@ def test_two_workers_equal_the_big_batch_and_accumulation():
 
     start = tutorial_mlp(seed=0).state_dict()
     assert any(not torch.equal(start[k], v) for k, v in run.tensors().items())
-
-
-def test_a_failing_worker_is_reported_and_leaves_no_process_behind():
-    before = set(children())
-    with pytest.raises(Exception, match="failed on purpose"):
-        run_data_parallel(2, fail_rank=1, **SMALL)
     assert set(children()) - before == set()
 
 
-def test_stored_results_when_processes_cannot_start():
-    runs, source = run_or_stored((1, 2), force_stored=True)
-    assert [r.world_size for r in runs] == [1, 2] and "stored results" in source
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("world_size", "config"),
+    [(3, dict(n=50, batch_size=7, epochs=1, seed=5)),  # W does not divide N: padding
+     (4, dict(n=9, batch_size=5, epochs=2, seed=1)),  # batch larger than a worker's shard
+     (1, dict(n=2, batch_size=1, epochs=1, seed=2))],  # the smallest data
+)  # fmt: skip
+def test_odd_sizes_still_equal_the_references(world_size, config):
+    run = run_data_parallel(world_size, **config)
+    assert run.world_size == world_size and len(run.epoch_seconds) == config["epochs"]
+    if world_size > 1:
+        assert all(r["equal within 1e-6"] for r in equivalence_rows([run]))
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [({"world_size": 0}, "world_size"), ({"batch_size": 0}, "batch_size"),
-                                              ({"lr": -1.0}, "lr"), ({"momentum": 1.0}, "momentum")])  # fmt: skip
+@pytest.mark.slow
+@pytest.mark.parametrize(("fail_with", "reason"), [("exception", "worker 1 raised RuntimeError: worker 1 failed on purpose"),
+                                                   ("abort", "worker 1 was killed by SIGABRT")])  # fmt: skip
+def test_a_failing_worker_is_reported_and_leaves_no_process_behind(fail_with, reason):
+    before = set(children())
+    with pytest.raises(WorkersFailed, match=reason):
+        run_data_parallel(2, fail_rank=1, fail_with=fail_with, **SMALL)
+    assert set(children()) - before == set()
+
+
+@pytest.mark.slow
+def test_a_run_that_takes_too_long_is_ended():
+    before = set(children())
+    start = time.monotonic()
+    with pytest.raises(WorkersFailed, match="did not finish within 0.5 s"):
+        run_data_parallel(2, n=20_000, epochs=50, timeout=0.5)
+    assert time.monotonic() - start < 60
+    assert set(children()) - before == set()
+
+
+@pytest.mark.slow
+def test_a_crash_falls_back_to_the_stored_results_and_says_why():
+    runs, source = run_or_stored((2, 3), fail_rank=1, fail_with="abort", **SMALL)
+    assert [r.world_size for r in runs] == [2, 3]
+    assert "stored results" in source and "worker 1 was killed by SIGABRT" in source
+
+
+def test_stored_results_cover_every_legal_world_size():
+    runs, source = run_or_stored((1, 2, 3, 4), force_stored=True)
+    assert [r.world_size for r in runs] == [1, 2, 3, 4] and "stored results" in source
+    stored = json.loads(STORED.read_text())
+    assert all(r.settings == {k: stored["config"][k] for k in r.settings} for r in runs)
+
+
+@pytest.mark.slow
+def test_stored_results_equal_their_references():
+    runs, _ = run_or_stored((2, 3), force_stored=True)
+    assert all(r["equal within 1e-6"] for r in equivalence_rows(runs))
+
+
+def test_launching_fails_cleanly_when_the_launcher_cannot_start(monkeypatch):
+    import subprocess
+
+    def cannot_start(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(subprocess, "Popen", cannot_start)
+    with pytest.raises(WorkersFailed, match="could not start the launcher process"):
+        run_data_parallel(2, **SMALL)
+    runs, source = run_or_stored((2,), **SMALL)
+    assert [r.world_size for r in runs] == [2] and "Resource temporarily unavailable" in source
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"world_size": 0}, "world_size"), ({"world_size": 5}, "world_size"),
+                                              ({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "lr"),
+                                              ({"momentum": 1.0}, "momentum"), ({"n": 1}, "n"),
+                                              ({"fail_rank": 2}, "fail_rank"), ({"timeout": 0}, "timeout")])  # fmt: skip
 def test_bad_arguments_are_named(kwargs, name):
     with pytest.raises((ValueError, TypeError), match=name):
         run_data_parallel(**{"world_size": 2, **kwargs})
+
+
+@pytest.mark.parametrize(("changes", "message"), [({"world_sizes": [1, 5]}, "from 1 to 4"),
+                                                  ({"world_sizes": [2, 2]}, "distinct"),
+                                                  ({"world_sizes": []}, "distinct"),
+                                                  ({"world_sizes": 2}, "list of distinct integers"),
+                                                  ({"world_sizes": [1.5]}, "from 1 to 4"),
+                                                  ({"n": 3}, r"n must be at least the largest world size \(4\)"),
+                                                  ({"epochs": 0}, "epochs"), ({"seed": -1}, "seed")])  # fmt: skip
+def test_the_notebook_parameters_are_checked_together(changes, message):
+    params = dict(seed=0, n=1000, batch_size=32, epochs=3, lr=0.01, world_sizes=[1, 2, 4])
+    with pytest.raises((ValueError, TypeError), match=message):
+        check_parameters(**{**params, **changes})
+
+
+def test_bad_world_sizes_do_not_fall_back_silently():
+    with pytest.raises(ValueError, match="world_sizes"):
+        run_or_stored((0, 2), force_stored=True)
+
+
+def test_shard_picture_has_a_legend_for_its_colours():
+    ax = draw_shards(48, 2, 4).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"batch {j}" for j in range(1, 7)
+    ]
+    many = draw_shards(120, 1, 1).axes[0].get_legend().get_texts()
+    assert len(many) == 8 and many[-1].get_text() == "… to batch 120"
+
+
+def test_epoch_times_figure_names_its_marks():
+    run = ParallelRun(1, 32, 2, {}, [0.2, 0.2], 1.0, True, n=1000, lr=0.01, momentum=0.0, seed=0)
+    runs = [run, ParallelRun(**{**run.__dict__, "world_size": 2, "epoch_seconds": [0.3, 0.3]})]
+    ax = draw_epoch_times(runs).axes[0]
+    assert len(ax.get_legend().get_texts()) == 2
+    assert "step" not in ax.get_xlabel() and "iteration" in ax.get_xlabel()
+
+
+def test_explorer_starts_where_it_is_told():
+    assert shard_explorer(n=49, world_size=3, batch_size=4).state() == {
+        "n": 49,
+        "world_size": 3,
+        "batch_size": 4,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("GDLESSONS_STRESS"),
+    reason="opt-in stress test: GDLESSONS_STRESS=30 runs the chapter's distributed part 30 times",
+)
+def test_the_distributed_part_runs_many_times_in_a_row():
+    rounds = int(os.environ["GDLESSONS_STRESS"])
+    before = set(children())
+    for i in range(rounds):
+        for world_size in (1, 2, 4):  # the chapter's defaults
+            start = time.perf_counter()
+            try:
+                run = run_data_parallel(world_size)
+            except WorkersFailed as exc:
+                pytest.fail(f"round {i + 1}, W={world_size}: {exc}\n{exc.log}")
+            assert run.workers_agree, (i, world_size)
+            print(
+                f"round {i + 1}/{rounds} W={world_size}: {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
+        assert set(children()) - before == set(), f"processes left behind after round {i + 1}"
