@@ -10,10 +10,12 @@ K copies' parameters into one ``(K, P)`` tensor and runs every step for all of t
   ``torch.func``: ``vmap`` over ``grad`` of ``functional_call``.
 
 Every configuration sees the same batches as :func:`gdlessons.training.train` with the same
-``seed``, and is updated with ``torch.optim.SGD``'s rule (weight decay, momentum, Nesterov),
-vectorised over configurations. Each gets its own :class:`~gdlessons.training.History`, with
-the same meaning as ``train()``'s. A configuration whose loss turns non-finite stops updating
-(its parameters stay as they were before that step, as in ``train()``); the others carry on.
+``seed``, and is updated with the rule of the ``torch.optim`` optimizer it names (SGD, AdaGrad,
+RMSProp, Adam, AdamW, with their own hyper-parameters), vectorised over configurations: the
+rules are elementwise, so each hyper-parameter is a ``(K, 1)`` column and every row follows its
+own. Each configuration gets its own :class:`~gdlessons.training.History`, with the same meaning
+as ``train()``'s. A configuration whose loss turns non-finite stops updating (its parameters
+stay as they were before that step, as in ``train()``); the others carry on.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -32,6 +34,7 @@ from gdlessons.batching import BatchIterator
 from gdlessons.history import History, Recorder
 from gdlessons.training import (
     LOSSES,
+    OPTIMIZERS,
     check_model_fits,
     check_training_data,
     make_scheduler,
@@ -39,21 +42,35 @@ from gdlessons.training import (
     resolve_loss,
 )
 
-CONFIG_KEYS = ("lr", "momentum", "nesterov", "weight_decay", "seed", "scheduler")
+# Each optimizer's own keyword arguments besides lr and weight_decay, named and defaulted as in
+# torch.optim (weight_decay defaults to 0 for every optimizer, AdamW included, as in train()).
+OPTIONS: dict[str, dict[str, object]] = {
+    "sgd": {"momentum": 0.0, "nesterov": False},
+    "adagrad": {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
+    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0},
+    "adam": {"betas": (0.9, 0.999), "eps": 1e-8},
+    "adamw": {"betas": (0.9, 0.999), "eps": 1e-8},
+}
+CONFIG_KEYS = ("optimizer", "lr", "weight_decay", "seed", "scheduler") + tuple(
+    dict.fromkeys(key for options in OPTIONS.values() for key in options)
+)
 
 
 @dataclass(frozen=True)
 class SweepConfig:
     """One configuration of a sweep, checked like :func:`~gdlessons.training.make_optimizer`.
 
+    ``optimizer`` names a :data:`~gdlessons.training.OPTIMIZERS` entry and ``options`` holds its
+    own arguments (:data:`OPTIONS`, defaults filled in), so ``OPTIMIZERS[optimizer](params,
+    lr=lr, weight_decay=weight_decay, **options)`` is the optimizer ``train()`` would build.
     ``seed`` is the initialisation seed passed to the model factory (the batch order is shared by
     every configuration and set by ``sweep(seed=...)``); ``None`` when models are given.
     """
 
     lr: float
-    momentum: float = 0.0
-    nesterov: bool = False
+    optimizer: str = "sgd"
     weight_decay: float = 0.0
+    options: dict = field(default_factory=lambda: dict(OPTIONS["sgd"]))
     seed: int | None = None
     scheduler: Callable | None = None
 
@@ -63,6 +80,8 @@ def grid(**values: Sequence) -> list[dict]:
 
     >>> grid(lr=[0.1, 0.01], momentum=[0.0, 0.9])[1]
     {'lr': 0.1, 'momentum': 0.9}
+    >>> len(grid(optimizer=["adam", "adamw"], lr=[1e-3, 3e-3], weight_decay=[0.0, 0.1]))
+    8
     """
     import itertools
 
@@ -99,21 +118,28 @@ def sweep(
     ``models`` is a single model (every configuration starts from a copy of it, which is left
     untouched), a list with one model per configuration (trained in place, like ``train()``), or a
     factory ``seed -> model`` called with each configuration's ``seed`` (default 0), so that
-    configurations can differ in their initialisation. ``configs`` are dicts with ``lr`` and
-    optionally ``momentum``, ``nesterov``, ``weight_decay``, ``seed`` and ``scheduler`` (a
-    function ``optimizer -> lr_scheduler`` as in ``train()``, stepped once per update; it drives
-    a stand-in optimizer whose learning rate and momentum the sweep reads) (see :func:`grid`).
-    The other arguments mean what they mean in :func:`~gdlessons.training.train`; each
-    configuration's History matches the ``train()`` run with the same settings (to float rounding);
-    its ``time`` columns are the whole sweep's clock, shared by all configurations, and its config
-    adds ``init_seed``. Not supported here: ``evaluate_every`` and ``callback``.
+    configurations can differ in their initialisation. ``configs`` are dicts (see :func:`grid`)
+    with ``lr``, optionally ``optimizer`` (``"sgd"``, the default, ``"adagrad"``, ``"rmsprop"``,
+    ``"adam"`` or ``"adamw"``), ``weight_decay``, that optimizer's own arguments under
+    ``torch.optim``'s names and defaults (:data:`OPTIONS`: ``momentum`` and ``nesterov`` for SGD;
+    ``lr_decay``, ``initial_accumulator_value`` and ``eps`` for AdaGrad; ``alpha``, ``eps`` and
+    ``momentum`` for RMSProp; ``betas`` and ``eps`` for Adam and AdamW), ``seed`` and
+    ``scheduler`` (a function ``optimizer -> lr_scheduler`` as in ``train()``, stepped once per
+    update, ``ReduceLROnPlateau`` with the batch loss; it drives a stand-in optimizer of the
+    configuration's kind, whose learning rate, momentum and betas the sweep reads before every
+    update). Configurations may name different
+    optimizers. The other arguments mean what they mean in :func:`~gdlessons.training.train`;
+    each configuration's History matches the ``train()`` run with the same settings (to float
+    rounding); its ``time`` columns are the whole sweep's clock, shared by all configurations,
+    and its config adds ``init_seed`` and the optimizer's own arguments. Not supported here:
+    ``evaluate_every``, ``callback``, ``clip_grad_norm`` and optimizer factories.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> hs = sweep(tutorial_mlp(), quadratic_data(100), [{"lr": 0.01}, {"lr": 0.1, "momentum": 0.9}],
-    ...            batch_size=32, epochs=2)
-    >>> [h.config["lr"] for h in hs], hs[1].epochs.iteration
-    ([0.01, 0.1], [4, 8])
+    >>> configs = [{"lr": 0.01}, {"lr": 0.1, "momentum": 0.9}, {"optimizer": "adam", "lr": 1e-3}]
+    >>> hs = sweep(tutorial_mlp(), quadratic_data(100), configs, batch_size=32, epochs=2)
+    >>> [h.config["optimizer"] for h in hs], hs[1].epochs.iteration
+    (['SGD', 'SGD', 'Adam'], [4, 8])
     """
     X, y = check_training_data(data, "data")
     n = len(X)
@@ -136,18 +162,18 @@ def sweep(
     stack = _Stack(nets)
     engine = _engine(nets[0], stack, loss, loss_fn)
     K = len(cfgs)
-    column = dict(dtype=stack.flat.dtype)
-    lr = torch.tensor([c.lr for c in cfgs], **column).unsqueeze(1)
-    mom = torch.tensor([c.momentum for c in cfgs], **column).unsqueeze(1)
-    wd = torch.tensor([c.weight_decay for c in cfgs], **column).unsqueeze(1)
-    nest = torch.tensor([c.nesterov for c in cfgs]).unsqueeze(1)
-    schedules = [_stand_in_scheduler(c, i) for i, c in enumerate(cfgs)]
+    schedules = [_stand_in(c, i) for i, c in enumerate(cfgs)]
+    groups = [opt.param_groups[0] for _, opt in schedules]  # each configuration's settings
     scheduled = any(sch is not None for sch, _ in schedules)
-    use_momentum, use_nesterov = bool((mom > 0).any()) or scheduled, bool(nest.any())
-    use_wd = bool((wd > 0).any())
+    on_plateau = any(
+        isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau) for s, _ in schedules
+    )
+    updates = [
+        _Update(name, rows, [groups[k] for k in rows], stack.flat.dtype, scheduled=scheduled)
+        for name, rows in _rows_by_optimizer(cfgs).items()
+    ]
 
     flat = stack.flat
-    buf: torch.Tensor | None = None
     active = torch.ones(K, dtype=torch.bool)
     snapshots = [flat.clone()] if record_params else None
     step_losses: list[list[float]] = []  # per iteration, one loss per configuration
@@ -160,36 +186,35 @@ def sweep(
     clock = 0.0
     with torch.no_grad():
         for epoch in range(1, epochs + 1):
-            logged = torch.empty(len(batches), K, **column)
+            logged = torch.empty(len(batches), K, dtype=flat.dtype)
             tick = time.perf_counter()
             i = -1
             for i, (xb, yb) in enumerate(batches):
-                if step_lrs is not None:
-                    groups = [opt.param_groups[0] for _, opt in schedules]
+                if step_lrs is not None:  # the schedulers may have moved lr, momentum, betas
                     step_lrs.append([g["lr"] for g in groups])
-                    lr = torch.tensor(step_lrs[-1], **column).unsqueeze(1)
-                    mom = torch.tensor([g["momentum"] for g in groups], **column).unsqueeze(1)
+                    for update in updates:
+                        update.read([groups[k] for k in update.rows])
                 if accumulation_steps == 1:
                     losses, grad = engine(flat, xb, yb)
                 else:
                     losses, grad = _accumulate(engine, flat, xb, yb, accumulation_steps)
                 logged[i] = losses
                 active &= torch.isfinite(losses)
-                # torch.optim.SGD's update, one row per configuration.
-                if use_wd:
-                    grad = grad + wd * flat
-                if use_momentum:
-                    if buf is None:
-                        buf = grad.clone()
-                    else:
-                        buf.mul_(mom).add_(grad)
-                    grad = torch.where(nest, grad + mom * buf, buf) if use_nesterov else buf
-                flat = torch.where(active.unsqueeze(1), flat - lr * grad, flat)
+                if len(updates) == 1:
+                    stepped = updates[0].step(flat, grad)
+                else:
+                    stepped = torch.empty_like(flat)
+                    for update in updates:
+                        stepped[update.index] = update.step(flat[update.index], grad[update.index])
+                flat = torch.where(active.unsqueeze(1), stepped, flat)
                 if snapshots is not None:
                     snapshots.append(flat)
                 if scheduled:
-                    for sch, _ in schedules:
-                        if sch is not None:
+                    batch_losses = losses.tolist() if on_plateau else None
+                    for k, (sch, _) in enumerate(schedules):
+                        if isinstance(sch, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                            sch.step(batch_losses[k])  # as train(): the batch loss
+                        elif sch is not None:
                             sch.step()
                 step_sizes.append(len(xb))
                 step_epochs.append(epoch)
@@ -208,7 +233,8 @@ def sweep(
     return [
         _history(k, cfgs[k], stack, snapshots, step_losses, step_sizes, step_epochs, step_times,
                  step_lrs, epoch_val, epoch_times, base_config=dict(
-                     n=n, batch_size=batch_size, epochs=epochs, optimizer="SGD",
+                     n=n, batch_size=batch_size, epochs=epochs,
+                     optimizer=type(schedules[k][1]).__name__,
                      accumulation_steps=accumulation_steps,
                      seed=seed, shuffle=shuffle, drop_last=drop_last, replacement=replacement,
                      iterations_per_epoch=len(batches),
@@ -222,8 +248,10 @@ def _history(
 ):
     """Cut configuration ``k``'s History out of the shared logs, stopping where it diverged."""
     config = dict(base_config)
-    config.update(lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+    config.update(lr=cfg.lr, momentum=cfg.options.get("momentum", 0.0),
+                  nesterov=cfg.options.get("nesterov", False),
                   weight_decay=cfg.weight_decay, init_seed=cfg.seed)  # fmt: skip
+    config.update({key: value for key, value in cfg.options.items() if key not in config})
     rec = Recorder(config)
 
     def close(epoch: int) -> None:
@@ -263,17 +291,14 @@ def _accumulate(engine, flat, xb, yb, steps: int):
     return total_loss, total_grad
 
 
-def _stand_in_scheduler(cfg: SweepConfig, i: int):
-    """``(scheduler, optimizer)``: the config's scheduler driving an SGD optimizer over a dummy
-    parameter, so any ``torch.optim.lr_scheduler`` works unchanged; ``(None, optimizer)``
-    without a scheduler (its learning rate and momentum then stay constant)."""
+def _stand_in(cfg: SweepConfig, i: int):
+    """``(scheduler, optimizer)``: a ``torch.optim`` optimizer of the configuration's kind and
+    settings over a dummy parameter, driven by the configuration's scheduler (``None`` without
+    one), so any ``torch.optim.lr_scheduler`` works unchanged; its ``param_groups[0]`` holds the
+    settings the sweep applies."""
     dummy = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD(
-        [dummy],
-        lr=cfg.lr,
-        momentum=cfg.momentum,
-        nesterov=cfg.nesterov,
-        weight_decay=cfg.weight_decay,
+    optimizer = OPTIMIZERS[cfg.optimizer](
+        [dummy], lr=cfg.lr, weight_decay=cfg.weight_decay, **cfg.options
     )
     try:
         schedule = make_scheduler(cfg.scheduler, optimizer)
@@ -282,6 +307,127 @@ def _stand_in_scheduler(cfg: SweepConfig, i: int):
     if schedule is not None:
         optimizer.step()  # a no-op (no gradient), so the scheduler sees the usual call order
     return schedule, optimizer
+
+
+# --- update rules -----------------------------------------------------------------------------
+
+
+def _rows_by_optimizer(cfgs: list[SweepConfig]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for k, c in enumerate(cfgs):
+        rows.setdefault(c.optimizer, []).append(k)
+    return rows
+
+
+def _numbers(group: dict, name: str) -> dict[str, float]:
+    """A param group's numeric settings for optimizer ``name``, betas as beta1 and beta2."""
+    out = {"lr": float(group["lr"]), "weight_decay": float(group["weight_decay"])}
+    for key in OPTIONS[name]:
+        if key == "betas":
+            out["beta1"], out["beta2"] = map(float, group["betas"])
+        elif key != "nesterov":
+            out[key] = float(group[key])
+    return out
+
+
+class _Update:
+    """``torch.optim``'s update rule for the configurations (rows) that share one optimizer.
+
+    The formulas are those of torch's single-tensor path (the one it takes on a CPU), with the
+    same order of operations, applied to every parameter of every row at once: each setting is
+    a ``(k, 1)`` column. Settings are computed in float64, as torch computes them in Python
+    floats, and rounded to the parameters' dtype where they meet a tensor, as torch's kernels
+    round a Python number.
+    """
+
+    def __init__(self, name: str, rows: list[int], groups: list[dict], dtype, *, scheduled: bool):
+        self.name, self.rows, self.dtype = name, rows, dtype
+        self.index = torch.tensor(rows)
+        rules = {"sgd": self._sgd, "adagrad": self._adagrad, "rmsprop": self._rmsprop,
+                 "adam": self._adam, "adamw": self._adam}  # fmt: skip
+        self.step = rules[name]
+        self.t = 0  # updates made, torch's state["step"]; one for all rows (a diverged row stops)
+        self.state: dict[str, torch.Tensor] = {}
+        self.read(groups)
+        # Terms no row needs are skipped; a scheduler may raise SGD's momentum from 0, and
+        # RMSProp's momentum buffer exists only if momentum > 0 at the first step, as in torch.
+        self.decay = bool((self.h["weight_decay"] > 0).any())
+        self.momentum = "momentum" in self.h and bool((self.h["momentum"] > 0).any())
+        self.momentum |= name == "sgd" and scheduled
+        self.nesterov = torch.tensor([[g.get("nesterov", False)] for g in groups])
+        self.any_nesterov = bool(self.nesterov.any())
+
+    def read(self, groups: list[dict]) -> None:
+        """The rows' settings from their (stand-in) optimizers' ``param_groups[0]``: ``h`` in
+        float64, ``c`` rounded as a kernel rounds a Python number."""
+        settings = [_numbers(g, self.name) for g in groups]
+        table = torch.tensor([list(s.values()) for s in settings], dtype=torch.float64)
+        self.h = {k: col.unsqueeze(1) for k, col in zip(settings[0], table.unbind(1), strict=True)}
+        self.c = {k: col.to(self.dtype) for k, col in self.h.items()}
+
+    def _cast(self, column: torch.Tensor) -> torch.Tensor:
+        return column.to(self.dtype)
+
+    def _buffer(self, key: str, p: torch.Tensor, fill: torch.Tensor | float = 0.0) -> torch.Tensor:
+        if key not in self.state:
+            self.state[key] = torch.zeros_like(p) + fill
+        return self.state[key]
+
+    def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """torch.optim.SGD: g ← g + λ·p; b ← g at first, then μ·b + g; step along b (Nesterov:
+        g + μ·b)."""
+        c = self.c
+        if self.decay:
+            g = g + c["weight_decay"] * p
+        if self.momentum:
+            b = self.state.get("momentum_buffer")
+            b = g.clone() if b is None else b.mul_(c["momentum"]).add_(g)
+            self.state["momentum_buffer"] = b
+            g = torch.where(self.nesterov, g + c["momentum"] * b, b) if self.any_nesterov else b
+        return p - c["lr"] * g
+
+    def _adagrad(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """torch.optim.Adagrad: G ← G + g²; p ← p − η/(1 + (t − 1)·lr_decay) · g / (√G + ε)."""
+        h, c = self.h, self.c
+        self.t += 1
+        if self.decay:
+            g = g + c["weight_decay"] * p
+        clr = h["lr"] / (1 + (self.t - 1) * h["lr_decay"])
+        G = self._buffer("sum", p, c["initial_accumulator_value"]) + g * g
+        self.state["sum"] = G
+        return p + self._cast(-clr) * g / (G.sqrt() + c["eps"])
+
+    def _rmsprop(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """torch.optim.RMSprop: s ← α·s + (1 − α)·g²; p ← p − η·g / (√s + ε), or with momentum
+        b ← μ·b + g / (√s + ε), p ← p − η·b."""
+        h, c = self.h, self.c
+        if self.decay:
+            g = g + c["weight_decay"] * p
+        s = self._buffer("square_avg", p) * c["alpha"] + self._cast(1 - h["alpha"]) * g * g
+        self.state["square_avg"] = s
+        avg = s.sqrt() + c["eps"]
+        if self.momentum:
+            b = self._buffer("momentum_buffer", p) * c["momentum"] + g / avg
+            self.state["momentum_buffer"] = b
+            return p + self._cast(-h["lr"]) * b
+        return p + self._cast(-h["lr"]) * g / avg
+
+    def _adam(self, p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """torch.optim.Adam (AdamW: p ← (1 − η·λ)·p first, instead of g ← g + λ·p):
+        m ← lerp(m, g, 1 − β₁); v ← β₂·v + (1 − β₂)·g²;
+        p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)."""
+        h, c = self.h, self.c
+        self.t += 1
+        if self.decay and self.name == "adamw":
+            p = p * self._cast(1 - h["lr"] * h["weight_decay"])
+        elif self.decay:
+            g = g + c["weight_decay"] * p
+        m = self._buffer("exp_avg", p).lerp(g, self._cast(1 - h["beta1"]))
+        v = self._buffer("exp_avg_sq", p) * c["beta2"] + self._cast(1 - h["beta2"]) * g * g
+        self.state["exp_avg"], self.state["exp_avg_sq"] = m, v
+        step_size = h["lr"] / (1 - h["beta1"] ** self.t)
+        denom = v.sqrt() / self._cast((1 - h["beta2"] ** self.t).sqrt()) + c["eps"]
+        return p + self._cast(-step_size) * m / denom
 
 
 # --- arguments --------------------------------------------------------------------------------
@@ -299,20 +445,27 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
         where = f"configs[{i}]"
         if not isinstance(c, dict):
             raise TypeError(f"{where} must be a dict such as {{'lr': 0.1}}, got {type(c).__name__}")
-        unknown = set(c) - set(CONFIG_KEYS)
+        name = _check_optimizer(where, c.get("optimizer", "sgd"))
+        allowed = ["optimizer", "lr", "weight_decay", *OPTIONS[name], "seed", "scheduler"]
+        unknown = [key for key in c if key not in allowed]
         if unknown:
+            owners = {key: [repr(o) for o in OPTIONS if key in OPTIONS[o]] for key in unknown}
+            hint = "; ".join(
+                f"{key!r} belongs to optimizer {' or '.join(o)}" for key, o in owners.items() if o
+            )
             raise ValueError(
-                f"{where} keys must be among {list(CONFIG_KEYS)}, got {sorted(unknown)}"
+                f"{where} keys must be among {allowed} for optimizer {name!r}, got {unknown}"
+                + (f" ({hint})" if hint else "")
             )
         if "lr" not in c:
             raise ValueError(f"{where} needs an 'lr' (learning rate), got {c!r}")
         lr = check_float(f"{where}['lr']", c["lr"], low=0.0, low_open=True)
-        momentum = check_float(f"{where}['momentum']", c.get("momentum", 0.0), low=0.0, high=1.0)
         weight_decay = check_float(f"{where}['weight_decay']", c.get("weight_decay", 0.0), low=0.0)
-        nesterov = c.get("nesterov", False)
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"{where}['nesterov'] must be True or False, got {nesterov!r}")
-        if nesterov and momentum == 0:
+        options = {
+            key: _check_option(f"{where}[{key!r}]", key, c.get(key, default))
+            for key, default in OPTIONS[name].items()
+        }
+        if options.get("nesterov") and options["momentum"] == 0:
             raise ValueError(f"{where}: nesterov=True needs momentum > 0, got momentum=0")
         seed = c.get("seed")
         if seed is not None:
@@ -324,8 +477,41 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
                 )
         elif factory:
             seed = 0
-        checked.append(SweepConfig(lr, momentum, nesterov, weight_decay, seed, c.get("scheduler")))
+        checked.append(SweepConfig(lr, name, weight_decay, options, seed, c.get("scheduler")))
     return checked
+
+
+def _check_optimizer(where: str, optimizer) -> str:
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            f"{where}['optimizer'] must be one of {sorted(OPTIMIZERS)} (sweep runs their update "
+            f"rules itself; train() takes a factory), got {optimizer!r}"
+        )
+    if optimizer.lower() not in OPTIMIZERS:
+        raise ValueError(
+            f"{where}['optimizer'] must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
+        )
+    return optimizer.lower()
+
+
+def _check_option(name: str, key: str, value):
+    """One optimizer argument, in the range its ``torch.optim`` class accepts; momentum and alpha
+    also at most 1 (beyond it a running average grows without bound), as ``make_optimizer``
+    checks SGD's momentum."""
+    if key == "nesterov":
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return value
+    if key == "betas":
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+            raise TypeError(f"{name} must be a pair (beta1, beta2) such as (0.9, 0.999), got {value!r}")  # fmt: skip
+        return tuple(
+            check_float(f"{name}[{j}]", b, low=0.0, high=1.0, high_open=True)
+            for j, b in enumerate(value)
+        )
+    if key in ("momentum", "alpha"):
+        return check_float(name, value, low=0.0, high=1.0)
+    return check_float(name, value, low=0.0)  # eps, lr_decay, initial_accumulator_value
 
 
 def _build_models(models, cfgs: list[SweepConfig]) -> tuple[list[nn.Module], bool]:

@@ -1,4 +1,4 @@
-"""sweep() must be K train() runs in one: same batches, same SGD rule, same History meaning."""
+"""sweep() must be K train() runs in one: same batches, same update rule, same History meaning."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ import warnings
 import pytest
 import torch
 from torch import nn
-from torch.optim.lr_scheduler import LambdaLR, OneCycleLR, StepLR
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    LambdaLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 
 from gdlessons.data import digits_data, linear_data, quadratic_data
 from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
-from gdlessons.sweep import grid, sweep
-from gdlessons.training import train
+from gdlessons.sweep import OPTIONS, grid, sweep
+from gdlessons.training import OPTIMIZERS, train
 
 TOL = 1e-5  # on parameters, as the issue asks
 LOSS_TOL = 1e-4  # a loss sums many rounded terms, so compare it a little more loosely
@@ -248,6 +254,48 @@ def test_grid_builds_every_combination():
         ([{"lr": 0.1, "weight_decay": -1.0}], ValueError, r"\['weight_decay'\] must be"),
         ([{"lr": 0.1, "seed": 3}], ValueError, "needs models to be a factory"),
         (
+            [{"lr": 0.1, "optimizer": torch.optim.Adam}],
+            TypeError,
+            r"\['optimizer'\] must be one of",
+        ),
+        (
+            [{"lr": 0.1, "optimizer": "adam", "momentum": 0.9}],
+            ValueError,
+            r"for optimizer 'adam', got \['momentum'\] \('momentum' belongs to optimizer 'sgd' or 'rmsprop'\)",
+        ),
+        (
+            [{"lr": 0.1, "optimizer": "rmsprop", "nesterov": True}],
+            ValueError,
+            r"'alpha', 'eps', 'momentum', 'seed', 'scheduler'\] for optimizer 'rmsprop', got \['nesterov'\]",
+        ),
+        (
+            [{"lr": 0.1, "optimizer": "adam", "betas": 0.9}],
+            TypeError,
+            r"\['betas'\] must be a pair",
+        ),
+        (
+            [{"lr": 0.1, "optimizer": "adamw", "betas": (0.9, 1.0)}],
+            ValueError,
+            r"configs\[0\]\['betas'\]\[1\] must be a finite number in \[0.0, 1.0\), got 1.0",
+        ),
+        ([{"lr": 0.1, "optimizer": "rmsprop", "alpha": 1.5}], ValueError, r"\['alpha'\] must be"),
+        (
+            [{"lr": 0.1, "optimizer": "rmsprop", "momentum": -0.1}],
+            ValueError,
+            r"\['momentum'\] must be",
+        ),
+        ([{"lr": 0.1, "optimizer": "adam", "eps": -1e-8}], ValueError, r"\['eps'\] must be"),
+        (
+            [{"lr": 0.1, "optimizer": "adagrad", "lr_decay": -1}],
+            ValueError,
+            r"\['lr_decay'\] must be",
+        ),
+        (
+            [{"lr": 0.1, "optimizer": "adagrad", "initial_accumulator_value": "0"}],
+            TypeError,
+            r"\['initial_accumulator_value'\] must be a real number",
+        ),
+        (
             [{"lr": 0.1}, {"lr": 0.1, "scheduler": 3}],
             TypeError,
             r"configs\[1\]\['scheduler'\]: scheduler must be",
@@ -286,3 +334,177 @@ def test_bad_models_and_options_are_named():
         sweep(tutorial_mlp(hidden=4), data, two, record_params="yes")
     with pytest.raises(TypeError, match="data must be a Dataset"):
         sweep(tutorial_mlp(hidden=4), [1, 2, 3], two)
+
+
+# --- adaptive optimizers --------------------------------------------------------------------------
+
+# Every configuration's parameters and per-iteration losses equal its own train() run's to
+# these tolerances (float32, >= 50 iterations). Not bitwise: the batched matrix products add in
+# another order than one model's, and the difference then travels through the update rule.
+RTOL, ATOL = 1e-5, 1e-6
+# Two settings per optimizer: torch's defaults, and other values of its own arguments.
+VARIANTS = {
+    "sgd": [{"lr": 0.01, "momentum": 0.9}, {"lr": 0.005, "momentum": 0.8, "nesterov": True}],
+    "adagrad": [
+        {"lr": 0.05},
+        {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "eps": 1e-6},
+    ],
+    "rmsprop": [{"lr": 3e-3}, {"lr": 1e-3, "alpha": 0.9, "eps": 1e-6, "momentum": 0.5}],
+    "adam": [{"lr": 3e-3}, {"lr": 3e-3, "betas": (0.8, 0.99), "eps": 1e-6}],
+    "adamw": [{"lr": 3e-3}, {"lr": 3e-3, "betas": (0.8, 0.99), "eps": 1e-6}],
+}
+TRAIN_KEYS = {"optimizer", "lr", "momentum", "nesterov", "weight_decay", "scheduler"}
+
+
+def with_optimizer(name: str, weight_decays=(0.0, 0.05)) -> list[dict]:
+    return [
+        {"optimizer": name, **variant, "weight_decay": wd}
+        for variant in VARIANTS[name]
+        for wd in weight_decays
+    ]
+
+
+def train_alone(model: nn.Module, data, config: dict, **kwargs):
+    """train() with the configuration's optimizer: by name where train() takes every setting by
+    name, else through a factory building the torch.optim class with the same arguments."""
+    by_name = config.get("optimizer", "sgd") == "sgd" or "momentum" not in config
+    if by_name and set(config) <= TRAIN_KEYS:
+        return train(model, data, **config, **kwargs)
+    settings = {k: v for k, v in config.items() if k not in ("optimizer", "scheduler")}
+    kind = OPTIMIZERS[config["optimizer"]]
+    return train(
+        model,
+        data,
+        optimizer=lambda m: kind(m.parameters(), **settings),
+        scheduler=config.get("scheduler"),
+        **kwargs,
+    )
+
+
+def assert_matches_train(h, model: nn.Module, ref, ref_model: nn.Module) -> None:
+    """Counts, rates and settings exactly; parameters and losses to RTOL / ATOL."""
+    assert len(ref.iterations.loss) >= 50
+    assert_same_history(h, ref)
+    assert h.config["optimizer"] == ref.config["optimizer"]
+    for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=RTOL, atol=ATOL)
+    losses = [(h.iterations.loss, ref.iterations.loss)]
+    if ref.epochs.val_loss[0] is not None:
+        losses.append((h.epochs.val_loss, ref.epochs.val_loss))
+    for mine, theirs in losses:
+        torch.testing.assert_close(torch.tensor(mine), torch.tensor(theirs), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_each_optimizer_matches_train_on_the_mlp_path(name):
+    data, val = quadratic_data(64, seed=1), quadratic_data(32, seed=2)
+    configs = with_optimizer(name)
+    models = [tutorial_mlp(hidden=8, seed=i) for i in range(len(configs))]
+    kwargs = dict(batch_size=8, epochs=8, val_data=val, seed=3)  # 64 iterations
+    histories = sweep(models, data, configs, **kwargs)
+    for i, (config, model, h) in enumerate(zip(configs, models, histories, strict=True)):
+        ref_model = tutorial_mlp(hidden=8, seed=i)
+        ref = train_alone(ref_model, data, config, **kwargs)
+        assert_matches_train(h, model, ref, ref_model)
+        for key, value in config.items():  # the optimizer's own arguments are recorded too
+            if key != "optimizer":
+                assert h.config[key] == value
+
+
+def test_optimizers_mix_in_one_sweep_on_the_torch_func_path():
+    configs = [c for name in OPTIONS for c in with_optimizer(name)]
+    starts = [(0.5 * (i % 3), 1.0 - 0.2 * (i % 4)) for i in range(len(configs))]
+    models = [LinearModel(*start) for start in starts]
+    data = linear_data(64, seed=1)
+    kwargs = dict(batch_size=8, epochs=7, val_data=linear_data(32, seed=2), seed=4)
+    histories = sweep(models, data, configs, record_params=True, **kwargs)
+    for start, config, model, h in zip(starts, configs, models, histories, strict=True):
+        ref_model = LinearModel(*start)
+        ref = train_alone(ref_model, data, config, record_params=True, **kwargs)
+        assert_matches_train(h, model, ref, ref_model)
+        torch.testing.assert_close(h.param_trajectory("w"), ref.param_trajectory("w"), rtol=RTOL, atol=ATOL)  # fmt: skip
+
+
+def test_schedulers_drive_every_optimizer():
+    total = 64  # iterations: 8 epochs of 8 batches
+
+    def one_cycle(opt):  # cycles Adam's beta1, SGD's and RMSProp's momentum too
+        return OneCycleLR(opt, max_lr=1e-2, total_steps=total)
+
+    configs = [
+        {"optimizer": "sgd", "lr": 3e-3, "momentum": 0.9, "scheduler": one_cycle},
+        {"optimizer": "adagrad", "lr": 0.05, "scheduler": lambda o: CosineAnnealingLR(o, total)},
+        {"optimizer": "rmsprop", "lr": 3e-3, "momentum": 0.9, "scheduler": one_cycle},
+        {
+            "optimizer": "rmsprop",
+            "lr": 3e-3,
+            "scheduler": lambda o: LambdaLR(o, lambda i: 1 / (1 + i)),
+        },  # fmt: skip
+        {"optimizer": "adam", "lr": 3e-3, "scheduler": one_cycle},
+        {
+            "optimizer": "adamw",
+            "lr": 3e-3,
+            "weight_decay": 0.1,
+            "scheduler": lambda o: StepLR(o, 7, 0.5),
+        },  # fmt: skip
+        {"optimizer": "adam", "lr": 1e-3},  # no scheduler beside scheduled ones
+        {
+            "optimizer": "rmsprop",
+            "lr": 3e-3,
+            "scheduler": lambda o: ReduceLROnPlateau(o, patience=2),
+        },  # fmt: skip
+    ]
+    data = quadratic_data(64, seed=1)
+    models = [tutorial_mlp(hidden=8, seed=2) for _ in configs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        histories = sweep(models, data, configs, batch_size=8, epochs=8, seed=5)
+    for config, model, h in zip(configs, models, histories, strict=True):
+        ref_model = tutorial_mlp(hidden=8, seed=2)
+        ref = train_alone(ref_model, data, config, batch_size=8, epochs=8, seed=5)
+        assert_matches_train(h, model, ref, ref_model)
+        assert h.config["scheduler"] == ref.config["scheduler"]
+        assert len(set(h.iterations.lr)) > (1 if "scheduler" in config else 0)
+
+
+def test_a_diverging_adaptive_configuration_stops_alone():
+    data = quadratic_data(64, seed=1)
+    configs = [
+        {"optimizer": "adam", "lr": 1e-3},
+        {"optimizer": "adam", "lr": 1e30},  # a step of about lr: the loss overflows float32
+        {"optimizer": "rmsprop", "lr": 1e-3, "momentum": 0.9},
+        {"optimizer": "rmsprop", "lr": 1e30},
+    ]
+    models = [tutorial_mlp(hidden=8) for _ in configs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs = sweep(models, data, configs, batch_size=8, epochs=7, val_data=data)
+    assert [h.diverged for h in hs] == [False, True, False, True]
+    for config, model, h in zip(configs, models, hs, strict=True):
+        ref_model = tutorial_mlp(hidden=8)
+        ref = train_alone(ref_model, data, config, batch_size=8, epochs=7, val_data=data)
+        assert h.diverged_at == ref.diverged_at
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+        if not ref.diverged:
+            assert_matches_train(h, model, ref, ref_model)
+        else:  # it keeps the parameters it had before its first non-finite loss, as in train()
+            assert h.iterations.loss == pytest.approx(ref.iterations.loss, rel=RTOL, abs=ATOL)
+            for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+                torch.testing.assert_close(p, q, rtol=RTOL, atol=ATOL)
+
+
+def test_an_unknown_optimizer_is_named_with_the_choices():
+    with pytest.raises(ValueError) as error:
+        sweep(tutorial_mlp(hidden=4), quadratic_data(40), [{"lr": 0.1}, {"optimizer": "adamax", "lr": 0.1}])  # fmt: skip
+    message = str(error.value)
+    assert message.startswith("configs[1]['optimizer'] must be one of")
+    assert "'adamax'" in message
+    assert all(repr(name) in message for name in OPTIMIZERS)
+
+
+def test_optimizer_names_ignore_case_and_grid_takes_their_arguments():
+    configs = grid(optimizer=["Adam", "rmsprop"], lr=[1e-3], eps=[1e-8, 1e-6])
+    assert len(configs) == 4
+    hs = sweep(tutorial_mlp(hidden=4), quadratic_data(40), configs, batch_size=8)
+    assert [h.config["optimizer"] for h in hs] == ["Adam", "Adam", "RMSprop", "RMSprop"]
+    assert [h.config["eps"] for h in hs] == [1e-8, 1e-6, 1e-8, 1e-6]

@@ -40,7 +40,7 @@ from gdlessons.history import History
 from gdlessons.lr_finder import RangeTest, ema_smooth, steepest_point, valley_point
 from gdlessons.models import digits_classifier, tutorial_mlp
 from gdlessons.sweep import grid, sweep
-from gdlessons.training import resolve_batch_size, resolve_loss, train
+from gdlessons.training import make_optimizer, resolve_batch_size, resolve_loss, train
 
 # Line style and marker per method, so no curve is told apart by colour alone.
 STYLES = {
@@ -832,10 +832,10 @@ def race(
     sgd_lrs: Sequence[float] = (0.003, 0.01, 0.03),
     momentum: float = 0.9,
 ) -> dict[str, RaceEntry]:
-    """Adam at its default rate (``train(optimizer="adam")``, one run per seed) against SGD +
-    momentum at the best of ``sgd_lrs`` (the lowest mean final validation loss over the seeds;
-    every rate × seed trained at once with ``sweep``). Seeds change the initial weights; every
-    run sees the same batches.
+    """Adam at its default rate (the one ``train(optimizer="adam")`` takes) against SGD +
+    momentum at the best of ``sgd_lrs`` (the lowest mean final validation loss over the seeds).
+    Every run (Adam per seed, every SGD rate × seed) is trained at once with ``sweep``, each as
+    ``train()`` would. Seeds change the initial weights; every run sees the same batches.
 
     >>> r = race(problem("tutorial MLP", n=100), seeds=1, epochs=1, sgd_lrs=(0.01,))
     >>> sorted(r), r["Adam"].lr
@@ -844,17 +844,18 @@ def race(
     seeds = check_int("seeds", seeds, low=1)
     epochs = check_int("epochs", epochs, low=1)
     common = dict(batch_size=prob.batch_size, epochs=epochs, val_data=prob.val, loss=prob.loss, seed=0)  # fmt: skip
-    adam = [train(prob.model(s), prob.train, optimizer="adam", progress=False, **common) for s in range(seeds)]  # fmt: skip
+    lr_adam = make_optimizer(prob.model(0), "adam").param_groups[0]["lr"]  # torch's default
+    adam_configs = grid(optimizer=["adam"], lr=[lr_adam], seed=list(range(seeds)))
     configs = grid(lr=list(sgd_lrs), momentum=[momentum], seed=list(range(seeds)))
-    runs = sweep(prob.model, prob.train, configs, **common)
-    by_lr = {lr: [h for c, h in zip(configs, runs, strict=True) if c["lr"] == lr] for lr in sgd_lrs}
+    runs = sweep(prob.model, prob.train, adam_configs + configs, **common)
+    adam, sgd_runs = runs[:seeds], runs[seeds:]
+    by_lr = {lr: [h for c, h in zip(configs, sgd_runs, strict=True) if c["lr"] == lr] for lr in sgd_lrs}  # fmt: skip
 
     def score(hs):  # mean final validation loss; a diverged run loses
         finals = [h.epochs.val_loss[-1] if not h.diverged and h.epochs.val_loss else math.inf for h in hs]  # fmt: skip
         return float(np.mean(finals))
 
     best = min(sgd_lrs, key=lambda lr: score(by_lr[lr]))
-    lr_adam = adam[0].config["lr"]
     return {
         "Adam": RaceEntry(prob.name, "Adam", lr_adam, adam, prob.target),
         "SGD + momentum": RaceEntry(

@@ -321,9 +321,10 @@ def _seed(seed: int) -> None:
 @contextlib.contextmanager
 def _isolated():
     """Save and restore what a check may change behind the student's back: the Python, NumPy
-    and PyTorch generators and autograd's on/off switch."""
+    and PyTorch generators, autograd's on/off switch, the default dtype and the thread count."""
     states = random.getstate(), np.random.get_state(), torch.get_rng_state()
     grad = torch.is_grad_enabled()
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
     try:
         yield
     finally:
@@ -331,6 +332,9 @@ def _isolated():
         np.random.set_state(states[1])
         torch.set_rng_state(states[2])
         torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager

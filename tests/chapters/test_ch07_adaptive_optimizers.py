@@ -311,6 +311,8 @@ def test_race_runs_adam_and_picks_the_best_sgd_rate():
     results = {"tutorial MLP": ch.race(ch.problem("tutorial MLP", n=100), seeds=2, epochs=2, sgd_lrs=(1e-4, 0.003))}  # fmt: skip
     adam, sgd = results["tutorial MLP"]["Adam"], results["tutorial MLP"]["SGD + momentum"]
     assert adam.lr == 0.001 and len(adam.histories) == 2
+    assert [h.config["optimizer"] for h in adam.histories] == ["Adam", "Adam"]
+    assert [h.config["init_seed"] for h in adam.histories] == [0, 1]
     assert sgd.lr == 0.003 and all(h.config["momentum"] == 0.9 for h in sgd.histories)
     table = ch.race_table(results)
     assert table.columns[:3] == ["problem", "optimizer", "lr"]

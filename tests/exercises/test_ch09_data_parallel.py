@@ -1,14 +1,301 @@
+"""Chapter 09 exercises: every message reachable, the references right, the checks safe."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import textwrap
+import time
+from pathlib import Path
+
 import pytest
+import torch
 
-from gdlessons.exercises import ch09_data_parallel as ch07
+from gdlessons.chapters.ch09_data_parallel import shard_indices
+from gdlessons.exercises import ch09_data_parallel as ex
+from gdlessons.exercises import questions_in
 
-RIGHT = {"q1": 128, "q2": 2, "q3": "mean"}
-WRONG = {"q1": 32, "q2": 0, "q3": "sum"}
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_data_parallel.ipynb"
+
+CASES = [
+    (ex.q1, 128, 32),
+    (ex.q2, 2, 0),
+    (ex.q3, "mean", "sum"),
+]
 
 
-@pytest.mark.parametrize("name", sorted(RIGHT))
-def test_right_wrong_and_missing_answers(name):
-    q = getattr(ch07, name)
-    assert q.check(RIGHT[name]).correct
-    assert q.check(WRONG[name]).status == "incorrect"
-    assert q.check(...).status == "not attempted"
+@pytest.mark.parametrize(
+    ("question", "right", "wrong"), CASES, ids=lambda c: getattr(c, "name", "")
+)
+def test_right_wrong_and_missing_answers(question, right, wrong):
+    assert question.check(right).status == "correct"
+    assert question.check(wrong).status == "incorrect"
+    assert question.check(...).status == "not attempted"
+
+
+def test_q2_matches_distributed_sampler():
+    shards = shard_indices(1000, 3, 0)
+    assert ex.q2.check(sum(map(len, shards)) - 1000).correct
+
+
+def test_hints_and_solutions_exist(capsys):
+    for question, *_ in CASES:
+        assert question.hint() and question.solution()
+    assert "Hint for q1" in capsys.readouterr().out
+
+
+def test_texts_say_iteration_and_update_not_step():
+    """The course's word for one optimizer update is "iteration"; "step" is only `.step()`."""
+    for q in questions_in(ex):
+        mistakes = [t for m in getattr(q, "mistakes", ()) for t in (m.message, m.hint or "")]
+        for text in (q.prompt, q._hint, q._solution, *mistakes):
+            assert not re.search(r"\bsteps?\b(?!\()|Chapter 0[^9]", text), (q.name, text)
+
+
+# --- the code exercises, q4 and q5 ------------------------------------------------------------
+
+CODE = [ex.q4, ex.q5]
+FUNCTION = {"q4": "worker_shard", "q5": "averaged_gradients"}
+
+
+def solution_of(q):
+    namespace = {}
+    exec(q._solution, namespace)
+    return namespace[FUNCTION[q.name]]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_reference_and_printed_solution_are_correct(q, capsys):
+    assert q.check(q.reference).correct
+    fn = solution_of(q)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("q", "mistake"),
+    [(q, m) for q in CODE for m in q.mistakes],
+    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
+)
+def test_every_mistake_reaches_its_message(q, mistake):
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")
+
+
+def outputs_of(q, fn):
+    return [q.outcome(fn(**case), case) for case in q.cases()]
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
+    def same(got, want):
+        return all(q.compare(g, w, c) is None for g, w, c in zip(got, want, q.cases()))
+
+    reference = outputs_of(q, q.reference)
+    outputs = [outputs_of(q, m.fn) for m in q.mistakes]
+    for i, out in enumerate(outputs):
+        name = q.mistakes[i].fn.__name__
+        assert not same(out, reference) and not same(reference, out), name
+        assert not any(same(out, other) for other in outputs[:i] + outputs[i + 1 :]), name
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_placeholder_raising_and_endless_functions(q, monkeypatch):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    assert q.check(namespace["placeholder"]).status == "not attempted"
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
+def test_the_notebook_placeholder_is_not_attempted(q):
+    args = ", ".join(q.cases()[0])
+    namespace = {}
+    exec(f"def f({args}):\n    raise NotImplementedError  # a comment\n", namespace)
+    result = q.check(namespace["f"])
+    assert result.status == "not attempted" and "Traceback" not in result.message
+
+
+def test_checks_leave_the_notebooks_objects_generators_and_grad_mode_alone():
+    model = torch.nn.Linear(1, 1)  # a student's own model and data, in the notebook
+    before = copy.deepcopy(model.state_dict())
+    X, y = torch.randn(8, 1), torch.randn(8, 1)
+    data = X.clone(), y.clone()
+    torch.manual_seed(123)
+    rng = torch.get_rng_state()
+
+    def vandal(model, loss_fn, shards):
+        for xb, yb in shards:  # in-place changes to the case must stay private to this call
+            xb.mul_(2)
+            yb.zero_()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
+        torch.rand(3)
+        return solution_of(ex.q5)(model, loss_fn, shards)
+
+    assert ex.q5.check(vandal).status == "incorrect"
+    assert torch.equal(rng, torch.get_rng_state())
+    with torch.no_grad():  # a check run where autograd is off still computes gradients
+        assert ex.q5.check(solution_of(ex.q5)).correct  # and its cases are fresh again
+        assert not torch.is_grad_enabled()
+    assert torch.equal(rng, torch.get_rng_state())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(data[0], X) and torch.equal(data[1], y)
+
+
+# --- q4 ---------------------------------------------------------------------------------------
+
+
+def test_q4_reference_is_the_chapters_shard_indices():
+    for n, world_size, epoch, seed in ((1000, 3, 0, 0), (49, 3, 1, 2), (48, 2, 3, 5)):
+        shards = shard_indices(n, world_size, epoch, seed=seed)
+        for rank, shard in enumerate(shards):
+            assert ex._sampler_shard(n, world_size, rank, epoch, seed, True, False) == shard
+
+
+def test_q4_cases_cover_padding_trimming_shuffling_epochs_and_ranks():
+    cases = ex._shard_cases()
+    assert {c["n"] % c["world_size"] == 0 for c in cases} == {False, True}
+    for key in ("shuffle", "drop_last"):
+        assert {c[key] for c in cases} == {False, True}
+    assert len({c["epoch"] for c in cases}) >= 3
+    assert any(c["rank"] == c["world_size"] - 1 for c in cases)
+
+
+def test_q4_every_case_is_checked_bitwise_and_rank_by_rank():
+    for case in ex._shard_cases():
+        want = ex._sampler_shard(**case)
+        assert ex._shard(**case) == want
+        assert all(type(i) is int for i in want)
+
+
+def test_q4_other_wrong_answers_get_the_first_difference():
+    def off_by_one(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        shard = ex._sampler_shard(n, world_size, rank, epoch, seed, shuffle, drop_last)
+        return shard[:1] + [i + 1 for i in shard[1:]]
+
+    message = ex.q4.check(off_by_one).message
+    assert message.startswith(
+        "With n=10, world_size=3, rank=1, epoch=0, seed=0, shuffle=False, drop_last=False: "
+        "position 1 of worker 1's shard is 5, expected 4."
+    ), message
+
+    def floats(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        return [float(i) for i in ex._sampler_shard(n, world_size, rank, epoch, seed, shuffle, drop_last)]  # fmt: skip
+
+    assert (
+        "worker 1's shard holds 1.0: sample indices are whole numbers"
+        in ex.q4.check(floats).message
+    )
+
+    def a_count(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        return math.ceil(n / world_size)
+
+    assert "return the list of the worker's sample indices" in ex.q4.check(a_count).message
+
+
+def test_q4_accepts_tensors_and_the_global_generator():
+    def as_tensor(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        return torch.tensor(ex._sampler_shard(n, world_size, rank, epoch, seed, shuffle, drop_last))
+
+    assert ex.q4.check(as_tensor).correct
+
+    def global_seed(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        torch.manual_seed(seed + epoch)  # the global generator: the check restores it afterwards
+        order = torch.randperm(n).tolist() if shuffle else list(range(n))
+        total = (n // world_size if drop_last else -(-n // world_size)) * world_size
+        return (order * 2)[:total][rank::world_size]
+
+    torch.manual_seed(9)
+    rng = torch.get_rng_state()
+    assert ex.q4.check(global_seed).correct
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+# --- q5 ---------------------------------------------------------------------------------------
+
+
+def test_q5_cases_are_equal_shards_of_the_chapters_first_batch():
+    for case in ex._allreduce_cases():
+        sizes = {len(xb) for xb, _ in case["shards"]}
+        assert len(sizes) == 1 and len(case["shards"]) > 1
+        assert all(p.grad is None for p in case["model"].parameters())
+
+
+def test_q5_a_model_copy_per_worker_and_a_list_are_correct_too():
+    def one_copy_per_worker(model, loss_fn, shards):
+        total = None
+        for X, y in shards:
+            worker = copy.deepcopy(model)
+            loss_fn(worker(X), y).backward()
+            grads = [p.grad for p in worker.parameters()]
+            total = grads if total is None else [t + g for t, g in zip(total, grads)]
+        return [t / len(shards) for t in total]  # a list in the order of model.parameters()
+
+    assert ex.q5.check(one_copy_per_worker).correct
+
+
+def test_q5_other_wrong_answers_are_named():
+    def nothing_computed(model, loss_fn, shards):
+        return {name: p.grad for name, p in model.named_parameters()}
+
+    assert "your gradients are all None: call backward()" in ex.q5.check(nothing_computed).message
+
+    def a_loss(model, loss_fn, shards):
+        return sum(loss_fn(model(X), y) for X, y in shards) / len(shards)
+
+    assert "return the averaged gradient of every parameter" in ex.q5.check(a_loss).message
+
+    def slightly_off(model, loss_fn, shards):
+        grads = ex._whole_batch_gradient(model, loss_fn, shards)
+        return {name: g * 1.01 for name, g in grads.items()}
+
+    message = ex.q5.check(slightly_off).message
+    assert re.match(
+        r"In case 1 of 3: with W = 2 workers of 32 samples, `0\.weight` differs by \S+ \(largest "
+        r"\|difference\|; \d+ of 32 values differ\) from the gradient of the whole batch of 64\.",
+        message,
+    ), message
+
+
+# --- the notebook -----------------------------------------------------------------------------
+
+
+def test_notebook_exercise_cells_end_with_the_check_and_keep_hints_apart():
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]).strip() for c in cells]
+    questions = [q.name for q in questions_in(ex)]
+    assert questions == [f"q{i}" for i in range(1, 6)]
+    for name in questions:
+        at = next(i for i, s in enumerate(sources) if re.search(rf"ex\.{name}\.check\(", s))
+        assert re.fullmatch(rf"ex\.{name}\.check\(\w+\)", sources[at].splitlines()[-1]), name
+        assert sources[at + 1] == f"# ex.{name}.hint()\n# ex.{name}.solution()", name
+    for q in CODE:
+        assert f"def {FUNCTION[q.name]}(" in "\n".join(sources)
+    assert sources[-1].endswith("progress(ex)")

@@ -337,3 +337,16 @@ def test_outcome_compares_what_an_in_place_function_did():
     )  # fmt: skip
     assert q.check(sgd_step).correct
     assert q.check(forgot_the_update).message.startswith("`parameters.weight` differs by 0.5")
+
+
+def test_default_dtype_and_thread_count_are_restored():
+    threads = torch.get_num_threads()
+
+    def careless(x, factor):
+        torch.set_default_dtype(torch.float64)  # left on: later cells would make float64 tensors
+        torch.set_num_threads(1)
+        return x * factor
+
+    assert make().check(careless).correct
+    assert torch.get_default_dtype() == torch.float32
+    assert torch.get_num_threads() == threads
