@@ -17,7 +17,7 @@ PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 RENDER_ENV := GDLESSONS_RENDER=1 TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: setup lab test test-fast lint format render benchmarks browser-deps clean
+.PHONY: setup lab test test-fast lint format render book benchmarks browser-deps clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 	@touch $@
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG)
+	$(VENV)/bin/gdlessons lab --port=$(PORT) $(ROOT_FLAG)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -51,6 +51,10 @@ test-fast: $(STAMP)
 render: $(STAMP)
 	$(RENDER_ENV) $(PY) -m gdlessons.render $(NB)
 
+# The course as a static website (build/book/html) whose sliders work without a kernel.
+book: $(STAMP)
+	$(RENDER_ENV) $(PY) -m gdlessons.book --out build/book
+
 benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
@@ -62,4 +66,4 @@ browser-deps:
 		else echo "Chromium not installed: the browser test will be skipped (install Debian's chromium and chromium-driver)."; fi; }
 
 clean:
-	rm -rf $(VENV) tests/output
+	rm -rf $(VENV) tests/output build

@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 README = HERE / "README.md"
-BENCHMARKS = ("loop", "sweep", "widgets", "course")
+BENCHMARKS = ("loop", "sweep", "widgets", "course", "site")
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -233,7 +233,41 @@ def targets_rows(results: dict[str, dict]) -> list[list[str]]:
                          f"{peak['peak_pss_mib']:.0f} MiB over chapters",
                          _yes(all(c["pss_within_target"] for c in ok)),
                          f"{r['load']['mean']:.1f}"])  # fmt: skip
+    if "site" in results:
+        r = results["site"]
+        t = r["totals"]
+        rows.append(["site: every explorer's frames drawn (sum)",
+                     f"≤ {r['targets']['frames_s']:g} s", f"{t['frames_s']:.0f} s",
+                     f"site built in {t['build_s']:.0f} s, chapters run in {t['execute_s']:.0f} s",
+                     _yes(t["frames_s"] <= r["targets"]["frames_s"]), f"{r['load']['mean']:.1f}"])  # fmt: skip
+        rows.append(["site: frames of the largest chapter page",
+                     f"≤ {r['targets']['chapter_mb']:g} MB", f"{t['largest_chapter_mb']:.1f} MB",
+                     f"{min(x['frames_mb'] for x in r['rows']):.1f}–{t['largest_chapter_mb']:.1f} MB",
+                     _yes(t["largest_chapter_mb"] <= r["targets"]["chapter_mb"]),
+                     f"{r['load']['mean']:.1f}"])  # fmt: skip
+        rows.append(["site: slider move to its frame shown, p95",
+                     f"≤ {r['targets']['move_p95_ms']:g} ms", f"{t['move_p95_ms']:.1f} ms",
+                     f"median {t['move_median_ms']:.1f} ms over {t['moves']} moves",
+                     _yes(t["move_p95_ms"] <= r["targets"]["move_p95_ms"]),
+                     f"{r['load']['mean']:.1f}"])  # fmt: skip
     return rows
+
+
+def site_table(r: dict) -> str:
+    rows = []
+    for row in r["rows"]:
+        for i, e in enumerate(row["explorers"]):
+            grid = " × ".join(f"{k} {n}" for k, n in e["controls"].items())
+            subset = f"subset of {e['full_grid']}" if e["subset"] else "every state"
+            moves = row["moves"]
+            rows.append([row["chapter"] if i == 0 else "", grid, f"{e['states']} ({subset})",
+                         str(e["pictures"]), f"{e['seconds']:.1f} s",
+                         f"{row['frames_mb']:.1f} MB" if i == 0 else "",
+                         f"{moves['median']:.1f} / {row['move_p95_ms']:.1f} ms"
+                         if moves and i == 0 else ""])  # fmt: skip
+    header = ["chapter", "values drawn per control", "states", "distinct pictures", "drawn in",
+              "frames", "move median / p95"]  # fmt: skip
+    return _table(header, rows, "llrrrrr") + "\n\n" + _run_line(r)
 
 
 def targets_table(results: dict[str, dict]) -> str:
@@ -317,7 +351,7 @@ def course_table(r: dict) -> str:
 
 
 TABLES = {"loop": loop_table, "sweep": sweep_table, "widgets": widgets_table,
-          "course": course_table}  # fmt: skip
+          "course": course_table, "site": site_table}  # fmt: skip
 
 
 def generated_blocks(results: dict[str, dict]) -> dict[str, str]:

@@ -53,7 +53,7 @@ def where() -> str:
 
 
 NEXT_STEP = {
-    "colab": "run the chapter's first cell: it installs the course (Colab keeps its own torch)",
+    "colab": "run the chapter's first code cell: it installs the course (Colab keeps its own torch)",
     "binder": "the environment is built from environment.yml; open notebooks/00_welcome.ipynb",
     "conda": "conda env update -f environment.yml, then `pip install --no-deps -e .`",
     "venv": "from the repository root: `make lab`, or without make "
@@ -126,6 +126,32 @@ def notebooks_folder(target: Path | None = None) -> Path:
     return target
 
 
+#: JupyterLab settings for the course's environment: no "get notified about Jupyter news?"
+#: pop-up over the first chapter, and no update check.
+QUIET_LAB = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                             "checkForUpdates": False}}  # fmt: skip
+
+
+def quiet_lab(prefix: Path | None = None) -> Path:
+    """Write :data:`QUIET_LAB` into the environment's JupyterLab ``overrides.json`` (keeping any
+    other overrides there) and return its path. ``gdlessons lab`` and Binder's postBuild call it.
+
+    >>> import tempfile, json
+    >>> path = quiet_lab(Path(tempfile.mkdtemp()))
+    >>> json.loads(path.read_text())["@jupyterlab/apputils-extension:notification"]["fetchNews"]
+    'false'
+    """
+    import json
+
+    path = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for plugin, settings in QUIET_LAB.items():
+        overrides.setdefault(plugin, {}).update(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(overrides, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def lab(folder: Path | None = None, extra: list[str] | None = None) -> int:
     """Open the chapters in JupyterLab (the ``[lab]`` extra must be installed)."""
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -135,6 +161,10 @@ def lab(folder: Path | None = None, extra: list[str] | None = None) -> int:
         print(f"JupyterLab is not installed. Next: {NEXT_STEP['venv']}.", file=sys.stderr)
         return 1
     command = [jupyter, "lab", f"--notebook-dir={notebooks_folder(folder)}", *(extra or [])]
+    try:
+        quiet_lab()
+    except OSError:  # a read-only environment: JupyterLab still opens, with its pop-up
+        pass
     return subprocess.call(command)
 
 

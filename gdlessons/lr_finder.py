@@ -7,8 +7,12 @@ copy, then puts every parameter, buffer and gradient back bit for bit, so the te
 on the model you are about to train. The result is plain data (:class:`RangeTest`), and
 the suggestions are computed by the test, not by the plot. :func:`plot_range_test` draws it.
 
-No rule read off this curve always works: a suggestion is a place to start a short run, not an
-answer.
+Three rules read a rate off the smoothed curve: a tenth of the rate where it is lowest
+(``"min/10"``), where it falls fastest (``"steepest"``) and fastai's ``"valley"``. The course uses
+one, :data:`RULE` (chapter 05 compares the three and says why), through :func:`suggested_lr`.
+Every rule ignores the first iterations, while the bias-corrected average still rests on a few
+losses (:func:`warmup_iterations`). No rule read off this curve always works: a suggestion is a
+place to start a short run, not an answer.
 """
 
 from __future__ import annotations
@@ -25,20 +29,25 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import nn
 
-from gdlessons._validate import check_float, check_int
+from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import new_axes
 from gdlessons.training import resolve_batch_size, train
 
 CAVEAT = "Suggestions are rules of thumb, not answers: confirm with a short training run."
+RULES = ("min/10", "steepest", "valley")
+RULE = "min/10"
+"""The course's one rule: a tenth of the rate where the smoothed loss was lowest (chapter 05)."""
 
 
 @dataclass
 class RangeTest:
     """What a range test saw, as plain columns: the rate of each update (``lr``), the batch
     loss measured right after that update (``loss``) and its bias-corrected exponential moving
-    average (``smoothed``); then the suggested rates and why the sweep ended."""
+    average (``smoothed``); then the rate where the smoothed loss is lowest (``min_loss_lr``),
+    the ``steepest`` and ``valley`` points, how many first points the suggestions ignored
+    (``skipped``, the smoothing's warm-up) and why the sweep ended."""
 
     lr: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -46,13 +55,19 @@ class RangeTest:
     steepest: float | None = None
     valley: float | None = None
     min_loss_lr: float | None = None
+    skipped: int = 0
     stop_reason: str = ""
     config: dict = field(default_factory=dict)
 
     @property
     def suggestions(self) -> dict[str, float | None]:
-        """The two suggested rates by name."""
-        return {"steepest": self.steepest, "valley": self.valley}
+        """Every rule's rate by name (:data:`RULES`), ``None`` where the test is too short to say.
+
+        >>> RangeTest(min_loss_lr=0.5, steepest=0.01, valley=0.02).suggestions
+        {'min/10': 0.05, 'steepest': 0.01, 'valley': 0.02}
+        """
+        tenth = None if self.min_loss_lr is None else self.min_loss_lr / 10
+        return {"min/10": tenth, "steepest": self.steepest, "valley": self.valley}
 
     def rows(self) -> list[dict]:
         """One dict per update: lr, loss, smoothed."""
@@ -92,6 +107,42 @@ def ema_smooth(values, beta: float = 0.98) -> np.ndarray:
     """
     smoother = SmoothedLoss(beta)
     return np.array([smoother.update(v) for v in values])
+
+
+def suggested_lr(result: RangeTest, rule: str = RULE) -> float:
+    """The rate ``rule`` (one of :data:`RULES`, the course's :data:`RULE` by default) reads off a
+    range test: what chapter 05 checks with short runs and the capstone of chapter 08 trains with.
+
+    >>> suggested_lr(RangeTest(min_loss_lr=0.5, steepest=0.01, valley=0.02))
+    0.05
+    >>> suggested_lr(RangeTest(min_loss_lr=0.5, steepest=0.01, valley=0.02), "valley")
+    0.02
+    """
+    if not isinstance(result, RangeTest):
+        raise TypeError(
+            f"result must be a RangeTest (what lr_range_test returns), got {type(result).__name__}"
+        )
+    lr = result.suggestions[check_choice("rule", rule, RULES)]
+    if lr is None:
+        raise ValueError(
+            f"the range test gives no {rule!r} suggestion: it has {len(result.lr)} points, "
+            f"{result.skipped} of them ignored as the smoothing's warm-up; run a longer sweep"
+        )
+    return lr
+
+
+def warmup_iterations(beta: float, iterations: int) -> int:
+    """How many first points of a sweep of ``iterations`` the suggestions ignore: the
+    bias-corrected average of the first t losses is a plain mean of t of them, so while t is
+    below half the average's usual window 1/(1 − β), a few lucky batches can pose as a steep fall
+    at rates far too small to change anything. Never more than a fifth of the sweep.
+
+    >>> warmup_iterations(0.98, 200), warmup_iterations(0.98, 100), warmup_iterations(0.9, 100)
+    (25, 20, 5)
+    """
+    beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+    iterations = check_int("iterations", iterations, low=1)
+    return min(math.ceil(0.5 / (1 - beta) - 1e-9), iterations // 5)
 
 
 def steepest_point(
@@ -190,15 +241,16 @@ def lr_range_test(
     loss: str | Callable = "mse",
     beta: float = 0.98,
     stop_factor: float = 4.0,
-    skip_start: int = 5,
+    skip_start: int | None = None,
     skip_end: int = 2,
     seed: int = 0,
 ) -> RangeTest:
     """Sweep the rate from ``start_lr`` to ``end_lr`` geometrically over ``iterations`` updates
-    and return the losses with two suggested rates.
+    and return the losses with the suggested rates (:func:`add_suggestions`).
 
     Stops early once the smoothed loss exceeds ``stop_factor`` × its best so far, or at the first
-    non-finite loss. ``optimizer`` (optional, any ``torch.optim`` optimizer: SGD, Adam, ...) supplies
+    non-finite loss. The suggestions ignore the first ``skip_start`` points (by default the
+    smoothing's warm-up, :func:`warmup_iterations`). ``optimizer`` (optional, any ``torch.optim`` optimizer: SGD, Adam, ...) supplies
     the kind of optimizer and its settings (momentum, betas, weight decay, ...) and is never
     touched: the test trains a fresh one of the same kind; one with a scheduler attached is
     refused. Without it the test runs SGD with ``momentum``, ``nesterov`` and ``weight_decay``. Afterwards the model's parameters,
@@ -221,6 +273,8 @@ def lr_range_test(
     iterations = check_int("iterations", iterations, low=5)
     stop_factor = check_float("stop_factor", stop_factor, low=1.0, low_open=True)
     check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+    if skip_start is None:
+        skip_start = warmup_iterations(beta, iterations)
     skip_start = check_int("skip_start", skip_start, low=0)
     skip_end = check_int("skip_end", skip_end, low=0)
     if optimizer is None:
@@ -272,28 +326,39 @@ def lr_range_test(
         )  # fmt: skip
     if history.diverged:
         result.stop_reason = f"loss became non-finite at iteration {history.diverged_at}"
-    _suggest(result, skip_start, skip_end)
+    add_suggestions(result, skip_start=skip_start, skip_end=skip_end)
     return result
 
 
-def _suggest(result: RangeTest, skip_start: int, skip_end: int) -> None:
-    if not result.lr:
-        return
-    lrs, smooth = np.array(result.lr), np.array(result.smoothed)
-    result.min_loss_lr = float(lrs[int(np.argmin(smooth))])
-    # Past the minimum the loss is blowing up: the steepest descent lies before it.
-    last = int(np.argmin(smooth)) + 1
-    window = max(1, len(lrs) // 25)
+def add_suggestions(result: RangeTest, *, skip_start: int = 0, skip_end: int = 2) -> RangeTest:
+    """Fill in ``result``'s ``min_loss_lr``, ``steepest`` and ``valley`` from its smoothed loss,
+    all three read from the points after the first ``skip_start`` (the smoothing's warm-up,
+    recorded in ``result.skipped``); ``None`` where too few points remain. The steepest fall
+    is looked for only up to the minimum: past it the loss is blowing up.
+
+    >>> r = RangeTest(lr=[1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], smoothed=[0.5, 5.0, 4.0, 2.5, 1.0, 3.0])
+    >>> add_suggestions(r).min_loss_lr, add_suggestions(r, skip_start=1).min_loss_lr
+    (0.0001, 1.0)
+    """
+    skip_start = check_int("skip_start", skip_start, low=0)
+    skip_end = check_int("skip_end", skip_end, low=0)
+    result.skipped = min(skip_start, len(result.smoothed))
+    result.min_loss_lr = result.steepest = result.valley = None
+    lo = result.skipped
+    lrs, smooth = np.array(result.lr, dtype=float), np.array(result.smoothed, dtype=float)
+    if lo >= len(smooth):
+        return result
+    best = lo + int(np.argmin(smooth[lo:]))
+    result.min_loss_lr = float(lrs[best])
+    last = best + 1
     steep = steepest_point(
-        lrs[:last],
-        smooth[:last],
-        skip_start=skip_start,
-        skip_end=min(skip_end, last // 4),
-        window=window,
-    )
+        lrs[:last], smooth[:last], skip_start=lo, skip_end=min(skip_end, (last - lo) // 4),
+        window=max(1, len(lrs) // 25),
+    )  # fmt: skip
     result.steepest = float(lrs[steep]) if steep is not None else None
-    valley = valley_point(smooth)
-    result.valley = float(lrs[valley]) if valley is not None else None
+    valley = valley_point(smooth[lo:])
+    result.valley = float(lrs[lo + valley]) if valley is not None else None
+    return result
 
 
 class _restored:
@@ -324,37 +389,59 @@ class _restored:
         return False
 
 
+# How each rule's rate is drawn: told apart by line style and marker, not by colour alone.
+_RULE_STYLES = {
+    "min/10": dict(color="black", ls="-", lw=1.5, marker="D"),
+    "steepest": dict(color="C1", ls="--", lw=1.2, marker="v"),
+    "valley": dict(color="C4", ls=":", lw=1.5, marker="s"),
+}
+
+
 def plot_range_test(
     result: RangeTest,
     *,
     ax: Axes | None = None,
     title: str | None = None,
     loss_label: str | None = None,
+    rule: str = RULE,
 ) -> Figure:
-    """Loss against learning rate (log scale), raw and smoothed, with both suggestions marked
-    and the caveat written on the figure. The y-axis is named from the recorded loss
-    ("loss (MSE)", "cross-entropy loss", else "loss") unless ``loss_label`` is given.
+    """Loss against learning rate (log scale), raw and smoothed, the lowest smoothed point, every
+    rule's suggestion (``rule``'s named as the one used), the ignored warm-up shaded, and the
+    caveat written on the figure. The y-axis is named from the recorded loss ("loss (MSE)",
+    "cross-entropy loss", else "loss") unless ``loss_label`` is given.
 
     >>> r = RangeTest(lr=[1e-3, 1e-2, 1e-1], loss=[3.0, 2.0, 4.0], smoothed=[3.0, 2.5, 3.0], steepest=1e-2, valley=1e-2)
     >>> plot_range_test(r).axes[0].get_xscale()
     'log'
     """
+    check_choice("rule", rule, RULES)
     fig, ax = new_axes(ax)
-    ax.plot(result.lr, result.loss, color="0.75", lw=0.8, label="batch loss after the update")
+    if result.skipped:
+        ax.axvspan(result.lr[0], result.lr[min(result.skipped, len(result.lr) - 1)], color="0.92",
+                   label=f"first {result.skipped} iterations: ignored (smoothing warm-up)")  # fmt: skip
+    ax.plot(result.lr, result.loss, color="0.7", lw=0.8, label="batch loss after the update")
     ax.plot(result.lr, result.smoothed, color="C0", lw=2, label="smoothed (bias-corrected EMA)")
-    for (name, lr), color in zip(result.suggestions.items(), ("C3", "C2"), strict=True):
+    if result.min_loss_lr is not None:
+        y = float(np.interp(np.log(result.min_loss_lr), np.log(result.lr), result.smoothed))
+        ax.plot([result.min_loss_lr], [y], "*", color="C0", ms=12, mec="black",
+                label=f"lowest smoothed loss: lr ≈ {result.min_loss_lr:.2g}")  # fmt: skip
+    for name, lr in result.suggestions.items():
         if lr is None:
             continue
+        style = dict(_RULE_STYLES[name])
+        marker = style.pop("marker")
         y = float(np.interp(np.log(lr), np.log(result.lr), result.smoothed))
-        ax.axvline(lr, color=color, ls="--", lw=1)
-        ax.plot([lr], [y], "o", color=color, ms=7, label=f"{name}: lr ≈ {lr:.2g}")
+        ax.axvline(lr, **style)
+        used = " (used)" if name == rule else ""
+        ax.plot([lr], [y], marker, color=style["color"], ms=7, ls="none",
+                label=f"{name}{used}: lr ≈ {lr:.2g}")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate (raised geometrically every iteration)")
     names = {"mse": "loss (MSE)", "cross_entropy": "cross-entropy loss"}
     ax.set_ylabel(loss_label or names.get(result.config.get("loss", "mse"), "loss"))
     ax.set_title(title or "Learning-rate range test")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=7)
     ax.text(0.01, 0.01, CAVEAT, transform=ax.transAxes, fontsize=7, color="0.3", va="bottom")
     return fig
 

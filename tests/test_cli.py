@@ -1,5 +1,6 @@
 import importlib.metadata as md
 import io
+import json
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def test_version_flag_prints_the_package_version(capsys):
 
 @pytest.mark.parametrize(
     ("place", "advice"),
-    [("colab", "first cell"), ("binder", "environment.yml"), ("conda", "conda env update"),
+    [("colab", "first code cell"), ("binder", "environment.yml"), ("conda", "conda env update"),
      ("venv", "make lab")],
 )  # fmt: skip
 def test_check_env_gives_the_next_step_for_each_place(monkeypatch, place, advice):
@@ -84,3 +85,16 @@ def test_lab_without_chapters_says_where_to_get_them(tmp_path):
     with pytest.raises(SystemExit, match="clone the course repository"):
         cli.notebooks_folder(tmp_path)
     assert cli.notebooks_folder().name == "notebooks"
+
+
+def test_quiet_lab_turns_off_the_news_pop_up_and_keeps_other_overrides(tmp_path):
+    settings = tmp_path / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True)
+    (settings / "overrides.json").write_text(
+        json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}})
+    )
+    path = cli.quiet_lab(tmp_path)
+    written = json.loads(path.read_text())
+    assert written["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    assert written["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert cli.quiet_lab(tmp_path).read_text() == path.read_text()  # idempotent

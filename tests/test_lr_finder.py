@@ -8,12 +8,17 @@ from torch import nn
 from gdlessons.data import quadratic_data
 from gdlessons.lr_finder import (
     CAVEAT,
+    RULE,
+    RULES,
     RangeTest,
+    add_suggestions,
     ema_smooth,
     lr_range_test,
     plot_range_test,
     steepest_point,
+    suggested_lr,
     valley_point,
+    warmup_iterations,
 )
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
@@ -147,10 +152,67 @@ def test_suggestions_lie_in_the_falling_part_of_the_curve():
     result = lr_range_test(tutorial_mlp(), quadratic_data(), iterations=150)
     assert result.stop_reason
     lrs = result.lr
-    for lr in (result.steepest, result.valley):
+    for lr in (result.steepest, result.valley, suggested_lr(result)):
         assert lrs[0] < lr <= result.min_loss_lr
-    assert result.suggestions == {"steepest": result.steepest, "valley": result.valley}
+    assert result.suggestions == {
+        "min/10": result.min_loss_lr / 10, "steepest": result.steepest, "valley": result.valley,
+    }  # fmt: skip
     assert len(result.rows()) == len(lrs)
+
+
+def test_the_course_rule_is_a_tenth_of_the_smoothed_minimum():
+    r = RangeTest(min_loss_lr=0.3, steepest=0.01, valley=0.02)
+    assert RULE == "min/10" and set(RULES) == set(r.suggestions)
+    assert suggested_lr(r) == pytest.approx(0.03)
+    assert suggested_lr(r, "steepest") == 0.01 and suggested_lr(r, "valley") == 0.02
+    with pytest.raises(ValueError, match="rule must be one of"):
+        suggested_lr(r, "min/100")
+    with pytest.raises(ValueError, match="no 'valley' suggestion"):
+        suggested_lr(RangeTest(min_loss_lr=0.3), "valley")
+    with pytest.raises(TypeError, match="RangeTest"):
+        suggested_lr({"min/10": 0.1})
+
+
+def test_warmup_is_half_the_smoothing_window_and_at_most_a_fifth_of_the_sweep():
+    assert warmup_iterations(0.98, 200) == 25  # ½ · 1/(1 − 0.98)
+    assert warmup_iterations(0.98, 100) == 20 and warmup_iterations(0.98, 30) == 6
+    assert warmup_iterations(0.9, 100) == 5 and warmup_iterations(0.0, 100) == 1
+    with pytest.raises(ValueError, match="beta"):
+        warmup_iterations(1.0, 100)
+
+
+def test_add_suggestions_reads_every_rule_after_the_skipped_points_only():
+    # a low first point (a lucky batch) would be the minimum, and the fall from it the steepest
+    r = RangeTest(lr=np.geomspace(1e-5, 1.0, 12).tolist(),
+                  smoothed=[0.5, 6.0, 6.0, 5.9, 5.0, 3.5, 2.5, 2.0, 1.8, 1.7, 3.0, 9.0])  # fmt: skip
+    assert add_suggestions(r, skip_start=0).min_loss_lr == r.lr[0]
+    add_suggestions(r, skip_start=3)
+    assert r.skipped == 3 and r.min_loss_lr == r.lr[9]
+    assert all(v >= r.lr[3] for v in (r.steepest, r.valley, r.min_loss_lr))
+    too_short = add_suggestions(RangeTest(lr=[1e-3, 1e-2], smoothed=[2.0, 1.0]), skip_start=5)
+    assert too_short.suggestions == {"min/10": None, "steepest": None, "valley": None}
+
+
+@pytest.mark.slow
+def test_no_suggestion_comes_from_the_smoothing_warm_up_over_20_batch_orders():
+    # Chapter 05's sweep: without the skip, the steepest fall is sometimes an early smoothing
+    # artefact, at rates far too small to change anything; with it, every rule reads the
+    # falling part of the curve, and the steepest suggestions agree within a small factor.
+    sweep = dict(batch_size=32, start_lr=1e-5, end_lr=10.0, iterations=200)
+    data, k = quadratic_data(1000), warmup_iterations(0.98, 200)
+    raw = [
+        lr_range_test(tutorial_mlp(seed=0), data, seed=s, skip_start=0, **sweep) for s in range(20)
+    ]
+    assert any(r.lr.index(r.steepest) < k for r in raw)  # the artefact the skip removes
+    for r in raw:
+        add_suggestions(r, skip_start=k)
+        for rule, lr in r.suggestions.items():
+            first = r.lr.index(r.min_loss_lr if rule == "min/10" else lr)
+            assert first >= k, (rule, first)
+    steep = np.array([r.steepest for r in raw])
+    assert steep.max() / steep.min() < 3
+    default = lr_range_test(tutorial_mlp(seed=0), data, seed=0, **sweep)
+    assert default.skipped == k and default.suggestions == raw[0].suggestions
 
 
 def test_suggestion_helpers():
@@ -213,6 +275,7 @@ def test_plot_marks_both_suggestions_and_states_the_caveat():
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("steepest" in s for s in labels) and any("valley" in s for s in labels)
+    assert not any("min/10" in s for s in labels)  # no minimum recorded: no min/10 rate
     assert any(t.get_text() == CAVEAT for t in ax.texts)
     assert ax.get_xscale() == "log" and "learning rate" in ax.get_xlabel()
 
@@ -264,3 +327,22 @@ def test_non_persistent_buffers_are_restored_too():
     assert "calls" not in model.state_dict()
     lr_range_test(model, DATA, iterations=10)
     assert model.calls.item() == 0
+
+
+def test_plot_tells_the_rules_apart_without_colour_and_names_the_one_used():
+    r = RangeTest(
+        lr=np.geomspace(1e-4, 1.0, 9).tolist(), loss=[3.0] * 9,
+        smoothed=[3.0, 3.0, 2.9, 2.5, 2.0, 1.5, 1.2, 2.0, 6.0], skipped=2,
+        min_loss_lr=np.geomspace(1e-4, 1.0, 9)[6], steepest=1e-3, valley=3e-3,
+    )  # fmt: skip
+    ax = plot_range_test(r).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(s.startswith("min/10 (used)") for s in labels)
+    assert any("first 2 iterations: ignored" in s for s in labels)
+    vertical = [
+        line for line in ax.lines if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2
+    ]
+    assert len({line.get_linestyle() for line in vertical}) == 3
+    markers = {line.get_marker() for line in ax.lines if line.get_linestyle() == "None"}
+    assert len(markers) == 4  # the lowest point and the three rules
+    assert plot_range_test(r, rule="valley").axes[0].get_legend().get_texts()

@@ -518,10 +518,10 @@ class LineLoop:
         (w, b), loss, (gw, gb) = path.params[k], path.loss[k], path.grad[k]
         return (
             f"iteration {k}: w = {w:.4g}, b = {b:.4g}, loss = {loss:.4g}\n"
-            f"gradient: dL/dw = {gw:+.4g}, dL/db = {gb:+.4g}  →  next update Δw = {-lr * gw:+.4g}, "
-            f"Δb = {-lr * gb:+.4g}\n"
-            f"stable for lr < 2/λ_max = {self.bound:.3g}; least squares at w = {self.minimum[0]:.4g}, "
-            f"b = {self.minimum[1]:.4g}"
+            f"gradient: dL/dw = {gw:+.4g}, dL/db = {gb:+.4g}\n"
+            f"next update: Δw = {-lr * gw:+.4g}, Δb = {-lr * gb:+.4g}\n"
+            f"stable for lr < 2/λ_max = {self.bound:.3g}\n"
+            f"least squares at w = {self.minimum[0]:.4g}, b = {self.minimum[1]:.4g}"
         )
 
 

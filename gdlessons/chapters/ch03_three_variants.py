@@ -37,7 +37,27 @@ DEFAULT_VARIANTS: dict[str, int | str] = {
     "stochastic (B = 1)": 1,
     "mini-batch (B = 32)": 32,
 }
-COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange")
+# Okabe–Ito colours (distinct for red-green colour-blind readers), and a line width, style and
+# marker per run as well, so the runs stay apart in greyscale: batch GD thick and solid with
+# circles, stochastic GD thin with squares (its noisy line would break any dash pattern), mini-batch
+# GD dashed with triangles, drawn on top.
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+LINESTYLES = ("-", "-", "--", "-.", ":")
+WIDTHS = (2.0, 0.7, 1.8, 1.5, 1.5)
+MARKERS = ("o", "s", "^", "D", "v")
+
+
+def line_style(i: int, points: int, *, markers: int = 8) -> dict:
+    """The ``i``-th run's colour, line width, style and marker for a line of ``points`` points,
+    with about ``markers`` markers along it (staggered, so overlapping lines still show each).
+
+    >>> [(s["ls"], s["lw"], s["marker"]) for s in (line_style(i, 100) for i in range(3))]
+    [('-', 2.0, 'o'), ('-', 0.7, 's'), ('--', 1.8, '^')]
+    """
+    k = i % len(COLOURS)
+    every = max(1, points // markers)
+    return dict(color=COLOURS[k], ls=LINESTYLES[k], lw=WIDTHS[k], marker=MARKERS[k], ms=5,
+                markevery=(min(k * every // 3, max(points - 1, 0)), every))  # fmt: skip
 
 
 def compare_variants(
@@ -75,6 +95,7 @@ def compare_variants(
     n = len(as_tensors(data)[0])
     evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, low=1)
     warmup = check_int("warmup", warmup, low=0)
+    train_kwargs.setdefault("full_train_loss", True)  # the loss after the last update, too
     runs = {}
     for label, batch_size in variants.items():
         per_epoch = iterations_per_epoch(n, resolve_batch_size(batch_size, n))
@@ -125,11 +146,28 @@ def comparison_table(runs: Mapping[str, History]) -> list[dict]:
                 epochs=h.epochs.epoch[-1] if h.epochs.epoch else 0,
                 iterations=h.iterations.iteration[-1] if h.iterations.iteration else 0,
                 samples_seen=h.iterations.samples_seen[-1] if h.iterations.samples_seen else 0,
-                seconds=h.evals.time[-1],
-                final_loss=diverged_text(h) if h.diverged else h.evals.train_loss[-1],
+                seconds=h.iterations.time[-1] if h.iterations.time else 0.0,
+                final_loss=diverged_text(h) if h.diverged else final_full_loss(h),
             )
         )
     return rows
+
+
+def final_full_loss(history: History) -> float:
+    """The full-data loss after the last update: measured at the last epoch's end when the run
+    recorded it (``full_train_loss=True``, as :func:`compare_variants` does), else the last
+    evaluation's.
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> h = train(LinearModel(), linear_data(40), batch_size=8, epochs=1, evaluate_every=2, full_train_loss=True)
+    >>> h.evals.iteration[-1], final_full_loss(h) == h.epochs.full_train_loss[-1]
+    (4, True)
+    """
+    full = history.epochs.full_train_loss
+    if full and full[-1] is not None:
+        return full[-1]
+    return history.evals.train_loss[-1]
 
 
 def diverged_text(history: History) -> str:
@@ -145,12 +183,13 @@ def four_panel(runs: Mapping[str, History], *, title: str | None = None) -> Figu
     """
     fig = Figure(figsize=(11, 7.2), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
-    for (label, h), colour in zip(runs.items(), COLOURS):
+    for i, (label, h) in enumerate(runs.items()):
         for ax, x in zip(axes, X_AXES):
             xs, ys = _eval_x(h, x), h.evals.train_loss
             if x in ("iteration", "time"):  # log axes: the evaluation at 0 cannot be drawn
                 xs, ys = xs[1:], ys[1:]
-            ax.plot(xs, ys, color=colour, label=label, marker="." if len(xs) < 30 else None)
+            shown = f"{label}: {diverged_text(h)}" if h.diverged else label
+            ax.plot(xs, ys, label=shown, **line_style(i, len(xs)))
     stories = {
         "epoch": "per epoch (pass over the data)",
         "iteration": "per iteration (optimizer update)",
@@ -259,19 +298,12 @@ def trajectory_plot(runs: Mapping[str, History], data, *, surface: Surface | Non
     surface = surface or loss_surface(data)
     fig, ax = new_axes(figsize=(6.4, 5.0))
     draw_surface(surface, ax)
-    for (label, h), colour in zip(runs.items(), COLOURS):
+    for i, (label, h) in enumerate(runs.items()):
         w = h.param_trajectory("w").numpy()
         b = h.param_trajectory("b").numpy()
-        ax.plot(
-            w,
-            b,
-            "-",
-            color=colour,
-            lw=1.2,
-            alpha=0.85,
-            label=f"{label}: {len(w) - 1} iterations",
-            zorder=2 + 1 / len(w),
-        )  # short paths on top of the long stochastic one
+        ax.plot(w, b, alpha=0.85, label=f"{label}: {len(w) - 1} iterations",
+                zorder=2 + 1 / len(w), **line_style(i, len(w)))  # fmt: skip
+        # short paths on top of the long stochastic one
         ax.plot(w[0], b[0], "o", color="black", markersize=5)
     ax.set_title("Paths on the full-data loss surface (same start, same epochs)")
     ax.legend(loc="lower right")
@@ -423,11 +455,12 @@ def tutorial_plot(runs: list[TutorialRun]) -> Figure:
     what it should have counted: samples seen, where the three runs cover very different ground."""
     fig, axes = new_axes(figsize=(11, 3.9), ncols=2)
     n = runs[0].samples_seen / runs[0].real_epochs
-    for run, colour in zip(runs, COLOURS):
+    for i, run in enumerate(runs):
         label = f"{run.label} (B = {run.batch_size})"
-        axes[0].plot(run.eval_iterations, run.full_loss, color=colour, label=label)
-        seen = [max(i * run.batch_size, 1) for i in run.eval_iterations]
-        axes[1].plot(seen[1:], run.full_loss[1:], color=colour, label=label)
+        style = line_style(i, len(run.full_loss))
+        axes[0].plot(run.eval_iterations, run.full_loss, label=label, **style)
+        seen = [max(k * run.batch_size, 1) for k in run.eval_iterations]
+        axes[1].plot(seen[1:], run.full_loss[1:], label=label, **line_style(i, len(seen) - 1))
     axes[0].set_xlabel('the tutorial\'s "epoch" = iteration (one batch, one update)')
     axes[0].set_title('As the tutorial counts: one batch per "epoch"')
     axes[1].set_xscale("log")
@@ -462,6 +495,17 @@ def momentum_one_demo(*, steps: int = 60, lr: float = 0.1) -> dict[float, list[f
 
 # --- the trajectory explorer ---------------------------------------------------------------------
 
+EXPLORER_LRS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+
+
+def _explorer_batch_sizes(n: int) -> list[int]:
+    return sorted({2**k for k in range(int(math.log2(n)) + 1)} | {n})
+
+
+def _diverged(loss: np.ndarray) -> bool:
+    """The explorer's test: the loss is not finite at the end, or ends above where it started."""
+    return bool(not np.isfinite(loss[-1]) or loss[-1] > loss[0])
+
 
 def trajectory_explorer(
     data=None,
@@ -486,8 +530,8 @@ def trajectory_explorer(
     data = linear_data() if data is None else data
     n = len(as_tensors(data)[0])
     if batch_sizes is None:
-        batch_sizes = sorted({2**k for k in range(int(math.log2(n)) + 1)} | {n})
-    lrs = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8] if lrs is None else list(lrs)
+        batch_sizes = _explorer_batch_sizes(n)
+    lrs = list(EXPLORER_LRS) if lrs is None else list(lrs)
     surface = loss_surface(data, points=61)
     paths = {
         B: linear_sgd_paths(data, batch_size=B, lrs=lrs, epochs=epochs, seed=seed, w0=w0, b0=b0)
@@ -532,11 +576,8 @@ def trajectory_explorer(
 
     def readout(batch_size: int, lr: float) -> str:
         loss = losses[batch_size][lrs.index(lr)]
-        end = loss[-1]
         status = (
-            "diverged"
-            if not np.isfinite(end) or end > loss[0]
-            else f"final loss {end:.3f} (minimum {floor:.3f})"
+            "diverged" if _diverged(loss) else f"final loss {loss[-1]:.3f} (minimum {floor:.3f})"
         )
         per_epoch = iterations_per_epoch(n, batch_size)
         return f"B = {batch_size}: {per_epoch} iteration{'s' if per_epoch > 1 else ''} per epoch; {status}"
@@ -571,28 +612,60 @@ def first_reach(history: History, target: float, x: str = "iteration") -> float 
     return None
 
 
+def failure(history: History) -> str | None:
+    """Why a run cannot be ranked, or ``None``: it diverged (a non-finite loss stopped it), or its
+    full-data loss ended non-finite or above where it started (it blew up without stopping).
+
+    >>> h = History(config={}); h.evals.train_loss[:] = [2.0, 5.0]
+    >>> failure(h)
+    'ended above its starting loss (5 > 2)'
+    """
+    if history.diverged:
+        return diverged_text(history)
+    start, end = history.evals.train_loss[0], final_full_loss(history)
+    if not math.isfinite(end) or end > start:
+        return f"ended above its starting loss ({end:.4g} > {start:.4g})"
+    return None
+
+
+def default_target(runs: Mapping[str, History]) -> float:
+    """A full-data loss every run that can be ranked (:func:`failure`) reached, and none by
+    construction only at its end: halfway, on a log scale, from the common starting loss down
+    to the worst final loss of those runs (√(start × worst)). Not a run's own final loss, which
+    would build in a loser: the run that ends there reaches it only with its last update.
+
+    >>> h = History(config={}); h.evals.train_loss[:] = [16.0, 4.0, 1.0]
+    >>> default_target({"a": h})
+    4.0
+    """
+    finished = [h for h in runs.values() if failure(h) is None]
+    if not finished:
+        raise ValueError(
+            "no run ended below its starting loss: there is no target to reach; lower the learning rate"
+        )
+    start = max(h.evals.train_loss[0] for h in finished)
+    worst = max(final_full_loss(h) for h in finished)
+    return math.sqrt(start * worst)
+
+
 def reach_table(runs: Mapping[str, History], target: float | None = None) -> list[dict]:
     """For each run, how much of each x-axis it needed to bring the full-data loss to ``target``
-    (default: the worst final loss among the runs that did not diverge, so each of them gets
-    there). A diverged run is left out of the target and marked in its row.
+    (default :func:`default_target`, which every run that can be ranked reaches). A run that
+    diverged or blew up (:func:`failure`) is left out of the target and its row says why; a run
+    that never got there shows ``None``.
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
     >>> rows = reach_table(compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.1))
-    >>> [r["iterations"] for r in rows]
-    [3, 4, 3]
+    >>> [r["iterations"] for r in rows]  # stochastic GD is evaluated every 4 iterations here
+    [2, 4, 2]
     """
-    finished = [h.evals.train_loss[-1] for h in runs.values() if not h.diverged]
     if target is None:
-        if not finished:
-            raise ValueError(
-                "every run diverged: there is no target to reach; lower the learning rate"
-            )
-        target = max(finished)
+        target = default_target(runs)
     rows = []
     for label, h in runs.items():
-        if h.diverged:
-            rows.append(dict(variant=label, target=target, iterations=diverged_text(h), epochs=None,
+        if failure(h) is not None:
+            rows.append(dict(variant=label, target=target, iterations=failure(h), epochs=None,
                              samples_seen=None, seconds=None))  # fmt: skip
             continue
         rows.append(
@@ -624,7 +697,7 @@ def path_table(runs: Mapping[str, History]) -> list[dict]:
     """For runs trained with ``record_params=True``: updates made, distance travelled, final loss."""
     return [
         {"variant": label, "iterations": len(h.params) - 1, "path length": path_length(h),
-         "final full-data loss": h.evals.train_loss[-1]}
+         "final full-data loss": final_full_loss(h)}
         for label, h in runs.items()
     ]  # fmt: skip
 
@@ -636,3 +709,245 @@ def replay_table(replay: list[TutorialRun]) -> list[dict]:
          "samples seen": r.samples_seen, "real epochs": r.real_epochs, "final full-data loss": r.full_loss[-1]}
         for r in replay
     ]  # fmt: skip
+
+
+# --- what the tables say, in words chosen from their numbers -----------------------------------
+
+
+def _listing(pairs: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} ({value})" for name, value in pairs)
+
+
+def _short(label: str) -> str:
+    """A variant's label without its batch size: "mini-batch (B = 32)" -> "mini-batch"."""
+    return label.split(" (")[0]
+
+
+def final_sentences(runs: Mapping[str, History]) -> str:
+    """The comparison's verdict: the runs that can be ranked, lowest final full-data loss first,
+    and the others named apart with the reason (:func:`failure`), never ranked.
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> runs = compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.7,
+    ...                         variants={"batch": "full", "stochastic": 1, "mini": 8})
+    >>> print(final_sentences(runs))
+    after the same 3 epochs: lowest final full-data loss first: mini (0.3437)
+    left out of the ranking: batch, ended above its starting loss (9.167 > 6.732); stochastic, diverged at iteration 116
+    """
+    ranked = sorted(
+        (k for k, h in runs.items() if failure(h) is None), key=lambda k: final_full_loss(runs[k])
+    )
+    epochs = max(h.config["epochs"] for h in runs.values())
+    lines = [
+        f"after the same {epochs} epochs: lowest final full-data loss first: "
+        + (_listing([(_short(k), f"{final_full_loss(runs[k]):.4g}") for k in ranked]) or "none")
+    ]
+    gone = [f"{_short(k)}, {failure(h)}" for k, h in runs.items() if failure(h) is not None]
+    if gone:
+        lines.append("left out of the ranking: " + "; ".join(gone))
+    return "\n".join(lines)
+
+
+def _number(v) -> str:
+    return str(v) if isinstance(v, int) else f"{v:.3g}"
+
+
+def _ranked(rows: list[dict], key: str) -> str:
+    """Rows from the smallest ``key`` up, equal values grouped: "a and b (3, tied), c (10)"."""
+    groups: list[list[dict]] = []
+    for r in sorted(rows, key=lambda r: r[key]):
+        if groups and groups[-1][0][key] == r[key]:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return ", ".join(
+        " and ".join(_short(r["variant"]) for r in g)
+        + f" ({_number(g[0][key])}{', tied' if len(g) > 1 else ''})"
+        for g in groups
+    )
+
+
+def reach_sentences(rows: list[dict]) -> str:
+    """The reach table's verdict per axis: fewest iterations, epochs and samples seen first, ties
+    grouped; runs that diverged or never reached the target named apart.
+
+    >>> rows = [{"variant": "batch", "target": 2.0, "iterations": 3, "epochs": 3.0, "samples_seen": 30},
+    ...         {"variant": "mini", "target": 2.0, "iterations": 3, "epochs": 0.3, "samples_seen": 3},
+    ...         {"variant": "stochastic", "target": 2.0, "iterations": 12, "epochs": 1.2, "samples_seen": 12}]
+    >>> print(reach_sentences(rows))
+    to full-data loss 2: fewest iterations first: batch and mini (3, tied), stochastic (12)
+    fewest epochs first: mini (0.3), stochastic (1.2), batch (3)
+    fewest samples seen first: mini (3), stochastic (12), batch (30)
+    """
+    ranked = [r for r in rows if isinstance(r["iterations"], int)]
+    lines = [
+        f"fewest {name} first: {_ranked(ranked, key)}"
+        for key, name in (
+            ("iterations", "iterations"),
+            ("epochs", "epochs"),
+            ("samples_seen", "samples seen"),
+        )
+    ]
+    lines[0] = f"to full-data loss {rows[0]['target']:.4g}: " + lines[0]
+    never = [_short(r["variant"]) for r in rows if r["iterations"] is None]
+    gone = [
+        f"{_short(r['variant'])} ({r['iterations']})"
+        for r in rows
+        if isinstance(r["iterations"], str)
+    ]
+    if never:
+        lines.append("never reached the target: " + ", ".join(never))
+    if gone:
+        lines.append("left out: " + ", ".join(gone))
+    return "\n".join(lines)
+
+
+def clock_sentences(runs: Mapping[str, History], reach: list[dict]) -> str:
+    """Wall-clock verdicts (they differ from machine to machine): what one update of each run cost,
+    what one sample cost, and who reached the target first.
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> runs = compare_variants(LinearModel(), linear_data(40), epochs=2, lr=0.1)
+    >>> print(clock_sentences(runs, reach_table(runs)).splitlines()[1][:33])
+    first to the target on the clock:
+    """
+    timing = timing_table(runs)
+    per_sample = [
+        (_short(t["variant"]), f"{1000 * t['seconds'] / max(r['samples_seen'], 1):.3g}")
+        for t, r in zip(timing, comparison_table(runs))
+    ]
+    lines = [
+        "ms per iteration: " + _listing([(_short(t["variant"]), f"{t['ms per iteration']:.3g}") for t in timing])
+        + "; ms per sample: " + _listing(per_sample)
+    ]  # fmt: skip
+    timed = sorted(
+        (r for r in reach if isinstance(r.get("seconds"), float)), key=lambda r: r["seconds"]
+    )
+    if timed:
+        lines.append(
+            "first to the target on the clock: "
+            + _listing([(_short(r["variant"]), f"{r['seconds']:.3g} s") for r in timed])
+        )
+    return "\n".join(lines)
+
+
+def path_sentences(rows: list[dict], floor: float) -> str:
+    """The path table in words: how many times longer each path is than the shortest, and which
+    run ended closest to the minimum's loss ``floor``.
+
+    >>> rows = [{"variant": "batch", "iterations": 10, "path length": 2.0, "final full-data loss": 0.30},
+    ...         {"variant": "stochastic", "iterations": 2000, "path length": 300.0, "final full-data loss": 0.29}]
+    >>> print(path_sentences(rows, 0.26))
+    path length against the shortest (batch): stochastic ×150 (2000 iterations against 10)
+    closest to the minimum's loss 0.26 first: stochastic (+0.03), batch (+0.04)
+    """
+    shortest = min(rows, key=lambda r: r["path length"])
+    others = [r for r in rows if r is not shortest]
+    lines = [
+        f"path length against the shortest ({_short(shortest['variant'])}): "
+        + ", ".join(
+            f"{_short(r['variant'])} ×{r['path length'] / shortest['path length']:.3g} "
+            f"({r['iterations']} iterations against {shortest['iterations']})"
+            for r in others
+        )
+    ]
+    order = sorted(rows, key=lambda r: r["final full-data loss"])
+    lines.append(
+        f"closest to the minimum's loss {floor:.3g} first: "
+        + _listing(
+            [(_short(r["variant"]), f"+{r['final full-data loss'] - floor:.2g}") for r in order]
+        )
+    )
+    return "\n".join(lines)
+
+
+def replay_sentences(replay: list[TutorialRun]) -> str:
+    """What the replayed tutorial runs did, from their full-data losses: how much each went up
+    between evaluations, where each ended, and whether the two momentum-1 runs ended together.
+
+    >>> runs = [TutorialRun("m1", 8, 1.0, [], [0, 1, 2], [3.0, 4.0, 2.0], 2, 16, 2.0),
+    ...         TutorialRun("m0", 1, 0.0, [], [0, 1, 2], [3.0, 2.9, 2.8], 2, 2, 0.25)]
+    >>> print(replay_sentences(runs))
+    m1 (B = 8): from 3 to 2, rising in 1 of 2 evaluations
+    m0 (B = 1): from 3 to 2.8, falling at every evaluation
+    """
+    lines = []
+    for r in replay:
+        ups = int((np.diff(r.full_loss) > 0).sum())
+        moves = (
+            "falling at every evaluation"
+            if ups == 0
+            else f"rising in {ups} of {len(r.full_loss) - 1} evaluations"
+        )
+        lines.append(
+            f"{r.label} (B = {r.batch_size}): from {r.full_loss[0]:.3g} to {r.full_loss[-1]:.3g}, {moves}"
+        )
+    ones = [r for r in replay if r.momentum == 1.0]
+    if len(ones) == 2:
+        a, b = (r.full_loss[-1] for r in ones)
+        gap = abs(a - b) / max(a, b)
+        apart = (
+            "within 0.1% of each other" if gap < 0.001
+            else f"within {gap:.1%} of each other" if gap < 0.05 else f"{gap:.0%} apart"
+        )  # fmt: skip
+        lines.append(
+            f"the two momentum-1 runs (B = {ones[0].batch_size} and {ones[1].batch_size}) end {apart}"
+        )
+    return "\n".join(lines)
+
+
+def first_divergence(
+    data, *, epochs: int = 3, seed: int = 0, batch_sizes=None, lrs=None
+) -> list[dict]:
+    """For each batch size of the trajectory explorer, the smallest of its learning rates at
+    which the line's run diverged (its loss not finite, or above where it started), by the same
+    vectorised paths and the same test as the explorer's readout.
+
+    >>> from gdlessons.data import linear_data
+    >>> first_divergence(linear_data(40), batch_sizes=[1, 40], lrs=[0.1, 2.0])
+    [{'batch size': 1, 'first diverging lr': 2.0}, {'batch size': 40, 'first diverging lr': 2.0}]
+    """
+    n = len(as_tensors(data)[0])
+    batch_sizes = _explorer_batch_sizes(n) if batch_sizes is None else list(batch_sizes)
+    lrs = list(EXPLORER_LRS if lrs is None else lrs)
+    rows = []
+    for B in batch_sizes:
+        paths = linear_sgd_paths(data, batch_size=B, lrs=lrs, epochs=epochs, seed=seed)
+        losses = linear_loss(data, paths[..., 0], paths[..., 1])
+        bad = [lr for lr, loss in zip(lrs, losses) if _diverged(loss)]
+        rows.append({"batch size": B, "first diverging lr": min(bad) if bad else None})
+    return rows
+
+
+def divergence_sentences(rows: list[dict]) -> str:
+    """Whether smaller batches diverged at smaller rates in :func:`first_divergence`'s rows, with
+    neighbouring batch sizes that share a limit grouped.
+
+    >>> print(divergence_sentences([{"batch size": 1, "first diverging lr": 0.5},
+    ...                             {"batch size": 2, "first diverging lr": 0.8},
+    ...                             {"batch size": 8, "first diverging lr": 0.8}]))
+    first diverging rate: B = 1: 0.5; B = 2 to 8: 0.8. No larger batch diverged at a smaller rate than a smaller batch.
+    """
+    groups: list[list[dict]] = []
+    for r in rows:
+        if groups and groups[-1][0]["first diverging lr"] == r["first diverging lr"]:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    parts = []
+    for g in groups:
+        sizes = f"B = {g[0]['batch size']}" + (f" to {g[-1]['batch size']}" if len(g) > 1 else "")
+        lr = g[0]["first diverging lr"]
+        parts.append(f"{sizes}: {'none of the rates' if lr is None else f'{lr:g}'}")
+    limits = [
+        math.inf if r["first diverging lr"] is None else r["first diverging lr"] for r in rows
+    ]
+    ordered = all(a <= b for a, b in zip(limits, limits[1:]))
+    verdict = (
+        "No larger batch diverged at a smaller rate than a smaller batch."
+        if ordered
+        else "Here the order is not monotone: some larger batch diverged at a smaller rate."
+    )
+    return "first diverging rate: " + "; ".join(parts) + ". " + verdict

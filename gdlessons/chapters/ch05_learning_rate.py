@@ -1,12 +1,24 @@
-"""Chapter 05 (the learning rate): the quadratic explorer (one rate, one curvature, one condition number).
+"""Chapter 05 (the learning rate): the quadratic explorer (one rate, one curvature, one condition
+number); the regimes, the 2-D run, the MLP runs and the range test put into words chosen from
+their numbers; and the comparison of the range test's three rules behind the course's one rule.
 
 The landscapes themselves (regimes, the stability bound, iterates) are shared in :mod:`gdlessons.landscapes`."""
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+import copy
+import math
+from dataclasses import dataclass
 
+import numpy as np
+from matplotlib.figure import Figure
+from torch import nn
+
+from gdlessons._validate import check_float, check_int
+from gdlessons.display.plots import X_AXES, loss_curve, new_axes
+from gdlessons.history import History
 from gdlessons.landscapes import (
+    SLOW_ABOVE,
     draw_path,
     eigenvalues_from_condition,
     iterates,
@@ -14,6 +26,8 @@ from gdlessons.landscapes import (
     plot_curve_1d,
     regime,
 )
+from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test
+from gdlessons.training import train
 
 
 def _describe(lr: float, a: float, kappa: float) -> str:
@@ -74,3 +88,457 @@ def quadratic_explorer():
 
 
 EXPLORERS = {"ch05-quadratic-explorer": quadratic_explorer}
+
+
+# --- the four regimes, in numbers -----------------------------------------------------------------
+
+
+def tenfold_iterations(factor: float) -> float:
+    """Iterations needed to shrink the error tenfold when each one multiplies it by ``factor``:
+    ln 0.1 / ln |factor| (0 < |factor| < 1); 1 for factor 0 (one step lands on the minimum);
+    infinity when |factor| ≥ 1 (it never shrinks).
+
+    >>> tenfold_iterations(0.6) == tenfold_iterations(-0.6), tenfold_iterations(0.0), tenfold_iterations(-1.2)
+    (True, 1.0, inf)
+    """
+    size = abs(float(factor))
+    if size >= 1:
+        return math.inf
+    if size == 0:
+        return 1.0
+    return math.log(0.1) / math.log(size)
+
+
+def regime_rows(a: float, rates) -> list[dict]:
+    """One row per rate on f(x) = a·x²/2: the factor r = 1 − η·a, its size |r| (what sets the
+    speed), iterations per tenfold shrink and the regime.
+
+    >>> [(r["η"], r["|r|"], r["regime"]) for r in regime_rows(4.0, [0.1, 0.4])]
+    [(0.1, 0.6, 'fast monotone'), (0.4, 0.6, 'oscillating')]
+    """
+    a = check_float("a", a, low=0.0, low_open=True)
+    rows = []
+    for rate in rates:
+        factor = 1 - float(rate) * a
+        rows.append(
+            {
+                "η": float(rate),
+                "factor r": round(factor, 4),
+                "|r|": round(abs(factor), 4),
+                "iterations per tenfold": round(tenfold_iterations(factor), 1),
+                "regime": str(regime(rate, a)),
+            }
+        )
+    return rows
+
+
+def regime_sentences(a: float, rates) -> str:
+    """What :func:`regime_rows` says about speed, in words that follow the numbers: converging
+    rates from fastest to slowest (ties named), and each oscillating rate beside its mirror
+    2/a − η, the monotone rate with the same |r|, which converges exactly as fast.
+
+    >>> print(regime_sentences(4.0, [0.02, 0.1, 0.4, 0.55]))
+    fastest to slowest: η = 0.1 and 0.4 (|r| = 0.6, tied), η = 0.02 (|r| = 0.92); η = 0.55 diverges (|r| = 1.2)
+    η = 0.4 oscillates, yet converges exactly as fast as its mirror 2/a − η = 0.1 on the monotone side (η = 0.1 above): overshooting costs nothing here, only |r| counts
+    """
+    rows = regime_rows(a, rates)
+    converging = sorted((r for r in rows if r["|r|"] < 1), key=lambda r: r["|r|"])
+    groups: list[list[dict]] = []
+    for r in converging:
+        if groups and math.isclose(groups[-1][0]["|r|"], r["|r|"], abs_tol=1e-9):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    parts = []
+    for g in groups:
+        names = " and ".join(f"{r['η']:g}" for r in g)
+        tie = ", tied" if len(g) > 1 else ""
+        parts.append(f"η = {names} (|r| = {g[0]['|r|']:g}{tie})")
+    line = "fastest to slowest: " + (", ".join(parts) if parts else "none of these rates converges")
+    growing = [r for r in rows if r["|r|"] >= 1]
+    if growing:
+        line += "; " + ", ".join(f"η = {r['η']:g} diverges (|r| = {r['|r|']:g})" for r in growing)
+    lines = [line]
+    for r in rows:
+        if r["regime"] != "oscillating":
+            continue
+        mirror = 2 / a - r["η"]
+        twin = next((o for o in rows if o["regime"] != "oscillating" and math.isclose(o["η"], mirror, rel_tol=1e-9)), None)  # fmt: skip
+        where = f" (η = {twin['η']:g} above)" if twin else ""
+        lines.append(
+            f"η = {r['η']:g} oscillates, yet converges exactly as fast as its mirror 2/a − η = "
+            f"{mirror:.3g} on the monotone side{where}: overshooting costs nothing here, only |r| counts"
+        )
+    return "\n".join(lines)
+
+
+def describe_2d(curvatures, lr: float, path: np.ndarray) -> str:
+    """What a 2-D run did along each axis, from its factors and its last point: which axis
+    zig-zags (negative factor) or crawls (keeps more than 0.8 per iteration), how far each got,
+    which sets the regime, and what making the flat axis fast would do to the steep one.
+
+    >>> lam = eigenvalues_from_condition(25.0, lambda_max=4.0)
+    >>> print(describe_2d(lam, 0.45, iterates(lam, [1.2, 1.0], 0.45, 30)))
+    steep axis x₂ (λ = 4): factor -0.80 per iteration (it zig-zags), η is 0.9× its bound 2/λ; after 30 iterations x₂ = 0.0012 (from 1)
+    flat axis x₁ (λ = 0.16): factor +0.93 per iteration (it crawls), η is 0.036× its bound 2/λ; after 30 iterations x₁ = 0.13 (from 1.2)
+    the run is named by its slowest axis, the flat one (|factor| 0.93): slow
+    making the flat axis converge in one step (η = 1/λ_min = 6.2) would put η at 12× the steep axis's bound: it would diverge
+    """
+    lam = np.sort(np.asarray(curvatures, dtype=float))
+    path = np.asarray(path, dtype=float)
+    names = ("flat axis x₁", "steep axis x₂")
+    lines = []
+    for k in (1, 0):
+        factor = 1 - lr * lam[k]
+        how = ("it zig-zags" if factor < 0 else "it crawls" if factor > SLOW_ABOVE
+               else "it shrinks steadily") if abs(factor) < 1 else "it grows"  # fmt: skip
+        lines.append(
+            f"{names[k]} (λ = {lam[k]:.3g}): factor {factor:+.2f} per iteration ({how}), η is "
+            f"{lr * lam[k] / 2:.2g}× its bound 2/λ; after {len(path) - 1} iterations "
+            f"x{'₁₂'[k]} = {path[-1, k]:.2g} (from {path[0, k]:.2g})"
+        )
+    sizes = np.abs(1 - lr * lam)
+    slowest = int(np.argmax(sizes))
+    lines.append(
+        f"the run is named by its slowest axis, the {('flat', 'steep')[slowest]} one "
+        f"(|factor| {sizes[slowest]:.2f}): {regime(lr, lam)}"
+    )
+    fast = 1 / lam[0]
+    ratio = fast * lam[1] / 2
+    verdict = "it would diverge" if ratio >= 1 else "it would still converge"
+    lines.append(
+        f"making the flat axis converge in one step (η = 1/λ_min = {fast:.2g}) would put η at "
+        f"{ratio:.2g}× the steep axis's bound: {verdict}"
+    )
+    return "\n".join(lines)
+
+
+# --- the tutorial MLP at several rates ------------------------------------------------------------
+
+STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), "v"), ("-", "P"))
+
+
+def final_loss(history: History) -> float | None:
+    """The full-data training loss after the last epoch (``train(..., full_train_loss=True)``),
+    the same measure for every rate; ``None`` for a run that diverged."""
+    if history.diverged or not history.epochs.full_train_loss:
+        return None
+    return history.epochs.full_train_loss[-1]
+
+
+def _swings(values) -> str:
+    """How a loss curve went up between epochs: never, or its largest rise as a factor."""
+    v = np.asarray(values, dtype=float)
+    rise = float(np.max(v[1:] / v[:-1])) if len(v) > 1 else 0.0
+    if rise <= 1:
+        return "its loss fell every epoch"
+    return f"its loss went up in {int((np.diff(v) > 0).sum())} of {len(v) - 1} epoch-to-epoch steps, by up to ×{rise:.2g}"
+
+
+def rate_sentences(runs: dict[float, History]) -> str:
+    """A verdict per rate, chosen from the runs' own numbers (full-data training loss per epoch):
+    the lowest final loss is the best of these rates; a smaller rate is too small for this
+    budget, a larger one too large (with how often its loss went up between epochs), a run that
+    stopped at a non-finite loss divergent.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, full_train_loss=True)
+    ...         for lr in (1e-4, 1e-2, 10.0)}
+    >>> [line.split(":")[1].split(",")[0].strip() for line in rate_sentences(runs).splitlines()[:3]]
+    ['too small for this budget', 'the best of these rates', 'divergent']
+    """
+    done = {lr: h for lr, h in runs.items() if not h.diverged}
+    best = min(done, key=lambda lr: final_loss(done[lr])) if done else None
+    lines = []
+    for lr, h in runs.items():
+        if h.diverged:
+            seen = ", ".join(f"{v:.0e}" for v in h.iterations.loss)
+            lines.append(
+                f"lr = {lr:g}: divergent, batch losses {seen}, then not finite at iteration "
+                f"{h.diverged_at}, where train() stopped"
+            )
+            continue
+        full, epochs = h.epochs.full_train_loss, h.epochs.epoch[-1]
+        ups = _swings(full)
+        if lr == best:
+            lines.append(
+                f"lr = {lr:g}: the best of these rates, {full[0]:.3g} after epoch 1 and {full[-1]:.3g} "
+                f"after epoch {epochs}; {ups}"
+            )
+        elif lr < best:
+            lines.append(
+                f"lr = {lr:g}: too small for this budget, {full[0]:.3g} after epoch 1 and {full[-1]:.3g} "
+                f"after epoch {epochs}, above the best rate's {final_loss(done[best]):.3g}"
+            )
+        else:
+            lines.append(
+                f"lr = {lr:g}: too large, it ends at {full[-1]:.3g}, above the best rate's "
+                f"{final_loss(done[best]):.3g}; {ups}"
+            )
+    if best is not None:
+        lines.append(
+            f"the data's noise has variance 1, so on fresh samples no model can do much better than "
+            f"an MSE of 1; the best run ends at {final_loss(done[best]):.3g}"
+        )
+    return "\n".join(lines)
+
+
+def plot_rate_runs(
+    runs: dict, *, batch_size: int | None = None, title: str | None = None
+) -> Figure:
+    """Full-data training loss per epoch for the runs that finished (left) and, beside it only
+    if some run diverged, those runs' batch loss per iteration up to where they stopped. Keys
+    are rates (labelled ``lr=…``) or labels.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(100), epochs=2, lr=lr, full_train_loss=True)
+    ...         for lr in (1e-2, 10.0)}
+    >>> [ax.get_xlabel() for ax in plot_rate_runs(runs).axes]
+    ['epoch', 'iteration (optimizer updates)']
+    """
+    diverged = {lr: h for lr, h in runs.items() if h.diverged}
+    fig, axes = new_axes(ncols=2 if diverged else 1, figsize=(10, 3.8) if diverged else (6.4, 3.8))
+    left, right = (axes[0], axes[1]) if diverged else (axes, None)
+    for (key, h), (ls, marker) in zip(runs.items(), STYLES * 2):
+        label = key if isinstance(key, str) else f"lr={key:g}"
+        if h.diverged:
+            loss_curve(h, x="iteration", ax=right, label=label, ls=ls, marker=marker,
+                       title="Divergent rates: batch loss per iteration")  # fmt: skip
+        else:
+            left.plot(h.epochs.epoch, h.epochs.full_train_loss, ls=ls, marker=marker, ms=4,
+                      label=label)  # fmt: skip
+    size = f", B = {batch_size}" if batch_size else ""
+    left.set(xlabel=X_AXES["epoch"], ylabel="full-data training loss (MSE)", yscale="log",
+             title=title or f"Tutorial MLP{size}: loss after each epoch")  # fmt: skip
+    if left.lines:
+        left.legend()
+    if right is not None:
+        stop = max(h.diverged_at for h in diverged.values())
+        right.set_xticks(range(1, stop))  # whole iterations only
+        right.set_xlim(0.5, stop + 1.5)  # room for the "diverged" note
+        right.set_ylabel("batch loss (MSE)")
+    return fig
+
+
+# --- the range test, read ---------------------------------------------------------------------------
+
+
+def describe_range_test(result: RangeTest) -> str:
+    """The range test's curve in numbers: how far it swept and why it stopped, the smoothed loss
+    at each decade of rate, where the smoothed and raw losses were lowest, how far the smoothing
+    lags in decades of rate, and every rule's suggestion.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> r = lr_range_test(tutorial_mlp(), quadratic_data(200), iterations=60)
+    >>> describe_range_test(r).splitlines()[0].startswith(f"{len(r.lr)} updates")
+    True
+    """
+    lrs, smooth, raw = np.array(result.lr), np.array(result.smoothed), np.array(result.loss)
+    c = result.config
+    lines = [
+        f"{len(lrs)} updates of the {c.get('iterations', len(lrs))} planned, at rates {lrs[0]:.2g} … "
+        f"{lrs[-1]:.2g}; stopped: {result.stop_reason}"
+    ]
+    decades = 10.0 ** np.arange(
+        np.ceil(np.log10(lrs[0]) - 1e-9), np.floor(np.log10(lrs[-1]) + 1e-9) + 1
+    )
+    at = np.interp(np.log(decades), np.log(lrs), smooth)
+    lines.append("smoothed loss at lr " + ", ".join(f"{d:g}: {v:.3g}" for d, v in zip(decades, at)))
+    raw_best = float(lrs[int(np.argmin(raw))])
+    if result.min_loss_lr is not None:
+        lines.append(
+            f"lowest smoothed loss {smooth[result.lr.index(result.min_loss_lr)]:.3g} at lr ≈ "
+            f"{result.min_loss_lr:.2g}; lowest raw batch loss at lr ≈ {raw_best:.2g}"
+        )
+    beta = c.get("beta", 0.98)
+    per_update = np.log10(lrs[1] / lrs[0]) if len(lrs) > 1 else 0.0
+    window = 1 / (1 - beta)
+    lag = f"the smoothing (β = {beta:g}) averages over about the last 1/(1 − β) = {window:.0f} updates, "
+    if window < len(lrs):
+        lag += f"here {window * per_update:.2g} decades of rate"
+    else:
+        lag += f"more than this whole sweep of {len(lrs)}: the smoothed curve is nearly a running mean from the start"
+    if result.min_loss_lr is not None:
+        ratio = result.min_loss_lr / raw_best
+        side = (f"{ratio:.2g}× to the right of" if ratio > 1.5 else f"{1 / ratio:.2g}× to the left of"
+                if ratio < 1 / 1.5 else "close to")  # fmt: skip
+        lag += f"; the smoothed minimum sits {side} the raw one"
+    lines.append(lag)
+    shown = ", ".join(
+        f"{name}{' (the course rule)' if name == RULE else ''} ≈ {lr:.2g}" if lr is not None else f"{name}: none"
+        for name, lr in result.suggestions.items()
+    )  # fmt: skip
+    warm = f"ignoring the first {result.skipped} updates (lr up to {lrs[max(result.skipped - 1, 0)]:.2g}) as warm-up"
+    lines.append(f"suggestions, {warm}: {shown}")
+    return "\n".join(lines)
+
+
+# --- one rule for the course: the three compared ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    """Each rule's suggestion from range tests over several batch orders, and the full-data
+    training loss a run at each suggestion ended with (``None``: it diverged, or no suggestion)."""
+
+    orders: tuple[int, ...]
+    epochs: int
+    suggestions: dict[str, list[float | None]]
+    final: dict[str, list[float | None]]
+
+    def rows(self) -> list[dict]:
+        """One row per rule: the range of its suggestions, their spread (highest ÷ lowest), and
+        the median and worst final loss of the runs trained at them."""
+        rows = []
+        for rule in RULES:
+            lrs = [v for v in self.suggestions[rule] if v is not None]
+            ends = self.final[rule]
+            done = [v for v in ends if v is not None]
+            rows.append(
+                {
+                    "rule": rule + (" (course)" if rule == RULE else ""),
+                    "lowest lr": min(lrs) if lrs else None,
+                    "median lr": float(np.median(lrs)) if lrs else None,
+                    "highest lr": max(lrs) if lrs else None,
+                    "spread (×)": round(max(lrs) / min(lrs), 2) if lrs else None,
+                    "median final loss": float(np.median(done)) if done else None,
+                    "worst final loss": max(done) if len(done) == len(ends) else "diverged",
+                }
+            )
+        return rows
+
+    def sentences(self) -> str:
+        """The comparison's verdict in words chosen from its numbers, the course's rule placed
+        honestly among the three."""
+        rows = {r["rule"].split()[0]: r for r in self.rows()}
+        spread = sorted(RULES, key=lambda k: rows[k]["spread (×)"] or math.inf)
+        worst = sorted(RULES, key=lambda k: _worst(self.final[k]))
+
+        def listed(order, key, fmt):
+            return ", ".join(f"{k} ({fmt(rows[k][key])})" for k in order)
+
+        n = len(self.orders)
+        bold = sorted(RULES, key=lambda k: -(rows[k]["median lr"] or 0.0))
+        lines = [
+            f"median rate, boldest first: {listed(bold, 'median lr', lambda v: f'{v:.2g}')}",
+            f"steadiest across {n} batch orders first: {listed(spread, 'spread (×)', lambda v: f'×{v:g}')}",
+            f"lowest worst-case loss after {self.epochs} epochs first: "
+            + listed(worst, "worst final loss", lambda v: v if isinstance(v, str) else f"{v:.3g}"),
+        ]
+        ours_spread, ours_worst = rows[RULE]["spread (×)"] or math.inf, _worst(self.final[RULE])
+        steadier = [k for k in RULES if (rows[k]["spread (×)"] or math.inf) < ours_spread]
+        better = [k for k in RULES if _worst(self.final[k]) < ours_worst]
+        tied = [k for k in RULES if k != RULE and _worst(self.final[k]) == ours_worst]
+        best = f"the best in the worst case{' (tied with ' + ', '.join(tied) + ')' if tied else ''}"
+        level = [
+            k for k in RULES if k != RULE and (rows[k]["spread (×)"] or math.inf) == ours_spread
+        ]
+        steadiest = f"the steadiest{' (tied with ' + ', '.join(level) + ')' if level else ''}"
+        if not better and not steadier:
+            lines.append(f"here the course's rule, {RULE}, is both {steadiest} and {best}")
+        elif not better:
+            lines.append(
+                f"here the course's rule, {RULE}, is {best}, though {' and '.join(steadier)} moved less "
+                "between batch orders"
+            )
+        else:
+            lines.append(
+                f"here {' and '.join(better)} did better in the worst case than the course's rule, {RULE}: "
+                "no rule always wins, which is why every suggestion is checked with a short run"
+            )
+        return "\n".join(lines)
+
+
+def _worst(ends: list[float | None]) -> float:
+    return math.inf if any(v is None for v in ends) else max(ends)
+
+
+def compare_rules(
+    model: nn.Module,
+    data,
+    *,
+    orders: int = 5,
+    batch_size: int = 32,
+    epochs: int = 20,
+    seed: int = 0,
+    **sweep,
+) -> RuleComparison:
+    """Run the range test on ``model`` with ``orders`` batch orders (seeds ``seed``, ``seed`` + 1,
+    …; ``sweep`` goes to :func:`lr_range_test`), read every rule's rate off each, and train a copy
+    of ``model`` for ``epochs`` at each rate (all on the batch order ``seed``), recording the
+    full-data training loss it ends with.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> c = compare_rules(tutorial_mlp(), quadratic_data(100), orders=2, epochs=1, iterations=30)
+    >>> [r["rule"] for r in c.rows()]
+    ['min/10 (course)', 'steepest', 'valley']
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    orders = check_int("orders", orders, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    seeds = tuple(range(seed, seed + orders))
+    tests = [lr_range_test(model, data, batch_size=batch_size, seed=s, **sweep) for s in seeds]
+    ended: dict[float, float | None] = {}  # the same rate twice is trained once
+
+    def end_at(lr: float | None) -> float | None:
+        if lr is None:
+            return None
+        if lr not in ended:
+            h = train(copy.deepcopy(model), data, batch_size=batch_size, epochs=epochs, lr=lr,
+                      seed=seed, full_train_loss=True, progress=False)  # fmt: skip
+            ended[lr] = final_loss(h)
+        return ended[lr]
+
+    suggestions = {rule: [t.suggestions[rule] for t in tests] for rule in RULES}
+    final = {rule: [end_at(lr) for lr in lrs] for rule, lrs in suggestions.items()}
+    return RuleComparison(seeds, epochs, suggestions, final)
+
+
+def trial_sentences(
+    trials: dict[str, float], checks: dict[str, History], seen: dict[float, History]
+) -> str:
+    """The check of a suggestion against rates 10× lower and higher, in words from the numbers,
+    and beside the best rate of ``seen`` (the chapter's earlier runs, same budget).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> d = quadratic_data(100)
+    >>> run = lambda lr: train(tutorial_mlp(), d, epochs=2, lr=lr, full_train_loss=True)
+    >>> trials = {"0.1× suggestion": 1e-3, "1× suggestion": 1e-2, "10× suggestion": 0.1}
+    >>> print(trial_sentences(trials, {k: run(v) for k, v in trials.items()}, {}).splitlines()[0][:26])
+    the suggestion, lr = 0.01,
+    """
+
+    def said(h):
+        v = final_loss(h)
+        return "diverged" if v is None else f"{v:.3g}"
+
+    names = list(trials)
+    middle = next(k for k in names if k.startswith("1×"))
+    others = [k for k in names if k != middle]
+    lines = [
+        f"the suggestion, lr = {trials[middle]:g}, ends at {said(checks[middle])}; "
+        + "; ".join(f"{k.split()[0]} it (lr = {trials[k]:g}) {said(checks[k])}" for k in others)
+    ]
+    ends = {
+        k: (final_loss(h) if final_loss(h) is not None else math.inf) for k, h in checks.items()
+    }
+    best = min(ends, key=ends.get)
+    lines.append(
+        "of the three, the suggestion ended lowest" if best == middle
+        else f"of the three, {best.split()[0]} the suggestion (lr = {trials[best]:g}) ended lowest: the suggestion was not the best choice here"
+    )  # fmt: skip
+    done = {lr: final_loss(h) for lr, h in seen.items() if final_loss(h) is not None}
+    if done:
+        lr = min(done, key=done.get)
+        compare = "lower than" if done[lr] < ends[middle] else "not lower than"
+        lines.append(
+            f"the best rate run earlier, lr = {lr:g}, ended at {done[lr]:.3g}: {compare} the suggestion's "
+            + ("(which diverged)" if math.isinf(ends[middle]) else f"{ends[middle]:.3g}")
+        )
+    return "\n".join(lines)

@@ -37,7 +37,13 @@ from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import X_AXES
 from gdlessons.display.tables import Table
 from gdlessons.history import History
-from gdlessons.lr_finder import RangeTest, ema_smooth, steepest_point, valley_point
+from gdlessons.lr_finder import (
+    RangeTest,
+    add_suggestions,
+    ema_smooth,
+    suggested_lr,
+    warmup_iterations,
+)
 from gdlessons.models import digits_classifier, tutorial_mlp
 from gdlessons.sweep import grid, sweep
 from gdlessons.training import make_optimizer, resolve_batch_size, resolve_loss, train
@@ -954,7 +960,8 @@ def plot_race(results: dict[str, dict[str, RaceEntry]]) -> Figure:
 def range_test_from(history: History, *, beta: float = 0.98) -> RangeTest:
     """Read a range test off a ``train()`` run whose scheduler raised the rate every iteration:
     the loss measured at iteration k + 1 is the result of the update made at the rate of
-    iteration k. Smoothed and with suggestions as ``lr_range_test`` computes them.
+    iteration k. Smoothed, with suggestions that skip the smoothing's warm-up, exactly as
+    ``lr_range_test`` computes them (so the course's one rule, ``suggested_lr``, applies).
 
     >>> h = History(config={}); h.iterations.lr[:] = [1e-3, 1e-2, 1e-1, 1.0]; h.iterations.loss[:] = [3.0, 2.0, 1.0, 5.0]
     >>> range_test_from(h).lr
@@ -965,28 +972,23 @@ def range_test_from(history: History, *, beta: float = 0.98) -> RangeTest:
     if not result.loss:
         return result
     result.smoothed = ema_smooth(result.loss, beta).tolist()
-    smooth = np.array(result.smoothed)
-    best = int(np.argmin(smooth))
-    result.min_loss_lr = result.lr[best]
-    steep = steepest_point(result.lr[: best + 1], smooth[: best + 1], window=max(1, len(smooth) // 25))  # fmt: skip
-    result.steepest = result.lr[steep] if steep is not None else None
-    valley = valley_point(smooth)
-    result.valley = result.lr[valley] if valley is not None else None
-    return result
+    return add_suggestions(result, skip_start=warmup_iterations(beta, len(result.lr)))
 
 
 def range_table(results: dict[str, RangeTest]) -> Table:
-    """The suggestions of each range test: where its smoothed loss falls fastest, fastai's
-    valley, and where it is lowest ("—" where a test has too few points to say).
+    """Each range test's suggestion by the course's rule (a tenth of where the smoothed loss is
+    lowest, chapter 05), beside the steepest fall, fastai's valley and the lowest point itself
+    ("—" where a test has too few points to say).
 
-    >>> range_table({"Adam": RangeTest(lr=[0.1], loss=[1.0], smoothed=[1.0], min_loss_lr=0.1)}).rows[0]["lowest loss at"]
-    0.1
+    >>> range_table({"Adam": RangeTest(lr=[0.1], loss=[1.0], smoothed=[1.0], min_loss_lr=0.1)}).rows[0]["suggested (min/10)"]
+    0.01
     """
-    return Table(
-        [{"optimizer": label, "steepest fall at": r.steepest, "valley": r.valley, "lowest loss at": r.min_loss_lr}
-         for label, r in results.items()],
-        digits=2,
-    )  # fmt: skip
+    rows = []
+    for label, r in results.items():
+        rule = suggested_lr(r) if r.min_loss_lr is not None else None
+        rows.append({"optimizer": label, "suggested (min/10)": rule, "steepest fall at": r.steepest,
+                     "valley": r.valley, "lowest loss at": r.min_loss_lr})  # fmt: skip
+    return Table(rows, digits=2)
 
 
 def plot_range_tests(

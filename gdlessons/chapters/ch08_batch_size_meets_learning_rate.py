@@ -33,7 +33,7 @@ from gdlessons.data import Dataset, as_tensors, digits_data
 from gdlessons.display.blit import BlitFigure
 from gdlessons.display.plots import new_axes
 from gdlessons.history import History
-from gdlessons.lr_finder import RangeTest, lr_range_test
+from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test, suggested_lr
 from gdlessons.models import digits_classifier
 from gdlessons.schedules import one_cycle
 from gdlessons.sweep import sweep
@@ -100,6 +100,23 @@ class Grid:
             for B, lr in self._cells_on(ratio)
         ]
 
+    def ratios(self, *, min_cells: int = 2) -> list[float]:
+        """The ratios lr / batch size shared by at least ``min_cells`` cells that did not fail,
+        largest first: the diagonals along which linear scaling can be checked.
+
+        >>> g = lr_batch_grid((256, 512), (0.5, 1.0), epochs=1)
+        >>> g.ratios() == [1 / 512]
+        True
+        """
+        failed = self.failed()
+        found: list[float] = []
+        for i, B in enumerate(self.batch_sizes):
+            for j, lr in enumerate(self.lrs):
+                if not failed[i, j] and not any(math.isclose(lr / B, r) for r in found):
+                    found.append(lr / B)
+        counts = {r: sum(not np.isnan(v) for *_, v in self.diagonal(r)) for r in found}
+        return sorted((r for r, k in counts.items() if k >= min_cells), reverse=True)
+
     def _cells_on(self, ratio: float) -> list[tuple[int, float]]:
         return [(B, lr) for B in self.batch_sizes for lr in self.lrs if math.isclose(lr / B, ratio)]
 
@@ -121,6 +138,147 @@ class Grid:
             cells = "".join("       ×" if np.isnan(v) else f"{v:8.3f}" for v in row)
             lines.append(f"{B:>10d} {cells}")
         return "\n".join(lines)
+
+
+def grid_sentences(grid: Grid) -> str:
+    """What the grid's table says, in words chosen from its numbers: the smallest rate's column
+    against the batch size, which cells diverged, and how each row's best rate moves with the
+    batch (and whether it sits next to the divergence wall).
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
+    >>> print(grid_sentences(g))
+    at the smallest rate (lr 0.5) the final loss grows with every doubling of the batch: 1.4 (B=256) → 1.9 (B=512)
+    diverged: lr 64 at every batch size
+    best rate per batch size: B=256: 0.5, B=512: 0.5; it never falls as the batch grows; at the wall (the next rate diverged) for B=256, B=512
+    """
+    losses, failed = grid.final_val(), grid.failed()
+    first = losses[:, 0]
+    col = " → ".join(
+        f"{'×' if np.isnan(v) else f'{v:.2g}'} (B={B})" for B, v in zip(grid.batch_sizes, first)
+    )
+    finite = first[~np.isnan(first)]
+    if len(finite) < 2:
+        trend = "too few batch sizes finished to compare"
+    elif np.all(np.diff(finite) > 0):
+        trend = (
+            "grows with every doubling of the batch" if _doubling(grid) else "grows with the batch"
+        )
+    else:
+        trend = "does not grow steadily with the batch"
+    lines = [f"at the smallest rate (lr {grid.lrs[0]:g}) the final loss {trend}: {col}"]
+    everywhere = [lr for j, lr in enumerate(grid.lrs) if failed[:, j].all()]
+    some = [(B, lr) for i, B in enumerate(grid.batch_sizes) for j, lr in enumerate(grid.lrs)
+            if failed[i, j] and lr not in everywhere]  # fmt: skip
+    parts = []
+    if everywhere:
+        parts.append(f"lr {', '.join(f'{lr:g}' for lr in everywhere)} at every batch size")
+    if some:
+        parts.append(", ".join(f"B={B} at lr {lr:g}" for B, lr in some))
+    lines.append("diverged: " + ("; ".join(parts) if parts else "no cell"))
+    best = grid.best_lr()
+    shown = ", ".join(f"B={B}: {'none' if lr is None else f'{lr:g}'}" for B, lr in best.items())
+    rates = [lr for lr in best.values() if lr is not None]
+    move = (
+        "it never falls as the batch grows" if all(a <= b for a, b in zip(rates, rates[1:]))
+        else "it does not rise steadily with the batch"
+    )  # fmt: skip
+    walled = []
+    for i, (B, lr) in enumerate(best.items()):
+        j = grid.lrs.index(lr) if lr is not None else None
+        if j is not None and j + 1 < len(grid.lrs) and failed[i, j + 1]:
+            walled.append(f"B={B}")
+    wall = f"; at the wall (the next rate diverged) for {', '.join(walled)}" if walled else ""
+    lines.append(f"best rate per batch size: {shown}; {move}{wall}")
+    return "\n".join(lines)
+
+
+def _doubling(grid: Grid) -> bool:
+    return all(b == 2 * a for a, b in zip(grid.batch_sizes, grid.batch_sizes[1:]))
+
+
+def diagonal_sentences(grid: Grid) -> str:
+    """Linear scaling, measured: the final losses along each diagonal of equal lr / batch size
+    against those along a row (one batch size, every rate that finished).
+
+    >>> g = lr_batch_grid((256, 512), (0.5, 1.0), epochs=1)
+    >>> print(diagonal_sentences(g).splitlines()[-1].split(";")[0])
+    along a diagonal the losses differ by at most ×1.04
+    """
+    ratios = grid.ratios()
+    if not ratios:
+        return "no two cells that finished share a ratio lr / batch size on this grid: nothing to compare"
+    lines, spreads = [], []
+    for r in ratios:
+        cells = [(B, lr, v) for B, lr, v in grid.diagonal(r) if not np.isnan(v)]
+        values = [v for *_, v in cells]
+        spreads.append(max(values) / min(values))
+        lines.append(
+            f"lr / batch = 1/{1 / r:.4g}: "
+            + ", ".join(f"B={B}, lr={lr:g} -> {v:.3f}" for B, lr, v in cells)
+        )
+    rows = [row[~np.isnan(row)] for row in grid.final_val()]
+    row_spreads = [float(row.max() / row.min()) for row in rows if len(row) > 1]
+    if row_spreads:
+        along = float(np.median(row_spreads))
+        verdict = (
+            "the loss changes less along a diagonal than along a row, so lr / batch matters more than either alone"
+            if max(spreads) < along
+            else "lr / batch alone does not decide the loss here"
+        )
+        lines.append(
+            f"along a diagonal the losses differ by at most ×{max(spreads):.3g}; along a row (one batch "
+            f"size, every rate that finished) by ×{along:.3g} (median over rows): {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def target_sentences(results: list[TargetResult], *, label: str) -> str:
+    """Epochs and iterations to the target per batch size, and whether "a larger batch needs more
+    epochs" held between each pair of neighbouring batch sizes that reached it.
+
+    >>> rs = [TargetResult(32, 1.0, 0.2, 2, 90, 0.1), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]
+    >>> print(target_sentences(rs, label="lr 1"))
+    lr 1: epochs 2 (B=32), 3 (B=64); iterations 90, 69: more epochs for the larger batch at every step
+    """
+    done = [r for r in results if r.reached]
+    missed = [r for r in results if not r.reached]
+    if not done:
+        return f"{label}: no batch size reached the target"
+    epochs = ", ".join(f"{r.epochs} (B={r.batch_size})" for r in done)
+    its = ", ".join(str(r.iterations) for r in done)
+    steps = list(zip(done, done[1:]))
+    kinds = {"grew": [], "stayed equal": [], "fell": []}
+    for a, b in steps:
+        kind = "grew" if b.epochs > a.epochs else "stayed equal" if b.epochs == a.epochs else "fell"
+        kinds[kind].append(f"{a.batch_size} → {b.batch_size}")
+    if not steps:
+        verdict = "only one batch size reached it"
+    elif len(kinds["grew"]) == len(steps):
+        verdict = "more epochs for the larger batch at every step"
+    else:
+        verdict = "epochs " + "; ".join(f"{k} at B = {', '.join(v)}" for k, v in kinds.items() if v)
+    line = f"{label}: epochs {epochs}; iterations {its}: {verdict}"
+    if missed:
+        line += "; not reached: " + ", ".join(f"B={r.batch_size}" for r in missed)
+    return line
+
+
+def time_sentences(results: list[TargetResult]) -> str:
+    """Wall-clock training time to the target per batch size (it differs from machine to machine):
+    iterations × cost per iteration, and which batch size got there first.
+
+    >>> print(time_sentences([TargetResult(32, 1.0, 0.2, 2, 90, 0.09), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]))
+    B=32: 90 iterations × 1 ms = 0.09 s; B=64: 69 iterations × 1.45 ms = 0.1 s; first there: B=32
+    """
+    done = [r for r in results if r.reached]
+    if not done:
+        return "no batch size reached the target"
+    parts = [
+        f"B={r.batch_size}: {r.iterations} iterations × {1000 * r.seconds / r.iterations:.3g} ms = {r.seconds:.2g} s"
+        for r in done
+    ]
+    first = min(done, key=lambda r: r.seconds)
+    return "; ".join(parts) + f"; first there: B={first.batch_size}"
 
 
 def _final_val(h: History) -> float:
@@ -300,7 +458,8 @@ def target_table(results: list[TargetResult]) -> str:
 
 def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
     """Epochs (left) and wall-clock training seconds (right) to the target against batch size,
-    one line per series (e.g. "fixed lr" and "best lr per batch size").
+    one line per series (e.g. "fixed lr" and "best lr per batch size"), each with its own marker
+    and line style.
 
     >>> runs = [TargetResult(32, 1.0, 0.2, 2, 90, 0.1), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]
     >>> plot_targets({"lr 1": runs}).axes[0].get_xlabel()
@@ -310,11 +469,11 @@ def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
         raise ValueError("series must map each label to a non-empty list of TargetResult")
     fig, (left, right) = new_axes(figsize=(8.8, 3.3), ncols=2)
     missed = []
-    for label, results in series.items():
+    for (label, results), style in zip(series.items(), ("o-", "s--", "^:", "D-.")):
         reached = [r for r in results if r.reached]
         Bs = [r.batch_size for r in reached]
-        left.plot(Bs, [r.epochs for r in reached], "o-", label=label)
-        right.plot(Bs, [r.seconds for r in reached], "o-", label=label)
+        left.plot(Bs, [r.epochs for r in reached], style, label=label)
+        right.plot(Bs, [r.seconds for r in reached], style, label=label)
         missed += [f"{label}: B={r.batch_size}" for r in results if not r.reached]
     sizes = sorted({r.batch_size for results in series.values() for r in results})
     for ax, what in ((left, "epochs to target"), (right, "training time to target (s)")):
@@ -471,7 +630,9 @@ def learning_curve(
     seed: int = 0,
 ) -> History:
     """Train ``digits_classifier(hidden, depth)`` with cross-entropy and return its History,
-    whose ``epochs.train_loss`` and ``epochs.val_loss`` are the two learning curves.
+    whose ``epochs.full_train_loss`` and ``epochs.val_loss`` are the two learning curves, both
+    measured on the model at each epoch's end (``epochs.train_loss``, the running mean of the
+    epoch's batch losses, is kept beside them).
 
     >>> from gdlessons.data import digits_data
     >>> tr, va = digits_data()
@@ -483,7 +644,23 @@ def learning_curve(
     return train(
         model, train_data, batch_size=min(batch_size, len(as_tensors(train_data)[0])), epochs=epochs,
         lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed, progress=False,
+        full_train_loss=True,
     )  # fmt: skip
+
+
+def training_curve(history: History) -> tuple[list[float], str]:
+    """The training loss to set beside the validation loss, and what it is: the full-data loss at
+    each epoch's end when recorded (like for like with validation), else the running mean of the
+    epoch's batch losses (measured while the weights moved, about half an epoch behind).
+
+    >>> h = History(config={}); h.epochs.train_loss[:] = [0.5]; h.epochs.full_train_loss[:] = [0.4]
+    >>> loss, what = training_curve(h); print(loss, what)
+    [0.4] full-data training loss at the epoch's end
+    """
+    full = history.epochs.full_train_loss
+    if full and all(v is not None for v in full):
+        return list(full), "full-data training loss at the epoch's end"
+    return list(history.epochs.train_loss), "running mean of the epoch's batch losses"
 
 
 @dataclass(frozen=True)
@@ -497,6 +674,7 @@ class Diagnosis:
     best_epoch: int
     epochs: int
     reason: str
+    training: str = "running mean of the epoch's batch losses"  # which training loss was used
 
     def __str__(self) -> str:
         if self.verdict == "diverged":
@@ -508,7 +686,8 @@ class Diagnosis:
 
 
 def diagnose(history: History, *, high: float = 0.3, rise: float = 0.1) -> Diagnosis:
-    """Name the shape of ``history``'s learning curves.
+    """Name the shape of ``history``'s learning curves (the training curve of
+    :func:`training_curve`: the full-data loss at each epoch's end when recorded).
 
     * **under-fit** when the final *training* loss is above ``high`` (for ten digits, chance is
       ln 10 ≈ 2.30): the model has not even learned the samples it trains on;
@@ -527,7 +706,8 @@ def diagnose(history: History, *, high: float = 0.3, rise: float = 0.1) -> Diagn
         raise TypeError(f"history must be a History, got {type(history).__name__}")
     high = check_float("high", high, low=0.0, low_open=True)
     rise = check_float("rise", rise, low=0.0)
-    train_loss, val_loss = history.epochs.train_loss, history.epochs.val_loss
+    train_loss, training = training_curve(history)
+    val_loss = history.epochs.val_loss
     if history.diverged:
         last = len(train_loss)
         return Diagnosis("diverged", train_loss[-1] if train_loss else math.nan,
@@ -557,14 +737,84 @@ def diagnose(history: History, *, high: float = 0.3, rise: float = 0.1) -> Diagn
             "good fit",
             f"both losses low and validation within {rise:.0%} of its best",
         )
-    return Diagnosis(verdict, final_train, final_val, best_val, best + 1, len(train_loss), reason)
+    return Diagnosis(
+        verdict, final_train, final_val, best_val, best + 1, len(train_loss), reason, training
+    )
+
+
+def gap_words(train_loss: float, val_loss: float) -> str:
+    """The gap between a final training and validation loss, said as it is: both numbers, the
+    difference and the ratio, and words chosen from the ratio.
+
+    >>> gap_words(0.002, 0.07)
+    'training 0.002, validation 0.07: a gap of 0.068, validation 35× training; the model fits its training images far more closely than new ones'
+    >>> gap_words(1.64, 1.67).split("; ")[1]
+    'a small gap: the model does about as well on new images as on its own'
+    """
+    head = f"training {train_loss:.3g}, validation {val_loss:.3g}"
+    if val_loss <= train_loss:
+        return f"{head}: no gap, validation is no higher than training"
+    ratio = val_loss / max(train_loss, 1e-12)
+    if ratio < 1.25:
+        words = "a small gap: the model does about as well on new images as on its own"
+    elif ratio < 3:
+        words = "the model fits its training images more closely than new ones"
+    else:
+        words = "the model fits its training images far more closely than new ones"
+    return (
+        f"{head}: a gap of {val_loss - train_loss:.2g}, validation {ratio:.3g}× training; {words}"
+    )
+
+
+def curve_sentences(histories: dict[str, History], *, rise: float = 0.1) -> str:
+    """What each pair of learning curves says, chosen from its diagnosis and numbers, with the gap
+    between training and validation said as it is: in absolute terms and as a ratio.
+
+    >>> h = History(config={})
+    >>> h.epochs.epoch, h.epochs.full_train_loss, h.epochs.val_loss = [1, 2], [0.5, 0.01], [0.4, 0.05]
+    >>> print(curve_sentences({"demo": h}))
+    demo: good fit. Validation ends at 0.05, within 10% of its best (0.05, epoch 2), and has not turned up. Final losses (full-data training loss at the epoch's end for training): training 0.01, validation 0.05: a gap of 0.04, validation 5× training; the model fits its training images far more closely than new ones. That gap is room for more data or regularisation, not over-fitting by this chapter's rule, which asks for validation to get worse.
+    """
+    lines = []
+    for label, h in histories.items():
+        d = diagnose(h, rise=rise)
+        if d.verdict == "diverged":
+            lines.append(f"{label}: diverged. {d.reason}.")
+            continue
+        gap = f"Final losses ({d.training} for training): {gap_words(d.final_train, d.final_val)}."
+        if d.verdict == "under-fit":
+            lines.append(
+                f"{label}: under-fit. Training ends at {d.final_train:.3g} and validation at "
+                f"{d.final_val:.3g}, against {CHANCE_LOSS:.2f} for a uniform guess (ln 10): even the "
+                "training images are not learned. The cure is a bigger model or longer training."
+            )
+        elif d.verdict == "over-fit":
+            lines.append(
+                f"{label}: over-fit. Validation was lowest at epoch {d.best_epoch} of {d.epochs} "
+                f"({d.best_val:.3g}) and ends {d.final_val / d.best_val - 1:.0%} above that, while "
+                f"training kept falling. {gap} The model is memorising its training images; the "
+                f"cures are more data, or stopping at the best validation epoch (early stopping)."
+            )
+        else:
+            rule = (
+                " That gap is room for more data or regularisation, not over-fitting by this chapter's "
+                "rule, which asks for validation to get worse."
+                if d.final_val > 1.25 * d.final_train
+                else ""
+            )
+            lines.append(
+                f"{label}: good fit. Validation ends at {d.final_val:.3g}, within {rise:.0%} of its best "
+                f"({d.best_val:.3g}, epoch {d.best_epoch}), and has not turned up. {gap}{rule}"
+            )
+    return "\n".join(lines)
 
 
 def plot_learning_curves(
     histories: dict[str, History], *, title: str = "Learning curves"
 ) -> Figure:
-    """One panel per run: training (solid) and validation (dashed) loss per epoch, the best
-    validation epoch marked, and the diagnosis in the panel title.
+    """One panel per run: training (solid, circles; the full-data loss at each epoch's end when
+    recorded) and validation (dashed, squares) loss per epoch, the best validation epoch marked,
+    and the diagnosis in the panel title.
 
     >>> h = History(config={})
     >>> h.epochs.epoch, h.epochs.train_loss, h.epochs.val_loss = [1, 2], [0.5, 0.1], [0.4, 0.2]
@@ -577,8 +827,12 @@ def plot_learning_curves(
     axes = [axes] if len(histories) == 1 else list(axes)
     for ax, (label, h) in zip(axes, histories.items()):
         d = diagnose(h)
-        ax.plot(h.epochs.epoch, h.epochs.train_loss, label="training")
-        ax.plot(h.epochs.epoch, h.epochs.val_loss, "--", label="validation")
+        train_loss, what = training_curve(h)
+        short = "training (full data)" if what.startswith("full") else "training (running mean)"
+        every = max(1, len(train_loss) // 20)
+        ax.plot(h.epochs.epoch, train_loss, marker="o", ms=3, markevery=every, label=short)
+        ax.plot(h.epochs.epoch, h.epochs.val_loss, "--", marker="s", ms=3, markevery=every,
+                label="validation")  # fmt: skip
         ax.plot(
             [d.best_epoch],
             [d.best_val],
@@ -596,7 +850,7 @@ def plot_learning_curves(
     lowest = min(
         v
         for h in histories.values()
-        for v in h.epochs.train_loss + h.epochs.val_loss
+        for v in training_curve(h)[0] + h.epochs.val_loss
         if v and v > 0
     )
     for ax in axes:
@@ -611,6 +865,7 @@ class CapstoneResult:
 
     range_test: RangeTest
     max_lr: float
+    lr_rule: str
     batch_size: int
     micro_batch: int
     accumulation_steps: int
@@ -622,8 +877,8 @@ class CapstoneResult:
         c = self.history.config
         return (
             f"batch {self.batch_size} = {self.accumulation_steps} micro-batches of ≤ {self.micro_batch}, "
-            f"{c['iterations_per_epoch']} iterations per epoch, {c['epochs']} epochs, "
-            f"momentum {c['momentum']:g}, one-cycle max lr {self.max_lr:.3g}"
+            f"{c['iterations_per_epoch']} iterations per epoch, {c['epochs']} epoch{'s' if c['epochs'] != 1 else ''}, "
+            f"momentum {c['momentum']:g}, one-cycle max lr {self.max_lr:.3g} (range-test rule {self.lr_rule})"
         )
 
 
@@ -635,15 +890,17 @@ def run_capstone(
     epochs: int = 20,
     momentum: float = 0.9,
     range_iterations: int = 100,
-    lr_rule: str = "min/10",
+    lr_rule: str = RULE,
     seed: int = 0,
 ) -> CapstoneResult:
     """Range-test, then train ``digits_classifier(hidden)`` with a one-cycle schedule, momentum,
     and ``batch_size`` emulated by accumulating ``ceil(batch_size / memory_limit)`` micro-batches.
 
-    The schedule's peak comes from the range test by ``lr_rule``: ``"min/10"`` (a tenth of the
-    rate where the smoothed loss was lowest, the usual one-cycle rule of thumb), ``"steepest"``
-    or ``"valley"`` (the test's own suggestions).
+    The schedule's peak is the range test's suggestion by ``lr_rule`` (one of
+    :data:`~gdlessons.lr_finder.RULES`), read with :func:`~gdlessons.lr_finder.suggested_lr`: by
+    default the course's one rule, chosen in chapter 05 (a tenth of the rate where the smoothed
+    loss was lowest). The run records the full-data training loss at each epoch's end, like for
+    like with the validation loss.
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> r.accumulation_steps, int(r.confusion.sum())
@@ -663,23 +920,20 @@ def run_capstone(
         model, train_data, start_lr=1e-4, end_lr=10.0, iterations=range_iterations, batch_size=batch_size,
         momentum=momentum, accumulation_steps=steps, loss="cross_entropy", seed=seed,
     )  # fmt: skip
-    rules = {
-        "min/10": test.min_loss_lr and test.min_loss_lr / 10,
-        "steepest": test.steepest,
-        "valley": test.valley,
-    }
-    max_lr = rules[check_choice("lr_rule", lr_rule, rules)]
-    if max_lr is None:
-        raise ValueError("the range test gave no suggestion: raise range_iterations")
+    check_choice("lr_rule", lr_rule, RULES)
+    try:
+        max_lr = suggested_lr(test, lr_rule)
+    except ValueError as err:
+        raise ValueError(f"{err} (raise range_iterations)") from None
     total = epochs * iterations_per_epoch(len(train_data), batch_size)
 
     history = train(
         model, train_data, batch_size=batch_size, accumulation_steps=steps, epochs=epochs, lr=max_lr,
         momentum=momentum, scheduler=one_cycle(max_lr, total), val_data=val_data, loss="cross_entropy", seed=seed,
-        progress=False,
+        progress=False, full_train_loss=True,
     )  # fmt: skip
     return CapstoneResult(
-        range_test=test, max_lr=max_lr, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
+        range_test=test, max_lr=max_lr, lr_rule=lr_rule, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
         accumulation_steps=steps, history=history, val_accuracy=accuracy(model, val_data),
         confusion=confusion_matrix(model, val_data),
     )  # fmt: skip
@@ -687,7 +941,8 @@ def run_capstone(
 
 def plot_capstone(result: CapstoneResult) -> Figure:
     """Three panels: the learning rate per iteration (the one cycle), the learning curves per
-    epoch, and the validation confusion matrix.
+    epoch (validation beside the full-data training loss at each epoch's end, and, dotted, the
+    running mean of each epoch's batch losses), and the validation confusion matrix.
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> len(plot_capstone(r).axes)
@@ -700,13 +955,17 @@ def plot_capstone(result: CapstoneResult) -> Figure:
     rate.set_xlabel("iteration (optimizer updates)")
     rate.set_ylabel("learning rate")
     rate.set_title(f"One cycle up to max lr {result.max_lr:.3g}")
-    curves.plot(eps.epoch, eps.train_loss, label="training")
-    curves.plot(eps.epoch, eps.val_loss, "--", label="validation")
+    train_loss, what = training_curve(result.history)
+    curves.plot(eps.epoch, train_loss, "-o", ms=3, label="training, full data at epoch end")
+    curves.plot(eps.epoch, eps.val_loss, "--s", ms=3, label="validation (epoch end)")
+    if what.startswith("full"):
+        curves.plot(eps.epoch, eps.train_loss, ":", color="0.45", lw=1.2,
+                    label="training, running mean of batch losses")  # fmt: skip
     curves.set_yscale("log")
     curves.set_xlabel("epoch")
     curves.set_ylabel("cross-entropy loss")
     curves.set_title("Learning curves")
-    curves.legend()
+    curves.legend(fontsize=7)
     plot_confusion(
         result.confusion, ax=matrix, title=f"Validation: {result.val_accuracy:.1%} correct"
     )
@@ -747,8 +1006,9 @@ def plot_confusion(confusion: np.ndarray, *, ax=None, title: str = "Confusion ma
 
 
 def plot_capstone_range_test(result: CapstoneResult) -> Figure:
-    """The capstone's range test (``lr_finder.plot_range_test``) with the one-cycle peak that was
-    taken from it marked (the y-axis already names the cross-entropy loss).
+    """The capstone's range test (``lr_finder.plot_range_test``, every rule's rate marked, the one
+    used named) with the one-cycle peak taken from it shaded (the y-axis already names the
+    cross-entropy loss).
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> plot_capstone_range_test(r).axes[0].get_ylabel()
@@ -759,10 +1019,93 @@ def plot_capstone_range_test(result: CapstoneResult) -> Figure:
     c = result.range_test.config
     fig = plot_range_test(
         result.range_test,
+        rule=result.lr_rule,
         title=f"Range test: batch {c['batch_size']} ({c['accumulation_steps']} micro-batches), "
         f"momentum {c['momentum']:g}",
     )
     ax = fig.axes[0]
-    ax.axvline(result.max_lr, color="C1", lw=2, label=f"one-cycle peak: lr {result.max_lr:.3g}")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.axvline(result.max_lr, color="0.3", lw=6, alpha=0.25,
+               label=f"one-cycle peak ({result.lr_rule}): lr {result.max_lr:.3g}")  # fmt: skip
+    ax.legend(loc="upper left", fontsize=7)
     return fig
+
+
+def capstone_sentences(result: CapstoneResult, *, goal: float = 0.95, rise: float = 0.1) -> str:
+    """The capstone in words chosen from its numbers: where the peak rate came from and where the
+    other rules pointed; why validation can sit below the *running-mean* training loss early on,
+    and how it compares with the full-data training loss measured at the same moment; the final
+    gap said as it is; and whether the accuracy goal was met.
+
+    >>> r = run_capstone(hidden=16, epochs=2, range_iterations=20)
+    >>> capstone_sentences(r).splitlines()[0].startswith("range test: smoothed loss lowest at lr")
+    True
+    """
+    t, eps = result.range_test, result.history.epochs
+    others = ", ".join(
+        f"{name} {lr:.2g} ({lr / result.max_lr:.2g}× the peak)"
+        for name, lr in t.suggestions.items()
+        if name != result.lr_rule and lr is not None
+    )
+    lines = [
+        f"range test: smoothed loss lowest at lr {t.min_loss_lr:.3g}; the course rule {result.lr_rule} gives "
+        f"the one-cycle peak {result.max_lr:.3g}; the other rules: {others or 'none'}"
+    ]
+    full, val, mean = eps.full_train_loss, eps.val_loss, eps.train_loss
+    below_mean = [e for e, v, m in zip(eps.epoch, val, mean) if v < m]
+    below_full = [e for e, v, f in zip(eps.epoch, val, full) if v < f]
+    first = (
+        f"epoch 1: running mean of the batch losses {mean[0]:.3g}, full-data training loss at the "
+        f"epoch's end {full[0]:.3g}, validation {val[0]:.3g}"
+    )
+    if below_mean:
+        lines.append(
+            f"{first}. Validation sits below the running mean in {len(below_mean)} of {len(eps.epoch)} "
+            f"epochs (from epoch {below_mean[0]}): the running mean averages batch losses measured while "
+            "the weights were still moving, about half an epoch behind the model that validation sees"
+        )
+    else:
+        lines.append(f"{first}. Validation never sits below the running mean here")
+    lines.append(
+        "measured like for like, on the model at each epoch's end: validation below the full-data "
+        + (
+            f"training loss in {len(below_full)} of {len(eps.epoch)} epochs "
+            f"({'epoch' if len(below_full) == 1 else 'epochs'} {_spans(below_full)})"
+            if below_full
+            else "training loss in no epoch"
+        )
+    )
+    d = diagnose(result.history, rise=rise)
+    gap = f"final losses, full-data {gap_words(d.final_train, d.final_val)}"
+    if d.final_val > (1 + rise) * d.best_val:
+        turn = (
+            f"validation ends {d.final_val / d.best_val - 1:.0%} above its best ({d.best_val:.2g}, epoch "
+            f"{d.best_epoch}): it got worse"
+        )
+    else:
+        turn = (
+            f"validation ends within {rise:.0%} of its best ({d.best_val:.2g}, epoch {d.best_epoch}): it "
+            "did not get worse, so this is not over-fitting by this chapter's rule"
+        )
+    lines.append(f"{gap}; {turn} (verdict: {d.verdict})")
+    met = "meets" if result.val_accuracy >= goal else "misses"
+    lines.append(
+        f"validation accuracy {result.val_accuracy:.1%} on {int(result.confusion.sum())} images: {met} the "
+        f"{goal:.0%} goal"
+    )
+    return "\n".join(lines)
+
+
+def _spans(epochs: list[int]) -> str:
+    """Runs of consecutive epochs: [1, 2, 3, 7] -> "1–3, 7".
+
+    >>> _spans([1, 2, 3, 7])
+    '1–3, 7'
+    """
+    parts, start = [], None
+    for i, e in enumerate(epochs):
+        if start is None:
+            start = e
+        if i + 1 == len(epochs) or epochs[i + 1] != e + 1:
+            parts.append(f"{start}–{e}" if e != start else f"{e}")
+            start = None
+    return ", ".join(parts)

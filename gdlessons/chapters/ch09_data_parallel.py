@@ -619,8 +619,9 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
         per_worker = pad["per worker"]
         iterations = -(-per_worker // batch_size)
         return (
-            f"effective batch W·b = {world_size * batch_size}; {per_worker} samples per worker per epoch; "
-            f"{iterations} iterations per epoch; padded (repeated) samples: {pad['duplicated']}"
+            f"effective batch W·b = {world_size * batch_size}\n"
+            f"{per_worker} samples per worker per epoch, {iterations} iterations per epoch\n"
+            f"padded (repeated) samples: {pad['duplicated']}"
         )
 
     return Explorer(draw, controls, title="DistributedSampler explorer", readout=readout)

@@ -20,7 +20,10 @@ Chapters expose ``EXPLORERS = {name: factory}`` in their modules so that
 from __future__ import annotations
 
 import gc
+import itertools
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from matplotlib import rc_context
 from matplotlib.backend_bases import FigureCanvasBase
@@ -184,6 +187,7 @@ class Explorer:
             return self._box
         import ipywidgets as w
 
+        _fit_labels(self.controls.values())
         image = w.Image(value=self.png(), format="png", layout=w.Layout(max_width="720px"))
         text = w.HTML(self._readout_html(self.initial))
         image.add_class("gdl-figure")
@@ -207,17 +211,70 @@ class Explorer:
 
         return f"<pre style='margin:0'>{html.escape(self.readout(**state))}</pre>"
 
+    def static_html(self, png: bytes | None = None) -> str:
+        """The explorer's initial state as HTML: title, figure, readout and a note on how to get
+        the sliders. Stored in rendered chapters, so GitHub, nbviewer, nbconvert and JupyterLab
+        (before the cell runs) show the readout and the note, not only the picture. While the
+        course's static site is built (``GDLESSONS_FRAMES`` names a folder), every slider state
+        is drawn into that folder too and its manifest embedded, for the page's sliders."""
+        import base64
+        import html
+        import json
+
+        png = self.png() if png is None else png
+        parts = [f"<b>{html.escape(self.title)}</b>"] if self.title else []
+        alt = html.escape(self.title or "explorer", quote=True)
+        parts.append(
+            f'<img class="gdl-figure" alt="{alt}" style="max-width:100%" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
+        )
+        text = self.readout()
+        if text:
+            parts.append(f'<pre class="gdl-readout">{html.escape(text)}</pre>')
+        parts.append(f'<p class="gdl-note"><i>{html.escape(STATIC_NOTE)}</i></p>')
+        folder = os.environ.get("GDLESSONS_FRAMES")
+        if folder:
+            from gdlessons.display.frames import export_frames
+
+            number = next(_EXPORTED)
+            url = f"{os.environ.get('GDLESSONS_FRAMES_URL', 'frames')}/explorer-{number}"
+            manifest = export_frames(self, Path(folder) / f"explorer-{number}", url)
+            # "</" never appears inside the JSON, so it cannot end the script element early
+            data = json.dumps(manifest, ensure_ascii=False).replace("</", "<\\/")
+            parts.append(f'<script type="application/json" class="gdl-frames">{data}</script>')
+        return '<div class="gdl-explorer">\n' + "\n".join(parts) + "\n</div>"
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         png = self.png()
         text = self.readout()
         plain = "\n".join(filter(None, [self.title, text, STATIC_NOTE]))
-        bundle = {"image/png": png, "text/plain": plain}
+        bundle = {"text/html": self.static_html(png), "text/plain": plain}
         if not rendering():
-            # JupyterLab prefers the live widget; viewers that cannot run it fall back to the PNG.
+            # JupyterLab prefers the live widget; viewers that cannot run it fall back to the
+            # picture and its readout.
+            html = bundle["text/html"]
             bundle.update(self.widget()._repr_mimebundle_())
+            bundle["text/html"] = html
             bundle["image/png"] = png
             bundle["text/plain"] = plain
         return bundle
+
+
+def _fit_labels(controls) -> None:
+    """Give every label the room of the longest, so none is cut ("learning r…") and the sliders
+    line up; a width a chapter set itself is kept. Checkboxes carry their label beside the box."""
+    labelled = [
+        c for c in controls if getattr(c, "description", "") and type(c).__name__ != "Checkbox"
+    ]
+    if not labelled:
+        return
+    width = f"{0.62 * max(len(c.description) for c in labelled) + 1:.1f}em"
+    for control in labelled:
+        if not control.style.description_width:
+            control.style.description_width = width
+
+
+_EXPORTED = itertools.count()  # explorers exported in this kernel: their frame folders' numbers
 
 
 _TOLERANCE_PX = 1.5  # decorations may grow this much past the remembered room

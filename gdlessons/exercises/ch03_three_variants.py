@@ -36,8 +36,9 @@ q2 = Exercise(
     "'epoch', 'iteration', 'samples seen' or 'seconds'?",
     expect_choice("iteration", ("epoch", "iteration", "samples seen", "seconds")),
     hint="Batch GD makes the best possible update every time, but only one update per pass over the data.",
-    solution="'iteration': each update uses the exact full-data gradient, so it needs the fewest updates. "
-    "Per epoch (and per sample) it is slowest: one update per pass.",
+    solution="'iteration': each update uses the exact full-data gradient, so no variant needs fewer "
+    "updates (a large enough mini-batch can tie, as in this chapter's table). Per epoch (and per "
+    "sample) it is slowest: one update per pass.",
 )
 
 q3 = Exercise(

@@ -9,7 +9,7 @@ import pytest
 import report
 
 
-@pytest.mark.parametrize("name", ["report", "loop", "sweep", "widgets", "course"])
+@pytest.mark.parametrize("name", ["report", "loop", "sweep", "widgets", "course", "site"])
 def test_doctests(name):
     failed, _ = doctest.testmod(importlib.import_module(name))
     assert failed == 0

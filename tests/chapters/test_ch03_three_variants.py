@@ -6,6 +6,12 @@ from gdlessons.chapters.ch03_three_variants import (
     EXPLORERS,
     compare_variants,
     comparison_table,
+    default_target,
+    divergence_sentences,
+    failure,
+    final_full_loss,
+    final_sentences,
+    first_divergence,
     first_reach,
     four_panel,
     full_loss_at,
@@ -15,8 +21,11 @@ from gdlessons.chapters.ch03_three_variants import (
     loss_surface,
     momentum_one_demo,
     path_length,
+    path_sentences,
     path_table,
+    reach_sentences,
     reach_table,
+    replay_sentences,
     replay_table,
     timing_table,
     trajectory_explorer,
@@ -30,6 +39,7 @@ from gdlessons.training import evaluate, train
 
 LINE = linear_data(60, seed=0)
 VARIANTS = {"batch": "full", "stochastic": 1, "mini": 8}
+VARIANTS_40 = VARIANTS
 
 
 @pytest.fixture(scope="module")
@@ -201,15 +211,140 @@ def test_tables_for_the_notebook(runs):
 
 
 def test_diverged_runs_are_marked_and_left_out_of_the_target():
-    from gdlessons.chapters.ch03_three_variants import comparison_table, reach_table
-
-    line = linear_data(40)
-    runs = compare_variants(LinearModel(), line, epochs=3, lr=1.0)
-    assert any(h.diverged for h in runs.values()) and not all(h.diverged for h in runs.values())
-    finished = [h.evals.train_loss[-1] for h in runs.values() if not h.diverged]
+    # lr 0.7: stochastic GD diverges, batch GD blows up without a non-finite loss, B = 8 converges
+    runs = compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.7, variants=VARIANTS_40)
+    start = runs["batch"].evals.train_loss[0]
+    assert runs["stochastic"].diverged and final_full_loss(runs["batch"]) > start
+    assert failure(runs["mini"]) is None
     for row, h in zip(comparison_table(runs), runs.values()):
         assert (row["final_loss"] == f"diverged at iteration {h.diverged_at}") == h.diverged
     rows = reach_table(runs)
-    assert all(r["target"] == max(finished) for r in rows)
-    for row, h in zip(rows, runs.values()):
-        assert isinstance(row["iterations"], str) == h.diverged
+    assert all(
+        r["target"] == pytest.approx((start * final_full_loss(runs["mini"])) ** 0.5) for r in rows
+    )
+    by = {r["variant"]: r for r in rows}
+    assert by["stochastic"]["iterations"].startswith("diverged at iteration")
+    assert by["batch"]["iterations"].startswith("ended above its starting loss")
+    assert isinstance(by["mini"]["iterations"], int)
+    text = reach_sentences(rows)
+    ranked = text.split("left out")[0]
+    assert "batch (" not in ranked and "stochastic (" not in ranked and "mini (" in ranked
+    final = final_sentences(runs)
+    assert "lowest final full-data loss first: mini (" in final
+    assert (
+        "stochastic, diverged at iteration" in final
+        and "batch, ended above its starting loss" in final
+    )
+    legend = [t.get_text() for t in four_panel(runs).axes[0].get_legend().get_texts()]
+    assert any("diverged at iteration" in t for t in legend)
+    with pytest.raises(ValueError, match="no run ended below its starting loss"):
+        default_target({"batch": runs["batch"], "stochastic": runs["stochastic"]})
+
+
+def test_default_target_is_no_runs_own_final_loss(runs):
+    start = runs["batch"].evals.train_loss[0]
+    finals = [final_full_loss(h) for h in runs.values()]
+    target = default_target(runs)
+    assert max(finals) < target < start and target == pytest.approx((start * max(finals)) ** 0.5)
+    rows = reach_table(runs)
+    assert all(isinstance(r["iterations"], int) for r in rows)
+    # the run that ends worst no longer needs its very last update to get there
+    worst = max(runs, key=lambda k: final_full_loss(runs[k]))
+    by = {r["variant"]: r for r in rows}
+    assert by[worst]["iterations"] < runs[worst].iterations.iteration[-1]
+
+
+def test_final_loss_is_the_loss_after_the_last_update():
+    # 41 samples, one evaluation every 13 iterations: the last falls before the end of the run
+    line = linear_data(41, seed=1)
+    runs = compare_variants(
+        LinearModel(), line, variants={"s": 1}, epochs=1, lr=0.05, evals_per_epoch=3
+    )
+    h = runs["s"]
+    assert h.evals.iteration[-1] < h.iterations.iteration[-1]
+    row = comparison_table(runs)[0]
+    model = LinearModel()
+    train(model, line, batch_size=1, epochs=1, lr=0.05)
+    assert row["final_loss"] == pytest.approx(evaluate(model, line), rel=1e-5)
+    assert row["seconds"] == h.iterations.time[-1]
+
+
+def test_sentences_rank_ties_and_name_what_is_left_out():
+    rows = [
+        {
+            "variant": "batch (B = N)",
+            "target": 2.0,
+            "iterations": 3,
+            "epochs": 3.0,
+            "samples_seen": 300,
+        },
+        {
+            "variant": "mini (B = 8)",
+            "target": 2.0,
+            "iterations": 3,
+            "epochs": 0.24,
+            "samples_seen": 24,
+        },
+        {
+            "variant": "slow",
+            "target": 2.0,
+            "iterations": None,
+            "epochs": None,
+            "samples_seen": None,
+        },
+    ]
+    text = reach_sentences(rows)
+    assert "fewest iterations first: batch and mini (3, tied)" in text
+    assert "fewest samples seen first: mini (24), batch (300)" in text
+    assert "never reached the target: slow" in text
+    paths = [
+        {"variant": "batch", "iterations": 10, "path length": 2.0, "final full-data loss": 0.5},
+        {"variant": "mini", "iterations": 50, "path length": 4.0, "final full-data loss": 0.3},
+    ]
+    assert (
+        "closest to the minimum's loss 0.25 first: mini (+0.05), batch (+0.25)"
+        in path_sentences(paths, 0.25)
+    )
+
+
+def test_divergence_sentences_say_when_the_order_breaks():
+    text = divergence_sentences([{"batch size": 1, "first diverging lr": 0.8},
+                                 {"batch size": 4, "first diverging lr": 0.5},
+                                 {"batch size": 8, "first diverging lr": None}])  # fmt: skip
+    assert "B = 8: none of the rates" in text and "not monotone" in text
+    rows = first_divergence(LINE, epochs=2, batch_sizes=[1, 60], lrs=[0.1, 0.5, 0.8])
+    assert [r["batch size"] for r in rows] == [1, 60]
+    explorer = trajectory_explorer(LINE, epochs=2, lrs=[0.1, 0.5, 0.8])
+    for r in rows:
+        for lr in (0.1, 0.5, 0.8):
+            diverged = r["first diverging lr"] is not None and lr >= r["first diverging lr"]
+            # the explorer's readout agrees at the first diverging rate and below it
+            if r["first diverging lr"] is None or lr <= r["first diverging lr"]:
+                assert (
+                    "diverged" in explorer.readout(batch_size=r["batch size"], lr=lr)
+                ) == diverged
+
+
+def test_replay_sentences_follow_the_losses():
+    replay = tutorial_replay(
+        quadratic_data(100, seed=0), tutorial_mlp(seed=0), iterations=6, evaluate_every=2
+    )
+    text = replay_sentences(replay)
+    for run in replay:
+        assert (
+            f"{run.label} (B = {run.batch_size}): from {run.full_loss[0]:.3g} to {run.full_loss[-1]:.3g}"
+            in text
+        )
+    assert "the two momentum-1 runs" in text
+
+
+def test_runs_are_told_apart_without_colour(runs):
+    for fig in (four_panel(runs), trajectory_plot(runs, LINE)):
+        ax = fig.axes[0]
+        lines = [
+            line
+            for line in ax.lines
+            if line.get_label() in {"batch", "stochastic", "mini"} or ":" in line.get_label()
+        ]
+        looks = {(line.get_linestyle(), line.get_marker(), line.get_linewidth()) for line in lines}
+        assert len(looks) == len(lines) == 3

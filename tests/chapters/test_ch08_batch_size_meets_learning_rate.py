@@ -145,3 +145,40 @@ def test_explorer_frames_depend_only_on_the_state(grid):
 
 def test_explorer_is_registered():
     assert batch_lr.EXPLORERS["ch08-heatmap-explorer"] is heatmap_explorer
+
+
+def test_grid_sentences_follow_the_table(grid):
+    text = batch_lr.grid_sentences(grid)
+    losses = grid.final_val()
+    trend = "grows with every doubling" if losses[1, 0] > losses[0, 0] else "does not grow steadily"
+    assert trend in text
+    assert "diverged: lr 64 at every batch size" in text
+    best = grid.best_lr()
+    assert f"B=256: {best[256]:g}, B=512: {best[512]:g}" in text
+
+
+def test_ratios_and_diagonal_sentences(grid):
+    assert grid.ratios() == [1 / 512]  # the only diagonal with two finished cells
+    text = batch_lr.diagonal_sentences(grid)
+    assert "lr / batch = 1/512: B=256, lr=0.5" in text and "median over rows" in text
+    lone = lr_batch_grid((512,), (0.5, 64.0), epochs=1)
+    assert lone.ratios() == [] and "nothing to compare" in batch_lr.diagonal_sentences(lone)
+
+
+def test_target_sentences_name_every_step():
+    rs = [TargetResult(32, 0.5, 0.1, 8, 360, 0.3), TargetResult(64, 0.5, 0.1, 5, 115, 0.1),
+          TargetResult(128, 0.5, 0.1, 5, 60, 0.1), TargetResult(256, 0.5, 0.1, 9, 54, 0.1),
+          TargetResult(512, 0.5, 0.1, None, None, None)]  # fmt: skip
+    text = batch_lr.target_sentences(rs, label="lr 0.5")
+    assert "epochs grew at B = 128 → 256; stayed equal at B = 64 → 128; fell at B = 32 → 64" in text
+    assert "not reached: B=512" in text
+    assert "every step" in batch_lr.target_sentences(rs[1:2] + rs[3:4], label="x")
+    assert "no batch size reached" in batch_lr.target_sentences(rs[4:], label="x")
+
+
+def test_time_sentences_and_target_plot_styles():
+    rs = [TargetResult(32, 1.0, 0.2, 2, 90, 0.09), TargetResult(64, 1.0, 0.2, 3, 69, 0.05)]
+    assert batch_lr.time_sentences(rs).endswith("first there: B=64")
+    fig = plot_targets({"a": rs, "b": rs})
+    styles = {(line.get_linestyle(), line.get_marker()) for line in fig.axes[0].lines}
+    assert len(styles) == 2

@@ -64,3 +64,42 @@ def test_plots(small):
     assert rate.get_xlabel().startswith("iteration") and curves.get_xlabel() == "epoch"
     assert matrix.get_xlabel() == "predicted digit"
     assert plot_capstone_range_test(small).axes[0].get_ylabel() == "cross-entropy loss"
+
+
+def test_the_peak_is_read_by_the_course_rule_and_curves_are_like_for_like(small):
+    from gdlessons.lr_finder import RULE, suggested_lr
+
+    assert small.lr_rule == RULE and small.max_lr == suggested_lr(small.range_test)
+    eps = small.history.epochs
+    assert None not in eps.full_train_loss and len(eps.full_train_loss) == len(eps.val_loss)
+    assert "range-test rule min/10" in small.summary()
+
+
+def test_capstone_sentences_follow_the_numbers(small):
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import capstone_sentences
+
+    text = capstone_sentences(small)
+    eps = small.history.epochs
+    below_mean = sum(v < m for v, m in zip(eps.val_loss, eps.train_loss))
+    below_full = sum(v < f for v, f in zip(eps.val_loss, eps.full_train_loss))
+    if below_mean:
+        assert f"Validation sits below the running mean in {below_mean} of {len(eps.epoch)}" in text
+    else:
+        assert "never sits below the running mean" in text
+    assert (f"in {below_full} of" in text) if below_full else ("in no epoch" in text)
+    met = "meets" if small.val_accuracy >= 0.95 else "misses"
+    assert f"{met} the 95% goal" in text
+    assert f"{small.val_accuracy:.1%}" in text
+
+
+def test_other_rules_give_other_peaks():
+    r = run_capstone(hidden=16, epochs=1, range_iterations=30, lr_rule="valley")
+    assert r.max_lr == r.range_test.valley and r.lr_rule == "valley"
+
+
+def test_plot_capstone_shows_both_training_losses(small):
+    curves = plot_capstone(small).axes[1]
+    labels = [t.get_text() for t in curves.get_legend().get_texts()]
+    assert any("full data" in s for s in labels) and any("running mean" in s for s in labels)
+    styles = {(line.get_linestyle(), line.get_marker()) for line in curves.lines}
+    assert len(styles) == 3

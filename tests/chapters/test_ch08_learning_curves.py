@@ -93,3 +93,60 @@ def test_a_diverged_run_is_diagnosed_as_diverged_not_under_fit():
     h.diverged_at = 12
     d = diagnose(h)
     assert d.verdict == "diverged" and "iteration 12" in d.reason and "under" not in str(d)
+
+
+def full_history(full, running, val):
+    h = history(running, val)
+    h.epochs.full_train_loss = list(full)
+    return h
+
+
+def test_diagnose_uses_the_full_data_training_loss_when_recorded():
+    # the running mean lags: it alone would call this run under-fit
+    h = full_history([0.2, 0.05, 0.01], [1.0, 0.5, 0.35], [0.3, 0.1, 0.1])
+    d = diagnose(h)
+    assert d.verdict == "good fit" and d.final_train == 0.01 and d.training.startswith("full-data")
+    assert diagnose(history([1.0, 0.5, 0.35], [0.3, 0.1, 0.1])).verdict == "under-fit"
+
+
+def test_learning_curve_records_the_full_data_training_loss(digits):
+    h = learning_curve(subset(digits[0], 40), digits[1], hidden=4, epochs=2)
+    assert None not in h.epochs.full_train_loss and len(h.epochs.full_train_loss) == 2
+
+
+def test_gap_words_follow_the_ratio():
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import gap_words
+
+    assert "far more closely" in gap_words(0.001, 0.05)
+    assert "more closely" in gap_words(0.1, 0.2) and "far" not in gap_words(0.1, 0.2)
+    assert "a small gap" in gap_words(1.0, 1.1)
+    assert "no gap" in gap_words(0.5, 0.4)
+
+
+def test_curve_sentences_name_each_verdict_with_its_numbers():
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import curve_sentences
+
+    runs = {
+        "small": full_history([2.0, 1.5], [2.1, 1.6], [2.0, 1.6]),
+        "good": full_history([0.5, 0.01], [0.6, 0.05], [0.4, 0.05]),
+        "close": full_history([0.5, 0.2], [0.6, 0.25], [0.4, 0.21]),
+        "memorising": full_history([0.5, 0.1, 0.001], [0.6, 0.2, 0.01], [0.4, 0.2, 0.3]),
+    }
+    lines = curve_sentences(runs).splitlines()
+    assert lines[0].startswith("small: under-fit") and "2.30" in lines[0]
+    assert lines[1].startswith("good: good fit") and "validation 5× training" in lines[1]
+    assert "not over-fitting by this chapter's rule" in lines[1]
+    assert lines[2].startswith("close: good fit") and "a small gap" in lines[2]
+    assert "room for more data" not in lines[2]
+    assert (
+        lines[3].startswith("memorising: over-fit")
+        and "epoch 2 of 3" in lines[3]
+        and "50% above" in lines[3]
+    )
+
+
+def test_plot_learning_curves_says_which_training_loss_it_draws():
+    fig = plot_learning_curves({"a": full_history([0.5, 0.1], [0.6, 0.2], [0.4, 0.2]),
+                                "b": history([0.5, 0.1], [0.4, 0.2])})  # fmt: skip
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
+    assert "training (full data)" in labels[0] and "training (running mean)" in labels[1]

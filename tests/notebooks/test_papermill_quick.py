@@ -4,6 +4,7 @@ off-default set (other seeds, odd sizes, other rates) that its author did not re
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -19,8 +20,8 @@ def test_runs_with_quick_and_off_default_parameters(notebook, which, tmp_path):
     declared = "\n".join(
         "".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])
     )
-    for name in params:
-        assert f"{name} =" in declared, (
+    for name in params:  # `name = ...` or, annotated for papermill's help, `name: int = ...`
+        assert re.search(rf"^{name}\s*(:[^=\n]*)?=", declared, re.M), (
             f"quick parameter {name!r} is not declared in the parameters cell"
         )
     out = tmp_path / notebook.name

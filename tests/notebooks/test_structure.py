@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 
 import pytest
 
+from gdlessons.display.explorer import STATIC_NOTE
 from tests.notebooks.conftest import NOTEBOOKS, load, notebook_ids
 
 MACHINE_PATHS = re.compile(r"(/tmp/|/root/|/home/\w+/|/Users/\w+/|site-packages/)")
@@ -68,6 +70,24 @@ def test_widget_cells_have_static_figure(notebook):
             assert "image/png" in data, (
                 "a widget output has no static figure for viewers without widgets"
             )
+
+
+def test_explorers_store_picture_readout_and_note_as_html(notebook):
+    """HTML readers (GitHub, nbviewer, nbconvert, JupyterLab before a run) drop text/plain
+    beside a picture: an explorer's readout and its how-to-move note must be in its HTML."""
+    found = 0
+    for out in outputs(load(notebook)):
+        data = out.get("data", {})
+        plain = "".join(data.get("text/plain", ""))
+        if STATIC_NOTE not in plain:
+            continue
+        found += 1
+        page = "".join(data.get("text/html", ""))
+        assert 'src="data:image/png;base64,' in page, "an explorer stores no picture in its HTML"
+        assert html.escape(STATIC_NOTE) in page, "an explorer's HTML has no note"
+        for line in plain.splitlines():
+            assert html.escape(line) in page, f"the explorer's HTML lacks {line!r}"
+    assert found, "no explorer output found: every chapter has at least one explorer"
 
 
 def test_story_shape(notebook):

@@ -1,0 +1,172 @@
+"""An explorer's slider states drawn ahead of time, for pages that have no Python kernel.
+
+Every explorer is a pure function from slider values to a figure, so its states can be drawn
+once and shown later by a page that swaps images as a slider moves (the course's static site,
+``make book``). :func:`export_frames` draws each state with the explorer's own drawing code and
+writes one PNG per distinct picture plus a manifest: each control's kind, label and value labels,
+and per state the picture's file and the readout text.
+
+Which states: every value each control allows, when the whole grid holds at most ``max_frames``
+states. A larger grid is thinned along its longest control first, keeping every other value and
+always its two ends and its initial value, until the grid fits; the manifest says so
+(``"subset": true``) and records the full grid's size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import os
+import time
+from pathlib import Path
+
+#: Default cap on the states drawn per explorer; ``GDLESSONS_FRAMES_MAX`` overrides it.
+MAX_FRAMES = 200
+
+
+def control_kind(control) -> str:
+    """How a page shows ``control``: ``"slider"``, ``"checkbox"`` or ``"dropdown"``."""
+    if isinstance(control.value, bool) and not getattr(control, "options", None):
+        return "checkbox"
+    if hasattr(control, "options") and not hasattr(control, "readout"):
+        return "dropdown"
+    name = type(control).__name__
+    if name in ("Dropdown", "ToggleButtons", "RadioButtons", "Select"):
+        return "dropdown"
+    return "slider"
+
+
+def control_values(control) -> tuple[list, list[str]]:
+    """Every value ``control`` allows, and the label a student sees for each.
+
+    >>> import ipywidgets as w
+    >>> control_values(w.IntSlider(value=2, min=1, max=4))
+    ([1, 2, 3, 4], ['1', '2', '3', '4'])
+    >>> control_values(w.FloatLogSlider(value=0.1, base=10, min=-2, max=0, step=1))[1]
+    ['0.01', '0.1', '1']
+    >>> control_values(w.Dropdown(options=[("plain", "sgd"), ("Adam", "adam")]))
+    (['sgd', 'adam'], ['plain', 'Adam'])
+    """
+    options = getattr(control, "options", None)
+    if options:
+        pairs = [o if isinstance(o, tuple) else (str(o), o) for o in options]
+        return [v for _, v in pairs], [str(label) for label, _ in pairs]
+    if isinstance(control.value, bool):
+        return [False, True], ["off", "on"]
+    lo, hi, step = control.min, control.max, control.step
+    count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+    raw = [lo + i * step for i in range(count)]
+    if hasattr(control, "base"):  # a log slider moves its exponent
+        values = [float(control.base**e) for e in raw]
+    elif isinstance(control.value, int):
+        values = [int(round(v)) for v in raw]
+    else:
+        values = [round(float(v), 12) for v in raw]
+    return values, [_label(control, v) for v in values]
+
+
+def _label(control, value) -> str:
+    spec = getattr(control, "readout_format", "") or ""
+    if hasattr(control, "base"):
+        return f"{value:.3g}"
+    try:
+        return format(value, spec)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def grid(explorer, max_frames: int = MAX_FRAMES) -> tuple[list[dict], int]:
+    """Per control: its name, kind, label, the values drawn and their labels, and the index of
+    its initial value; and the number of states in the full grid.
+
+    >>> import ipywidgets as w
+    >>> from gdlessons.display.explorer import Explorer
+    >>> from gdlessons.display.plots import new_axes
+    >>> ex = Explorer(lambda k: new_axes()[0], {"k": w.IntSlider(value=3, min=0, max=20)})
+    >>> controls, full = grid(ex, max_frames=8)
+    >>> full, controls[0]["labels"], controls[0]["initial"]
+    (21, ['0', '3', '6', '10', '14', '18', '20'], 1)
+    """
+    controls = []
+    for name, control in explorer.controls.items():
+        values, labels = control_values(control)
+        start = explorer.initial[name]
+        if start not in values and isinstance(start, (int, float)) and len(values) > 1:
+            # a start value off the slider's step grid (a log slider's 0.45): draw it too, so
+            # the page starts at the picture the chapter shows
+            at = sum(v < start for v in values)
+            values.insert(at, start)
+            labels.insert(at, _label(control, start))
+        controls.append(
+            {
+                "name": name,
+                "kind": control_kind(control),
+                "label": getattr(control, "description", "") or name,
+                "values": values,
+                "labels": labels,
+                "initial": _nearest(values, explorer.initial[name]),
+            }
+        )
+    full = math.prod(len(c["values"]) for c in controls)
+    while math.prod(len(c["values"]) for c in controls) > max_frames:
+        # thin the longest control that can still shrink (ends and start value always stay)
+        for control in sorted(controls, key=lambda c: -len(c["values"])):
+            if _thin(control):
+                break
+        else:
+            break
+    return controls, full
+
+
+def _nearest(values: list, value) -> int:
+    if value in values:
+        return values.index(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return min(range(len(values)), key=lambda i: abs(values[i] - value))
+    raise ValueError(f"the control's value {value!r} is not among its options {values!r}")
+
+
+def _thin(control: dict) -> bool:
+    """Keep every other value, the two ends and the initial value; whether any was dropped."""
+    n = len(control["values"])
+    keep = sorted(set(range(0, n, 2)) | {n - 1, control["initial"]})
+    if len(keep) == n:
+        keep = sorted({0, control["initial"], n - 1})
+        if len(keep) == n:
+            return False
+    control["initial"] = keep.index(control["initial"])
+    control["values"] = [control["values"][i] for i in keep]
+    control["labels"] = [control["labels"][i] for i in keep]
+    return True
+
+
+def export_frames(explorer, folder: Path, url: str, max_frames: int | None = None) -> dict:
+    """Draw every state of ``explorer``'s grid into ``folder`` (one PNG per distinct picture,
+    named by its content) and return the manifest a page needs: controls and, per state
+    (``"i,j,..."``, the value indices), the picture's address ``url/<name>.png`` and readout."""
+    if max_frames is None:
+        max_frames = int(os.environ.get("GDLESSONS_FRAMES_MAX", MAX_FRAMES))
+    controls, full = grid(explorer, max_frames)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    start = time.perf_counter()
+    for index in itertools.product(*(range(len(c["values"])) for c in controls)):
+        state = {c["name"]: c["values"][i] for c, i in zip(controls, index)}
+        png = explorer.png(**state)
+        name = hashlib.sha1(png).hexdigest()[:16] + ".png"
+        path = folder / name
+        if not path.exists():
+            path.write_bytes(png)
+        key = ",".join(map(str, index))
+        frames[key] = {"src": f"{url}/{name}", "readout": explorer.readout(**state)}
+    shown = [{k: v for k, v in c.items() if k != "values"} for c in controls]
+    seconds = round(time.perf_counter() - start, 2)
+    return {
+        "controls": shown,
+        "frames": frames,
+        "subset": len(frames) < full,
+        "full": full,
+        "seconds": seconds,
+    }

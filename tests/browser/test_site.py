@@ -1,0 +1,160 @@
+"""The static site in headless Chromium (Debian's): every chapter page opens, every explorer's
+controls move its picture and readout to the stored frame for that state, nothing is fetched
+from outside localhost and the console stays clean.
+
+The site is built from every chapter at its quick parameters with at most 24 states per explorer
+(``GDLESSONS_FRAMES_MAX``), served by a plain static file server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gdlessons.book.build import build
+from tests.browser.test_jupyterlab import CHROMIUM, FLAGS, _unavailable
+from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+
+pytestmark = pytest.mark.browser
+OUTPUT = Path(__file__).resolve().parents[1] / "output" / "site"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    reason = _unavailable()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"site test cannot run in CI: {reason}")
+        pytest.skip(reason)
+    reuse = os.environ.get("GDLESSONS_SITE_REUSE")  # a site this test built before (debugging)
+    if reuse:
+        out = Path(reuse)
+        report = json.loads((out / "report.json").read_text())
+    else:
+        out = tmp_path_factory.mktemp("book")
+        os.environ["GDLESSONS_FRAMES_MAX"] = "24"
+        try:
+            report = build(out, NOTEBOOKS, parameters=quick_params, jobs=2)
+        finally:
+            os.environ.pop("GDLESSONS_FRAMES_MAX")
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "report.json").write_text(json.dumps(report, indent=1))
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(out / "html")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+            try:
+                yield base, browser, report
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, problems = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None
+    )
+    page.goto(url, wait_until="load")
+    return page, requests, problems
+
+
+def _outside(requests, base):
+    return [u for u in requests if not (u.startswith(base) or u.startswith("data:"))]
+
+
+def test_contents_search_and_links(site):
+    base, browser, _ = site
+    page, requests, problems = _open(browser, f"{base}/index.html")
+    links = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
+    for nb in NOTEBOOKS:
+        assert f"{nb.stem}.html" in links, f"the contents do not link {nb.stem}"
+    page.goto(f"{base}/search.html?q=momentum", wait_until="load")
+    page.wait_for_selector("#search-results li, .search li", timeout=20000)
+    found = page.eval_on_selector_all("#search-results li a, .search li a", "as => as.length")
+    assert found > 0, "the site's search finds nothing for 'momentum'"
+    assert not _outside(requests, base) and not problems, (_outside(requests, base), problems)
+
+
+MOVE = """async ([root, control, target]) => {
+  const input = root.querySelector(`[data-control="${control}"]`);
+  const start = performance.now();
+  if (input.type === 'checkbox') input.checked = !input.checked;
+  else input.value = String(target);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  const image = root.querySelector('img.gdl-figure');
+  await image.decode();
+  return {ms: performance.now() - start, state: root.dataset.state, src: image.src,
+          readout: (root.querySelector('pre.gdl-readout') || {}).textContent || '',
+          width: image.naturalWidth};
+}"""
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+def test_every_explorer_moves_through_its_stored_frames(site, notebook):
+    base, browser, report = site
+    page, requests, problems = _open(browser, f"{base}/{notebook.stem}.html")
+    chapter = next(c for c in report["chapters"] if c["name"] == notebook.stem)
+    roots = page.query_selector_all(".gdl-explorer")
+    assert len(roots) == len(chapter["explorers"]) >= 1, "an explorer lost its frames"
+    assert page.query_selector("a.next-page, a.prev-page"), "no previous/next link"
+    times = []
+    for root in roots:
+        assert "gdl-live" in root.get_attribute("class"), "the explorer's script did not start"
+        manifest = json.loads(root.query_selector("script.gdl-frames").text_content())
+        root.hover()  # fetches and decodes every picture once
+        for control in manifest["controls"]:
+            before = root.get_attribute("data-state")
+            last = len(control["labels"]) - 1
+            target = 0 if control["initial"] == last else last
+            moved = page.evaluate(MOVE, [root, control["name"], target])
+            assert moved["state"] != before, f"{control['label']} did not change the state"
+            frame = manifest["frames"][moved["state"]]
+            assert (
+                moved["src"]
+                == f"{base}/{notebook.stem}.html".rsplit("/", 1)[0] + "/" + frame["src"]
+            ), f"moving {control['label']} did not show the stored frame"
+            assert moved["readout"] == frame["readout"], f"{control['label']}: readout differs"
+            assert moved["width"] > 0, f"{frame['src']} did not decode"
+            times.append(moved["ms"])
+    assert not _outside(requests, base), _outside(requests, base)
+    assert not problems, problems
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / f"{notebook.stem}.moves.json").write_text(
+        json.dumps({"median_ms": statistics.median(times), "max_ms": max(times)})
+    )
