@@ -4,8 +4,6 @@ returns."""
 
 import json
 import math
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from torch import nn
 from gdlessons.exercises import ch00_welcome as ex
 from gdlessons.exercises import questions_in
 from gdlessons.models import initialise
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_welcome.ipynb"
 
@@ -37,9 +36,7 @@ FUNCTION = {"q5": "he_uniform_", "q6": "he_normal_init"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -70,30 +67,7 @@ def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q5 ---------------------------------------------------------------------------------------

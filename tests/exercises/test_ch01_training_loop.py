@@ -3,8 +3,6 @@
 import copy
 import inspect
 import json
-import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from gdlessons.exercises import ch01_training_loop as ex
 from gdlessons.training import train
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_training_loop.ipynb"
 
@@ -40,9 +39,7 @@ FUNCTION = {"q3": "line_gradients", "q4": "fixed_descent", "q5": "train_one_epoc
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -75,30 +72,7 @@ def test_every_mistake_differs_from_the_reference_and_from_the_others():
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q3 ---------------------------------------------------------------------------------------

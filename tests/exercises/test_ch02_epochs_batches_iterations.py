@@ -3,8 +3,6 @@ reference, every typical mistake, the placeholder, a function that raises and on
 returns."""
 
 import json
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import torch
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.exercises import ch02_epochs_batches_iterations as ex
 from gdlessons.exercises import questions_in
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_epochs_batches_iterations.ipynb"
 
@@ -65,9 +64,7 @@ FUNCTION = {"q7": "epoch_batch_sizes", "q8": "unused_fraction"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -98,30 +95,7 @@ def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q7 ---------------------------------------------------------------------------------------

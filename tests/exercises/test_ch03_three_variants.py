@@ -4,8 +4,6 @@ returns."""
 
 import copy
 import json
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from gdlessons.exercises import ch03_three_variants as ex
 from gdlessons.exercises import questions_in
 from gdlessons.models import LinearModel
 from gdlessons.training import evaluate, train
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_three_variants.ipynb"
 
@@ -66,9 +65,7 @@ FUNCTION = {"q5": "gd_epoch", "q6": "fair_comparison"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -100,30 +97,7 @@ def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q5 ---------------------------------------------------------------------------------------

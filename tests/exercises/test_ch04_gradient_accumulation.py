@@ -7,8 +7,6 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from gdlessons.exercises import ch04_gradient_accumulation as ex
 from gdlessons.exercises import questions_in
 from gdlessons.models import LinearModel
 from gdlessons.training import train
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_gradient_accumulation.ipynb"
 
@@ -74,9 +73,7 @@ FUNCTION = {"q6": "micro_batch_gradient", "q7": "fixed_accumulation"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -108,30 +105,7 @@ def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q6 ---------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from gdlessons import schedules as sch
 from gdlessons.chapters.ch06_momentum_and_schedules import sgd_step
 from gdlessons.exercises import ch06_momentum_and_schedules as ex
 from gdlessons.exercises import questions_in
+from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_momentum_and_schedules.ipynb"
 
@@ -68,9 +68,7 @@ FUNCTION = {"q6": "sgd_path", "q7": "warmup_cosine_lambda"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -117,30 +115,7 @@ def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 def test_checks_leave_the_cases_and_the_global_generators_alone():

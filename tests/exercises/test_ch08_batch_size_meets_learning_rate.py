@@ -2,8 +2,6 @@
 
 import json
 import re
-import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from gdlessons.chapters.ch08_batch_size_meets_learning_rate import diagnose
 from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ex
 from gdlessons.exercises import questions_in
 from gdlessons.history import History
+from tests.exercises import shared
 
 NOTEBOOK = (
     Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_meets_learning_rate.ipynb"
@@ -50,9 +49,7 @@ FUNCTION = {"q5": "diagnose", "q6": "scaled_lrs"}
 
 
 def solution_of(q):
-    namespace = {}
-    exec(q._solution, namespace)
-    return namespace[FUNCTION[q.name]]
+    return shared.solution_of(q, FUNCTION[q.name])
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
@@ -87,30 +84,7 @@ def test_every_mistake_differs_from_the_reference_and_from_the_others(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    args = ", ".join(q.cases()[0])
-    namespace = {}
-    exec(
-        textwrap.dedent(f"""
-        def placeholder({args}):
-            raise NotImplementedError
-
-        def raising({args}):
-            return 1 / 0
-
-        def endless({args}):
-            while True:
-                pass
-        """),
-        namespace,
-    )
-    assert q.check(namespace["placeholder"]).status == "not attempted"
-    raised = q.check(namespace["raising"])
-    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
-    assert "in raising" in raised.message and "Hint:" in raised.message
-    monkeypatch.setattr(q, "time_limit", 0.3)
-    start = time.monotonic()
-    stopped = q.check(namespace["endless"])
-    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 def test_checks_leave_the_cases_and_the_global_generators_alone():
