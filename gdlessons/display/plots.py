@@ -41,8 +41,11 @@ def loss_curve(
 ) -> Figure:
     """Draw a run's loss against ``x`` (``"epoch"``, ``"iteration"``, ``"samples"`` or ``"time"``).
 
-    Per epoch: the sample-weighted training loss (and validation loss when recorded). Otherwise
-    the per-iteration batch loss. A diverged run is marked where it stopped.
+    Per epoch: the training loss on all the data at the epoch's end when the run recorded it
+    (``train(full_train_loss=True)``), like for like with the validation loss measured at the same
+    moment; otherwise the running mean of the epoch's batch losses, taken while the weights
+    moved (about half an epoch behind), and the legend says which. Otherwise the per-iteration
+    batch loss. A diverged run is marked where it stopped.
     """
     check_choice("x", x, X_AXES)
     from gdlessons.history import History
@@ -54,9 +57,12 @@ def loss_curve(
     fig, ax = new_axes(ax)
     label = label or _default_label(history)
     if x == "epoch":
-        line = ax.plot(
-            history.epochs.epoch, history.epochs.train_loss, label=f"{label} train", **style
-        )[0]
+        full = history.epochs.full_train_loss
+        if full and all(v is not None for v in full):
+            train_loss, which = full, "train (all data, epoch end)"
+        else:
+            train_loss, which = history.epochs.train_loss, "train (running mean over the epoch)"
+        line = ax.plot(history.epochs.epoch, train_loss, label=f"{label} {which}", **style)[0]
         vals = history.epochs.val_loss
         if validation and vals and vals[0] is not None:
             ax.plot(

@@ -28,6 +28,21 @@ def test_validation_curve_is_drawn_per_epoch(runs):
     assert any("validation" in label for label in labels)
 
 
+def test_the_legend_says_which_training_loss_it_draws():
+    data = quadratic_data(64)
+    full = train(tutorial_mlp(), data, batch_size=16, epochs=2, full_train_loss=True)
+    running = train(tutorial_mlp(), data, batch_size=16, epochs=2)
+    for history, which, column in [
+        (full, "all data, epoch end", full.epochs.full_train_loss),
+        (running, "running mean", running.epochs.train_loss),
+    ]:
+        ax = loss_curve(history).axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any(which in label for label in labels), labels
+        assert list(ax.get_lines()[0].get_ydata()) == list(column)
+    assert full.epochs.full_train_loss != full.epochs.train_loss
+
+
 def test_diverged_run_is_marked_not_plotted_as_nan(runs):
     assert runs[1].diverged
     fig = loss_curve(runs[1], x="iteration")
