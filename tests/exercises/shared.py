@@ -41,3 +41,22 @@ def check_placeholder_raising_and_endless(q, monkeypatch) -> None:
     start = time.monotonic()
     stopped = q.check(namespace["endless"])
     assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+def check_reference_and_solution(q, function_name: str, capsys) -> None:
+    """The reference passes, and so does the code ``q.solution()`` prints, which it does print."""
+    assert q.check(q.reference).correct
+    fn = solution_of(q, function_name)
+    assert q.check(fn).correct, q.check(fn)
+    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+
+
+def check_mistake_message(q, mistake, *, hint_required: bool = False) -> None:
+    """A typical mistake is marked incorrect with its own message, ending with its own hint."""
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if hint_required:
+        assert mistake.hint, "every typical mistake has its own hint"
+    if mistake.hint:
+        assert result.message.endswith(f"Hint: {mistake.hint}")

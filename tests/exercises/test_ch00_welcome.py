@@ -41,9 +41,7 @@ def solution_of(q):
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
 def test_reference_and_printed_solution_are_correct(q, capsys):
-    assert q.check(q.reference).correct
-    assert q.check(solution_of(q)).correct
-    assert q.solution() == q._solution and "def " in capsys.readouterr().out
+    shared.check_reference_and_solution(q, FUNCTION[q.name], capsys)
 
 
 @pytest.mark.parametrize(
@@ -52,11 +50,7 @@ def test_reference_and_printed_solution_are_correct(q, capsys):
     ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
 )
 def test_every_mistake_reaches_its_message(q, mistake):
-    result = q.check(mistake.fn)
-    assert result.status == "incorrect"
-    assert result.message.startswith(mistake.message), result.message
-    assert mistake.hint, "every typical mistake has its own hint"
-    assert result.message.endswith(f"Hint: {mistake.hint}")
+    shared.check_mistake_message(q, mistake, hint_required=True)
 
 
 @pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
