@@ -29,10 +29,8 @@ def control_kind(control) -> str:
     """How a page shows ``control``: ``"slider"``, ``"checkbox"`` or ``"dropdown"``."""
     if isinstance(control.value, bool) and not getattr(control, "options", None):
         return "checkbox"
+    # options without a readout: Dropdown, ToggleButtons, RadioButtons, Select
     if hasattr(control, "options") and not hasattr(control, "readout"):
-        return "dropdown"
-    name = type(control).__name__
-    if name in ("Dropdown", "ToggleButtons", "RadioButtons", "Select"):
         return "dropdown"
     return "slider"
 

@@ -21,16 +21,11 @@ import pytest
 
 from gdlessons.book.build import build
 from tests.browser.test_jupyterlab import CHROMIUM, FLAGS, _unavailable
+from tests.lab_server import free_port
 from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
 
 pytestmark = pytest.mark.browser
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "site"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +48,7 @@ def site(tmp_path_factory):
             os.environ.pop("GDLESSONS_FRAMES_MAX")
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "report.json").write_text(json.dumps(report, indent=1))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
          "--directory", str(out / "html")],
