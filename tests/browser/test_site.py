@@ -81,11 +81,13 @@ def _open(browser, url):
     page.on("request", lambda r: requests.append(r.url))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} ({r.failure})"))
     page.on(
         "response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None
     )
-    page.goto(url, wait_until="load")
+    # networkidle: the favicon and preloads finish before a test navigates on, so leaving the page
+    # does not abort them and report a request that never had the chance to succeed.
+    page.goto(url, wait_until="networkidle")
     return page, requests, problems
 
 
@@ -99,7 +101,7 @@ def test_contents_search_and_links(site):
     links = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
     for nb in NOTEBOOKS:
         assert f"{nb.stem}.html" in links, f"the contents do not link {nb.stem}"
-    page.goto(f"{base}/search.html?q=momentum", wait_until="load")
+    page.goto(f"{base}/search.html?q=momentum", wait_until="networkidle")
     page.wait_for_selector("#search-results li, .search li", timeout=20000)
     found = page.eval_on_selector_all("#search-results li a, .search li a", "as => as.length")
     assert found > 0, "the site's search finds nothing for 'momentum'"
