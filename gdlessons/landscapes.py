@@ -13,16 +13,19 @@ momenta, or curvatures) and get every run at once, which keeps widgets fast.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 
 from gdlessons._validate import check_float, check_int
 from gdlessons.display.plots import new_axes
+from gdlessons.display.sizes import MAX_WIDTH_IN
 
+MAX_PANELS_PER_ROW = 2  # two 3.6-inch panels fill the 7.5-inch output; a third would be too narrow
 REGIMES = ("slow", "fast monotone", "oscillating", "divergent")
 SLOW_ABOVE = (
     0.8  # error kept per iteration; 0.8**10 ≈ 0.11, i.e. ~10 iterations to shrink it tenfold
@@ -269,28 +272,49 @@ def plot_curve_1d(
     ax.set_ylabel("loss f(x)")
     ax.set_title(title or f"Gradient descent on f(x) = {a:g}·x²/2")
     if paths and legend:
-        ax.legend(loc="upper center", fontsize=8)
+        ax.legend(loc="upper center")
     return fig
 
 
 def plot_regimes_1d(
-    a: float, rates: Sequence[float], *, iterations: int = 12, x0: float = 1.0, size: float = 3.0
-) -> Figure:
+    a: float,
+    rates: Sequence[float],
+    *,
+    iterations: int = 12,
+    x0: float = 1.0,
+    size: float = 3.0,
+    ncols: int = 2,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
     """One panel per learning rate: ``iterations`` steps of gradient descent on a·x²/2 from
     ``x0``, each titled with its regime and the factor 1 − η·a applied to x every iteration.
 
+    Panels wrap into rows of at most ``ncols`` (at most :data:`MAX_PANELS_PER_ROW`), so any
+    number of rates fits the course's 7.5-inch output with every panel still readable; each
+    panel is ``size`` inches tall and shares the width. ``fig`` (a Figure or SubFigure) is drawn
+    into when given, say to place the panels beside other plots.
+
     >>> fig = plot_regimes_1d(4.0, [0.02, 0.6]); [ax.get_title().split(":")[1].split("(")[0].strip() for ax in fig.axes]
     ['slow', 'divergent']
+    >>> [round(float(v), 2) for v in plot_regimes_1d(4.0, [0.02, 0.1, 0.4, 0.55, 0.6]).get_size_inches()]
+    [7.2, 9.6]
     """
-    fig, axes = new_axes(figsize=(size * len(rates), size), ncols=len(rates))
-    axes = np.atleast_1d(axes)
+    size = check_float("size", size, low=0.0, low_open=True)
+    ncols = min(check_int("ncols", ncols, low=1), MAX_PANELS_PER_ROW, max(len(rates), 1))
+    nrows = math.ceil(len(rates) / ncols)
+    if fig is None:
+        fig = Figure(figsize=(min(3.6 * ncols, MAX_WIDTH_IN), size * nrows + 0.6),
+                     layout="constrained")  # fmt: skip
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax in axes[len(rates) :]:  # an odd count leaves the last row short
+        ax.remove()
     paths = iterates(a, [x0], np.asarray(rates, dtype=float), iterations)
-    for ax, rate, path in zip(axes, rates, paths, strict=True):
+    for ax, rate, path in zip(axes, rates, paths, strict=False):
         plot_curve_1d(a, {"": path}, ax=ax, xlim=1.5 * abs(x0), legend=False)
-        ax.set_title(f"η = {rate:g}: {regime(rate, a)} (x × {1 - rate * a:+.2f})", fontsize=9)
+        ax.set_title(f"η = {rate:g}: {regime(rate, a)} (x × {1 - rate * a:+.2f})", fontsize=10)
     # One legend for all panels, below them: inside a panel it would hide a diverging path.
     labels = [f"f(x) = {a:g}·x²/2", f"iterates from x = {x0:g}, joined in order"]
-    fig.legend(axes[0].lines[:2], labels, loc="outside lower center", ncols=2, fontsize=8)
+    fig.legend(axes[0].lines[:2], labels, loc="outside lower center", ncols=2)
     fig.suptitle(f"{iterations} iterations of gradient descent at {len(rates)} learning rates")
     return fig
 
@@ -356,7 +380,7 @@ def draw_path(
     style = {"marker": "o", "ms": 3, "lw": 1.0, **style}
     ax.plot(path[:, 0], path[:, 1], label=label, **style)
     if label and legend:
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper right")
 
 
 def torch_sgd_path(

@@ -415,7 +415,7 @@ def plot_range_test(
     'log'
     """
     check_choice("rule", rule, RULES)
-    fig, ax = new_axes(ax)
+    fig, ax = new_axes(ax, figsize=(6.4, 5.0))
     if result.skipped:
         ax.axvspan(result.lr[0], result.lr[min(result.skipped, len(result.lr) - 1)], color="0.92",
                    label=f"first {result.skipped} iterations: ignored (smoothing warm-up)")  # fmt: skip
@@ -441,9 +441,15 @@ def plot_range_test(
     names = {"mse": "loss (MSE)", "cross_entropy": "cross-entropy loss"}
     ax.set_ylabel(loss_label or names.get(result.config.get("loss", "mse"), "loss"))
     ax.set_title(title or "Learning-rate range test")
-    ax.legend(loc="upper left", fontsize=7)
-    ax.text(0.01, 0.01, CAVEAT, transform=ax.transAxes, fontsize=7, color="0.3", va="bottom")
+    range_test_legend(ax)
     return fig
+
+
+def range_test_legend(ax: Axes) -> None:
+    """(Re)draw a range-test plot's legend below the axes, where it covers no curve, headed by
+    the caveat; for plots that add their own marks after :func:`plot_range_test`."""
+    legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, title=CAVEAT)
+    legend.get_title().set_color("0.3")
 
 
 def _losses(losses) -> np.ndarray:

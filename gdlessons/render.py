@@ -120,15 +120,28 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+def _by_name(notebook: Path) -> Path:
+    """A chapter named as a path, or by its stem or number (``03_three_variants``, ``03``)."""
+    if notebook.is_file() or notebook.parent != Path("."):
+        return notebook
+    found = sorted(Path("notebooks").glob(f"{notebook.stem}*.ipynb"))
+    return found[0] if len(found) == 1 else notebook
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gdlessons.render", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "notebooks", nargs="*", type=Path, help="chapters to render (default: all in notebooks/)"
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="chapters to render, as paths, stems or numbers (default: all in notebooks/)",
     )
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = [_by_name(nb) for nb in args.notebooks] or sorted(
+        Path("notebooks").glob("[0-9][0-9]_*.ipynb")
+    )
     if not notebooks:
         print("no notebooks found: run from the repository root or name them", file=sys.stderr)
         return 2

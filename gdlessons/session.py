@@ -8,10 +8,11 @@ import numpy as np
 import torch
 
 from gdlessons._validate import check_int
+from gdlessons.display.sizes import DENSITY, INCH_PX, MIN_FONT_PT
 
 PLOT_STYLE = {
-    "figure.dpi": 80,
-    "savefig.dpi": 80,
+    "figure.dpi": INCH_PX,
+    "savefig.dpi": INCH_PX * DENSITY,
     "figure.figsize": (6.4, 4.0),
     "axes.grid": True,
     "grid.alpha": 0.3,
@@ -19,7 +20,9 @@ PLOT_STYLE = {
     "axes.spines.right": False,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
-    "legend.fontsize": 9,
+    "legend.fontsize": MIN_FONT_PT,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
     "legend.frameon": False,
 }
 
@@ -71,7 +74,15 @@ def show_figures_inline() -> bool:
         return False
     from matplotlib.figure import Figure
 
-    from gdlessons.display.plots import figure_png
+    from gdlessons.display.plots import figure_png, shown_size
+    from gdlessons.display.sizes import check
+    from gdlessons.progress import rendering
 
-    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    def png_at_shown_size(fig: Figure):
+        png = figure_png(fig)
+        if rendering():  # a render (papermill, the tests, the site) holds figures to the sizes
+            check(fig)
+        return png, shown_size(fig)  # IPython's (data, metadata): the CSS size
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png_at_shown_size)
     return True

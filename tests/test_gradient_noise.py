@@ -4,6 +4,8 @@ import torch
 from torch import nn
 
 from gdlessons.data import linear_data, quadratic_data
+from gdlessons.display.plots import new_axes
+from gdlessons.display.sizes import problems
 from gdlessons.gradient_noise import (
     doubling_batch_sizes,
     gradient_noise,
@@ -97,6 +99,9 @@ def test_gradient_noise_result_fields():
     fig = noise_plot(r)
     ax = fig.axes[0]
     assert ax.get_title() and "batch size" in ax.get_xlabel() and ax.get_ylabel()
+    assert problems(fig) == []  # fits the column, no text under 9 pt
+    outer, given = new_axes(figsize=(4, 3))
+    assert noise_plot(r, ax=given) is outer and given.get_xscale() == "log"
 
 
 def test_bad_arguments_are_named():

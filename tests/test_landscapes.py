@@ -4,6 +4,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gdlessons import landscapes as L
+from gdlessons.display.sizes import problems
 
 
 def torch_sgd_path(curvatures, x0, lr, iterations, momentum=0.0, nesterov=False):
@@ -133,3 +134,10 @@ def test_regimes_panel_titles_name_each_regime():
     titles = [ax.get_title() for ax in fig.axes]
     for title, name in zip(titles, L.REGIMES, strict=True):
         assert f": {name} (" in title
+
+
+def test_regimes_wrap_into_rows_that_fit_the_output():
+    for count in (1, 2, 3, 4, 7):
+        fig = L.plot_regimes_1d(4.0, list(np.linspace(0.02, 0.55, count)), ncols=4)
+        assert len(fig.axes) == count and problems(fig) == []
+        assert len({round(ax.get_position().x0, 3) for ax in fig.axes}) == min(count, 2)

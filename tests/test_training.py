@@ -173,7 +173,7 @@ def test_a_real_divergence_stops_cleanly_and_still_plots():
         fig, axes = new_axes(ncols=len(X_AXES), figsize=(16, 3))
         for x, ax in zip(X_AXES, axes):
             assert loss_curve(h, x=x, ax=ax) is fig
-        assert figure_png(fig, dpi=30).startswith(b"\x89PNG")
+        assert figure_png(fig, density=0.3).startswith(b"\x89PNG")
 
 
 def test_divergence_at_the_first_iteration_still_plots():
@@ -184,7 +184,7 @@ def test_divergence_at_the_first_iteration_still_plots():
         fig, axes = new_axes(ncols=len(X_AXES), figsize=(16, 3))
         for x, ax in zip(X_AXES, axes):
             assert loss_curve(h, x=x, ax=ax) is fig
-        assert figure_png(fig, dpi=30).startswith(b"\x89PNG")
+        assert figure_png(fig, density=0.3).startswith(b"\x89PNG")
 
 
 def test_scheduler_steps_once_per_update_and_lr_log_shows_the_rate_used():

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.path import Path as Path_
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
@@ -235,7 +236,11 @@ def loss_plot(
 
 
 def epochs_plot(
-    batch_losses: Sequence[float], val_losses: Sequence[float], *, title: str | None = None
+    batch_losses: Sequence[float],
+    val_losses: Sequence[float],
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Mini-batch training: every batch's loss (per iteration) and the validation loss after
     each epoch, placed at the epoch's last iteration.
@@ -243,7 +248,7 @@ def epochs_plot(
     >>> fig = epochs_plot([3.0, 2.0, 1.5, 1.0], [2.5, 1.2]); [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['batch loss (each iteration)', 'validation loss (after each epoch)']
     """
-    fig, ax = new_axes()
+    fig, ax = new_axes(ax)
     per_epoch = len(batch_losses) // len(val_losses)
     xs = np.arange(1, len(batch_losses) + 1)
     ax.plot(xs, batch_losses, "-", color="0.55", lw=1.0, label="batch loss (each iteration)")
@@ -440,12 +445,11 @@ class LineLoop:
 
     def figure(self, lr: float, iteration: int) -> Figure:
         """The loss surface with the path up to ``iteration`` (left) and the loss per iteration
-        (right), the current iteration marked on both."""
+        (right), the current iteration marked on both, the run's verdict above them."""
         path = self.path(lr)
         k = min(check_int("iteration", iteration, low=0), path.iterations)
-        fig = Figure(figsize=(9.0, 3.9), dpi=80)  # fixed margins: a slider move redraws fast
+        fig = Figure(figsize=(7.5, 4.3), layout="constrained")
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
-        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.28)
         left.plot(*self.contours, color="0.7", lw=0.7)
         shown = path.params[: k + 1]
         out = self.leaves_view(path)
@@ -465,11 +469,8 @@ class LineLoop:
             axis.set_major_locator(MaxNLocator(5))
         left.set_xlabel("w (slope)")
         left.set_ylabel("b (intercept)")
-        left.legend(loc="lower left", fontsize=9, framealpha=0.8)
-        left.set_title(
-            f"Loss surface and the path\nlr = {lr:.3g}, {k} of {path.iterations} iterations drawn",
-            fontsize=10,
-        )
+        left.legend(loc="lower left", framealpha=0.8)
+        left.set_title(f"Loss surface and the path\n{k} of {path.iterations} iterations drawn")
         losses = path.loss[: k + 1]
         xs = np.arange(k + 1)
         ok = np.isfinite(losses)
@@ -487,7 +488,8 @@ class LineLoop:
         right.yaxis.set_minor_locator(NullLocator())
         right.set_xlabel("iteration (updates done)")
         right.set_ylabel("loss (mean squared error)")
-        right.set_title(f"Loss per iteration\n{self.verdict(lr)}", fontsize=10)
+        right.set_title("Loss per iteration\n ")  # two lines, like the surface's title
+        fig.suptitle(f"lr = {lr:.3g}: {self.verdict(lr)}")
         return fig
 
     def leaves_view(self, path: Path) -> int | None:
@@ -499,7 +501,7 @@ class LineLoop:
         return int(np.argmax(outside)) if outside.any() else None
 
     def verdict(self, lr: float) -> str:
-        """The run in a few words, for the loss panel's title."""
+        """The run in a few words, for the figure's title."""
         path = self.path(lr)
         bad = path.diverged_at()
         if bad is not None:

@@ -16,8 +16,9 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
@@ -155,10 +156,30 @@ def _batch_colours(k: int) -> ListedColormap:
     return ListedColormap(colours).with_extremes(bad="white")
 
 
+NUMBER_PT = 9.0  # the batch numbers written in the cells: the course's smallest text
+
+
+def _numbers_fit(ax: Axes, a: BatchAssignment) -> bool:
+    """Whether a 9-pt batch number fits in one cell of ``ax`` (judged from the axes' size before
+    layout, with room to spare for what the layout takes off). Smaller cells get no numbers:
+    shrinking them would make them unreadable."""
+    points = 72 / ax.get_figure(root=True).dpi  # per display pixel
+    cell_w = 0.85 * ax.bbox.width * points / a.n
+    cell_h = 0.75 * ax.bbox.height * points / a.epochs
+    digits = len(str(a.iterations_per_epoch))
+    return cell_w >= 0.62 * NUMBER_PT * digits + 3 and cell_h >= 1.2 * NUMBER_PT
+
+
+def _ink(colour) -> str:
+    """Black on light cells, white on dark ones, so a number reads on any batch colour."""
+    r, g, b = colour[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else "white"
+
+
 def draw_assignment(
     a: BatchAssignment,
     *,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     numbers: bool = False,
     counters: bool = True,
@@ -166,25 +187,29 @@ def draw_assignment(
     """The dataset as a strip of samples (x: sample index), one row per epoch, each sample
     coloured by the batch that used it; white = not used in that epoch, a dot = used twice
     or more (only possible with replacement). ``numbers`` writes the batch number in each
-    cell (small N only; text is what makes a redraw slow); ``counters`` adds the run's
-    counts to the title."""
+    cell, at 9 pt, where the cells are big enough for it (see :func:`numbered`; text is also
+    what makes a redraw slow); ``counters`` adds the run's counts to the title. Without ``ax``
+    a fresh constrained figure with a key of the batch colours is made (the explorer's picture).
+
+    >>> fig = draw_assignment(batch_assignment(20, 6, 2))
+    >>> [ax.get_ylabel() for ax in fig.axes], fig.get_size_inches().tolist()
+    (['epoch', 'batch'], [7.0, 2.2])
+    """
     k = a.iterations_per_epoch
     cmap = _batch_colours(k)
     if ax is None:
-        # Fixed margins instead of constrained layout: a slider redraw stays fast.
-        height = 1.4 + 0.4 * a.epochs
-        fig = Figure(figsize=(7.0, height))
-        bottom, top = 0.6 / height, 1 - 0.7 / height
-        ax = fig.add_axes((0.07, bottom, 0.83, top - bottom))
-        key = fig.add_axes((0.93, bottom, 0.018, top - bottom))
+        fig = Figure(figsize=(7.0, 1.4 + 0.4 * a.epochs), layout="constrained")
+        ax, key = fig.subplots(1, 2, width_ratios=(1, 0.02))
         key.imshow(np.arange(k)[:, None], cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto",
                    extent=(0, 1, k + 0.5, 0.5))  # fmt: skip
         key.grid(False)
         key.set_xticks([])
-        key.set_yticks(sorted({1, (k + 1) // 2, k}))  # few ticks: each one costs a redraw
+        key.yaxis.tick_right()
+        # every batch while they are few, else first, middle and last (each tick costs a redraw)
+        key.set_yticks(range(1, k + 1) if k <= 10 else sorted({1, (k + 1) // 2, k}))
         key.set_ylim(k + 0.5, 0.5)
-        key.tick_params(labelsize=7)
-        key.set_title("batch", fontsize=7)
+        key.yaxis.set_label_position("right")  # beside the key: above it, it meets the title
+        key.set_ylabel("batch", fontsize=NUMBER_PT)
     else:
         fig = ax.figure
     grid = np.ma.masked_less(a.first_batch, 0)
@@ -196,18 +221,12 @@ def draw_assignment(
     if a.n <= 60:  # cell borders help only while cells are wide enough to see
         ax.vlines(np.arange(a.n + 1) - 0.5, 0.5, a.epochs + 0.5, color="white", lw=0.6)
     ax.hlines(np.arange(a.epochs + 1) + 0.5, -0.5, a.n - 0.5, color="white", lw=2)
-    if numbers and a.n * a.epochs <= 200:
+    if numbers and _numbers_fit(ax, a):
         rows, cols = np.nonzero(a.first_batch >= 0)
         for r, c in zip(rows, cols):
-            ax.text(
-                c,
-                r + 1,
-                str(a.first_batch[r, c] + 1),
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white",
-            )
+            batch = a.first_batch[r, c]
+            ax.text(c, r + 1, str(batch + 1), ha="center", va="center", fontsize=NUMBER_PT,
+                    color=_ink(cmap(int(batch))))  # fmt: skip
     rows, cols = np.nonzero(a.uses >= 2)
     if len(rows):  # a dot instead of a legend: legends are slow to lay out
         ax.scatter(cols, rows + 1.3, s=7, c="black", marker="o")
@@ -231,8 +250,18 @@ def draw_assignment(
                 f"\n{a.epochs} epochs: {c['iterations']} iterations, {c['samples seen']} samples seen; "
                 f"per epoch {c['unseen per epoch']:.3g} unseen, {c['repeated per epoch']:.3g} used 2+ times"
             )
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=NUMBER_PT)
     return fig
+
+
+def numbered(ax: Axes) -> bool:
+    """Whether :func:`draw_assignment` wrote batch numbers in ``ax``'s cells.
+
+    >>> a = batch_assignment(20, 6, 2)
+    >>> numbered(draw_assignment(a, numbers=True).axes[0]), numbered(draw_assignment(a).axes[0])
+    (True, False)
+    """
+    return bool(ax.texts)
 
 
 GALLERY_MODES = {
@@ -242,28 +271,52 @@ GALLERY_MODES = {
 }
 
 
-def assignment_gallery(n: int = 20, batch_size: int = 6, epochs: int = 3, *, seed: int = 0):
-    """The three ways to build epochs side by side (shuffled, ``drop_last``, with replacement),
-    batch numbers written in the cells. Returns ``(figure, {mode: BatchAssignment})``."""
+def assignment_gallery(
+    n: int = 20,
+    batch_size: int = 6,
+    epochs: int = 3,
+    *,
+    seed: int = 0,
+    fig: Figure | SubFigure | None = None,
+) -> tuple[Figure | SubFigure, dict[str, BatchAssignment]]:
+    """The three ways to build epochs stacked (shuffled, ``drop_last``, with replacement),
+    batch numbers written in the cells while they fit at 9 pt (at a large N the cells are too
+    narrow: then the colours alone tell the batches, and the figure's title says so).
+    ``fig`` is a figure or subfigure to draw into (default: a new 7.5-in wide one), so the
+    gallery can sit inside a larger figure. Returns ``(figure, {mode: BatchAssignment})``.
+
+    >>> fig, modes = assignment_gallery(n=12, batch_size=5, epochs=2)
+    >>> len(fig.axes), modes["shuffled"].iterations_per_epoch, float(fig.get_figwidth())
+    (3, 3, 7.5)
+    >>> top, bottom = Figure(figsize=(7.5, 6), layout="constrained").subfigures(2, 1)
+    >>> len(assignment_gallery(n=12, batch_size=5, epochs=1, fig=bottom)[0].axes)
+    3
+    """
     assignments = {
         mode: batch_assignment(n, batch_size, epochs, seed=seed, **kw)
         for mode, kw in GALLERY_MODES.items()
     }
-    fig, axes = new_axes(figsize=(8.0, 1.6 + 0.9 * epochs), ncols=1)
-    fig.clear()
+    if fig is None:
+        fig = Figure(figsize=(7.5, 1.2 + 1.1 * epochs), layout="constrained")
     axes = fig.subplots(3, 1)
+    shown = []
     for ax, (mode, a) in zip(axes, assignments.items()):
         c = a.counts()
         draw_assignment(
             a, ax=ax, numbers=True,
             title=f"{mode}: {a.iterations_per_epoch} iterations/epoch of sizes {_sizes_text(a.batch_sizes)}; "
-            f"per epoch {c['unseen per epoch']:.3g} samples unused, {c['repeated per epoch']:.3g} used 2+ times",
+            f"per epoch {c['unseen per epoch']:.3g} unused, {c['repeated per epoch']:.3g} used 2+ times",
         )  # fmt: skip
+        shown.append(numbered(ax))
         if ax is not axes[-1]:
             ax.set_xlabel("")
-    fig.suptitle(
-        f"N={n} samples, B={batch_size}: the number in a cell is the batch that used that sample"
+    what = (
+        "the number in a cell is the batch that used that sample"
+        if all(shown)
+        else "a cell's colour is the batch that used that sample\n"
+        "(no numbers: at this N the cells are too narrow for them)"
     )
+    fig.suptitle(f"N={n} samples, B={batch_size}: {what}")
     return fig, assignments
 
 
@@ -496,18 +549,64 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def axes_comparison(histories: Sequence[History], *, labels: Sequence[str] | None = None) -> Figure:
-    """The same runs drawn three ways: loss per epoch, per iteration and per sample seen."""
-    fig, axes = new_axes(figsize=(10.5, 3.4), ncols=3)
+# A marker and (on the smooth per-epoch curves) a line style per run besides its colour, so the
+# runs stay apart without colour; the noisy per-iteration curves stay solid (a dash pattern breaks
+# on them) and carry the markers.
+RUN_MARKERS = ("o", "s", "^", "D", "v")
+RUN_LINESTYLES = ("-", "--", "-.", ":", (0, (6, 2)))
+
+
+def _marks(xs: Sequence[float], i: int, *, log: bool = False, count: int = 7) -> list[int]:
+    """Indices of about ``count`` points spread evenly along the x-axis (on a log axis, evenly in
+    log x), shifted a little per run ``i`` so the markers of overlapping lines do not hide each other.
+
+    >>> _marks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0, count=3)
+    [0, 4, 9]
+    """
+    x = np.asarray(xs, dtype=float)
+    if len(x) <= 1:
+        return list(range(len(x)))
+    lo, hi = (np.log(x[x > 0].min()), np.log(x.max())) if log else (x.min(), x.max())
+    shift = (i % 3) / 3 / (count - 1)
+    spots = lo + (hi - lo) * np.clip(np.linspace(0, 1, count) + shift, 0, 1)
+    scale = np.log(np.where(x > 0, x, np.nan)) if log else x
+    found = {int(np.nanargmin(np.abs(scale - s))) for s in spots}
+    return sorted(found)
+
+
+def axes_comparison(
+    histories: Sequence[History],
+    *,
+    labels: Sequence[str] | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """The same runs drawn three ways: loss per epoch (a wide panel on top, where the epochs'
+    story is told), per iteration and per sample seen (the two panels below), each run with its
+    own colour, marker and (per epoch) line style. ``fig`` is a figure or subfigure to draw into
+    (default: a new 7.5 × 6.2-in one), so the comparison fits the course's column.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> runs = [train(tutorial_mlp(), quadratic_data(40), batch_size=B, epochs=2) for B in (10, 40)]
+    >>> [ax.get_title() for ax in axes_comparison(runs).axes]
+    ['Loss per epoch', 'Batch loss per iteration (log x)', 'Batch loss per sample seen']
+    """
+    if fig is None:
+        fig = Figure(figsize=(7.5, 6.2), layout="constrained")
+    grid = fig.add_gridspec(2, 2)
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     labels = labels or [f"B={h.config['batch_size']}" for h in histories]
-    for h, label in zip(histories, labels):
-        loss_curve(h, x="epoch", ax=axes[0], label=label, validation=False, title="Loss per epoch")
-        loss_curve(
-            h, x="iteration", ax=axes[1], label=label, title="Batch loss per iteration", lw=0.8
-        )
-        loss_curve(
-            h, x="samples", ax=axes[2], label=label, title="Batch loss per sample seen", lw=0.8
-        )
+    for i, (h, label) in enumerate(zip(histories, labels)):
+        marker, colour = RUN_MARKERS[i % len(RUN_MARKERS)], f"C{i}"
+        style = dict(color=colour, marker=marker, ms=5)
+        loss_curve(h, x="epoch", ax=axes[0], label=label, validation=False, title="Loss per epoch",
+                   ls=RUN_LINESTYLES[i % len(RUN_LINESTYLES)], lw=1.6,
+                   markevery=_marks(h.epochs.epoch, i), **style)  # fmt: skip
+        its = h.iterations
+        loss_curve(h, x="iteration", ax=axes[1], label=label, title="Batch loss per iteration",
+                   lw=0.8, markevery=_marks(its.iteration, i, log=True), **style)  # fmt: skip
+        loss_curve(h, x="samples", ax=axes[2], label=label, title="Batch loss per sample seen",
+                   lw=0.8, markevery=_marks(its.samples_seen, i), **style)  # fmt: skip
     # Log x: a full-batch run's 20 iterations would otherwise be squeezed against the axis.
     axes[1].set_xscale("log")
     axes[1].set_title("Batch loss per iteration (log x)")
@@ -576,8 +675,13 @@ def replacement_stats(
     return ReplacementStats(a.n, draws, a.epochs, (a.uses == 0).mean(axis=1), measured, theory)
 
 
-def draw_replacement(stats: ReplacementStats, *, ax=None) -> Figure:
-    """Bars: how many times each sample was used in an epoch, measured vs the binomial theory."""
+def draw_replacement(stats: ReplacementStats, *, ax: Axes | None = None) -> Figure:
+    """Bars: how many times each sample was used in an epoch, measured vs the binomial theory.
+    ``ax`` draws into an existing axes (default: a new 6 × 3.4-in figure).
+
+    >>> draw_replacement(replacement_stats(100, 10, epochs=2)).axes[0].get_xlabel()
+    'times a sample is used in one epoch'
+    """
     fig, ax = new_axes(ax, figsize=(6.0, 3.4))
     ks = np.arange(len(stats.measured))
     ax.bar(ks - 0.2, stats.measured, width=0.4, label=f"measured ({stats.epochs} epochs)")
@@ -590,13 +694,13 @@ def draw_replacement(stats: ReplacementStats, *, ax=None) -> Figure:
     ax.text(
         0.97, 0.62, f"never used: {stats.unseen_measured:.1%} measured,\n"
         f"{stats.unseen_theory:.1%} theory (1/e = {1 / math.e:.1%})",
-        transform=ax.transAxes, ha="right", fontsize=8,
+        transform=ax.transAxes, ha="right", fontsize=9,
     )  # fmt: skip
     ax.set_xticks(ks)
     ax.set_xlabel("times a sample is used in one epoch")
     ax.set_ylabel("fraction of samples")
     ax.set_title(f"Epochs of {stats.draws_per_epoch} draws with replacement from N={stats.n}")
-    ax.legend()
+    ax.legend(loc="upper right")  # above the text, clear of the tall bars on the left
     return fig
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from matplotlib import ticker
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
 from gdlessons._validate import check_float, check_int
@@ -175,13 +175,27 @@ def diverged_text(history: History) -> str:
     return f"diverged at iteration {history.diverged_at}"
 
 
-def four_panel(runs: Mapping[str, History], *, title: str | None = None) -> Figure:
-    """Full-data loss of each run against epoch, iteration, samples seen and wall-clock seconds.
+def four_panel(
+    runs: Mapping[str, History],
+    *,
+    title: str | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Full-data loss of each run against epoch, iteration, samples seen and wall-clock seconds,
+    in a 2 × 2 grid (epoch and iteration on top, samples and seconds below).
 
     Iterations and seconds are drawn on log axes: batch GD makes a handful of updates, stochastic
-    GD thousands, and their training times differ as much.
+    GD thousands, and their training times differ as much. ``fig`` is a figure or subfigure to
+    draw into (default: a new 7.5 × 7-in one, the width of the course's column).
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> fig = four_panel(compare_variants(LinearModel(), linear_data(40), epochs=2, lr=0.1))
+    >>> [ax.get_xlabel() for ax in fig.axes][::3], float(fig.get_figwidth())
+    (['epoch', 'wall-clock training time (s)'], 7.5)
     """
-    fig = Figure(figsize=(11, 7.2), layout="constrained")
+    if fig is None:
+        fig = Figure(figsize=(7.5, 7.0), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     for i, (label, h) in enumerate(runs.items()):
         for ax, x in zip(axes, X_AXES):
@@ -293,10 +307,12 @@ def draw_surface(surface: Surface, ax: Axes) -> None:
     ax.set_ylabel("b (intercept)")
 
 
-def trajectory_plot(runs: Mapping[str, History], data, *, surface: Surface | None = None) -> Figure:
+def trajectory_plot(
+    runs: Mapping[str, History], data, *, surface: Surface | None = None, ax: Axes | None = None
+) -> Figure:
     """The paths of runs trained with ``record_params=True`` on the loss contours."""
     surface = surface or loss_surface(data)
-    fig, ax = new_axes(figsize=(6.4, 5.0))
+    fig, ax = new_axes(ax, figsize=(6.4, 5.0))
     draw_surface(surface, ax)
     for i, (label, h) in enumerate(runs.items()):
         w = h.param_trajectory("w").numpy()
@@ -450,10 +466,27 @@ def tutorial_replay(
     return runs
 
 
-def tutorial_plot(runs: list[TutorialRun]) -> Figure:
-    """The replay's full-data loss against the tutorial's "epoch" (an iteration), and against
-    what it should have counted: samples seen, where the three runs cover very different ground."""
-    fig, axes = new_axes(figsize=(11, 3.9), ncols=2)
+def tutorial_plot(
+    runs: list[TutorialRun], *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
+    """The replay's full-data loss against the tutorial's "epoch" (an iteration) on top, and
+    below against what it should have counted: samples seen, where the three runs cover very
+    different ground. ``fig`` is a figure or subfigure to draw into (default: a new 7.5 × 6.6-in
+    one; the two panels are stacked so each keeps the column's full width).
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> replay = tutorial_replay(quadratic_data(50), tutorial_mlp(), iterations=3)
+    >>> fig = tutorial_plot(replay)
+    >>> [ax.get_xlabel() for ax in fig.axes][1], float(fig.get_figwidth())
+    ('samples seen', 7.5)
+    >>> left, right = Figure(figsize=(7.5, 6), layout="constrained").subfigures(1, 2)
+    >>> len(tutorial_plot(replay, fig=right).axes)
+    2
+    """
+    if fig is None:
+        fig = Figure(figsize=(7.5, 6.6), layout="constrained")
+    axes = fig.subplots(2, 1)
     n = runs[0].samples_seen / runs[0].real_epochs
     for i, run in enumerate(runs):
         label = f"{run.label} (B = {run.batch_size})"
@@ -466,7 +499,7 @@ def tutorial_plot(runs: list[TutorialRun]) -> Figure:
     axes[1].set_xscale("log")
     axes[1].set_xlabel("samples seen")
     axes[1].axvline(n, color="grey", ls=":", lw=1)
-    axes[1].text(n, axes[1].get_ylim()[1], " 1 real epoch", color="grey", va="top", fontsize=8)
+    axes[1].text(n, axes[1].get_ylim()[1], " 1 real epoch", color="grey", va="top", fontsize=9)
     axes[1].set_title("The same runs against samples seen")
     for ax in axes:
         ax.set_yscale("log")
@@ -542,10 +575,11 @@ def trajectory_explorer(
     levels = np.geomspace(max(floor, 1e-3) * 1.05, float(surface.loss.max()), 14)
 
     def draw(batch_size: int, lr: float) -> Figure:
+        # A fresh constrained figure per state: the explorer's Redraw keeps the first layout
+        # and draws later states once with it (gdlessons.display.redraw).
         i = lrs.index(lr)
         path, loss = paths[batch_size][i], losses[batch_size][i]
-        fig = Figure(figsize=(8.4, 3.4))  # a fixed layout: constrained layout costs a redraw
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
+        fig = Figure(figsize=(7.5, 3.6), layout="constrained")
         ax, ax2 = fig.subplots(1, 2)
         ax.contour(surface.w, surface.b, surface.loss, levels=levels, cmap="Greys", linewidths=0.8)
         ax.plot(*surface.minimum, "*", color="black", markersize=11)
@@ -558,7 +592,7 @@ def trajectory_explorer(
         ax.yaxis.set_major_locator(ticker.MaxNLocator(4))
         ax.set_xlabel("w (slope)")
         ax.set_ylabel("b (intercept)")
-        ax.set_title(f"Path: B = {batch_size}, lr = {lr:g}", y=1.0)  # a fixed y skips a layout pass
+        ax.set_title(f"Path: B = {batch_size}, lr = {lr:g}")
         per_epoch = iterations_per_epoch(n, batch_size)
         its = np.arange(len(loss)) / per_epoch
         finite = np.where(np.isfinite(loss), loss, np.nan)
@@ -571,7 +605,7 @@ def trajectory_explorer(
         ax2.xaxis.set_major_locator(ticker.MaxNLocator(4))
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("full-data training loss (MSE)")
-        ax2.set_title(f"{len(loss) - 1} iterations in {epochs} epochs (dotted: minimum)", y=1.0)
+        ax2.set_title(f"{len(loss) - 1} iterations in {epochs} epochs\n(dotted: the minimum)")
         return fig
 
     def readout(batch_size: int, lr: float) -> str:

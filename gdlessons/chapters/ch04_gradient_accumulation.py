@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 
 import torch
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from torch import nn
 
@@ -313,17 +313,20 @@ def measure_step_memory(
     return job.result() if wait else job
 
 
-def memory_time_figure(results: list[dict]) -> Figure:
+def memory_time_figure(
+    results: list[dict], *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
     """Bars of peak memory and time per update for each way of splitting the same effective batch.
 
     >>> rows = [{"accumulation_steps": 1, "micro_batch_size": 8, "peak_mb": 2.0, "seconds": 0.1}]
     >>> memory_time_figure(rows).axes[0].get_ylabel()
     'peak memory of one update (MB)'
     """
-    from gdlessons.display.plots import new_axes
+    from gdlessons.display.plots import new_figure
 
-    labels = [f"{r['accumulation_steps']} × {r['micro_batch_size']}" for r in results]
-    fig, (mem, sec) = new_axes(figsize=(8.0, 3.2), ncols=2)
+    labels = [f"{r['accumulation_steps']}×{r['micro_batch_size']}" for r in results]
+    fig = new_figure(fig, figsize=(7.5, 3.4))
+    mem, sec = fig.subplots(1, 2)
     mem.bar(labels, [r["peak_mb"] for r in results], color="C0")
     mem.set(xlabel="k micro-batches × micro-batch size", ylabel="peak memory of one update (MB)")
     mem.set_title("Memory follows the micro-batch")
@@ -335,7 +338,7 @@ def memory_time_figure(results: list[dict]) -> Figure:
     for ax, key, fmt in ((mem, "peak_mb", "{:.1f}"), (sec, "seconds", "{:.0f}")):
         for i, r in enumerate(results):
             v = r[key] * (1000 if key == "seconds" else 1)
-            ax.annotate(fmt.format(v), (i, v), ha="center", va="bottom", fontsize=8)
+            ax.annotate(fmt.format(v), (i, v), ha="center", va="bottom", fontsize=9)
     return fig
 
 
@@ -461,8 +464,8 @@ def draw_accumulation(
     runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
 ) -> Figure:
     """The explorer's figure: the accumulated run's loss over the single-batch run with the same
-    effective batch, and the activation memory each needs. (A fixed layout and plain tick
-    labels keep a redraw fast.)
+    effective batch, and the activation memory each needs. (Plain tick labels keep a redraw
+    fast.)
 
     >>> runs = AccumulationRuns([1, 2], {(4, 2): [2.0, 1.0]}, {4: [2.0, 1.5], 8: [2.0, 1.0]}, {4: 1.0, 8: 2.0})
     >>> draw_accumulation(runs, 4, 2).axes[0].get_title()
@@ -470,8 +473,7 @@ def draw_accumulation(
     """
     b, k = micro_batch_size, accumulation_steps
     B = b * k
-    fig = Figure(figsize=(7.6, 3.2))
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.9, wspace=0.3)
+    fig = Figure(figsize=(7.5, 3.4), layout="constrained")
     ax, bar = fig.subplots(1, 2)
     ax.plot(
         runs.epochs, runs.large_batch[B], color="0.6", lw=5, alpha=0.6, label=f"one batch of {B}"
@@ -499,17 +501,17 @@ def draw_accumulation(
     bar.set(ylabel="activations kept for backward (KiB)", title="Memory of one forward/backward")
     bar.set_ylim(0, max(runs.activation_kib.values()) * 1.12)
     for i, v in enumerate(values):
-        bar.annotate(f"{v:.0f} KiB", (i, v), ha="center", va="bottom", fontsize=8)
+        bar.annotate(f"{v:.0f} KiB", (i, v), ha="center", va="bottom", fontsize=9)
     return fig
 
 
 def accumulation_readout(
     runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
 ) -> str:
-    """One line under the explorer: effective batch, the curves' largest gap, memory ratio.
+    """Three short lines under the explorer: effective batch, the curves' largest gap, memory.
 
     >>> runs = AccumulationRuns([1], {(4, 2): [1.0]}, {4: [1.0], 8: [1.0]}, {4: 1.0, 8: 2.0})
-    >>> accumulation_readout(runs, 4, 2).split(";")[0]
+    >>> accumulation_readout(runs, 4, 2).splitlines()[0]
     'effective batch = 2 × 4 = 8'
     """
     b, k = micro_batch_size, accumulation_steps
@@ -519,7 +521,8 @@ def accumulation_readout(
     )
     ratio = runs.activation_kib[B] / runs.activation_kib[b]
     return (
-        f"effective batch = {k} × {b} = {B}; largest relative gap between the curves = {gap:.1e}; "
+        f"effective batch = {k} × {b} = {B}\n"
+        f"largest relative gap between the curves = {gap:.1e}\n"
         f"one batch of {B} needs {ratio:.0f}× the activation memory of a micro-batch of {b}"
     )
 

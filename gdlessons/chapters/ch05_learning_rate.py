@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
 from gdlessons._validate import check_float, check_int
-from gdlessons.display.plots import X_AXES, loss_curve, new_axes
+from gdlessons.display.plots import X_AXES, loss_curve
 from gdlessons.history import History
 from gdlessons.landscapes import (
     SLOW_ABOVE,
@@ -39,30 +39,42 @@ def _describe(lr: float, a: float, kappa: float) -> str:
     )
 
 
-def quadratic_figure(lr: float, a: float, kappa: float, *, iterations: int = 20) -> Figure:
+def quadratic_figure(
+    lr: float,
+    a: float,
+    kappa: float,
+    *,
+    iterations: int = 20,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
     """The explorer's picture: gradient descent with rate ``lr`` on a·x²/2 (left) and on the 2-D
     quadratic with λ_max = a and condition number ``kappa`` (right), regimes in the titles.
+
+    A fresh figure per state, laid out by constrained layout: the explorer's redraw remembers
+    the first layout, so a slider move draws once. ``fig`` (a Figure or SubFigure) is drawn
+    into when given.
 
     >>> fig = quadratic_figure(0.45, 4.0, 10.0); [ax.get_title().split(":")[0] for ax in fig.axes]
     ['1-D, a = 4', '2-D, κ = 10']
     """
     lam = eigenvalues_from_condition(kappa, lambda_max=a)
-    fig = Figure(figsize=(8.0, 3.3), dpi=80)  # no layout engine: fixed margins redraw faster
+    if fig is None:
+        fig = Figure(figsize=(7.4, 3.7), layout="constrained")
     left, right = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
-    # No legends and few fixed ticks: text layout is most of a redraw; the titles say it all.
+    # No legends and few fixed ticks: text layout is most of a redraw; the titles say it all,
+    # on two lines each so that they fit over a panel half the output wide.
     plot_curve_1d(a, {"": iterates(a, [1.0], lr, iterations)}, ax=left, legend=False)
-    left.set_title(f"1-D, a = {a:g}: {regime(lr, a)} (bound 2/a = {2 / a:.3g})")
+    left.set_title(f"1-D, a = {a:g}: {regime(lr, a)}\n(bound 2/a = {2 / a:.3g})", fontsize=10)
     plot_contours_2d(lam, ax=right, levels=8)
     draw_path(right, iterates(lam, [1.2, 1.0], lr, iterations), limit=10.0, legend=False)
-    right.set_title(f"2-D, κ = {kappa:.3g}: {regime(lr, lam)} (bound 2/λ_max = {2 / a:.3g})")
+    right.set_title(
+        f"2-D, κ = {kappa:.3g}: {regime(lr, lam)}\n(bound 2/λ_max = {2 / a:.3g})", fontsize=10
+    )
     ticks = [-1.5, 0.0, 1.5]
     left.set_xticks(ticks)
     left.set_yticks([0.0, round(0.5 * a * 1.5**2, 2)])
     right.set_xticks(ticks)
     right.set_yticks(ticks)
-    for ax in (left, right):
-        ax.title.set_fontsize(9)
     return fig
 
 
@@ -285,11 +297,16 @@ def rate_sentences(runs: dict[float, History]) -> str:
 
 
 def plot_rate_runs(
-    runs: dict, *, batch_size: int | None = None, title: str | None = None
-) -> Figure:
-    """Full-data training loss per epoch for the runs that finished (left) and, beside it only
-    if some run diverged, those runs' batch loss per iteration up to where they stopped. Keys
-    are rates (labelled ``lr=…``) or labels.
+    runs: dict,
+    *,
+    batch_size: int | None = None,
+    title: str | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Full-data training loss per epoch for the runs that finished (top) and, below it only if
+    some run diverged, those runs' batch loss per iteration up to where they stopped. Keys are
+    rates (labelled ``lr=…``) or labels. Stacked, so each panel gets the output's full width;
+    ``fig`` (a Figure or SubFigure) is drawn into when given.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -299,26 +316,28 @@ def plot_rate_runs(
     ['epoch', 'iteration (optimizer updates)']
     """
     diverged = {lr: h for lr, h in runs.items() if h.diverged}
-    fig, axes = new_axes(ncols=2 if diverged else 1, figsize=(10, 3.8) if diverged else (6.4, 3.8))
-    left, right = (axes[0], axes[1]) if diverged else (axes, None)
+    if fig is None:
+        fig = Figure(figsize=(6.4, 7.0) if diverged else (6.4, 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(2 if diverged else 1, 1))
+    top, bottom = (axes[0], axes[1]) if diverged else (axes[0], None)
     for (key, h), (ls, marker) in zip(runs.items(), STYLES * 2):
         label = key if isinstance(key, str) else f"lr={key:g}"
         if h.diverged:
-            loss_curve(h, x="iteration", ax=right, label=label, ls=ls, marker=marker,
+            loss_curve(h, x="iteration", ax=bottom, label=label, ls=ls, marker=marker,
                        title="Divergent rates: batch loss per iteration")  # fmt: skip
         else:
-            left.plot(h.epochs.epoch, h.epochs.full_train_loss, ls=ls, marker=marker, ms=4,
-                      label=label)  # fmt: skip
+            top.plot(h.epochs.epoch, h.epochs.full_train_loss, ls=ls, marker=marker, ms=4,
+                     label=label)  # fmt: skip
     size = f", B = {batch_size}" if batch_size else ""
-    left.set(xlabel=X_AXES["epoch"], ylabel="full-data training loss (MSE)", yscale="log",
-             title=title or f"Tutorial MLP{size}: loss after each epoch")  # fmt: skip
-    if left.lines:
-        left.legend()
-    if right is not None:
+    top.set(xlabel=X_AXES["epoch"], ylabel="full-data training loss (MSE)", yscale="log",
+            title=title or f"Tutorial MLP{size}: loss after each epoch")  # fmt: skip
+    if top.lines:
+        top.legend()
+    if bottom is not None:
         stop = max(h.diverged_at for h in diverged.values())
-        right.set_xticks(range(1, stop))  # whole iterations only
-        right.set_xlim(0.5, stop + 1.5)  # room for the "diverged" note
-        right.set_ylabel("batch loss (MSE)")
+        bottom.set_xticks(range(1, stop))  # whole iterations only
+        bottom.set_xlim(0.5, stop + 1.5)  # room for the "diverged" note
+        bottom.set_ylabel("batch loss (MSE)")
     return fig
 
 

@@ -23,13 +23,12 @@ import matplotlib as mpl
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
 from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors, quadratic_data
-from gdlessons.display.blit import BlitFigure
 from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import X_AXES, new_axes
 from gdlessons.display.tables import Table
@@ -317,22 +316,27 @@ def plot_paths(
     curvatures: Sequence[float] = CURVATURES,
     extent: tuple[float, float] = EXTENT,
     title: str | None = None,
-) -> Figure:
-    """Two panels: the paths on the quadratic's contours, and their loss per iteration (log).
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Two panels, stacked so each takes the output's full width: the paths on the quadratic's
+    contours (top) and their loss per iteration (log, below), which carries the one legend.
+    ``fig`` (a Figure or SubFigure) is drawn into when given.
 
     >>> fig = plot_paths({"GD": quadratic_path(CURVATURES, START, [1.0] * 5)}); fig.axes[1].get_xlabel()
     'iteration (optimizer updates)'
     """
-    fig = Figure(figsize=(10.5, 3.4), layout="constrained")
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-    plot_contours_2d(list(curvatures), ax=left, extent=extent, title=title)
+    if fig is None:
+        fig = Figure(figsize=(7.0, 7.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[1.1, 1])
+    plot_contours_2d(list(curvatures), ax=top, extent=extent, title=title)
     for label, path in paths.items():
-        draw_path(left, path, label=label, ms=2, limit=10 * max(extent))
+        # The legend sits on the loss panel: on the contours it would hide part of a path.
+        draw_path(top, path, label=label, ms=2, limit=10 * max(extent), legend=False)
         loss = path_loss(path, curvatures)
-        right.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label)
-    right.set_yscale("log")
-    right.set(xlabel=X_AXES["iteration"], ylabel="loss f(x)", title="Loss per iteration")
-    right.legend(loc="lower left", fontsize=8)  # below the curves, which all start near the top
+        bottom.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label)
+    bottom.set_yscale("log")
+    bottom.set(xlabel=X_AXES["iteration"], ylabel="loss f(x)", title="Loss per iteration")
+    bottom.legend(loc="lower left")  # below the curves, which all start near the top
     return fig
 
 
@@ -377,6 +381,28 @@ def plot_rate_map(
     return fig
 
 
+def plot_rate_maps(
+    curvatures: Sequence[float] = CURVATURES,
+    lrs=MAP_LRS,
+    momenta=MAP_MOMENTA,
+    *,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """The heavy-ball map (top) and the Nesterov map (below) of :func:`plot_rate_map`, stacked
+    so that each keeps the output's full width and its narrow valley stays visible. ``fig`` (a
+    Figure or SubFigure) is drawn into when given.
+
+    >>> fig = plot_rate_maps(lrs=np.linspace(0.1, 3, 20), momenta=np.linspace(0, 0.9, 10))
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes[:2]]
+    ['Heavy-ball momentum', 'Nesterov']
+    """
+    if fig is None:
+        fig = Figure(figsize=(6.4, 7.6), layout="constrained")
+    for ax, nesterov in zip(fig.subplots(2, 1), (False, True), strict=True):
+        plot_rate_map(curvatures, lrs, momenta, nesterov=nesterov, ax=ax)
+    return fig
+
+
 def plot_step_lengths(
     paths: dict[str, np.ndarray], *, change_at: int | None = None, ax: Axes | None = None
 ) -> Figure:
@@ -403,11 +429,13 @@ def momentum_explorer(
     start: Sequence[float] = START,
     iterations: int = 80,
 ) -> Explorer:
-    """Sliders η and μ and a Nesterov switch: the path on the contours, its loss per iteration,
-    and where the setting sits on the exact (η, μ) convergence map (both maps computed up front).
+    """Sliders η and μ and a Nesterov switch: the path on the contours (across the top), its
+    loss per iteration and where the setting sits on the exact (η, μ) convergence map (below;
+    both maps computed up front).
 
-    For speed the static parts are rendered once per Nesterov setting (:class:`BlitFigure`);
-    each frame depends only on the state passed in.
+    One figure is kept: a slider move redraws only the path, the loss line and the × (animated
+    artists, see :mod:`gdlessons.display.redraw`); the rest, which depends only on the Nesterov
+    switch, is drawn once per setting. Each frame depends only on the state passed in.
 
     >>> ex = momentum_explorer(iterations=10); ex.png(lr=0.5) == ex.png(lr=0.5)
     True
@@ -418,17 +446,23 @@ def momentum_explorer(
         nest: rate_map(curvatures, MAP_LRS, MAP_MOMENTA, nesterov=nest) for nest in (False, True)
     }
     best = {nest: np.unravel_index(np.argmin(m), m.shape) for nest, m in maps.items()}
-    # One figure drawn once per Nesterov setting; a slider move redraws only the path, the loss
-    # line and the marker (see gdlessons.display.blit): re-rendering three panels of text is too slow.
-    fig = Figure(figsize=(11.5, 3.3))
-    fig.subplots_adjust(left=0.06, right=0.95, bottom=0.17, top=0.88, wspace=0.3)
-    ax_path, ax_loss, ax_map = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1.15]})
+    fig = Figure(figsize=(7.4, 6.4), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.15], width_ratios=[1, 1.2])
+    ax_path = fig.add_subplot(grid[0, :])
+    ax_loss = fig.add_subplot(grid[1, 0])
+    ax_map = fig.add_subplot(grid[1, 1])
     plot_contours_2d(list(curvatures), ax=ax_path, extent=EXTENT, levels=8, resolution=41)
     ax_path.set_aspect("auto")
-    (path_line,) = ax_path.plot([], [], "o-", ms=2, lw=1.0, color="C1")
-    (loss_line,) = ax_loss.plot([], [], color="C1")
+    (path_line,) = ax_path.plot([], [], "o-", ms=2, lw=1.0, color="C1", animated=True)
+    (loss_line,) = ax_loss.plot([], [], color="C1", animated=True)
+    # Two-line titles on both lower panels keep them level, and each line fits over its panel:
+    # a title wider than its axes would make the layouts of the two Nesterov settings differ,
+    # and the moving artists drawn over a kept background would no longer line up with it.
     ax_loss.set(
-        xlabel=X_AXES["iteration"], ylabel="loss f(x)", yscale="log", title="Loss per iteration"
+        xlabel=X_AXES["iteration"],
+        ylabel="loss f(x)",
+        yscale="log",
+        title="Loss f(x)\nper iteration",
     )
     ax_loss.set(xlim=(0, iterations), ylim=(1e-12, 1e3))
     cmap = mpl.colormaps["viridis"].with_extremes(over="0.85")
@@ -438,20 +472,19 @@ def momentum_explorer(
     )  # fmt: skip
     fig.colorbar(image, ax=ax_map, label="error kept per iteration", extend="max")
     (star,) = ax_map.plot([], [], "*", color="r", ms=12)
-    (cross,) = ax_map.plot([], [], "x", color="w", ms=10, mew=2.5)
+    (cross,) = ax_map.plot([], [], "x", color="w", ms=10, mew=2.5, animated=True)
     ax_map.set(xlabel="learning rate η", ylabel="momentum μ")
 
-    def prepare(nesterov: bool) -> None:
+    def draw(lr: float, momentum: float, nesterov: bool) -> Figure:
+        nesterov = bool(nesterov)
+        # The still part (map, star, titles) follows the switch; it is drawn once per setting.
         i, j = best[nesterov]
         image.set_data(maps[nesterov])
         star.set_data([MAP_LRS[j]], [MAP_MOMENTA[i]])
         kind = "Nesterov" if nesterov else "Heavy ball"
-        ax_map.set_title(f"{kind}: ★ best η={MAP_LRS[j]:.2f}, μ={MAP_MOMENTA[i]:.2f}; × now")
+        ax_map.set_title(f"{kind}: ★ best η={MAP_LRS[j]:.2f},\nμ={MAP_MOMENTA[i]:.2f}; × now")
         ax_path.set_title(f"Path of {iterations} iterations ({kind.lower()})")
-
-    blit = BlitFigure(fig, [path_line, loss_line, cross], prepare=prepare)
-
-    def draw(lr: float, momentum: float, nesterov: bool) -> Figure:
+        # The moving part.
         path = iterates(curvatures, start, lr, iterations, momentum=momentum, nesterov=nesterov)
         cut = first_divergent(path, limit=10 * max(EXTENT))
         shown = path if cut is None else path[: cut + 1]
@@ -459,7 +492,7 @@ def momentum_explorer(
         loss = path_loss(shown, curvatures)
         loss_line.set_data(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6))
         cross.set_data([lr], [momentum])
-        return blit.frame(bool(nesterov))
+        return fig
 
     def readout(lr: float, momentum: float, nesterov: bool) -> str:
         factor = float(rate_map(curvatures, [lr], [momentum], nesterov=nesterov)[0, 0])
@@ -471,7 +504,14 @@ def momentum_explorer(
         "momentum": w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="μ"),
         "nesterov": w.Checkbox(value=False, description="Nesterov"),
     }
-    return Explorer(draw, controls, title="Momentum explorer", readout=readout)
+    explorer = Explorer(
+        draw,
+        controls,
+        title="Momentum explorer",
+        readout=readout,
+        background=lambda nesterov, **_: bool(nesterov),
+    )
+    return explorer
 
 
 TITLES = {
@@ -577,24 +617,39 @@ def schedule_table(runs: dict[str, ScheduleRun]) -> Table:
     return Table(rows, digits=3)
 
 
+MAX_SCHEDULE_COLUMNS = (
+    2  # two 3.6-inch panels fill the 7.5-inch output; a third would be too narrow
+)
+
+
 def plot_rate_curves(
-    curves: dict[str, np.ndarray], *, ncols: int = 3, title: str | None = None
-) -> Figure:
-    """One small panel per schedule: the rate at each iteration.
+    curves: dict[str, np.ndarray],
+    *,
+    ncols: int = 2,
+    title: str | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """One small panel per schedule: the rate at each iteration. Panels wrap into rows of at most
+    ``ncols`` (at most :data:`MAX_SCHEDULE_COLUMNS`), so any number of schedules fits the
+    output; ``fig`` (a Figure or SubFigure) is drawn into when given.
 
     >>> from gdlessons.schedules import cosine, rate_curve
     >>> fig = plot_rate_curves({"cosine": rate_curve(cosine(10), 10)}); fig.axes[0].get_xlabel()
     'iteration'
     """
+    ncols = min(check_int("ncols", ncols, low=1), MAX_SCHEDULE_COLUMNS, max(len(curves), 1))
     rows = math.ceil(len(curves) / ncols)
-    fig = Figure(figsize=(3.3 * ncols, 2.3 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True)).ravel()
+    if fig is None:
+        fig = Figure(figsize=(3.6 * ncols, 2.6 * rows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True, squeeze=False)).ravel()
     for ax, (name, rates) in zip(axes, curves.items(), strict=False):
         ax.plot(np.arange(1, len(rates) + 1), rates, lw=1.5)
-        ax.set_title(TITLES.get(name, name), fontsize=9)
+        # The torch class on a line of its own: one line would not fit over a half-width panel.
+        ax.set_title(TITLES.get(name, name).replace(" (", "\n("), fontsize=10)
         ax.set_xlabel("iteration")
         ax.set_ylabel("learning rate")
         ax.set_ylim(bottom=0)
+        ax.tick_params(labelbottom=True)  # every panel keeps its iteration numbers
     for ax in axes[len(curves) :]:
         ax.set_visible(False)
     fig.suptitle(title or "Learning rate per iteration (read from fresh schedulers)")
@@ -656,37 +711,36 @@ def schedule_explorer(
                     run.final_loss,
                 )
 
-    # Drawn once; a move redraws only the lines and the left title (see gdlessons.display.blit).
+    # One figure is kept: a move redraws only the four lines (animated artists, see
+    # gdlessons.display.redraw); the rest, titled by the schedule, is drawn once per schedule.
     every_loss = [v for _, losses, _ in cache.values() for v in losses if math.isfinite(v)]
-    fig = Figure(figsize=(8.4, 3.2))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
+    fig = Figure(figsize=(7.4, 3.6), layout="constrained")
     left, right = fig.subplots(1, 2)
-    (rate_line,) = left.plot([], [], color="C0", label="schedule")
-    (rate_base,) = left.plot([], [], "k--", lw=0.8, label="constant")
-    left.set(xlabel=X_AXES["iteration"], ylabel="learning rate", title=" " * 40)
-    left.set(xlim=(0, len(cache[("constant", lrs[0], 0)][0])), ylim=(0, 1.1 * max(lrs)))
-    left.legend(loc="upper right")
-    (loss_line,) = right.plot([], [], "o-", ms=3, color="C0", label="schedule")
-    (loss_base,) = right.plot([], [], "k--", label="constant")
+    (rate_line,) = left.plot([], [], color="C0", label="schedule", animated=True)
+    (rate_base,) = left.plot([], [], "k--", lw=0.8, label="constant", animated=True)
+    left.set(xlabel=X_AXES["iteration"], ylabel="learning rate")
+    left.set(xlim=(0, len(cache[("constant", lrs[0], 0)][0])), ylim=(0, 1.25 * max(lrs)))
+    left.legend(loc="upper right", ncols=2)
+    (loss_line,) = right.plot([], [], "o-", ms=3, color="C0", label="schedule", animated=True)
+    (loss_base,) = right.plot([], [], "k--", label="constant", animated=True)
     right.set(
         xlabel=X_AXES["epoch"],
         ylabel="training loss",
         yscale="log",
-        title="Tutorial MLP, loss per epoch",
+        title="Tutorial MLP,\nloss per epoch",
     )
     right.set(xlim=(0.5, epochs + 0.5), ylim=(0.9 * min(every_loss), 1.1 * max(every_loss)))
     right.legend(loc="upper right")
-    blit = BlitFigure(fig, [rate_line, rate_base, loss_line, loss_base, left.title])
 
     def draw(schedule: str, lr: float, knob: int) -> Figure:
         rates, losses, _ = cache[(schedule, lr, knob)]
         _, base, _ = cache[("constant", lr, 0)]
+        left.set_title(TITLES[schedule].replace(" (", "\n("))  # still: one background each
         rate_line.set_data(np.arange(1, len(rates) + 1), rates)
         rate_base.set_data([1, len(rates)], [lr, lr])
         loss_line.set_data(np.arange(1, len(losses) + 1), losses)
         loss_base.set_data(np.arange(1, len(base) + 1), base)
-        left.set_title(TITLES[schedule])
-        return blit.frame()
+        return fig
 
     def readout(schedule: str, lr: float, knob: int) -> str:
         final, base = cache[(schedule, lr, knob)][2], cache[("constant", lr, 0)][2]
@@ -701,7 +755,14 @@ def schedule_explorer(
         ),
         "knob": w.IntSlider(value=1, min=0, max=2, description="shape knob"),
     }
-    return Explorer(draw, controls, title="Schedule explorer", readout=readout)
+    explorer = Explorer(
+        draw,
+        controls,
+        title="Schedule explorer",
+        readout=readout,
+        background=lambda schedule, **_: schedule,
+    )
+    return explorer
 
 
 EXPLORERS = {

@@ -26,13 +26,12 @@ import matplotlib as mpl
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
 from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
-from gdlessons.display.blit import BlitFigure
 from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import X_AXES
 from gdlessons.display.tables import Table
@@ -72,29 +71,41 @@ def style(label: str) -> dict:
 
 
 def panels(
-    ncols: int = 1,
+    n: int = 1,
     *,
+    ncols: int | None = None,
     figsize: tuple[float, float] = (6.4, 3.6),
+    fig: Figure | SubFigure | None = None,
     width_ratios: Sequence[float] | None = None,
-    left: float = 0.1,
-    right: float = 0.97,
-    bottom: float = 0.15,
-    top: float = 0.89,
-    wspace: float = 0.25,
-):
-    """A figure of ``ncols`` axes side by side with fixed margins: drawn once, where a
-    constrained layout is drawn twice (the chapter renders a dozen figures). Returns
-    ``(figure, axes)``, ``axes`` a list.
+    height_ratios: Sequence[float] | None = None,
+    sharex: bool = False,
+) -> tuple[Figure | SubFigure, list[Axes]]:
+    """``n`` axes in rows of at most ``ncols`` (default: all in one row), drawn into ``fig`` or a
+    new figure of ``figsize`` with constrained layout, so that no label is clipped and a figure
+    fits the course's 7.5-in column however many panels a parameter asks for. A last row with
+    fewer panels is centred. Returns ``(figure, axes)``, ``axes`` a list of ``n``.
 
-    >>> fig, axes = panels(2); len(axes), fig.get_layout_engine() is None
-    (2, True)
+    >>> fig, axes = panels(3, ncols=2); len(axes), fig.get_layout_engine() is not None
+    (3, True)
+    >>> [ax.get_subplotspec().colspan for ax in axes]
+    [range(0, 2), range(2, 4), range(1, 3)]
     """
-    fig = Figure(figsize=figsize)
-    fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top, wspace=wspace)
-    axes = fig.subplots(
-        1, ncols, gridspec_kw={"width_ratios": width_ratios} if width_ratios else None
-    )
-    return fig, list(np.atleast_1d(axes))
+    n = check_int("n", n, low=1)
+    ncols = n if ncols is None else min(check_int("ncols", ncols, low=1), n)
+    nrows = -(-n // ncols)
+    if fig is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+    # Each panel spans two half-columns, so a shorter last row can sit in the middle.
+    halves = [r for r in width_ratios for _ in range(2)] if width_ratios else None
+    grid = fig.add_gridspec(nrows, 2 * ncols, width_ratios=halves, height_ratios=height_ratios)
+    axes: list[Axes] = []
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        shift = ncols - (n - row * ncols) if row == nrows - 1 else 0
+        first = 2 * col + shift
+        share = axes[0] if sharex and axes else None
+        axes.append(fig.add_subplot(grid[row, first : first + 2], sharex=share))
+    return fig, axes
 
 
 def plain_log_labels(ax: Axes) -> None:
@@ -371,7 +382,7 @@ def plot_surface(
     """
     surface = _surface(surface)
     if ax is None:
-        fig, (ax,) = panels(figsize=(5.6, 4.0), left=0.12)
+        fig, (ax,) = panels(figsize=(5.6, 4.0))
     fig = ax.figure
     xs = np.linspace(*surface.xlim, 121)
     ys = np.linspace(*surface.ylim, 101)
@@ -393,16 +404,18 @@ def plot_paths(
     title: str | None = None,
     markevery: int = 5,
     legend: str = "upper right",
-) -> Figure:
-    """Two panels: the paths on the surface's contours (legend at ``legend``), and their loss
-    above the minimum per iteration (log scale); a path that diverges is cut where it leaves
-    the picture.
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Two panels, one above the other so both get the column's width: the paths on the
+    surface's contours (legend at ``legend``), and below them their loss above the minimum per
+    iteration (log scale); a path that diverges is cut where it leaves the picture. Drawn into
+    ``fig`` (a figure or subfigure) or a new 7 × 7.4 in figure.
 
     >>> fig = plot_paths("quadratic", {"SGD": paths("quadratic", "sgd", 1.0, 5)}); fig.axes[1].get_xlabel()
     'iteration (optimizer updates)'
     """
     surface = _surface(surface)
-    fig, (left, right) = panels(2, figsize=(11.0, 4.0), width_ratios=[1.5, 1], left=0.06, right=0.98, wspace=0.2)  # fmt: skip
+    fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 7.4), fig=fig, height_ratios=[1.25, 1])
     plot_surface(surface, ax=left, title=title)
     limit = 3 * max(map(abs, surface.xlim + surface.ylim))
     for label, path in runs.items():
@@ -645,16 +658,21 @@ def settle_table(weights: dict[str, np.ndarray], rates: dict[str, float]) -> Tab
 
 
 def plot_rare_feature(
-    weights: dict[str, np.ndarray], rates: dict[str, np.ndarray], *, rare: int = -1
-) -> Figure:
-    """Left: each weight per iteration under each optimizer (the rare feature's thick); right:
-    each weight's effective learning rate per iteration (log scale).
+    weights: dict[str, np.ndarray],
+    rates: dict[str, np.ndarray],
+    *,
+    rare: int = -1,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Top: each weight per iteration under each optimizer (the rare feature's thick); bottom:
+    each weight's effective learning rate per iteration (log scale); one legend under both.
+    Stacked, so both keep the column's width; drawn into ``fig`` or a new 7 × 7.2 in figure.
 
     >>> w = {"SGD": np.zeros((3, 2)), "AdaGrad": np.ones((3, 2))}
     >>> plot_rare_feature(w, {"SGD": np.full((2, 2), 0.1), "AdaGrad": np.full((2, 2), 0.5)}).axes[0].get_xlabel()
     'iteration (optimizer updates)'
     """
-    fig, (left, right) = panels(2, figsize=(11.0, 3.9), left=0.07, right=0.98, wspace=0.22)
+    fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 7.2), fig=fig)
     for label, w in weights.items():
         kw = style(label)
         kw.pop("marker")
@@ -667,7 +685,6 @@ def plot_rare_feature(
         left.plot(iters, w[:, rare_col], lw=2.6, **kw, label=f"{label}: rare feature")
     left.axhline(1.0, color="k", lw=0.8, ls=(0, (1, 3)), label="true weight")
     left.set(xlabel=X_AXES["iteration"], ylabel="weight", title="Each weight per iteration")
-    left.legend(loc="lower right", fontsize=9)
     for label, r in rates.items():
         kw = style(label)
         kw.pop("marker")
@@ -676,11 +693,12 @@ def plot_rare_feature(
         rare_col = rare % d
         for j in range(d):
             if j != rare_col:
-                right.plot(iters, r[:, j], lw=0.8, alpha=0.6, **kw, label=f"{label}: common features" if j == 0 else None)  # fmt: skip
-        right.plot(iters, r[:, rare_col], lw=2.6, **kw, label=f"{label}: rare feature")
+                right.plot(iters, r[:, j], lw=0.8, alpha=0.6, **kw)
+        right.plot(iters, r[:, rare_col], lw=2.6, **kw)
     right.set_yscale("log")
     right.set(xlabel=X_AXES["iteration"], ylabel="effective learning rate", title="Each weight's effective rate per iteration")  # fmt: skip
-    right.legend(loc="upper right", fontsize=9)
+    # One legend for both panels, under them: inside, it would cover one curve or another.
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=9)
     return fig
 
 
@@ -689,14 +707,16 @@ def plot_rare_feature(
 # ----------------------------------------------------------------------------------------------
 
 
-def plot_bias_correction(without: Sequence[float], with_: Sequence[float]) -> Figure:
+def plot_bias_correction(
+    without: Sequence[float], with_: Sequence[float], *, ax: Axes | None = None
+) -> Figure | SubFigure:
     """Adam's step length (in units of the learning rate) per iteration, with and without the
-    bias correction.
+    bias correction, on ``ax`` or a new figure.
 
     >>> plot_bias_correction([3.2, 4.0], [1.0, 1.0]).axes[0].get_ylabel()
     'step length / learning rate'
     """
-    fig, (ax,) = panels(figsize=(6.6, 3.6), left=0.11)
+    fig, (ax,) = panels(figsize=(6.6, 3.6)) if ax is None else (ax.figure, [ax])
     t = np.arange(1, len(without) + 1)
     ax.plot(t, without, "--", color="C3", lw=1.8, label="without bias correction: m / (√v + ε)")
     ax.plot(t, with_, "-", color="C0", lw=1.8, label="with it: m̂ / (√v̂ + ε)")
@@ -708,14 +728,16 @@ def plot_bias_correction(without: Sequence[float], with_: Sequence[float]) -> Fi
     return fig
 
 
-def plot_eps(gradients: np.ndarray, steps: dict[str, np.ndarray]) -> Figure:
+def plot_eps(
+    gradients: np.ndarray, steps: dict[str, np.ndarray], *, ax: Axes | None = None
+) -> Figure | SubFigure:
     """Adam's first step (in units of the learning rate) against the gradient's size, one line
-    per ε (log-log).
+    per ε (log-log), on ``ax`` or a new figure.
 
     >>> plot_eps(np.array([1e-3, 1.0]), {"ε = 1e-08": np.array([1.0, 1.0])}).axes[0].get_xscale()
     'log'
     """
-    fig, (ax,) = panels(figsize=(6.6, 3.8), left=0.13)
+    fig, (ax,) = panels(figsize=(6.6, 3.8)) if ax is None else (ax.figure, [ax])
     for (label, s), ls in zip(steps.items(), ("-", "--", "-.", ":"), strict=False):
         ax.plot(gradients, s, ls, lw=1.8, label=label)
     ax.set_xscale("log")
@@ -932,11 +954,30 @@ def _ending(adam: RaceEntry, sgd: RaceEntry, close: float) -> str:
             f"{abs(a - s) / min(a, s):.0%} higher.")  # fmt: skip
 
 
-def plot_race(results: dict[str, dict[str, RaceEntry]]) -> Figure:
+def plot_race(
+    results: dict[str, dict[str, RaceEntry]], *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
     """Validation loss per epoch for each problem: the mean over seeds, the band from the
-    lowest to the highest seed, and the target as a dotted line."""
-    fig, axes = panels(len(results), figsize=(11.0, 3.9), left=0.07, right=0.98, wspace=0.22)
-    for ax, (name, entries) in zip(axes, results.items(), strict=True):
+    lowest to the highest seed, and the target as a dotted line; each panel's legend under it.
+    Two problems to a row, so any number fits the column; drawn into ``fig`` or a new figure.
+
+    >>> h = History(config={}); h.epochs.epoch[:] = [1, 2]; h.epochs.val_loss[:] = [2.0, 1.0]
+    >>> entry = RaceEntry("toy", "Adam", 0.001, [h], 1.5)
+    >>> fig = plot_race({"toy": {"Adam": entry}}); fig.axes[0].get_title(), fig.get_size_inches().tolist()
+    ('toy', [6.4, 4.3])
+    """
+    ncols = min(2, len(results))
+    rows = -(-len(results) // ncols)
+    size = (7.5 if ncols == 2 else 6.4, 3.9 * rows + 0.4)
+    if fig is None:
+        fig = Figure(figsize=size, layout="constrained")
+    fig.suptitle("Validation loss per epoch (line: mean over the seeds, band: lowest to highest)")
+    # A subfigure per problem, so each panel's legend sits under it, off the curves.
+    cells = list(np.ravel(fig.subfigures(rows, ncols, squeeze=False)))
+    for cell in cells[len(results) :]:
+        cell.set_visible(False)
+    for cell, (name, entries) in zip(cells, results.items(), strict=False):
+        ax = cell.subplots()
         for label, entry in entries.items():
             curves = entry.val_curves
             epochs = np.arange(1, curves.shape[1] + 1)
@@ -946,9 +987,11 @@ def plot_race(results: dict[str, dict[str, RaceEntry]]) -> Figure:
         target = next(iter(entries.values())).target
         ax.axhline(target, color="k", lw=1, ls=(0, (1, 2)), label=f"target {target:g}")
         ax.set_yscale("log")
-        ax.set(xlabel=X_AXES["epoch"], ylabel="validation loss", title=f"{name}: validation loss (mean, band = seeds)")  # fmt: skip
+        ax.set(xlabel=X_AXES["epoch"], ylabel="validation loss", title=name)
         plain_log_labels(ax)
-        ax.legend(loc="upper right", fontsize=9)
+        cell.legend(
+            *ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9
+        )
     return fig
 
 
@@ -992,11 +1035,20 @@ def range_table(results: dict[str, RangeTest]) -> Table:
 
 
 def plot_range_tests(
-    results: dict[str, RangeTest], *, marks: dict[str, float] | None = None
-) -> Figure:
+    results: dict[str, RangeTest],
+    *,
+    marks: dict[str, float] | None = None,
+    ax: Axes | None = None,
+) -> Figure | SubFigure:
     """Loss against the learning rate for several range tests on one axes (thick: smoothed,
-    thin: raw); each test's lowest smoothed point marked, and vertical lines at named rates."""
-    fig, (ax,) = panels(figsize=(7.0, 4.0), left=0.11)
+    thin: raw); each test's lowest smoothed point marked, and vertical lines at named rates.
+    Drawn on ``ax`` or a new figure.
+
+    >>> r = RangeTest(lr=[0.01, 0.1], loss=[2.0, 1.0], smoothed=[2.0, 1.0], min_loss_lr=0.1)
+    >>> plot_range_tests({"Adam": r}, marks={"default": 1e-3}).axes[0].get_xscale()
+    'log'
+    """
+    fig, (ax,) = panels(figsize=(7.0, 4.0)) if ax is None else (ax.figure, [ax])
     for (label, r), (ls, marker) in zip(results.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
         (raw,) = ax.plot(r.lr, r.loss, ls=ls, lw=0.7, alpha=0.45)
         (line,) = ax.plot(r.lr, r.smoothed, ls=ls, lw=1.8, color=raw.get_color(), label=f"{label}: smoothed (thin: raw)")  # fmt: skip
@@ -1017,10 +1069,19 @@ def plot_range_tests(
 # ----------------------------------------------------------------------------------------------
 
 
-def plot_plateau(runs: dict[str, tuple[Sequence[float], Sequence[float]]]) -> Figure:
-    """Left: the learning rate per epoch of each run; right: its validation loss per epoch.
-    ``runs`` maps a label to (rates, validation losses), one entry per epoch."""
-    fig, (left, right) = panels(2, figsize=(11.0, 3.8), left=0.07, right=0.98, wspace=0.22)
+def plot_plateau(
+    runs: dict[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Top: the learning rate per epoch of each run; bottom: its validation loss per epoch, on
+    the same epochs; one legend under both. ``runs`` maps a label to (rates, validation
+    losses), one entry per epoch. Drawn into ``fig`` or a new 7 × 6.8 in figure.
+
+    >>> plot_plateau({"constant": ([0.1, 0.1], [2.0, 1.5])}).axes[1].get_ylabel()
+    'validation loss'
+    """
+    fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 6.8), fig=fig, sharex=True)
     for (label, (rates, val)), (ls, marker) in zip(runs.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
         epochs = np.arange(1, len(rates) + 1)
         left.plot(epochs, rates, ls=ls, marker=marker, ms=4, label=label)
@@ -1030,17 +1091,29 @@ def plot_plateau(runs: dict[str, tuple[Sequence[float], Sequence[float]]]) -> Fi
     right.set_yscale("log")
     right.set(xlabel=X_AXES["epoch"], ylabel="validation loss", title="Validation loss per epoch")
     plain_log_labels(right)
-    left.legend(loc="lower left", fontsize=9)
-    right.legend(loc="upper right", fontsize=9)
+    # One legend for both panels (the same runs), under them: inside, it would hide a curve.
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
 
 def plot_clipping(
-    norms: Sequence[float], max_norm: float, diverged: History | None = None
-) -> Figure:
-    """The gradient norm before clipping at every iteration of the clipped run, the threshold,
-    and (optionally) the batch loss of the unclipped run until it diverged."""
-    fig, (left, right) = panels(2, figsize=(11.0, 3.8), left=0.07, right=0.98, wspace=0.22)
+    norms: Sequence[float],
+    max_norm: float,
+    diverged: History | None = None,
+    *,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """Top: the gradient norm before clipping at every iteration of the clipped run, and the
+    threshold; below it (given ``diverged``) the batch loss of the unclipped run until it
+    diverged. Drawn into ``fig`` or a new figure (7 × 6.4 in, 7 × 3.4 in with one panel).
+
+    >>> plot_clipping([5.0, 0.5, 2.0], 1.0).axes[0].get_title()
+    'Clipped run: the gradient norm'
+    """
+    count = 1 if diverged is None else 2
+    size = (7.0, 3.4 * count - 0.4 * (count - 1))
+    fig, axes = panels(count, ncols=1, figsize=size, fig=fig)
+    left, right = axes[0], axes[-1]
     its = np.arange(1, len(norms) + 1)
     left.plot(its, norms, "-", lw=0.9, color="C0", label="‖g‖ before clipping")
     left.axhline(max_norm, color="C3", ls="--", lw=1.5, label=f"max_norm = {max_norm:g}")
@@ -1056,8 +1129,6 @@ def plot_clipping(
         right.set_yscale("log")
         right.set(xlabel=X_AXES["iteration"], ylabel="batch loss", title="Unclipped run: batch loss until it stopped")  # fmt: skip
         right.legend(loc="upper left", fontsize=9)
-    else:
-        right.set_visible(False)
     return fig
 
 
@@ -1142,11 +1213,20 @@ def basin_map(
     return np.where(ends == "global", 1.0, np.where(ends == "local", 0.0, np.nan))
 
 
-def plot_basins(maps: dict[str, np.ndarray]) -> Figure:
-    """One panel per method: where each starting point ends (dark: the global minimum, light:
-    the local one), with the critical points marked."""
-    fig, axes = panels(len(maps), figsize=(3.3 * len(maps) + 0.6, 4.0), left=0.06, right=0.99,
-                       bottom=0.25, top=0.85, wspace=0.3)  # fmt: skip
+def plot_basins(
+    maps: dict[str, np.ndarray], *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
+    """One panel per method, two to a row (so any number of methods fits the column): where
+    each starting point ends (dark: the global minimum, light: the local one), with the
+    critical points marked. Drawn into ``fig`` or a new figure.
+
+    >>> fig = plot_basins({"GD": basin_map("sgd", 0.1, 10, resolution=5)}); len(fig.axes)
+    1
+    """
+    ncols = min(2, len(maps))
+    rows = -(-len(maps) // ncols)
+    size = (7.0 if ncols == 2 else 4.2, 3.4 * rows + 0.7)
+    fig, axes = panels(len(maps), ncols=ncols, figsize=size, fig=fig)
     cmap = mpl.colors.ListedColormap(["#f2e6c9", "#6b8fb3"]).with_extremes(bad="white")
     marks = {"global minimum": "*", "local minimum": "P", "saddle": "X"}
     for ax, (label, m) in zip(axes, maps.items(), strict=True):
@@ -1159,7 +1239,9 @@ def plot_basins(maps: dict[str, np.ndarray]) -> Figure:
     handles = [mpl.patches.Patch(color="#6b8fb3", label="ends in the global minimum"),
                mpl.patches.Patch(color="#f2e6c9", label="ends in the local minimum")]  # fmt: skip
     handles += axes[0].get_legend_handles_labels()[0]
-    fig.legend(handles=handles, loc="lower center", ncols=5, fontsize=9)
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=3 if ncols == 2 else 2, fontsize=9
+    )
     return fig
 
 
@@ -1206,25 +1288,31 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
     import ipywidgets as w
 
     grids = explorer_grids(iterations)
-    fig = Figure(figsize=(10.5, 3.7))
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.88, wspace=0.22)
-    ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
-    (path_line,) = ax_path.plot([], [], "o-", ms=2.5, lw=1.0, color="C3")
+    # One kept figure: the contours of both surfaces are drawn once, here, and shown or hidden;
+    # the path, its loss curve and the loss panel's title move (animated), the rest is drawn
+    # once per surface (the explorer's background key).
+    fig, (ax_path, ax_loss) = panels(2, figsize=(7.5, 3.7), width_ratios=[1.25, 1])
+    still: dict[str, list] = {}
+    for name in ("quadratic", "saddle"):
+        before = set(ax_path.lines) | set(ax_path.collections)
+        plot_surface(name, ax=ax_path)
+        still[name] = [a for a in [*ax_path.lines, *ax_path.collections] if a not in before]
+    (path_line,) = ax_path.plot([], [], "o-", ms=2.5, lw=1.0, color="C3", animated=True)
     (start_dot,) = ax_path.plot([], [], "o", ms=7, mfc="none", mec="k", mew=1.5)
-    (loss_line,) = ax_loss.plot([], [], "-", lw=1.6, color="C3")
+    (loss_line,) = ax_loss.plot([], [], "-", lw=1.6, color="C3", animated=True)
     ax_loss.set_yscale("log")
     ax_loss.set(xlabel=X_AXES["iteration"], ylabel="loss above the minimum", xlim=(0, iterations), ylim=(1e-12, 1e2))  # fmt: skip
-    title = ax_loss.set_title(" " * 50)
+    title = ax_loss.set_title(" ", fontsize=10, animated=True)
 
-    def prepare(surface: str) -> None:
-        for artist in list(ax_path.lines) + list(ax_path.collections):
-            if artist not in (path_line, start_dot):
-                artist.remove()
-        plot_surface(surface, ax=ax_path)
-        ax_path.set_title(f"{surface}: {SURFACES[surface].formula}")
-        start_dot.set_data([SURFACES[surface].start[0]], [SURFACES[surface].start[1]])
-
-    blit = BlitFigure(fig, [path_line, loss_line, title], prepare=prepare)
+    def show_surface(surface: str) -> None:
+        """The still part for ``surface``: cheap to set on every move, drawn once per surface."""
+        for name, artists in still.items():
+            for artist in artists:
+                artist.set_visible(name == surface)
+        surf = SURFACES[surface]
+        ax_path.set(xlim=surf.xlim, ylim=surf.ylim)
+        ax_path.set_title(f"{surface}: {surf.formula}", fontsize=10)
+        start_dot.set_data([surf.start[0]], [surf.start[1]])
 
     def pick(surface, optimizer, lr, beta1, beta2) -> np.ndarray:
         i, j, k = EXPLORER_LRS.index(lr), EXPLORER_BETA1.index(beta1), EXPLORER_BETA2.index(beta2)
@@ -1240,7 +1328,8 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
         loss = np.clip(loss_along(surf, path), 1e-16, 1e8)
         loss_line.set_data(np.arange(len(loss)), loss)
         title.set_text(f"{optimizer}, η = {lr:g}" + _beta_text(optimizer, beta1, beta2))
-        return blit.frame(surface)
+        show_surface(surface)
+        return fig
 
     def readout(surface: str, optimizer: str, lr: float, beta1: float, beta2: float) -> str:
         path = pick(surface, optimizer, lr, beta1, beta2)
@@ -1262,7 +1351,13 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
         "beta1": w.SelectionSlider(options=list(EXPLORER_BETA1), value=0.9, description="β₁ / μ"),
         "beta2": w.SelectionSlider(options=list(EXPLORER_BETA2), value=0.999, description="β₂ / α"),
     }  # fmt: skip
-    return Explorer(draw, controls, title="Adaptive-optimizer explorer", readout=readout)
+    return Explorer(
+        draw,
+        controls,
+        title="Adaptive-optimizer explorer",
+        readout=readout,
+        background=lambda surface, **_: surface,
+    )
 
 
 def _beta_text(optimizer: str, beta1: float, beta2: float) -> str:

@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.data import Dataset, as_tensors, digits_data
-from gdlessons.display.blit import BlitFigure
-from gdlessons.display.plots import new_axes
+from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.history import History
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test, suggested_lr
 from gdlessons.models import digits_classifier
@@ -350,7 +350,7 @@ def heatmap(
                 ax.text(j, i, "×", ha="center", va="center", fontsize=12, color="firebrick")
             else:
                 ax.text(
-                    j, i, f"{losses[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    j, i, f"{losses[i, j]:.2f}", ha="center", va="center", fontsize=9,
                     color="black" if logs[i, j] < middle else "white",
                 )  # fmt: skip
             if best[B] == lr:
@@ -366,8 +366,7 @@ def heatmap(
     ax.set_ylabel("batch size")
     ax.grid(False)
     ax.set_title(
-        f"Validation loss after {grid.epochs} epochs (× diverged, orange box best per row)",
-        fontsize=9,
+        f"Validation loss after {grid.epochs} epochs\n× diverged, orange box: best rate per row"
     )
     if colorbar:
         fig.colorbar(image, ax=ax, label="log10 validation loss")
@@ -456,7 +455,9 @@ def target_table(results: list[TargetResult]) -> str:
     return "\n".join(lines)
 
 
-def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
+def plot_targets(
+    series: dict[str, list[TargetResult]], *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
     """Epochs (left) and wall-clock training seconds (right) to the target against batch size,
     one line per series (e.g. "fixed lr" and "best lr per batch size"), each with its own marker
     and line style.
@@ -467,7 +468,8 @@ def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
     """
     if not series or not all(series.values()):
         raise ValueError("series must map each label to a non-empty list of TargetResult")
-    fig, (left, right) = new_axes(figsize=(8.8, 3.3), ncols=2)
+    fig = new_figure(fig, figsize=(7.5, 3.6))
+    left, right = fig.subplots(1, 2)
     missed = []
     for (label, results), style in zip(series.items(), ("o-", "s--", "^:", "D-.")):
         reached = [r for r in results if r.reached]
@@ -482,18 +484,12 @@ def plot_targets(series: dict[str, list[TargetResult]]) -> Figure:
         ax.set_xlabel("batch size")
         ax.set_ylabel(what)
         ax.legend()
-    if missed:
-        left.text(
-            0.02,
-            0.02,
-            "not reached: " + "; ".join(missed),
-            transform=left.transAxes,
-            fontsize=7,
-            color="firebrick",
-        )
+    if missed:  # under both panels, wrapped to the figure's width
+        note = textwrap.fill("not reached: " + "; ".join(missed), 100)
+        fig.supxlabel(note, fontsize=9, color="firebrick")
     target = next(iter(series.values()))[0].target
     left.set_title(f"Epochs to validation loss ≤ {target:g}")
-    right.set_title("Wall-clock training time to the same target")
+    right.set_title("Training time to the same target")
     return fig
 
 
@@ -521,34 +517,28 @@ def heatmap_explorer(grid: Grid | None = None):
         ),
     }
 
-    # Only the red outline, the two curves and two texts change between cells. Everything else
-    # (the heat map with its 40 labels, axes, ticks, legend) is drawn once into a background;
-    # a move pastes it back and draws just the changing artists ("blitting").
-    width, height, dpi = 9.6, 3.4, 80
-    pixels, boxes = _heatmap_pixels(grid, figsize=(5.4, height), dpi=dpi)
-    frame = Figure(figsize=(width, height), dpi=dpi)
-    left = frame.add_axes((0, 0, 5.4 / width, 1))
-    left.imshow(pixels, interpolation="none")
-    left.set_axis_off()
-    right = frame.add_axes((0.64, 0.15, 0.34, 0.75))
-    outline = left.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=3))
-    (train_line,) = right.plot([], [], ".-", label="training")
-    (val_line,) = right.plot([], [], ".--", label="validation")
-    status = right.text(0.5, 0.5, "", transform=right.transAxes, ha="center", color="firebrick")
-    title = right.text(
-        0.5, 1.03, "", transform=right.transAxes, ha="center", va="bottom", fontsize=9
-    )
+    # One figure, kept: only the red outline, the two curves and two texts change between
+    # cells (animated). The heat map with its 40 labels, the axes and the legend are drawn once.
+    fig = Figure(figsize=(7.5, 3.9), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(1.45, 1))
+    heatmap(grid, ax=left)
+    outline = left.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=3, animated=True))
+    (train_line,) = right.plot([], [], ".-", label="training", animated=True)
+    (val_line,) = right.plot([], [], ".--", label="validation", animated=True)
+    status = right.text(0.5, 0.5, "", transform=right.transAxes, ha="center", color="firebrick",
+                        animated=True)  # fmt: skip
+    right.title.set_animated(True)
     _curve_axes(right, grid.epochs)
-    blit = BlitFigure(frame, [outline, train_line, val_line, status, title], dpi=dpi)
 
     def draw(batch_size: int, lr: float) -> Figure:
         h = grid.history(batch_size, lr)
-        outline.set_bounds(*boxes[(grid.batch_sizes.index(batch_size), grid.lrs.index(lr))])
+        i, j = grid.batch_sizes.index(batch_size), grid.lrs.index(lr)
+        outline.set_bounds(j - 0.5, i - 0.5, 1, 1)
         train_line.set_data(h.epochs.epoch, h.epochs.train_loss)
         val_line.set_data(h.epochs.epoch, h.epochs.val_loss)
         status.set_text(_failure_text(h))
-        title.set_text(f"B={batch_size}, lr={lr:g}: learning curves")
-        return blit.frame()
+        right.set_title(f"B={batch_size}, lr={lr:g}:\nlearning curves")
+        return fig
 
     def readout(batch_size: int, lr: float) -> str:
         h = grid.history(batch_size, lr)
@@ -557,26 +547,12 @@ def heatmap_explorer(grid: Grid | None = None):
         return f"B={batch_size}, lr={lr:g}: {h.config['iterations_per_epoch']} iterations per epoch, {status}"
 
     return Explorer(
-        draw, controls, title="Batch size × learning rate: pick a cell", readout=readout
+        draw,
+        controls,
+        title="Batch size × learning rate: pick a cell",
+        readout=readout,
+        background=lambda **_: None,  # one still part for every cell
     )
-
-
-def _heatmap_pixels(grid: Grid, *, figsize, dpi: int):
-    """The heat map rendered once to an RGBA array, and each cell's box in its pixel coordinates
-    (x, y from the top-left, width, height), for pasting and outlining on every redraw."""
-    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-    ax = fig.subplots()
-    heatmap(grid, ax=ax)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    pixels = np.asarray(canvas.buffer_rgba()).copy()
-    rows = pixels.shape[0]
-    boxes = {}
-    for i in range(len(grid.batch_sizes)):
-        for j in range(len(grid.lrs)):
-            (x0, y0), (x1, y1) = ax.transData.transform([(j - 0.5, i - 0.5), (j + 0.5, i + 0.5)])
-            boxes[(i, j)] = (x0, rows - y1, x1 - x0, y1 - y0)
-    return pixels, boxes
 
 
 def _failure_text(h: History) -> str:
@@ -595,7 +571,7 @@ def _curve_axes(ax, epochs: int) -> None:
     ax.set_ylim(0, 2.5)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(loc="upper right")
 
 
 EXPLORERS = {"ch08-heatmap-explorer": heatmap_explorer}
@@ -810,8 +786,11 @@ def curve_sentences(histories: dict[str, History], *, rise: float = 0.1) -> str:
 
 
 def plot_learning_curves(
-    histories: dict[str, History], *, title: str = "Learning curves"
-) -> Figure:
+    histories: dict[str, History],
+    *,
+    title: str = "Learning curves",
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
     """One panel per run: training (solid, circles; the full-data loss at each epoch's end when
     recorded) and validation (dashed, squares) loss per epoch, the best validation epoch marked,
     and the diagnosis in the panel title.
@@ -823,8 +802,13 @@ def plot_learning_curves(
     """
     if not histories:
         raise ValueError("histories must hold at least one run")
-    fig, axes = new_axes(figsize=(3.6 * len(histories), 3.4), ncols=len(histories))
-    axes = [axes] if len(histories) == 1 else list(axes)
+    # at most two panels a row, so any number of runs fits the output's width
+    ncols = min(2, len(histories))
+    nrows = -(-len(histories) // ncols)
+    fig = new_figure(fig, figsize=(3.75 * ncols, 3.6 * nrows))
+    axes = list(np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel()))
+    for spare in axes[len(histories) :]:
+        spare.remove()
     for ax, (label, h) in zip(axes, histories.items()):
         d = diagnose(h)
         train_loss, what = training_curve(h)
@@ -845,7 +829,7 @@ def plot_learning_curves(
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy loss")
         ax.set_title(f"{label}\n→ {d.verdict}")
-        ax.legend(fontsize=7)
+        ax.legend()
     # One y-range for every panel, so "high" and "low" losses look it side by side.
     lowest = min(
         v
@@ -853,7 +837,7 @@ def plot_learning_curves(
         for v in training_curve(h)[0] + h.epochs.val_loss
         if v and v > 0
     )
-    for ax in axes:
+    for ax in axes[: len(histories)]:
         ax.set_ylim(lowest * 0.7, CHANCE_LOSS * 1.5)
     fig.suptitle(title)
     return fig
@@ -939,17 +923,22 @@ def run_capstone(
     )  # fmt: skip
 
 
-def plot_capstone(result: CapstoneResult) -> Figure:
-    """Three panels: the learning rate per iteration (the one cycle), the learning curves per
+def plot_capstone(
+    result: CapstoneResult, *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
+    """Three panels: the learning rate per iteration (the one cycle) and the learning curves per
     epoch (validation beside the full-data training loss at each epoch's end, and, dotted, the
-    running mean of each epoch's batch losses), and the validation confusion matrix.
+    running mean of each epoch's batch losses) side by side, the validation confusion matrix
+    below them.
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> len(plot_capstone(r).axes)
     3
     """
-    fig = Figure(figsize=(12.0, 3.6), layout="constrained")
-    rate, curves, matrix = fig.subplots(1, 3, width_ratios=(1, 1, 1.1))
+    fig = new_figure(fig, figsize=(7.5, 7.0))
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1, 1.15))
+    rate, curves = top.subplots(1, 2)
+    matrix = bottom.subplots()
     its, eps = result.history.iterations, result.history.epochs
     rate.plot(its.iteration, its.lr)
     rate.set_xlabel("iteration (optimizer updates)")
@@ -965,7 +954,7 @@ def plot_capstone(result: CapstoneResult) -> Figure:
     curves.set_xlabel("epoch")
     curves.set_ylabel("cross-entropy loss")
     curves.set_title("Learning curves")
-    curves.legend(fontsize=7)
+    curves.legend(loc="upper right")  # the curves start top left and fall
     plot_confusion(
         result.confusion, ax=matrix, title=f"Validation: {result.val_accuracy:.1%} correct"
     )
@@ -994,7 +983,7 @@ def plot_confusion(confusion: np.ndarray, *, ax=None, title: str = "Confusion ma
                     "white" if confusion[i, j] > top / 2 else ("firebrick" if i != j else "black")
                 )
                 ax.text(
-                    j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7, color=color
+                    j, i, str(confusion[i, j]), ha="center", va="center", fontsize=9, color=color
                 )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
@@ -1005,7 +994,7 @@ def plot_confusion(confusion: np.ndarray, *, ax=None, title: str = "Confusion ma
     return fig
 
 
-def plot_capstone_range_test(result: CapstoneResult) -> Figure:
+def plot_capstone_range_test(result: CapstoneResult, *, ax: Axes | None = None) -> Figure:
     """The capstone's range test (``lr_finder.plot_range_test``, every rule's rate marked, the one
     used named) with the one-cycle peak taken from it shaded (the y-axis already names the
     cross-entropy loss).
@@ -1014,19 +1003,20 @@ def plot_capstone_range_test(result: CapstoneResult) -> Figure:
     >>> plot_capstone_range_test(r).axes[0].get_ylabel()
     'cross-entropy loss'
     """
-    from gdlessons.lr_finder import plot_range_test
+    from gdlessons.lr_finder import plot_range_test, range_test_legend
 
     c = result.range_test.config
     fig = plot_range_test(
         result.range_test,
+        ax=ax,
         rule=result.lr_rule,
         title=f"Range test: batch {c['batch_size']} ({c['accumulation_steps']} micro-batches), "
         f"momentum {c['momentum']:g}",
     )
-    ax = fig.axes[0]
+    ax = ax if ax is not None else fig.axes[0]
     ax.axvline(result.max_lr, color="0.3", lw=6, alpha=0.25,
                label=f"one-cycle peak ({result.lr_rule}): lr {result.max_lr:.3g}")  # fmt: skip
-    ax.legend(loc="upper left", fontsize=7)
+    range_test_legend(ax)
     return fig
 
 

@@ -509,7 +509,7 @@ def draw_shards(
     from gdlessons.display.plots import new_axes  # imported here: worker processes never draw
 
     batch_size = check_int("batch_size", batch_size, low=1)
-    fig, ax = new_axes(ax, figsize=(8.5, 0.45 * epochs * world_size + 1.4))
+    fig, ax = new_axes(ax, figsize=(7.5, 0.45 * epochs * world_size + 1.5))
     rows = []
     for epoch in range(epochs):
         for shard in shard_indices(n, world_size, epoch, seed=seed):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from gdlessons.display.sizes import DENSITY
 from tests.lab_server import jupyterlab
 
 try:
@@ -149,8 +150,11 @@ def test_chapter_runs_and_its_sliders_work(lab, notebook):
             f"{explorers.count()} explorers rendered, {expected} expected"
         )
         for i in range(expected):
-            src = explorers.nth(i).locator(".gdl-figure").get_attribute("src")
+            figure = explorers.nth(i).locator(".gdl-figure")
+            src = figure.get_attribute("src")
             assert src and src.startswith("blob:"), "an explorer's figure did not render"
+            _shown_at_natural_size(figure)
+            _labels_not_cut(explorers.nth(i))
         if expected:
             _move_a_slider(page, explorers.first)
         page.screenshot(path=str(OUTPUT / f"{notebook.stem}.png"), full_page=False)
@@ -160,6 +164,27 @@ def test_chapter_runs_and_its_sliders_work(lab, notebook):
         except Exception:  # noqa: BLE001 (the page may be gone; the server is killed anyway)
             pass
         page.close()
+
+
+def _shown_at_natural_size(figure):
+    """The picture is not scaled: its CSS width is its pixel width over the density, so its text
+    keeps the size it was drawn at."""
+    figure.scroll_into_view_if_needed()
+    figure.page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=figure.element_handle()
+    )
+    shown, pixels = figure.evaluate("el => [el.getBoundingClientRect().width, el.naturalWidth]")
+    assert abs(shown - pixels / DENSITY) <= 1, (
+        f"an explorer picture of {pixels} px is shown {shown:.0f} px wide, not {pixels / DENSITY:.0f}"
+    )
+
+
+def _labels_not_cut(explorer):
+    cut = explorer.evaluate(
+        "el => [...el.querySelectorAll('.widget-label')]"
+        ".filter(l => l.textContent && l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)"
+    )
+    assert not cut, f"slider labels cut off: {cut}"
 
 
 def _move_a_slider(page, explorer):

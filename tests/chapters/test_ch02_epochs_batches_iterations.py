@@ -11,6 +11,7 @@ from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.chapters import all_explorers
 from gdlessons.chapters import ch02_epochs_batches_iterations as epochs
 from gdlessons.data import quadratic_data
+from gdlessons.display.sizes import MIN_FONT_PT, problems
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
 
@@ -204,6 +205,35 @@ def test_gallery_shows_the_three_modes():
     assert list(modes) == ["shuffled", "shuffled, drop_last", "with replacement"]
     assert modes["shuffled, drop_last"].counts()["unseen per epoch"] == 2
     assert len(fig.axes) == 3
+
+
+def test_the_gallery_numbers_its_cells_at_a_readable_size_or_says_it_cannot():
+    fig, _ = epochs.assignment_gallery(n=20, batch_size=6, epochs=3)
+    assert problems(fig) == []
+    sizes = {t.get_fontsize() for ax in fig.axes for t in ax.texts}
+    assert sizes == {MIN_FONT_PT} and len(fig.axes[0].texts) == 60
+    wide, _ = epochs.assignment_gallery(n=150, batch_size=6, epochs=3)
+    assert problems(wide) == [] and not any(ax.texts for ax in wide.axes)
+    assert "no numbers" in wide.get_suptitle()
+
+
+def test_the_chapters_figures_fit_the_column_with_readable_text():
+    runs = [train(tutorial_mlp(), quadratic_data(50), batch_size=B, epochs=2) for B in [10, "full"]]
+    for fig in (
+        epochs.axes_comparison(runs),
+        epochs.draw_replacement(epochs.replacement_stats(200, 10, epochs=3)),
+        epochs.explorer_figure(200, 1, 6, False, True),
+        epochs.explorer_figure(4, 64, 1, True, False),
+    ):
+        assert problems(fig) == []
+
+
+def test_the_comparisons_runs_differ_in_marker_as_well_as_colour():
+    runs = [
+        train(tutorial_mlp(), quadratic_data(50), batch_size=B, epochs=2) for B in [5, 25, "full"]
+    ]
+    for ax in epochs.axes_comparison(runs).axes:
+        assert len({line.get_marker() for line in ax.lines}) == 3
 
 
 def test_explorer_state_is_pure_and_clips_the_batch_size():

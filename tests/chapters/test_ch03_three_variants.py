@@ -34,6 +34,7 @@ from gdlessons.chapters.ch03_three_variants import (
     tutorial_replay,
 )
 from gdlessons.data import linear_data, quadratic_data
+from gdlessons.display.sizes import problems
 from gdlessons.models import LinearModel, tutorial_mlp
 from gdlessons.training import evaluate, train
 
@@ -186,6 +187,20 @@ def test_explorer_is_registered_and_draws_every_state():
     assert "diverged" in ex.readout(batch_size=1, lr=2.0)
     assert "final loss" in ex.readout(batch_size=60, lr=0.1)
     assert "1 iteration per epoch" in ex.readout(batch_size=60, lr=0.1)
+
+
+def test_figures_fit_the_column_with_readable_text(runs):
+    replay = tutorial_replay(quadratic_data(50), tutorial_mlp(), iterations=3)
+    explorer = trajectory_explorer(LINE, epochs=2, lrs=[0.1, 2.0])
+    for fig in (
+        four_panel(runs),
+        trajectory_plot(runs, LINE),
+        tutorial_plot(replay),
+        explorer.figure(),
+        explorer.figure(batch_size=1, lr=2.0),
+    ):
+        assert problems(fig) == []
+    assert explorer.figure().get_layout_engine() is not None  # laid out, no margins by hand
 
 
 def test_explorer_draw_uses_the_precomputed_path():

@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from gdlessons.chapters import ch05_learning_rate as ch
+from gdlessons.display.sizes import problems
 from gdlessons.history import History
 from gdlessons.landscapes import eigenvalues_from_condition, iterates
 from gdlessons.lr_finder import RangeTest
@@ -23,6 +24,7 @@ def test_quadratic_explorer_is_pure_and_reports_bound_and_regimes():
     fig = ex.figure(lr=0.3, a=8.0)
     assert "divergent" in fig.axes[0].get_title() and "bound 2/a = 0.25" in fig.axes[0].get_title()
     assert ex.png(lr=0.2, a=8.0) == ex.png(lr=0.2, a=8.0)
+    assert problems(fig) == []
     for state in ex.sample_states(3):
         assert isinstance(ex.figure(**state), Figure)
 
@@ -146,3 +148,4 @@ def test_plot_rate_runs_one_panel_unless_a_run_diverged_and_styles_differ():
     )
     assert [a.get_xlabel() for a in fig.axes] == ["epoch", "iteration (optimizer updates)"]
     assert all(a.get_title() for a in fig.axes)
+    assert problems(fig) == []

@@ -11,6 +11,7 @@ import torch
 from gdlessons import schedules as sch
 from gdlessons.chapters import ch06_momentum_and_schedules as ch
 from gdlessons.data import quadratic_data
+from gdlessons.display.sizes import problems
 from gdlessons.landscapes import iterates, torch_sgd_path
 from gdlessons.models import LinearModel, tutorial_mlp
 
@@ -173,8 +174,12 @@ def test_bad_arguments_are_named():
 def test_plots_have_labelled_axes():
     fig = ch.plot_paths({"GD": iterates(ch.CURVATURES, ch.START, 1.0, 10)})
     assert fig.axes[0].get_xlabel() == "x₁" and "iteration" in fig.axes[1].get_xlabel()
+    assert problems(fig) == []
     fig = ch.plot_rate_map(lrs=np.linspace(0.1, 3, 10), momenta=np.linspace(0, 0.9, 5))
     assert "best on the grid" in fig.axes[0].get_title()
+    fig = ch.plot_rate_maps(lrs=np.linspace(0.1, 3, 10), momenta=np.linspace(0, 0.9, 5))
+    assert [ax.get_xlabel() for ax in fig.axes[:2]] == ["learning rate η"] * 2
+    assert problems(fig) == []
 
 
 def test_momentum_explorer_frames_depend_only_on_the_state():
@@ -183,6 +188,7 @@ def test_momentum_explorer_frames_depend_only_on_the_state():
     first = ex.png(lr=0.5, momentum=0.5)
     assert ex.png(lr=3.0, momentum=0.9, nesterov=True) != first
     assert ex.png(lr=0.5, momentum=0.5) == first
+    assert problems(ex.figure(nesterov=True)) == []
     assert "diverges" in ex.readout(lr=4.0, momentum=0.0)
     assert "error × 0.9" in ex.readout(lr=1.0, momentum=0.9)
 
@@ -209,6 +215,8 @@ def test_plot_rate_curves_one_panel_per_schedule():
     fig = ch.plot_rate_curves(curves)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 6 and all(ax.get_xlabel() == "iteration" for ax in visible)
+    # however many columns are asked for, the panels wrap so the figure fits the output
+    assert problems(ch.plot_rate_curves(curves, ncols=6)) == [] and problems(fig) == []
 
 
 def test_compare_schedules_names_are_checked():
@@ -222,6 +230,7 @@ def test_schedule_explorer_small():
     a = ex.png(schedule="one_cycle", lr=0.05, knob=0)
     assert ex.png(schedule="constant", lr=0.02, knob=2) != a
     assert ex.png(schedule="one_cycle", lr=0.05, knob=0) == a
+    assert problems(ex.figure(schedule="warmup_cosine")) == []
     text = ex.readout(schedule="step", lr=0.02, knob=1)
     assert "γ per drop = 0.3" in text and "final loss" in text
     assert math.isfinite(float(text.split("final loss ")[1].split()[0]))

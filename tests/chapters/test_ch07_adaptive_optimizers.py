@@ -4,6 +4,7 @@ plots and the explorer."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -16,6 +17,7 @@ from torch import nn
 from gdlessons.chapters import all_explorers
 from gdlessons.chapters import ch07_adaptive_optimizers as ch
 from gdlessons.data import quadratic_data
+from gdlessons.display.sizes import problems
 from gdlessons.history import History
 from gdlessons.models import LinearModel, tutorial_mlp
 from gdlessons.training import train
@@ -418,6 +420,26 @@ def test_plots_label_their_axes_in_the_courses_words_with_readable_text():
         assert not small, f"{name}: text below 9 pt: {small[:3]}"
 
 
+def test_plots_fit_the_column_however_many_panels():
+    maps = {f"run {i}": ch.basin_map("sgd", 0.1, 10, resolution=5) for i in range(5)}
+    figures = {name: fig for name, (fig, _) in _plots().items()} | {
+        "basins x5": ch.plot_basins(maps)
+    }
+    for name, fig in figures.items():
+        fig.savefig(io.BytesIO())
+        assert problems(fig) == [], name
+    rows = {ax.get_subplotspec().rowspan.start for ax in figures["basins x5"].axes}
+    assert rows == {0, 1, 2}  # two maps to a row
+    last = figures["basins x5"].axes[-1].get_subplotspec().colspan
+    assert last == range(1, 3)  # the odd one out is centred
+
+
+def test_panels_wrap_into_rows_with_constrained_layout():
+    fig, axes = ch.panels(5, ncols=2)
+    assert len(axes) == 5 and fig.get_layout_engine() is not None
+    assert [ax.get_subplotspec().rowspan.start for ax in axes] == [0, 0, 1, 1, 2]
+
+
 def test_plain_log_labels_only_for_narrow_axes():
     fig, (narrow, wide) = ch.panels(2)
     narrow.semilogy([1, 2], [1.0, 8.0])
@@ -451,7 +473,9 @@ def test_explorer_grids_cover_every_control_value():
 
 def test_explorer_state_function_needs_no_browser(explorer):
     fig = explorer.figure(surface="saddle", optimizer="SGD + momentum", lr=0.1, beta1=0.5)
-    assert fig.get_size_inches()[0] > 5
+    assert 5 < fig.get_size_inches()[0] <= 7.5
+    assert explorer.figure(surface="quadratic") is fig  # one kept figure, its moving parts animated
+    assert explorer.background(**explorer.state()) == "quadratic"
     assert explorer.png(optimizer="RMSProp", beta2=0.9) == explorer.png(
         optimizer="RMSProp", beta2=0.9
     )

@@ -135,7 +135,8 @@ def test_explorer_draws_every_cell(grid):
 
 
 def test_explorer_frames_depend_only_on_the_state(grid):
-    # The explorer redraws by blitting onto one canvas: a frame must not remember earlier moves.
+    # The explorer keeps one figure and redraws its moving artists: a frame must not remember
+    # earlier moves.
     ex = heatmap_explorer(grid)
     first = ex.png(batch_size=256, lr=0.5)
     assert ex.png(batch_size=512, lr=64.0) != first

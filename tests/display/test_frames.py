@@ -8,8 +8,15 @@ import matplotlib.pyplot as plt
 import pytest
 
 from gdlessons.display.explorer import Explorer
-from gdlessons.display.frames import control_kind, control_values, export_frames, grid
+from gdlessons.display.frames import (
+    FRAME_DENSITY,
+    control_kind,
+    control_values,
+    export_frames,
+    grid,
+)
 from gdlessons.display.plots import new_axes
+from gdlessons.display.sizes import DENSITY
 
 
 def make(max_k=9):
@@ -67,7 +74,12 @@ def test_export_writes_each_distinct_picture_once_with_its_readout(tmp_path):
     first = manifest["frames"]["1,0,0"]
     assert first["readout"] == "k = 3, a"
     picture = plt.imread(tmp_path / "ex" / first["src"].rsplit("/", 1)[1])
-    assert picture.shape[:2] == plt.imread(io.BytesIO(ex.png())).shape[:2]
+    notebook_picture = ex.png()
+    # drawn less dense than the notebook's picture, shown at the same CSS width
+    assert picture.shape[1] == round(
+        FRAME_DENSITY / ex.density * plt.imread(io.BytesIO(notebook_picture)).shape[1]
+    )
+    assert first["width"] == ex.shown_width(notebook_picture) and ex.density == DENSITY
     assert manifest["frames"]["2,0,0"]["src"] != first["src"]  # k = 4 is another picture
     assert manifest["frames"]["5,1,1"]["readout"] == "k = 7, b"
     files = list((tmp_path / "ex").glob("*.png"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import html
 import json
 import re
@@ -10,6 +11,7 @@ import re
 import pytest
 
 from gdlessons.display.explorer import STATIC_NOTE
+from gdlessons.display.sizes import DENSITY, OUTPUT_WIDTH_PX
 from tests.notebooks.conftest import NOTEBOOKS, load, notebook_ids
 
 MACHINE_PATHS = re.compile(r"(/tmp/|/root/|/home/\w+/|/Users/\w+/|site-packages/)")
@@ -118,7 +120,41 @@ def test_cells_are_short(notebook):
         )
 
 
+def _png_size(b64: str) -> tuple[int, int]:
+    head = base64.b64decode(b64[:64])
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_pictures_shown_at_natural_size_and_stored_dense(notebook):
+    """Every stored picture says the CSS width it is shown at (so no viewer scales it and its
+    text keeps its size), fits the output column, and has DENSITY pixels per CSS pixel."""
+    pictures = 0
+    for out in outputs(load(notebook)):
+        data = out.get("data", {})
+        shown = []
+        if "image/png" in data:
+            meta = out.get("metadata", {}).get("image/png", {})
+            assert "width" in meta, "a figure is stored without its shown width"
+            shown.append((data["image/png"], int(meta["width"])))
+        page = "".join(data.get("text/html", ""))
+        for width, b64 in re.findall(
+            r'width="(\d+)"[^>]*src="data:image/png;base64,([^"]+)"', page
+        ):
+            shown.append((b64, int(width)))
+        if 'src="data:image/png' in page:
+            assert re.search(r'<img [^>]*width="\d+"', page), "an explorer picture has no width"
+        for b64, width in shown:
+            pictures += 1
+            pixels = _png_size(b64)[0]
+            assert width <= OUTPUT_WIDTH_PX, f"a picture {width} px wide overflows the output"
+            assert abs(pixels - DENSITY * width) <= DENSITY, (
+                f"a picture {width} px wide holds {pixels} pixels, not {DENSITY}x"
+            )
+    assert pictures, "no picture found"
+
+
 def test_small_on_disk(notebook):
-    assert notebook.stat().st_size < 2_000_000, (
+    """The course's budget: a chapter's pictures at 2x density keep it under 3 MB."""
+    assert notebook.stat().st_size < 3_000_000, (
         f"{notebook.name} is {notebook.stat().st_size / 1e6:.1f} MB"
     )

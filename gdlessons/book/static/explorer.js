@@ -69,6 +69,7 @@
         if (decoded.has(frame.src)) continue;
         const img = new Image();
         img.src = frame.src;
+        img.width = frame.width; // CSS pixels: a picture stored denser is shown at its size
         img.className = image.className;
         img.alt = image.alt;
         img.setAttribute("style", image.getAttribute("style") || "");
@@ -86,6 +87,7 @@
       if (!next || !next.complete) {
         next = image; // not loaded yet: the page's own element loads it
         image.src = frame.src;
+        image.width = frame.width;
       }
       if (next !== current) {
         current.replaceWith(next);
