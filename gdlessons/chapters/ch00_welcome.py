@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from gdlessons._validate import check_choice, check_int
-from gdlessons.display.plots import new_axes
+from gdlessons.display.plots import line_style, new_axes
 from gdlessons.models import INITS, initialise
 
 SCHEME_LABELS = {
@@ -160,11 +160,11 @@ def activation_spread(
 def activation_spread_plot(schemes: tuple[str, ...] = INITS, *, depth: int = 10, ax=None) -> Figure:
     """Activation std per layer for each scheme (log scale)."""
     fig, ax = new_axes(ax)
-    for scheme in schemes:
+    for i, scheme in enumerate(schemes):
         ax.plot(
             range(1, depth + 1),
             activation_spread(scheme, depth=depth),
-            "o-",
+            **line_style(i),
             label=SCHEME_LABELS[scheme],
         )
     ax.set_yscale("log")

@@ -30,7 +30,7 @@ from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors, quadratic_data
 from gdlessons.display.explorer import Explorer
-from gdlessons.display.plots import X_AXES, new_axes
+from gdlessons.display.plots import X_AXES, line_style, new_axes
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.landscapes import (
@@ -329,11 +329,14 @@ def plot_paths(
         fig = Figure(figsize=(7.0, 7.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, height_ratios=[1.1, 1])
     plot_contours_2d(list(curvatures), ax=top, extent=extent, title=title)
-    for label, path in paths.items():
+    for i, (label, path) in enumerate(paths.items()):
         # The legend sits on the loss panel: on the contours it would hide part of a path.
-        draw_path(top, path, label=label, ms=2, limit=10 * max(extent), legend=False)
+        style = line_style(i)
+        draw_path(top, path, label=label, ms=3, limit=10 * max(extent), legend=False, **style)
         loss = path_loss(path, curvatures)
-        bottom.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label)
+        every = max(1, len(loss) // 12)
+        bottom.plot(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6), label=label, ms=4,
+                    **line_style(i, markevery=every))  # fmt: skip
     bottom.set_yscale("log")
     bottom.set(xlabel=X_AXES["iteration"], ylabel="loss f(x)", title="Loss per iteration")
     bottom.legend(loc="lower left")  # below the curves, which all start near the top
@@ -665,8 +668,10 @@ def plot_schedule_runs(runs: dict[str, ScheduleRun], *, ax: Axes | None = None) 
     'epoch'
     """
     fig, ax = new_axes(ax, figsize=(7.0, 4.0))
+    others = (name for name in runs if name != "constant")
+    styles = {name: line_style(i) for i, name in enumerate(others)}  # markers: unlike "constant"
     for name, run in runs.items():
-        style = {"color": "k", "ls": "--"} if name == "constant" else {}
+        style = {"color": "k", "ls": "--"} if name == "constant" else {**styles[name], "ms": 4}
         ax.plot(run.history.epochs.epoch, run.history.epochs.train_loss, label=name, **style)
     ax.set_ylim(0.9 * min(min(r.history.epochs.train_loss) for r in runs.values()), 2.5)
     ax.set_xlabel(X_AXES["epoch"])

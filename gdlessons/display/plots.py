@@ -7,6 +7,7 @@ import io
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from gdlessons._validate import check_choice
 from gdlessons.display.sizes import DENSITY, INCH_PX
@@ -17,6 +18,32 @@ X_AXES = {
     "samples": "samples seen",
     "time": "wall-clock training time (s)",
 }
+
+
+LINE_STYLES = (
+    ("-", "o"),
+    ("--", "s"),
+    (":", "^"),
+    ("-.", "D"),
+    ((0, (5, 1)), "v"),
+    ((0, (1, 3)), "P"),
+)
+"""Line style and marker per series: lines that differ by more than colour stay apart for
+colour-blind readers and in greyscale."""
+
+
+def line_style(i: int, *, markevery: int | None = None) -> dict:
+    """The ``i``-th series' line style and marker (cycling), as ``plot`` keywords; ``markevery``
+    thins the markers of a long line.
+
+    >>> line_style(1), line_style(7)["marker"]
+    ({'ls': '--', 'marker': 's'}, 's')
+    """
+    ls, marker = LINE_STYLES[i % len(LINE_STYLES)]
+    style = {"ls": ls, "marker": marker}
+    if markevery:
+        style["markevery"] = markevery
+    return style
 
 
 def new_axes(ax: Axes | None = None, *, figsize=(6.4, 4.0), ncols: int = 1):
@@ -99,6 +126,8 @@ def loss_curve(
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(X_AXES[x])
+    if x in ("epoch", "iteration"):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
     ax.set_ylabel("loss")
     ax.set_title(
         title
@@ -114,6 +143,21 @@ def loss_curve(
     return fig
 
 
+def whole_epochs(fig: Figure) -> Figure:
+    """Tick every axis labelled "epoch…" at whole numbers only (there is no epoch 2.5), unless
+    its ticks were chosen on purpose; the course's renders call it on every figure.
+
+    >>> fig, ax = new_axes(); _ = ax.plot([1, 2], [1, 0]); _ = ax.set_xlabel("epoch")
+    >>> [float(t) for t in whole_epochs(fig).axes[0].get_xticks() if 1 <= t <= 2]
+    [1.0, 2.0]
+    """
+    for ax in fig.get_axes():
+        axis = ax.xaxis
+        if ax.get_xlabel().startswith("epoch") and type(axis.get_major_locator()) is AutoLocator:
+            axis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
 def figure_png(fig: Figure, *, density: float = DENSITY, compress_level: int = 6) -> bytes:
     """Render ``fig`` to PNG bytes on an Agg canvas, ``density`` pixels per CSS pixel
     (``compress_level`` 1 encodes about twice as fast for files some 10 % larger).
@@ -123,6 +167,7 @@ def figure_png(fig: Figure, *, density: float = DENSITY, compress_level: int = 6
     (960, 576)
     """
     buffer = io.BytesIO()
+    whole_epochs(fig)
     fig.savefig(
         buffer, format="png", dpi=INCH_PX * density, pil_kwargs={"compress_level": compress_level}
     )

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from PIL import Image
 
+from gdlessons.display.plots import whole_epochs
 from gdlessons.display.sizes import DENSITY, INCH_PX
 
 FAST = 1
@@ -142,6 +143,7 @@ class _Scene:
         if background not in self.backgrounds:
             if self.engine is not None:  # lay out this background's titles, then keep it
                 self.fig.set_layout_engine(self.engine)
+            whole_epochs(self.fig)
             self.canvas.draw()  # animated artists are left out
             _no_layout_engine(self.fig)
             # the axes' places with it: another background's layout may move them a little,
