@@ -852,13 +852,13 @@ def explorer_state(
 
 
 def explorer_readout(**state) -> str:
+    """The counters under the explorer, three to a line so no line wraps in the output column."""
     _, c = explorer_state(**state)
-    note = (
-        "  (drop_last has no effect with replacement)"
-        if state["drop_last"] and state["replacement"]
-        else ""
-    )
-    return "   ".join(f"{k}: {v}" for k, v in c.items()) + note
+    items = [f"{k}: {v}" for k, v in c.items()]
+    lines = ["   ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
+    if state["drop_last"] and state["replacement"]:
+        lines.append("(drop_last has no effect with replacement)")
+    return "\n".join(lines)
 
 
 def explorer_figure(
