@@ -88,7 +88,19 @@ class Explorer:
     @density.setter
     def density(self, value: float) -> None:
         if value != self._redraw.density:  # a fresh Redraw: what it remembers is per density
-            self._redraw = Redraw(value, remember_layouts=self._redraw.remember_layouts)
+            old = self._redraw
+            self._redraw = Redraw(
+                value, remember_layouts=old.remember_layouts, compress_level=old.compress_level
+            )
+
+    @property
+    def compress_level(self) -> int:
+        """PNG compression of the pictures: fast for live moves, tighter for the site's frames."""
+        return self._redraw.compress_level
+
+    @compress_level.setter
+    def compress_level(self, value: int) -> None:
+        self._redraw.compress_level = value
 
     def state(self) -> dict:
         """The controls' current values, by name."""

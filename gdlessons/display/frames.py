@@ -23,9 +23,11 @@ from pathlib import Path
 
 #: Default cap on the states drawn per explorer; ``GDLESSONS_FRAMES_MAX`` overrides it.
 MAX_FRAMES = 200
-#: Pixels per CSS pixel of the frames: sharper than 1 on high-density screens, and a chapter's
-#: frames stay within the site's 20 MB a page (the notebook's own picture is at DENSITY).
-FRAME_DENSITY = 1.5
+#: Pixels per CSS pixel of the frames, and their PNG compression: sharper than 1 on
+#: high-density screens while a chapter's frames stay within the site's 20 MB a page (the
+#: notebook's own picture is at DENSITY).
+FRAME_DENSITY = 1.25
+FRAME_COMPRESSION = 6
 
 
 def control_kind(control) -> str:
@@ -153,11 +155,12 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     start = time.perf_counter()
-    density, explorer.density = explorer.density, FRAME_DENSITY
+    density, compression = explorer.density, explorer.compress_level
+    explorer.density, explorer.compress_level = FRAME_DENSITY, FRAME_COMPRESSION
     try:
         _draw_frames(explorer, controls, folder, url, frames)
     finally:
-        explorer.density = density
+        explorer.density, explorer.compress_level = density, compression
     shown = [{k: v for k, v in c.items() if k != "values"} for c in controls]
     seconds = round(time.perf_counter() - start, 2)
     return {
