@@ -716,14 +716,16 @@ def schedule_explorer(
                     run.final_loss,
                 )
 
-    # One figure is kept: a move redraws only the four lines (animated artists, see
-    # gdlessons.display.redraw); the rest, titled by the schedule, is drawn once per schedule.
+    # One figure is kept: a move redraws only the four lines and the left title (animated
+    # artists, see gdlessons.display.redraw); the rest is drawn once. Every title has two lines,
+    # so the layout made for the first fits them all.
     every_loss = [v for _, losses, _ in cache.values() for v in losses if math.isfinite(v)]
     fig = Figure(figsize=(7.4, 3.6), layout="constrained")
     left, right = fig.subplots(1, 2)
     (rate_line,) = left.plot([], [], color="C0", label="schedule", animated=True)
     (rate_base,) = left.plot([], [], "k--", lw=0.8, label="constant", animated=True)
     left.set(xlabel=X_AXES["iteration"], ylabel="learning rate")
+    left.title.set_animated(True)
     left.set(xlim=(0, len(cache[("constant", lrs[0], 0)][0])), ylim=(0, 1.25 * max(lrs)))
     left.legend(loc="upper right", ncols=2)
     (loss_line,) = right.plot([], [], "o-", ms=3, color="C0", label="schedule", animated=True)
@@ -740,7 +742,8 @@ def schedule_explorer(
     def draw(schedule: str, lr: float, knob: int) -> Figure:
         rates, losses, _ = cache[(schedule, lr, knob)]
         _, base, _ = cache[("constant", lr, 0)]
-        left.set_title(TITLES[schedule].replace(" (", "\n("))  # still: one background each
+        title = TITLES[schedule].replace(" (", "\n(")
+        left.set_title(title if "\n" in title else f"{title}\n(no scheduler)")
         rate_line.set_data(np.arange(1, len(rates) + 1), rates)
         rate_base.set_data([1, len(rates)], [lr, lr])
         loss_line.set_data(np.arange(1, len(losses) + 1), losses)
@@ -765,7 +768,7 @@ def schedule_explorer(
         controls,
         title="Schedule explorer",
         readout=readout,
-        background=lambda schedule, **_: schedule,
+        background=lambda **_: None,  # one still part for every schedule
     )
     return explorer
 
