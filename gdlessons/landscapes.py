@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
 from gdlessons._validate import check_float, check_int
-from gdlessons.display.plots import new_axes
+from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.display.sizes import MAX_WIDTH_IN
 
 MAX_PANELS_PER_ROW = 2  # two 3.6-inch panels fill the 7.5-inch output; a third would be too narrow
@@ -302,9 +302,7 @@ def plot_regimes_1d(
     size = check_float("size", size, low=0.0, low_open=True)
     ncols = min(check_int("ncols", ncols, low=1), MAX_PANELS_PER_ROW, max(len(rates), 1))
     nrows = math.ceil(len(rates) / ncols)
-    if fig is None:
-        fig = Figure(figsize=(min(3.6 * ncols, MAX_WIDTH_IN), size * nrows + 0.6),
-                     layout="constrained")  # fmt: skip
+    fig = new_figure(fig, figsize=(min(3.6 * ncols, MAX_WIDTH_IN), size * nrows + 0.6))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax in axes[len(rates) :]:  # an odd count leaves the last row short
         ax.remove()

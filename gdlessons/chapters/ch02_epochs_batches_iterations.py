@@ -25,7 +25,7 @@ from torch import nn
 from gdlessons._validate import check_int
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors
-from gdlessons.display.plots import loss_curve, new_axes
+from gdlessons.display.plots import loss_curve, new_axes, new_figure
 from gdlessons.history import History
 from gdlessons.training import train
 
@@ -296,8 +296,7 @@ def assignment_gallery(
         mode: batch_assignment(n, batch_size, epochs, seed=seed, **kw)
         for mode, kw in GALLERY_MODES.items()
     }
-    if fig is None:
-        fig = Figure(figsize=(7.5, 1.2 + 1.1 * epochs), layout="constrained")
+    fig = new_figure(fig, figsize=(7.5, 1.2 + 1.1 * epochs))
     axes = fig.subplots(3, 1)
     shown = []
     for ax, (mode, a) in zip(axes, assignments.items()):
@@ -591,8 +590,7 @@ def axes_comparison(
     >>> [ax.get_title() for ax in axes_comparison(runs).axes]
     ['Loss per epoch', 'Batch loss per iteration (log x)', 'Batch loss per sample seen']
     """
-    if fig is None:
-        fig = Figure(figsize=(7.5, 6.2), layout="constrained")
+    fig = new_figure(fig, figsize=(7.5, 6.2))
     grid = fig.add_gridspec(2, 2)
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     labels = labels or [f"B={h.config['batch_size']}" for h in histories]

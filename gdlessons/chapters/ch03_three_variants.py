@@ -27,7 +27,7 @@ from torch import nn
 from gdlessons._validate import check_float, check_int
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors
-from gdlessons.display.plots import X_AXES, new_axes
+from gdlessons.display.plots import X_AXES, new_axes, new_figure
 from gdlessons.history import History
 from gdlessons.landscapes import torch_sgd_path
 from gdlessons.training import resolve_batch_size, train
@@ -194,8 +194,7 @@ def four_panel(
     >>> [ax.get_xlabel() for ax in fig.axes][::3], float(fig.get_figwidth())
     (['epoch', 'wall-clock training time (s)'], 7.5)
     """
-    if fig is None:
-        fig = Figure(figsize=(7.5, 7.0), layout="constrained")
+    fig = new_figure(fig, figsize=(7.5, 7.0))
     axes = fig.subplots(2, 2).ravel()
     for i, (label, h) in enumerate(runs.items()):
         for ax, x in zip(axes, X_AXES):
@@ -484,8 +483,7 @@ def tutorial_plot(
     >>> len(tutorial_plot(replay, fig=right).axes)
     2
     """
-    if fig is None:
-        fig = Figure(figsize=(7.5, 6.6), layout="constrained")
+    fig = new_figure(fig, figsize=(7.5, 6.6))
     axes = fig.subplots(2, 1)
     n = runs[0].samples_seen / runs[0].real_epochs
     for i, run in enumerate(runs):

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
 from gdlessons._validate import check_float, check_int
-from gdlessons.display.plots import X_AXES, loss_curve
+from gdlessons.display.plots import X_AXES, loss_curve, new_figure
 from gdlessons.history import History
 from gdlessons.landscapes import (
     SLOW_ABOVE,
@@ -58,8 +58,7 @@ def quadratic_figure(
     ['1-D, a = 4', '2-D, κ = 10']
     """
     lam = eigenvalues_from_condition(kappa, lambda_max=a)
-    if fig is None:
-        fig = Figure(figsize=(7.4, 3.7), layout="constrained")
+    fig = new_figure(fig, figsize=(7.4, 3.7))
     left, right = fig.subplots(1, 2)
     # No legends and few fixed ticks: text layout is most of a redraw; the titles say it all,
     # on two lines each so that they fit over a panel half the output wide.
@@ -316,8 +315,7 @@ def plot_rate_runs(
     ['epoch', 'iteration (optimizer updates)']
     """
     diverged = {lr: h for lr, h in runs.items() if h.diverged}
-    if fig is None:
-        fig = Figure(figsize=(6.4, 7.0) if diverged else (6.4, 3.8), layout="constrained")
+    fig = new_figure(fig, figsize=(6.4, 7.0) if diverged else (6.4, 3.8))
     axes = np.atleast_1d(fig.subplots(2 if diverged else 1, 1))
     top, bottom = (axes[0], axes[1]) if diverged else (axes[0], None)
     for (key, h), (ls, marker) in zip(runs.items(), STYLES * 2):

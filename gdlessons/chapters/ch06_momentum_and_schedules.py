@@ -30,7 +30,7 @@ from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors, quadratic_data
 from gdlessons.display.explorer import Explorer
-from gdlessons.display.plots import X_AXES, line_style, new_axes
+from gdlessons.display.plots import X_AXES, line_style, new_axes, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.landscapes import (
@@ -325,8 +325,7 @@ def plot_paths(
     >>> fig = plot_paths({"GD": quadratic_path(CURVATURES, START, [1.0] * 5)}); fig.axes[1].get_xlabel()
     'iteration (optimizer updates)'
     """
-    if fig is None:
-        fig = Figure(figsize=(7.0, 7.0), layout="constrained")
+    fig = new_figure(fig, figsize=(7.0, 7.0))
     top, bottom = fig.subplots(2, 1, height_ratios=[1.1, 1])
     plot_contours_2d(list(curvatures), ax=top, extent=extent, title=title)
     for i, (label, path) in enumerate(paths.items()):
@@ -399,8 +398,7 @@ def plot_rate_maps(
     >>> [ax.get_title().split(":")[0] for ax in fig.axes[:2]]
     ['Heavy-ball momentum', 'Nesterov']
     """
-    if fig is None:
-        fig = Figure(figsize=(6.4, 7.6), layout="constrained")
+    fig = new_figure(fig, figsize=(6.4, 7.6))
     for ax, nesterov in zip(fig.subplots(2, 1), (False, True), strict=True):
         plot_rate_map(curvatures, lrs, momenta, nesterov=nesterov, ax=ax)
     return fig
@@ -642,8 +640,7 @@ def plot_rate_curves(
     """
     ncols = min(check_int("ncols", ncols, low=1), MAX_SCHEDULE_COLUMNS, max(len(curves), 1))
     rows = math.ceil(len(curves) / ncols)
-    if fig is None:
-        fig = Figure(figsize=(3.6 * ncols, 2.6 * rows + 0.4), layout="constrained")
+    fig = new_figure(fig, figsize=(3.6 * ncols, 2.6 * rows + 0.4))
     axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True, squeeze=False)).ravel()
     for ax, (name, rates) in zip(axes, curves.items(), strict=False):
         ax.plot(np.arange(1, len(rates) + 1), rates, lw=1.5)

@@ -33,7 +33,7 @@ from gdlessons._validate import check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
 from gdlessons.display.explorer import Explorer
-from gdlessons.display.plots import X_AXES
+from gdlessons.display.plots import X_AXES, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.lr_finder import (
@@ -93,8 +93,7 @@ def panels(
     n = check_int("n", n, low=1)
     ncols = n if ncols is None else min(check_int("ncols", ncols, low=1), n)
     nrows = -(-n // ncols)
-    if fig is None:
-        fig = Figure(figsize=figsize, layout="constrained")
+    fig = new_figure(fig, figsize=figsize)
     # Each panel spans two half-columns, so a shorter last row can sit in the middle.
     halves = [r for r in width_ratios for _ in range(2)] if width_ratios else None
     grid = fig.add_gridspec(nrows, 2 * ncols, width_ratios=halves, height_ratios=height_ratios)
@@ -969,8 +968,7 @@ def plot_race(
     ncols = min(2, len(results))
     rows = -(-len(results) // ncols)
     size = (7.5 if ncols == 2 else 6.4, 3.9 * rows + 0.4)
-    if fig is None:
-        fig = Figure(figsize=size, layout="constrained")
+    fig = new_figure(fig, figsize=size)
     fig.suptitle("Validation loss per epoch (line: mean over the seeds, band: lowest to highest)")
     # A subfigure per problem, so each panel's legend sits under it, off the curves.
     cells = list(np.ravel(fig.subfigures(rows, ncols, squeeze=False)))

@@ -126,8 +126,6 @@ def loss_curve(
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(X_AXES[x])
-    if x in ("epoch", "iteration"):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
     ax.set_ylabel("loss")
     ax.set_title(
         title
@@ -143,34 +141,33 @@ def loss_curve(
     return fig
 
 
-def whole_epochs(fig: Figure) -> Figure:
-    """Tick every axis labelled "epoch…" at whole numbers only (there is no epoch 2.5), unless
-    its ticks were chosen on purpose; the course's renders call it on every figure.
+def whole_number_ticks(fig: Figure) -> Figure:
+    """Tick every x axis labelled "epoch…" or "iteration…" at whole numbers only (there is no
+    epoch 2.5), unless its ticks were chosen on purpose (a log axis, fixed ticks); every figure
+    the course renders or an explorer draws goes through it.
 
     >>> fig, ax = new_axes(); _ = ax.plot([1, 2], [1, 0]); _ = ax.set_xlabel("epoch")
-    >>> [float(t) for t in whole_epochs(fig).axes[0].get_xticks() if 1 <= t <= 2]
+    >>> [float(t) for t in whole_number_ticks(fig).axes[0].get_xticks() if 1 <= t <= 2]
     [1.0, 2.0]
     """
     for ax in fig.get_axes():
         axis = ax.xaxis
-        if ax.get_xlabel().startswith("epoch") and type(axis.get_major_locator()) is AutoLocator:
+        counted = ax.get_xlabel().startswith(("epoch", "iteration"))
+        if counted and type(axis.get_major_locator()) is AutoLocator:
             axis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
-def figure_png(fig: Figure, *, density: float = DENSITY, compress_level: int = 6) -> bytes:
-    """Render ``fig`` to PNG bytes on an Agg canvas, ``density`` pixels per CSS pixel
-    (``compress_level`` 1 encodes about twice as fast for files some 10 % larger).
+def figure_png(fig: Figure, *, density: float = DENSITY) -> bytes:
+    """Render ``fig`` to PNG bytes on an Agg canvas, ``density`` pixels per CSS pixel.
 
     >>> from PIL import Image
     >>> fig, _ = new_axes(figsize=(5, 3)); Image.open(io.BytesIO(figure_png(fig))).size
     (960, 576)
     """
     buffer = io.BytesIO()
-    whole_epochs(fig)
-    fig.savefig(
-        buffer, format="png", dpi=INCH_PX * density, pil_kwargs={"compress_level": compress_level}
-    )
+    whole_number_ticks(fig)
+    fig.savefig(buffer, format="png", dpi=INCH_PX * density)
     return buffer.getvalue()
 
 

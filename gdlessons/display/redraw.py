@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from PIL import Image
 
-from gdlessons.display.plots import whole_epochs
+from gdlessons.display.plots import whole_number_ticks
 from gdlessons.display.sizes import DENSITY, INCH_PX
 
 FAST = 1
@@ -74,9 +74,9 @@ class Redraw:
     def _whole(self, fig: Figure) -> bytes:
         """Draw a fresh figure, laid out by a remembered layout where one holds its labels
         (tried in the order they last worked, so the axes stay put while a slider moves)."""
-        fig.set_dpi(
-            INCH_PX * self.density
-        )  # the canvas keeps its renderer (and text cache) per dpi
+        # the shared canvas keeps its renderer (and text-size cache) per dpi
+        fig.set_dpi(INCH_PX * self.density)
+        whole_number_ticks(fig)
         if self._canvas is None:
             self._canvas = FigureCanvasAgg(fig)
         canvas = self._canvas
@@ -147,7 +147,7 @@ class _Scene:
         if background not in self.backgrounds:
             if self.engine is not None:  # lay out this background's titles, then keep it
                 self.fig.set_layout_engine(self.engine)
-            whole_epochs(self.fig)
+            whole_number_ticks(self.fig)
             self.canvas.draw()  # animated artists are left out
             _no_layout_engine(self.fig)
             # the axes' places with it: another background's layout may move them a little,

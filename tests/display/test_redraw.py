@@ -80,3 +80,27 @@ def test_an_explorer_with_a_kept_figure_names_its_background():
     assert len(set(frames.values())) == 4
     assert ex.png(slope=0.2, flip=True) == frames[0.2, True]
     assert ex.shown_width(frames[0.2, True]) == 4 * INCH_PX
+
+
+def _epoch_ticks(fig):
+    lo, hi = fig.axes[0].get_xlim()
+    return [float(t) for t in fig.axes[0].get_xticks() if lo <= t <= hi]
+
+
+def test_both_paths_tick_epochs_and_iterations_at_whole_numbers():
+    # Two epochs: matplotlib's own ticks would be 1.0, 1.2, ..., 2.0.
+    fresh, ax = new_axes(figsize=(4, 3))
+    ax.plot([1, 2], [1.0, 0.5])
+    ax.set_xlabel("epoch")
+    Redraw().png(fresh)
+    assert _epoch_ticks(fresh) == [1.0, 2.0]
+    kept, ax, line = _kept_figure()
+    ax.set(xlim=(1, 2), xlabel="iteration (optimizer updates)")
+    line.set_data([1, 2], [0.3, 0.6])
+    Redraw().png(kept)
+    assert _epoch_ticks(kept) == [1.0, 2.0]
+    chosen, ax = new_axes(figsize=(4, 3))
+    ax.plot([1, 2], [1.0, 0.5])
+    ax.set(xlabel="epoch", xticks=[1, 1.5, 2])  # ticks set on purpose stay
+    Redraw().png(chosen)
+    assert _epoch_ticks(chosen) == [1.0, 1.5, 2.0]
