@@ -17,7 +17,7 @@ PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 RENDER_ENV := GDLESSONS_RENDER=1 TQDM_DISABLE=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: setup lab test test-fast lint format render book benchmarks browser-deps clean
+.PHONY: setup lab test test-kernels test-fast lint format render book benchmarks browser-deps clean
 
 setup: $(STAMP)
 
@@ -40,13 +40,39 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# CPU kernel settings that stand in for other machines: float32 training amplifies the last-bit
+# differences between kernels, so a checked output must hold under each of them.
+KERNEL_SETTINGS := default ATEN_CPU_CAPABILITY=default ATEN_CPU_CAPABILITY=avx2 \
+	MKL_ENABLE_INSTRUCTIONS=AVX2 MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1
+# The one non-default setting `make test` adds to the default (the one that moves most results).
+CI_KERNEL_SETTING ?= ATEN_CPU_CAPABILITY=default
+
 test: $(STAMP) browser-deps lint
-	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile --doctest-modules gdlessons tests notebooks \
-		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 --dist loadfile --durations=20 --doctest-modules \
+		gdlessons tests notebooks $(NBVAL_ARGS)
+	$(MAKE) --no-print-directory test-kernels KERNELS="$(CI_KERNEL_SETTING)"
+
+# Every chapter's checked outputs under each kernel setting (or those in KERNELS="...").
+KERNELS ?= $(KERNEL_SETTINGS)
+test-kernels: $(STAMP)
+	@failed=""; for setting in $(KERNELS); do \
+		echo "== checked outputs under $$setting"; \
+		env $$([ "$$setting" = default ] || echo "$$setting") $(RENDER_ENV) \
+			$(VENV)/bin/pytest -n 2 --dist loadfile -q notebooks $(NBVAL_ARGS) || failed="$$failed $$setting"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "checked outputs differ under:$$failed"; exit 1; fi
 
 # The unit tier: package, doctests and chapter modules, without chapter runs or the browser.
 test-fast: $(STAMP)
 	$(RENDER_ENV) $(VENV)/bin/pytest -n 2 -m "not slow" --doctest-modules gdlessons tests
+
+# Unit tier and quick chapter runs under another torch and Python, in a throw-away venv in /tmp
+# (PyPI's CUDA torch: a one-off check, not a set-up), e.g. make test-compat TORCH=2.4.1 PY=3.12
+# (PY defaults to 3.11; without PY=, $(PY) is the course's .venv python and is dropped).
+.PHONY: test-compat
+test-compat:
+	tools/test_compat.sh $(TORCH) $(filter-out $(VENV)/bin/python,$(PY))
 
 render: $(STAMP)
 	$(RENDER_ENV) $(PY) -m gdlessons.render $(NB)
@@ -60,10 +86,10 @@ benchmarks: $(STAMP)
 
 # Widgets are tested in JupyterLab in headless Chromium, from Debian's packages (never a browser download).
 browser-deps:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-		else echo "Chromium not installed: the browser test will be skipped (install Debian's chromium and chromium-driver)."; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Chromium not installed: the browser test will be skipped (install Debian's chromium)."; fi; }
 
 clean:
 	rm -rf $(VENV) tests/output build

@@ -21,10 +21,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import nn
 
-from gdlessons._validate import check_int
+from gdlessons._validate import (
+    check_float,
+    check_instance,
+    check_int,
+    check_sequence,
+)
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import new_axes
-from gdlessons.training import resolve_loss
+from gdlessons.training import check_model_fits, check_training_data, resolve_loss
 
 
 def per_sample_gradients(model: nn.Module, data, loss="mse") -> torch.Tensor:
@@ -83,7 +88,8 @@ def per_sample_gradients_loop(model: nn.Module, data, loss="mse") -> torch.Tenso
     >>> per_sample_gradients_loop(LinearModel(w=1.0), (torch.tensor([[2.0]]), torch.tensor([[0.0]]))).tolist()
     [[8.0, 4.0]]
     """
-    X, y = as_tensors(data)
+    X, y = check_training_data(data)
+    check_model_fits(model, X, y, loss)
     loss_fn = resolve_loss(loss)
     params = list(model.parameters())
     rows = []
@@ -100,6 +106,8 @@ def theory_variance(sigma2: float, n: int, batch_sizes) -> np.ndarray:
     >>> theory_variance(1.0, 100, [1, 100]).tolist()
     [1.0, 0.0]
     """
+    check_sequence("batch_sizes", batch_sizes)
+    check_float("sigma2", sigma2, low=0.0)
     n = check_int("n", n, low=2)
     B = np.asarray(batch_sizes, dtype=float)
     if (B < 1).any() or (B > n).any():
@@ -120,6 +128,8 @@ def measured_variance(
     >>> measured_variance(g, [1, 2], draws=50).tolist()
     [1.0, 0.0]
     """
+    check_sequence("batch_sizes", batch_sizes)
+    check_int("draws", draws, low=1)
     if not isinstance(grads, torch.Tensor) or grads.ndim != 2:
         raise TypeError(
             "grads must be a 2-D tensor (samples, parameters), e.g. from per_sample_gradients"
@@ -236,6 +246,7 @@ def noise_plot(result: NoiseResult, *, title: str | None = None, ax: Axes | None
     >>> noise_plot(gradient_noise(LinearModel(), linear_data(16), draws=50)).axes[0].get_xscale()
     'log'
     """
+    check_instance("result", result, NoiseResult, "a NoiseResult, as gradient_noise returns")
     fig, ax = new_axes(ax, figsize=(6.4, 4.2))
     B = np.asarray(result.batch_sizes)
     keep = B < result.n

@@ -151,6 +151,10 @@ class Recorder:
     """
 
     def __init__(self, config: dict, params: list[dict[str, torch.Tensor]] | None = None):
+        if not isinstance(config, dict):
+            raise TypeError(
+                f"config must be a dict of the run's settings, got {type(config).__name__}"
+            )
         self.history = History(config=config, params=params)
         self.iteration = 0
         self.samples_seen = 0

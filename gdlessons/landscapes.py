@@ -21,7 +21,12 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
-from gdlessons._validate import check_float, check_int
+from gdlessons._validate import (
+    check_float,
+    check_instance,
+    check_int,
+    check_sequence,
+)
 from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.display.sizes import MAX_WIDTH_IN
 
@@ -59,6 +64,11 @@ def quadratic_loss(x, curvatures) -> np.ndarray:
     >>> float(quadratic_loss([2.0], 4.0)), float(quadratic_loss([1.0, 1.0], [1.0, 10.0]))
     (8.0, 5.5)
     """
+    if np.ndim(x) and np.size(curvatures) > 1 and np.shape(x)[-1] != np.size(curvatures):
+        raise ValueError(
+            f"x has {np.shape(x)[-1]} coordinates but curvatures has {np.size(curvatures)}: "
+            "give one curvature per coordinate"
+        )
     x = np.asarray(x, dtype=float)
     return 0.5 * np.sum(_curvatures(curvatures) * x**2, axis=-1)
 
@@ -233,6 +243,9 @@ def first_divergent(path: np.ndarray, limit: float = 1e6) -> int | None:
     >>> first_divergent(iterates(4.0, [1.0], lr=1.0, iterations=20), limit=100.0)
     5
     """
+    if path is None or np.ndim(path) == 0:
+        raise TypeError(f"path must be an array of iterates (as iterates() returns), got {path!r}")
+    limit = check_float("limit", limit, low=0.0, low_open=True)
     path = np.asarray(path, dtype=float)
     size = np.abs(path).max(axis=-1)
     bad = ~np.isfinite(size) | (size > limit)
@@ -299,6 +312,7 @@ def plot_regimes_1d(
     >>> [round(float(v), 2) for v in plot_regimes_1d(4.0, [0.02, 0.1, 0.4, 0.55, 0.6]).get_size_inches()]
     [7.2, 9.6]
     """
+    check_sequence("rates", rates)
     size = check_float("size", size, low=0.0, low_open=True)
     ncols = min(check_int("ncols", ncols, low=1), MAX_PANELS_PER_ROW, max(len(rates), 1))
     nrows = math.ceil(len(rates) / ncols)
@@ -332,6 +346,8 @@ def plot_contours_2d(
     >>> fig = plot_contours_2d([0.4, 4.0]); fig.axes[0].get_ylabel()
     'x₂'
     """
+    levels = check_int("levels", levels, low=1)
+    resolution = check_int("resolution", resolution, low=2)
     lam = _curvatures(curvatures)
     if lam.shape != (2,):
         raise ValueError(f"curvatures must hold exactly 2 numbers, got {curvatures!r}")
@@ -370,6 +386,11 @@ def draw_path(
     >>> fig.axes[0].lines[-1].get_label()
     'η=0.3'
     """
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
+    if path is None or np.ndim(path) != 2 or np.shape(path)[1] != 2:
+        raise ValueError(
+            f"path must be an array of 2-D iterates, shape (k, 2), got {np.shape(path)}"
+        )
     path = np.asarray(path, dtype=float)
     cut = first_divergent(path, limit=limit)
     if cut is not None:
@@ -396,6 +417,11 @@ def torch_sgd_path(
     >>> torch_sgd_path([1.0], [1.0], 0.5, 2).ravel().tolist()
     [1.0, 0.5, 0.25]
     """
+    _curvatures(curvatures)
+    if np.size(x0) != np.size(curvatures):
+        raise ValueError(
+            f"x0 must hold one coordinate per curvature ({np.size(curvatures)}), got {np.size(x0)}"
+        )
     iterations = check_int("iterations", iterations, low=0)
     lam = torch.as_tensor(np.asarray(curvatures, dtype=float))
     x = torch.tensor(np.asarray(x0, dtype=float), requires_grad=True)

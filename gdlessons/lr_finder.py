@@ -29,7 +29,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import nn
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+)
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import new_axes
@@ -105,6 +110,8 @@ def ema_smooth(values, beta: float = 0.98) -> np.ndarray:
     >>> ema_smooth([2.0, 2.0, 2.0], beta=0.9).tolist()
     [2.0, 2.0, 2.0]
     """
+    if len(_losses(values)) == 0:
+        raise ValueError("values must hold at least one loss to smooth, got none")
     smoother = SmoothedLoss(beta)
     return np.array([smoother.update(v) for v in values])
 
@@ -157,6 +164,10 @@ def steepest_point(
     >>> steepest_point([1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], [5.0, 4.5, 3.0, 2.0, 1.8, 9.0])
     2
     """
+    if np.ndim(lrs) != 1 or np.ndim(losses) != 1 or len(lrs) != len(losses):
+        raise ValueError(
+            f"lrs and losses must be 1-D and of the same length, got {np.shape(lrs)} and {np.shape(losses)}"
+        )
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     window = check_int("window", window, low=1)
     lo, hi = skip_start, len(losses) - skip_end  # usable points: lo .. hi - 1
@@ -340,6 +351,7 @@ def add_suggestions(result: RangeTest, *, skip_start: int = 0, skip_end: int = 2
     >>> add_suggestions(r).min_loss_lr, add_suggestions(r, skip_start=1).min_loss_lr
     (0.0001, 1.0)
     """
+    check_instance("result", result, RangeTest, "a RangeTest, as lr_range_test returns")
     skip_start = check_int("skip_start", skip_start, low=0)
     skip_end = check_int("skip_end", skip_end, low=0)
     result.skipped = min(skip_start, len(result.smoothed))
@@ -414,6 +426,7 @@ def plot_range_test(
     >>> plot_range_test(r).axes[0].get_xscale()
     'log'
     """
+    check_instance("result", result, RangeTest, "a RangeTest, as lr_range_test returns")
     check_choice("rule", rule, RULES)
     fig, ax = new_axes(ax, figsize=(6.4, 5.0))
     if result.skipped:
@@ -448,6 +461,7 @@ def plot_range_test(
 def range_test_legend(ax: Axes) -> None:
     """(Re)draw a range-test plot's legend below the axes, where it covers no curve, headed by
     the caveat; for plots that add their own marks after :func:`plot_range_test`."""
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, title=CAVEAT)
     legend.get_title().set_color("0.3")
 

@@ -124,6 +124,8 @@ def count_parameters(model: nn.Module) -> int:
     >>> count_parameters(LinearModel())
     2
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -16,7 +16,11 @@ import numpy as np
 import torch
 from torch.optim import lr_scheduler as lrs
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_int,
+)
 
 Factory = Callable[[torch.optim.Optimizer], lrs.LRScheduler]
 
@@ -218,6 +222,10 @@ def already_stepped(factory: Factory, steps: int) -> Factory:
     >>> round(float(rate_curve(already_stepped(step_decay(2, 0.1), 4), 1, lr=1.0)[0]), 6)
     0.01
     """
+    if not callable(factory):
+        raise TypeError(
+            f"factory must be a function optimizer -> scheduler, got {type(factory).__name__}"
+        )
     steps = check_int("steps", steps, low=0)
 
     def make(opt):

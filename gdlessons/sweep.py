@@ -13,7 +13,7 @@ Every configuration sees the same batches as :func:`gdlessons.training.train` wi
 ``seed``, and is updated with the rule of the ``torch.optim`` optimizer it names (SGD, AdaGrad,
 RMSProp, Adam, AdamW, with their own hyper-parameters), vectorised over configurations: the
 rules are elementwise, so each hyper-parameter is a ``(K, 1)`` column and every row follows its
-own. Each configuration gets its own :class:`~gdlessons.training.History`, with the same meaning
+own. Each configuration gets its own :class:`~gdlessons.history.History`, with the same meaning
 as ``train()``'s. A configuration whose loss turns non-finite stops updating (its parameters
 stay as they were before that step, as in ``train()``); the others carry on.
 """

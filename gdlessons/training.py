@@ -118,6 +118,8 @@ def make_optimizer(
     >>> type(make_optimizer(nn.Linear(1, 1), "adam")).__name__
     'Adam'
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     momentum = check_float("momentum", momentum, low=0.0, high=1.0)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
     if not isinstance(nesterov, bool):
@@ -137,6 +139,7 @@ def make_optimizer(
                 "optimizer(model) must return a torch.optim.Optimizer, e.g. "
                 f"lambda m: torch.optim.Adam(m.parameters()), got {type(built).__name__}"
             )
+        check_optimizer_holds(built, model, "optimizer")
         return built
     if not isinstance(optimizer, str):
         raise TypeError(
@@ -166,6 +169,38 @@ def make_optimizer(
             f"moment estimates (got momentum={momentum}, nesterov={nesterov})"
         )
     return kind(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def check_optimizer_holds(
+    optimizer: torch.optim.Optimizer, model: nn.Module, name: str = "optimizer"
+) -> None:
+    """Raise, naming ``name`` (the factory that built it), unless ``optimizer`` holds exactly
+    ``model``'s trainable parameters: an optimizer over another model's parameters would
+    "train" without ever moving this one.
+
+    >>> check_optimizer_holds(torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1), nn.Linear(1, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: optimizer (a factory model -> Optimizer) built an optimizer that does not hold the model's trainable parameters (2 of its 2 parameters belong to another model, 2 of the model's 2 trainable parameters are missing); build it from the model it is given, e.g. lambda m: torch.optim.Adam(m.parameters())
+    """
+    ours = {id(p) for p in model.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    foreign = len(held - ours)
+    missing = sum(1 for p in trainable if id(p) not in held)
+    if foreign or missing:
+        parts = []
+        if foreign:
+            parts.append(f"{foreign} of its {len(held)} parameters belong to another model")
+        if missing:
+            parts.append(
+                f"{missing} of the model's {len(trainable)} trainable parameters are missing"
+            )
+        raise ValueError(
+            f"{name} (a factory model -> Optimizer) built an optimizer that does not hold the "
+            f"model's trainable parameters ({', '.join(parts)}); build it from the model it is "
+            "given, e.g. lambda m: torch.optim.Adam(m.parameters())"
+        )
 
 
 def train(
@@ -282,7 +317,7 @@ def train(
         )  # fmt: skip
         per_epoch = len(batches)
     else:
-        first_epoch = list(batch_indices(1))
+        first_epoch = _check_batch_indices(batch_indices(1), 1, n)
         per_epoch = len(first_epoch)
     rec = Recorder(
         config=dict(
@@ -315,7 +350,11 @@ def train(
             if batch_indices is None:
                 epoch_batches = batches
             else:
-                order = first_epoch if epoch == 1 else batch_indices(epoch)
+                order = (
+                    first_epoch
+                    if epoch == 1
+                    else _check_batch_indices(batch_indices(epoch), epoch, n)
+                )
                 epoch_batches = ((X[idx], y[idx]) for idx in order)
             for xb, yb in epoch_batches:
                 lr_now = opt.param_groups[0]["lr"]
@@ -409,6 +448,8 @@ def check_model_fits(
     ...
     ValueError: data: targets y have shape (4,) but the model outputs (4, 1) per batch of 4: mse would broadcast them into a meaningless loss; reshape y with y.reshape(-1, 1)
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     params = [p for p in model.parameters() if p.is_floating_point()]
     if params and X.is_floating_point() and X.dtype != params[0].dtype:
         raise TypeError(
@@ -453,6 +494,39 @@ def check_model_fits(
                 f"{name}: class labels must lie in 0..{classes - 1} (the model outputs {classes} "
                 f"scores per sample), got labels from {low} to {high}"
             )
+
+
+def _check_batch_indices(order, epoch: int, n: int) -> list:
+    """``batch_indices(epoch)`` checked before any batch is taken: a non-empty list of non-empty
+    integer index tensors (or lists) with every index in 0..n-1."""
+    where = f"batch_indices({epoch})"
+    if isinstance(order, (str, bytes)) or not hasattr(order, "__iter__"):
+        raise TypeError(f"{where} must return a list of index tensors, got {type(order).__name__}")
+    order = list(order)
+    if not order:
+        raise ValueError(f"{where} must return at least one batch of indices, got none")
+    for i, idx in enumerate(order):
+        try:
+            t = torch.as_tensor(idx)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(
+                f"{where}[{i}] must be a tensor or list of integer indices, got {idx!r}"
+            ) from None
+        if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+            raise TypeError(
+                f"{where}[{i}] must hold integer sample indices in 0..{n - 1} (n={n}), got dtype {t.dtype}"
+            )
+        if t.dim() != 1 or t.numel() == 0:
+            raise ValueError(
+                f"{where}[{i}] must be a non-empty 1-D list of sample indices, got shape {tuple(t.shape)}"
+            )
+        low, high = int(t.min()), int(t.max())
+        if low < 0 or high >= n:
+            raise ValueError(
+                f"{where}[{i}] holds index {low if low < 0 else high}: sample indices must lie in "
+                f"0..{n - 1} (the data has n={n} samples)"
+            )
+    return order
 
 
 def _accumulate(model, loss_fn, xb, yb, steps: int) -> float:
@@ -507,11 +581,18 @@ def confusion_matrix(model: torch.nn.Module, data, classes: int = 10) -> np.ndar
     [[1, 0], [1, 0]]
     """
     classes = check_int("classes", classes, low=2)
-    X, y = as_tensors(data)
+    X, y = check_training_data(data)
+    check_model_fits(model, X, y, "cross_entropy")
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        predicted = model(X).argmax(dim=1)
+        scores = model(X)
     model.train(was_training)
+    if scores.shape[1] != classes or int(y.max()) >= classes:
+        raise ValueError(
+            f"classes must be the number of classes the model scores ({scores.shape[1]}), "
+            f"with every label in 0..classes-1 (labels reach {int(y.max())}); got classes={classes}"
+        )
+    predicted = scores.argmax(dim=1)
     counts = torch.bincount(y * classes + predicted, minlength=classes * classes)
     return counts.reshape(classes, classes).numpy()

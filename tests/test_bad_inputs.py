@@ -8,18 +8,106 @@ import warnings
 
 import pytest
 import torch
+from ipywidgets import IntSlider
 
+from gdlessons._validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_sequence,
+)
 from gdlessons.batching import BatchIterator, iterations_per_epoch
-from gdlessons.data import digits_data, linear_data, quadratic_data
-from gdlessons.display.plots import loss_curve
+from gdlessons.data import Dataset, as_tensors, digits_data, linear_data, quadratic_data
+from gdlessons.display.explorer import Explorer, check_start, slider_range
+from gdlessons.display.frames import control_kind, control_values, export_frames
+from gdlessons.display.frames import grid as frame_grid
+from gdlessons.display.plots import (
+    figure_png,
+    line_style,
+    loss_curve,
+    new_axes,
+    new_figure,
+    shown_size,
+    whole_number_ticks,
+)
+from gdlessons.display.redraw import Redraw
+from gdlessons.display.sizes import check, problems
 from gdlessons.display.tables import Table
-from gdlessons.gradient_noise import gradient_noise
-from gdlessons.landscapes import iterates, stable_lr
-from gdlessons.lr_finder import ema_smooth, lr_range_test, valley_point
-from gdlessons.models import LinearModel, digits_classifier, initialise, tutorial_mlp
-from gdlessons.schedules import make_schedule, rate_curve
+from gdlessons.gradient_noise import (
+    doubling_batch_sizes,
+    gradient_noise,
+    measured_variance,
+    noise_plot,
+    per_sample_gradients,
+    per_sample_gradients_loop,
+    theory_variance,
+)
+from gdlessons.history import Recorder
+from gdlessons.landscapes import (
+    condition_number,
+    convergence_factor,
+    draw_path,
+    eigenvalues_from_condition,
+    first_divergent,
+    iterates,
+    iteration_roots,
+    plot_contours_2d,
+    plot_curve_1d,
+    plot_regimes_1d,
+    quadratic_loss,
+    regime,
+    stable_lr,
+    torch_sgd_path,
+)
+from gdlessons.lr_finder import (
+    SmoothedLoss,
+    add_suggestions,
+    ema_smooth,
+    lr_range_test,
+    plot_range_test,
+    range_test_legend,
+    steepest_point,
+    suggested_lr,
+    valley_point,
+    warmup_iterations,
+)
+from gdlessons.models import (
+    LinearModel,
+    batchnorm_mlp,
+    count_parameters,
+    digits_classifier,
+    initialise,
+    tutorial_mlp,
+)
+from gdlessons.schedules import (
+    already_stepped,
+    cosine,
+    cyclic,
+    exponential,
+    linear_decay,
+    make_schedule,
+    one_cycle,
+    rate_curve,
+    step_decay,
+    warmup_cosine,
+)
 from gdlessons.sweep import grid, sweep
-from gdlessons.training import accuracy, confusion_matrix, evaluate, make_optimizer, train
+from gdlessons.training import (
+    accuracy,
+    check_model_fits,
+    check_optimizer_holds,
+    check_training_data,
+    confusion_matrix,
+    evaluate,
+    make_optimizer,
+    make_scheduler,
+    resolve_batch_size,
+    resolve_loss,
+    train,
+)
 
 X, Y = torch.randn(10, 1), torch.randn(10, 1)
 IMAGES, LABELS = torch.randn(10, 64), torch.arange(10) % 10
@@ -108,6 +196,89 @@ CASES = [
     ("a loss curve against 'step'", lambda: loss_curve(_train(), x="step"), "x must be one of"),
     ("a table of no rows", lambda: Table([]), "rows"),
     ("a table of a number", lambda: Table(5), "rows"),
+    # known failures of an external battery
+    ("an optimizer factory over another model", lambda: _train(optimizer=lambda m: torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1)), "optimizer (a factory model -> Optimizer)"),
+    ("batch_indices out of range", lambda: _train(batch_indices=lambda e: [torch.arange(5), torch.arange(5, 11)]), "0..9 (the data has n=10"),
+    ("batch_indices of floats", lambda: _train(batch_indices=lambda e: [torch.rand(5)]), "batch_indices(1)[0] must hold integer"),
+    ("batch_indices giving no batch", lambda: _train(batch_indices=lambda e: []), "at least one batch"),
+    ("smoothing no losses", lambda: ema_smooth([]), "values must hold"),
+    # the rest of the core, argument by argument
+    ("the optimizer-holds check on another model", lambda: check_optimizer_holds(torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1), tutorial_mlp()), "does not hold the model's"),
+    ("an optimizer for no model", lambda: make_optimizer(None), "model must be a torch.nn.Module"),
+    ("evaluate no model", lambda: evaluate(None, (X, Y)), "model must be a torch.nn.Module"),
+    ("a model check of no model", lambda: check_model_fits(None, X, Y, "mse"), "model must be a torch.nn.Module"),
+    ("confusion matrix with fewer classes than scores", lambda: confusion_matrix(digits_classifier(hidden=4), (IMAGES, LABELS), classes=5), "classes must be the number"),
+    ("batch size 0 resolved", lambda: resolve_batch_size(0, 10), "batch_size must be between 1 and 10"),
+    ("a loss given as a number", lambda: resolve_loss(3), "loss must be one of"),
+    ("a scheduler of a number", lambda: make_scheduler(3, None), "scheduler must be a function"),
+    ("training data of nothing", lambda: check_training_data(None), "data must be a Dataset"),
+    ("suggestions for no range test", lambda: add_suggestions(None), "result must be a RangeTest"),
+    ("a suggested rate of no range test", lambda: suggested_lr(None), "result must be a RangeTest"),
+    ("plot no range test", lambda: plot_range_test(None), "result must be a RangeTest"),
+    ("a range-test legend on no axes", lambda: range_test_legend(None), "ax must be a matplotlib Axes"),
+    ("steepest point of unequal lists", lambda: steepest_point([1e-3, 1e-2, 1e-1], [1.0, 2.0]), "same length"),
+    ("warm-up of beta 1", lambda: warmup_iterations(1.0, 10), "beta"),
+    ("smoother with beta 2", lambda: SmoothedLoss(2), "beta"),
+    ("a quadratic of 3 coordinates and 2 curvatures", lambda: quadratic_loss([1.0, 2.0, 3.0], [1.0, 2.0]), "curvatures"),
+    ("a condition number below 1", lambda: eigenvalues_from_condition(0.5), "condition_number"),
+    ("a condition number of no curvatures", lambda: condition_number([]), "curvatures"),
+    ("roots of a negative rate", lambda: iteration_roots(-1.0, 1.0), "lr"),
+    ("a factor of a negative curvature", lambda: convergence_factor(0.1, -1.0), "curvature"),
+    ("a regime with slow_above 2", lambda: regime(0.1, 1.0, slow_above=2), "slow_above"),
+    ("first divergence of no path", lambda: first_divergent(None), "path must be an array"),
+    ("a 1-D curve of negative curvature", lambda: plot_curve_1d(-1.0), "a must be"),
+    ("regimes of no rates", lambda: plot_regimes_1d(1.0, []), "rates must hold"),
+    ("contours of no curvatures", lambda: plot_contours_2d([]), "curvatures"),
+    ("contours with no levels", lambda: plot_contours_2d([1.0, 2.0], levels=0), "levels"),
+    ("a path drawn on nothing", lambda: draw_path(None, None), "ax must be a matplotlib Axes"),
+    ("a torch path with too many coordinates", lambda: torch_sgd_path([1.0], [1.0, 2.0], 0.1, 3), "x0 must hold one coordinate"),
+    ("a step decay every 0 steps", lambda: step_decay(0), "step_size"),
+    ("an exponential decay of 0", lambda: exponential(0), "gamma"),
+    ("a cosine over no iterations", lambda: cosine(0), "total_iterations"),
+    ("a warm-up longer than the run", lambda: warmup_cosine(10, 20), "warmup_iterations"),
+    ("a cycle whose top is below its base", lambda: cyclic(0.1, 0.01, 5), "max_lr"),
+    ("one cycle over no iterations", lambda: one_cycle(0.1, 0), "total_iterations"),
+    ("a linear decay over no iterations", lambda: linear_decay(0), "total_iterations"),
+    ("a schedule already stepped of a number", lambda: already_stepped(3, 2), "factory must be a function"),
+    ("per-sample gradients of no model", lambda: per_sample_gradients(None, (X, Y)), "model must be a torch.nn.Module"),
+    ("per-sample gradients by loop of no model", lambda: per_sample_gradients_loop(None, (X, Y)), "model"),
+    ("theory variance of a negative variance", lambda: theory_variance(-1.0, 10, [1]), "sigma2"),
+    ("theory variance of no batch sizes", lambda: theory_variance(1.0, 10, []), "batch_sizes must hold"),
+    ("measured variance of no draws", lambda: measured_variance(torch.zeros(10, 3), [1], draws=0), "draws"),
+    ("doubling batch sizes of no samples", lambda: doubling_batch_sizes(0), "n"),
+    ("a noise plot of nothing", lambda: noise_plot(None), "result must be a NoiseResult"),
+    ("a dataset of unequal lengths", lambda: Dataset(torch.zeros(3, 1), torch.zeros(2, 1)), "same length"),
+    ("tensors of nothing", lambda: as_tensors(None), "data must be a Dataset"),
+    ("parameters of nothing", lambda: count_parameters(None), "model must be a torch.nn.Module"),
+    ("a BatchNorm MLP without hidden units", lambda: batchnorm_mlp(hidden=0), "hidden"),
+    ("a classifier of depth 0", lambda: digits_classifier(depth=0), "depth"),
+    ("a recorder without a config", lambda: Recorder(None), "config must be a dict"),
+    ("a line style of text", lambda: line_style("a"), "i must be an integer"),
+    ("axes of a number", lambda: new_axes(3), "ax must be a matplotlib Axes"),
+    ("a figure of a number", lambda: new_figure(3), "fig must be a matplotlib Figure"),
+    ("whole-number ticks on nothing", lambda: whole_number_ticks(None), "fig must be"),
+    ("a PNG of nothing", lambda: figure_png(None), "fig must be"),
+    ("a PNG at density 0", lambda: figure_png(new_figure(), density=0), "density"),
+    ("the shown size of nothing", lambda: shown_size(None), "fig must be"),
+    ("a redraw at density 0", lambda: Redraw(0), "density"),
+    ("a redraw with compression 12", lambda: Redraw(compress_level=12), "compress_level"),
+    ("size problems of nothing", lambda: problems(None), "fig must be"),
+    ("a size check of nothing", lambda: check(None), "fig must be"),
+    ("the kind of a number", lambda: control_kind(3), "control must be an ipywidgets"),
+    ("the values of a number", lambda: control_values(3), "control must be an ipywidgets"),
+    ("frames of no explorer", lambda: frame_grid(None), "explorer must be an Explorer"),
+    ("frames exported from no explorer", lambda: export_frames(None, "/tmp/none", "u"), "explorer must be an Explorer"),
+    ("an explorer without controls", lambda: Explorer(lambda k: None, {}), "controls"),
+    ("an explorer started outside its slider", lambda: Explorer(lambda k: None, {"k": IntSlider(value=2, min=4, max=9)}, start={"k": 2}), "k must be between 4 and 9"),
+    ("a start value outside a slider", lambda: check_start("n", 2, IntSlider(value=2, min=4, max=200)), "n must be between 4 and 200"),
+    ("the range of a number", lambda: slider_range(3), "control must be"),
+    ("an integer given as text", lambda: check_int("n", "3"), "n must be an integer"),
+    ("a float given as text", lambda: check_float("lr", "0.1"), "lr must be a real number"),
+    ("a choice not among the choices", lambda: check_choice("loss", "mae", ["mse"]), "loss must be one of"),
+    ("a flag given as 1", lambda: check_bool("shuffle", 1), "shuffle must be True or False"),
+    ("an empty sequence", lambda: check_sequence("lrs", []), "lrs must hold at least 1"),
+    ("a mapping of a list", lambda: check_mapping("runs", []), "runs must be a dict"),
+    ("an instance of the wrong kind", lambda: check_instance("model", 3, torch.nn.Module), "model must be a Module"),
 ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 # Names that mean the same in every chapter ("one name per idea everywhere"); a chapter's own
 # comment, when the line has one, says more and wins.
 GLOSSARY = {
-    "seed": "seed of every random draw: the same seed gives the numbers in the text",
+    "seed": "seed of every random draw: the same seed gives the same draws",
     "lr": "learning rate of the chapter's training runs",
     "epochs": "passes over the training data in the chapter's training runs",
     "batch_size": "samples per mini-batch, one optimizer update each",
@@ -115,7 +115,7 @@ def document(source: str, describe: dict[str, str] | None = None) -> str:
     """The parameters cell ``source`` with a type and a help on every assignment.
 
     >>> print(document("seed = 0\\nw, b = -1.0, 2.5  # start\\nk = 4", {"k": "micro-batches"}))
-    seed: int = 0  # seed of every random draw: the same seed gives the numbers in the text
+    seed: int = 0  # seed of every random draw: the same seed gives the same draws
     w: float = -1.0  # start
     b: float = 2.5  # start
     k: int = 4  # micro-batches

@@ -83,7 +83,9 @@ def chapter_title(notebook: Path) -> str:
 def execute_with_frames(notebook: Path, output: Path, parameters: dict | None = None) -> float:
     """Run ``notebook`` into ``output`` in its own process, every explorer exporting its states
     into ``output``'s folder under ``frames/<chapter>/``. Returns the seconds taken."""
-    frames = output.parent / FRAMES / notebook.stem
+    # Absolute: the chapter's kernel runs in the notebook's folder, where a relative path
+    # would put the frames inside the course instead of beside the pages.
+    frames = output.parent.resolve() / FRAMES / notebook.stem
     shutil.rmtree(frames, ignore_errors=True)
     env = {
         **os.environ,
@@ -187,7 +189,7 @@ def build(
 ) -> dict:
     """Execute ``notebooks`` (``jobs`` at a time) with frames export and build the site in
     ``out/html``; return the report written to ``out/report.json``."""
-    out = Path(out)
+    out = Path(out).resolve()
     src = out / "src"
     shutil.rmtree(out, ignore_errors=True)
     (src / "_static").mkdir(parents=True)

@@ -15,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from gdlessons._validate import check_choice, check_int
+from gdlessons._validate import check_choice, check_instance, check_int, check_sequence
 from gdlessons.display.plots import line_style, new_axes
 from gdlessons.models import INITS, initialise
 
@@ -34,6 +34,7 @@ def parameter_table(model: nn.Module) -> list[dict]:
     >>> parameter_table(LinearModel())
     [{'name': 'w', 'shape': '()', 'count': 1}, {'name': 'b', 'shape': '()', 'count': 1}]
     """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
     return [
         {"name": name, "shape": str(tuple(p.shape)).replace(",)", ")"), "count": p.numel()}
         for name, p in model.named_parameters()
@@ -67,7 +68,9 @@ def init_weights(scheme: str, fan_in: int, fan_out: int = 512, seed: int = 0) ->
     >>> init_weights("default", 4, 8).shape
     (32,)
     """
+    check_choice("scheme", scheme, INITS)
     check_int("fan_out", fan_out, low=1)
+    check_int("seed", seed, low=0)
     layer = initialise(nn.Linear(check_int("fan_in", fan_in, low=1), fan_out), scheme, seed=seed)
     return layer.weight.detach().numpy().ravel().copy()
 
@@ -95,6 +98,7 @@ def init_histograms(
     >>> init_histograms(16).axes[0].get_xlabel()
     'weight value'
     """
+    fan_in, schemes, fan_out, seed = _check_init_args(fan_in, schemes, fan_out, seed)
     fig, ax = new_axes(ax, figsize=(6.4, 4.8))
     limit = 3.5 * math.sqrt(2 / fan_in)
     for scheme, style in zip(schemes, itertools.cycle(["-", "--", ":", "-."])):
@@ -116,7 +120,20 @@ def init_summary(
     fan_in: int, schemes: tuple[str, ...] = INITS, *, fan_out: int = 512, seed: int = 0
 ) -> list[dict]:
     """Measured vs promised std and range of the starting weights, one row per scheme."""
+    fan_in, schemes, fan_out, seed = _check_init_args(fan_in, schemes, fan_out, seed)
     return [dict(_summary_row(scheme, fan_in, fan_out, seed)) for scheme in schemes]
+
+
+def _check_init_args(fan_in, schemes, fan_out, seed) -> tuple:
+    """The arguments shared by the histogram and the summary, checked before the caches see
+    them (a list of schemes is fine: each scheme is cached on its own)."""
+    schemes = check_sequence("schemes", schemes, item=lambda n, v: check_choice(n, v, INITS))
+    return (
+        check_int("fan_in", fan_in, low=1),
+        schemes,
+        check_int("fan_out", fan_out, low=1),
+        check_int("seed", seed, low=0),
+    )
 
 
 @lru_cache(maxsize=64)
@@ -145,6 +162,9 @@ def activation_spread(
     """
     check_choice("scheme", scheme, INITS)
     depth = check_int("depth", depth, low=1)
+    width = check_int("width", width, low=1)
+    n = check_int("n", n, low=2)  # a std needs two samples
+    seed = check_int("seed", seed, low=0)
     gen = torch.Generator().manual_seed(seed)
     h = torch.randn(n, width, generator=gen)
     stds = []
@@ -159,6 +179,8 @@ def activation_spread(
 
 def activation_spread_plot(schemes: tuple[str, ...] = INITS, *, depth: int = 10, ax=None) -> Figure:
     """Activation std per layer for each scheme (log scale)."""
+    schemes = check_sequence("schemes", schemes, item=lambda n, v: check_choice(n, v, INITS))
+    depth = check_int("depth", depth, low=1)
     fig, ax = new_axes(ax)
     for i, scheme in enumerate(schemes):
         ax.plot(

@@ -25,12 +25,21 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gdlessons._validate import check_float, check_int
+from gdlessons._validate import (
+    check_bool,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_numbers,
+    check_sequence,
+    check_tensor,
+)
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors, linear_data
 from gdlessons.display.plots import new_axes
 from gdlessons.models import LinearModel
-from gdlessons.training import train
+from gdlessons.training import check_training_data, train
 
 # Line styles and markers, so no two curves differ by colour alone.
 STYLES = [
@@ -72,6 +81,20 @@ def _flatten(value) -> list[torch.Tensor]:
     return [torch.as_tensor(value).detach()]
 
 
+def _comparable(name: str, value) -> list[torch.Tensor]:
+    """``value`` flattened to tensors, or an error naming ``name`` if it holds nothing to compare."""
+    try:
+        tensors = _flatten(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"{name} must be a tensor, a list of numbers, a state dict or a model, "
+            f"got {value!r} ({type(value).__name__})"
+        ) from None
+    if all(t.numel() == 0 for t in tensors):
+        raise ValueError(f"{name} must hold at least one value to compare, got {value!r}")
+    return tensors
+
+
 def same(got, want) -> Comparison:
     """Compare tensors, lists of losses, state dicts or models, bit for bit.
 
@@ -80,12 +103,26 @@ def same(got, want) -> Comparison:
     >>> same(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]))
     bitwise equal: False (max |difference| = 0.5)
     """
-    a, b = _flatten(got), _flatten(want)
+    a, b = _comparable("got", got), _comparable("want", want)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         return Comparison(False, float("inf"))
     equal = all(torch.equal(x, y) and x.dtype == y.dtype for x, y in zip(a, b))
     gaps = [float((x.double() - y.double()).abs().max()) for x, y in zip(a, b) if x.numel()]
     return Comparison(equal, max(gaps, default=0.0))
+
+
+def close(got, want, *, rtol: float = 1e-5) -> bool:
+    """Whether two results agree to within float32 rounding (relative ``rtol``): the verdict
+    that holds on every CPU, where "bit for bit" depends on how the CPU's kernels round.
+
+    >>> close([1.0, 2.0], [1.0, 2.0 + 1e-7]), close([1.0], [1.1])
+    (True, False)
+    """
+    rtol = check_float("rtol", rtol, low=0.0)
+    a, b = _comparable("got", got), _comparable("want", want)
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        return False
+    return all(torch.allclose(x.double(), y.double(), rtol=rtol, atol=0.0) for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,10 +137,28 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     >>> d = linear_data(1000, noise=0.0); [round(v, 6) for v in least_squares(d.X, d.y)]
     [2.0, -1.0]
     """
+    _check_line_inputs(X, y, min_samples=2)
     x, t = X.double().reshape(-1), y.double().reshape(-1)
     A = torch.stack([x, torch.ones_like(x)], dim=1)
     w, b = torch.linalg.lstsq(A, t[:, None]).solution.reshape(-1).tolist()
     return w, b
+
+
+def _check_line_inputs(X, y=None, *, min_samples: int = 1) -> None:
+    """``X`` one feature per sample (shape (n,) or (n, 1)), finite; ``y`` as many targets."""
+    check_tensor("X", X, min_numel=min_samples)
+    if X.ndim > 2 or (X.ndim == 2 and X.shape[1] != 1):
+        raise ValueError(
+            f"X must hold one feature per sample, shape (n,) or (n, 1), got shape {tuple(X.shape)}"
+        )
+    if not torch.isfinite(X).all():
+        raise ValueError("X must be finite, got NaN or infinite values (bad data)")
+    if y is not None:
+        check_tensor("y", y)
+        if y.numel() != X.numel():
+            raise ValueError(
+                f"X and y must hold the same number of samples, got {X.numel()} and {y.numel()}"
+            )
 
 
 def graph_nodes(tensor: torch.Tensor) -> int:
@@ -113,6 +168,7 @@ def graph_nodes(tensor: torch.Tensor) -> int:
     >>> graph_nodes(w * 3), graph_nodes((w * 3 - 1) ** 2)
     (2, 4)
     """
+    check_tensor("tensor", tensor, min_numel=0)
     seen, todo = set(), [tensor.grad_fn]
     while todo:
         node = todo.pop()
@@ -145,6 +201,7 @@ def line_hessian_bound(X: torch.Tensor) -> float:
     >>> round(line_hessian_bound(torch.tensor([[-1.0], [1.0]])), 6)
     1.0
     """
+    _check_line_inputs(X)
     x = X.double().reshape(-1)
     H = 2 * torch.tensor([[float((x * x).mean()), float(x.mean())], [float(x.mean()), 1.0]])
     return float(2 / torch.linalg.eigvalsh(H.double()).max())
@@ -221,6 +278,11 @@ def loss_plot(
     >>> fig = loss_plot({"a": [1.0, 0.5], "b": [1.0, 0.8]}); fig.axes[0].get_xlabel()
     'iteration (optimizer updates)'
     """
+    check_mapping("curves", curves, what="per-iteration losses")
+    for label, losses in curves.items():
+        check_numbers(f"curves[{label!r}]", losses)
+    check_instance("title", title, str, "a string")
+    check_bool("logy", logy)
     fig, ax = new_axes(ax)
     for (label, losses), style in zip(curves.items(), STYLES * len(curves)):
         losses = np.asarray(losses, dtype=float)
@@ -248,6 +310,15 @@ def epochs_plot(
     >>> fig = epochs_plot([3.0, 2.0, 1.5, 1.0], [2.5, 1.2]); [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['batch loss (each iteration)', 'validation loss (after each epoch)']
     """
+    check_numbers("batch_losses", batch_losses)
+    check_numbers("val_losses", val_losses)
+    if len(batch_losses) % len(val_losses):
+        raise ValueError(
+            f"batch_losses must hold the same number of iterations for each of the "
+            f"{len(val_losses)} epochs of val_losses, got {len(batch_losses)} batch losses"
+        )
+    if title is not None:
+        check_instance("title", title, str, "a string")
     fig, ax = new_axes(ax)
     per_epoch = len(batch_losses) // len(val_losses)
     xs = np.arange(1, len(batch_losses) + 1)
@@ -274,6 +345,9 @@ def without_time(rows: Sequence[dict]) -> list[dict]:
     >>> without_time([{"iteration": 1, "loss": 0.5, "time": 0.01}])
     [{'iteration': 1, 'loss': 0.5}]
     """
+    check_sequence(
+        "rows", rows, item=lambda name, row: check_mapping(name, row, what="column values")
+    )
     return [{k: v for k, v in row.items() if k != "time"} for row in rows]
 
 
@@ -283,7 +357,7 @@ def rises(losses: Sequence[float]) -> int:
     >>> rises([3.0, 2.0, 2.5, 1.0, 1.5])
     2
     """
-    values = np.asarray(losses, dtype=float)
+    values = check_numbers("losses", losses)
     return int((np.diff(values) > 0).sum())
 
 
@@ -295,6 +369,13 @@ def rises(losses: Sequence[float]) -> int:
 def make_loader(X, y, batch_size: int, *, seed: int = 0, num_workers: int = 0) -> DataLoader:
     """``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)`` with its own generator
     seeded with ``seed``: the order does not depend on anything run before."""
+    check_tensor("X", X)
+    check_tensor("y", y)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must hold the same number of samples, got {len(X)} and {len(y)}")
+    check_int("batch_size", batch_size, low=1, high=len(X))
+    check_int("seed", seed)
+    check_int("num_workers", num_workers, low=0)
     return DataLoader(
         TensorDataset(X, y), batch_size=batch_size, shuffle=True, num_workers=num_workers,
         generator=torch.Generator().manual_seed(seed),
@@ -310,6 +391,9 @@ def index_loader(n: int, batch_size: int, *, seed: int = 0) -> DataLoader:
     >>> [xb.ravel().tolist() for xb, _ in make_loader(X, X, 4, seed=3)] == [i.tolist() for i in index_loader(10, 4, seed=3)]
     True
     """
+    n = check_int("n", n, low=1)
+    check_int("batch_size", batch_size, low=1, high=n)
+    check_int("seed", seed)
     return DataLoader(
         torch.arange(n), batch_size=batch_size, shuffle=True,
         generator=torch.Generator().manual_seed(seed),
@@ -319,6 +403,10 @@ def index_loader(n: int, batch_size: int, *, seed: int = 0) -> DataLoader:
 def dataloader_loop(model: nn.Module, loader, *, lr: float, epochs: int) -> list[float]:
     """The notebook's mini-batch loop (``torch.optim.SGD``, one update per batch of ``loader``),
     here only to be timed; returns the batch losses."""
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance("loader", loader, DataLoader, "a DataLoader of (inputs, targets) batches")
+    lr = check_float("lr", lr, low=0.0, low_open=True)
+    epochs = check_int("epochs", epochs, low=1)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
@@ -387,6 +475,8 @@ def worker_table(
     >>> [r["num_workers"] for r in worker_table(linear_data(32), 8, workers=[0])]
     [0]
     """
+    check_sequence("workers", workers, item=lambda n, v: check_int(n, v, low=0))
+    check_int("epochs", epochs, low=1)
     X, y = as_tensors(data)
     rows = []
     for k in workers:
@@ -412,8 +502,12 @@ class LineLoop:
     line on a grid (closed form) and the hand loop's path for up to ``max_iterations``."""
 
     def __init__(self, X, y, *, w_start: float, b_start: float, max_iterations: int = 60):
+        X, y = check_training_data((X, y), "X, y")
         self.X, self.y = X, y
-        self.start = (float(w_start), float(b_start))
+        self.start = (
+            check_float("w_start", w_start),
+            check_float("b_start", b_start),
+        )
         self.max_iterations = check_int("max_iterations", max_iterations, low=1)
         self.minimum = least_squares(X, y)
         with torch.no_grad():
@@ -572,6 +666,7 @@ def loop_explorer(
         controls,
         title="The hand loop on the line ŷ = w·x + b: full-batch gradient descent",
         readout=loop.readout,
+        start={"lr": lr, "iteration": iteration},
     )
     explorer.loop = loop
     return explorer

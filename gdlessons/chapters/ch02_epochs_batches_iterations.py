@@ -22,7 +22,14 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 
-from gdlessons._validate import check_int
+from gdlessons._validate import (
+    check_bool,
+    check_history,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_sequence,
+)
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import loss_curve, new_axes, new_figure
@@ -195,6 +202,13 @@ def draw_assignment(
     >>> [ax.get_ylabel() for ax in fig.axes], fig.get_size_inches().tolist()
     (['epoch', 'batch'], [7.0, 2.2])
     """
+    check_instance("a", a, BatchAssignment, "a BatchAssignment, as batch_assignment returns")
+    if ax is not None:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
+    if title is not None:
+        check_instance("title", title, str, "a string")
+    check_bool("numbers", numbers)
+    check_bool("counters", counters)
     k = a.iterations_per_epoch
     cmap = _batch_colours(k)
     if ax is None:
@@ -261,6 +275,7 @@ def numbered(ax: Axes) -> bool:
     >>> numbered(draw_assignment(a, numbers=True).axes[0]), numbered(draw_assignment(a).axes[0])
     (True, False)
     """
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     return bool(ax.texts)
 
 
@@ -341,6 +356,9 @@ def iteration_rows(history: History, limit: int | None = None) -> list[dict]:
     >>> [r["batch size"] for r in iteration_rows(h)]
     [4, 4, 2]
     """
+    check_history("history", history)
+    if limit is not None:
+        check_int("limit", limit, low=1)
     its = history.iterations
     rows, before = [], 0
     for i, e, seen in zip(its.iteration, its.epoch, its.samples_seen):
@@ -357,7 +375,11 @@ def run_counts(history: History) -> dict:
     >>> run_counts(train(tutorial_mlp(), quadratic_data(2000), batch_size=500, epochs=2))["iterations"]
     8
     """
+    check_history("history", history)
     c = history.config
+    missing = sorted({"n", "batch_size", "iterations_per_epoch"} - set(c))
+    if missing:
+        raise ValueError(f"history.config lacks {missing}: history must be a History from train()")
     return {
         "samples (N)": c["n"],
         "batch size (B)": c["batch_size"],
@@ -377,6 +399,7 @@ def batch_size_table(n: int, batch_sizes: Sequence[int] = (32, 64, 128)) -> list
     >>> batch_size_table(1000, [64])
     [{'batch size': 64, 'iterations': 16, 'last batch': 40, 'iterations (drop_last)': 15, 'dropped samples': 40}]
     """
+    check_sequence("batch_sizes", batch_sizes, item=lambda n, v: check_int(n, v, low=1))
     rows = []
     for B in batch_sizes:
         full = iterations_per_epoch(n, B)
@@ -439,6 +462,8 @@ def epoch_costs(
     >>> [(r["batch size"], r["iterations per epoch"]) for r in rows]
     [(10, 10), (100, 1)]
     """
+    check_sequence("batch_sizes", batch_sizes)
+    check_int("epochs", epochs, low=1)
     X, _ = as_tensors(data)
     epochs = check_int("epochs", epochs, low=1)
     rows = []
@@ -478,8 +503,7 @@ def compare_runs(histories: Sequence[History], at_iteration: int | None = None) 
     >>> [(r["iterations"], r["samples seen"], "loss after 3 iterations" in r) for r in compare_runs([h])]
     [(4, 200, True)]
     """
-    if not histories:
-        raise ValueError("histories must hold at least one History")
+    check_sequence("histories", histories, item=check_history)
     common = set.intersection(*(set(h.evals.iteration) for h in histories))
     if not common:
         raise ValueError("the runs share no evaluated iteration: train them with evaluate_every")
@@ -529,6 +553,18 @@ def compare_sentences(rows: list[dict]) -> str:
     per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1)
     per sample: they saw 256 and 256 samples
     """
+    check_sequence(
+        "rows", rows, item=lambda name, row: check_mapping(name, row, what="column values")
+    )
+    for i, row in enumerate(rows):
+        missing = sorted(
+            {"batch size", "epochs", "iterations", "samples seen", "loss at the end"} - set(row)
+        )
+        if missing or not any(k.startswith("loss after") for k in row):
+            raise ValueError(
+                f"rows[{i}] must be a row of compare_runs (with a 'loss after ...' column), "
+                f"got the columns {list(row)}"
+            )
     at = next(k for k in rows[0] if k.startswith("loss after"))
     names = [f"B={r['batch size']}" for r in rows]
     made = [f"{n} made {r['iterations']}" for n, r in zip(names, rows, strict=True)]
@@ -590,6 +626,15 @@ def axes_comparison(
     >>> [ax.get_title() for ax in axes_comparison(runs).axes]
     ['Loss per epoch', 'Batch loss per iteration (log x)', 'Batch loss per sample seen']
     """
+    check_sequence("histories", histories, item=check_history)
+    if labels is not None:
+        labels = check_sequence(
+            "labels", labels, item=lambda name, v: check_instance(name, v, str, "a string")
+        )
+        if len(labels) != len(histories):
+            raise ValueError(
+                f"labels must hold one label per History ({len(histories)}), got {len(labels)}"
+            )
     fig = new_figure(fig, figsize=(7.5, 6.2))
     grid = fig.add_gridspec(2, 2)
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
@@ -680,6 +725,9 @@ def draw_replacement(stats: ReplacementStats, *, ax: Axes | None = None) -> Figu
     >>> draw_replacement(replacement_stats(100, 10, epochs=2)).axes[0].get_xlabel()
     'times a sample is used in one epoch'
     """
+    check_instance(
+        "stats", stats, ReplacementStats, "a ReplacementStats, as replacement_stats returns"
+    )
     fig, ax = new_axes(ax, figsize=(6.0, 3.4))
     ks = np.arange(len(stats.measured))
     ax.bar(ks - 0.2, stats.measured, width=0.4, label=f"measured ({stats.epochs} epochs)")
@@ -803,6 +851,9 @@ def tutorial_runs(
     >>> [r["real epochs"] for r in tutorial_runs()]
     [1000.0, 1.0, 128.0]
     """
+    check_sequence("batch_sizes", batch_sizes, item=lambda n, v: check_int(n, v, low=1))
+    check_int("epochs", epochs, low=1)
+    check_int("n", n, low=1)
     n = check_int("n", n, low=1)
     epochs = check_int("epochs", epochs, low=1)
     rows = []
@@ -837,7 +888,9 @@ def explorer_state(
     n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool, seed: int = 0
 ):
     """The pure core of the explorer: settings -> (assignment, counters). A batch size above
-    N is clipped to N (one batch per epoch), as the sliders allow any pair.
+    N is clipped to N (one batch per epoch), as the sliders allow any pair: this clamp is part
+    of the lesson (the batch-size slider's range does not follow the N slider), and the picture
+    and counters then show B = N.
 
     >>> a, c = explorer_state(20, 6, 3, False, False)
     >>> c["iterations per epoch"], c["iterations"], c["samples seen"], c["last batch size"]
@@ -851,6 +904,12 @@ def explorer_state(
 
 def explorer_readout(**state) -> str:
     """The counters under the explorer, three to a line so no line wraps in the output column."""
+    settings = {"n", "batch_size", "epochs", "drop_last", "replacement"}
+    if not settings <= set(state) or set(state) - settings - {"seed"}:
+        raise TypeError(
+            f"explorer_readout takes the explorer's settings {sorted(settings)} (and seed), "
+            f"got {sorted(state)}"
+        )
     _, c = explorer_state(**state)
     items = [f"{k}: {v}" for k, v in c.items()]
     lines = ["   ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
@@ -890,11 +949,15 @@ def batch_explorer(
         "drop_last": w.Checkbox(value=drop_last, description="drop_last"),
         "replacement": w.Checkbox(value=replacement, description="draw with replacement"),
     }
+    start = dict(
+        n=n, batch_size=batch_size, epochs=epochs, drop_last=drop_last, replacement=replacement
+    )
     return Explorer(
         explorer_figure,
         controls,
         title="Which sample lands in which batch",
         readout=explorer_readout,
+        start=start,
     )
 
 

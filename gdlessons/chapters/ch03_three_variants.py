@@ -24,7 +24,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
-from gdlessons._validate import check_float, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping_of,
+    check_rows,
+    check_sequence,
+)
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import X_AXES, new_axes, new_figure
@@ -54,6 +62,9 @@ def line_style(i: int, points: int, *, markers: int = 8) -> dict:
     >>> [(s["ls"], s["lw"], s["marker"]) for s in (line_style(i, 100) for i in range(3))]
     [('-', 2.0, 'o'), ('-', 0.7, 's'), ('--', 1.8, '^')]
     """
+    check_int("i", i, low=0)
+    check_int("points", points, low=0)
+    check_int("markers", markers, low=1)
     k = i % len(COLOURS)
     every = max(1, points // markers)
     return dict(color=COLOURS[k], ls=LINESTYLES[k], lw=WIDTHS[k], marker=MARKERS[k], ms=5,
@@ -109,6 +120,28 @@ def compare_variants(
     return runs
 
 
+def _check_run(name: str, h, *, evals: bool = True, params: bool = False) -> History:
+    """``h`` a History; with ``evals``, one with full-data evaluations; with ``params``, one that
+    recorded the line's parameters w and b."""
+    check_instance(name, h, History, "a History, as train() or compare_variants returns")
+    if evals and not h.evals.train_loss:
+        raise ValueError(
+            f"{name} holds no full-data evaluation: train it with evaluate_every (as compare_variants does)"
+        )
+    if params and (not h.params or not {"w", "b"} <= set(h.params[0])):
+        raise ValueError(
+            f"{name} recorded no line parameters w and b: train a LinearModel with record_params=True"
+        )
+    return h
+
+
+def _check_runs(runs, *, evals: bool = True, params: bool = False):
+    check_mapping_of("runs", runs, History, "a History, as train() or compare_variants returns")
+    for label, h in runs.items():
+        _check_run(f"runs[{label!r}]", h, evals=evals, params=params)
+    return runs
+
+
 def full_loss_at(history: History, x: str, value: float) -> float:
     """The full-data loss of the last evaluation at or before ``value`` on axis ``x``
     (``"epoch"``, ``"iteration"``, ``"samples"`` or ``"time"``): how good the model was by then.
@@ -119,6 +152,9 @@ def full_loss_at(history: History, x: str, value: float) -> float:
     >>> full_loss_at(h, "iteration", 0) == h.evals.train_loss[0]
     True
     """
+    _check_run("history", history)
+    check_choice("x", x, X_AXES)
+    value = check_float("value", value)
     xs = _eval_x(history, x)
     if value < xs[0]:
         raise ValueError(f"value must be >= the first evaluation at {x}={xs[0]}, got {value}")
@@ -137,6 +173,7 @@ def comparison_table(runs: Mapping[str, History]) -> list[dict]:
     >>> rows[1]["final_loss"]
     'diverged at iteration 20'
     """
+    _check_runs(runs)
     rows = []
     for label, h in runs.items():
         rows.append(
@@ -164,7 +201,12 @@ def final_full_loss(history: History) -> float:
     >>> h.evals.iteration[-1], final_full_loss(h) == h.epochs.full_train_loss[-1]
     (4, True)
     """
+    check_instance("history", history, History, "a History, as train() returns")
     full = history.epochs.full_train_loss
+    if not (full and full[-1] is not None) and not history.evals.train_loss:
+        raise ValueError(
+            "history measured no full-data loss: train it with full_train_loss=True or evaluate_every"
+        )
     if full and full[-1] is not None:
         return full[-1]
     return history.evals.train_loss[-1]
@@ -172,6 +214,9 @@ def final_full_loss(history: History) -> float:
 
 def diverged_text(history: History) -> str:
     """How a table names a diverged run: where it stopped, never its last finite loss."""
+    check_instance("history", history, History, "a History, as train() returns")
+    if not history.diverged:
+        raise ValueError("history must be a run that diverged, got one that did not")
     return f"diverged at iteration {history.diverged_at}"
 
 
@@ -194,6 +239,9 @@ def four_panel(
     >>> [ax.get_xlabel() for ax in fig.axes][::3], float(fig.get_figwidth())
     (['epoch', 'wall-clock training time (s)'], 7.5)
     """
+    _check_runs(runs)
+    if title is not None:
+        check_instance("title", title, str, "a string")
     fig = new_figure(fig, figsize=(7.5, 7.0))
     axes = fig.subplots(2, 2).ravel()
     for i, (label, h) in enumerate(runs.items()):
@@ -298,6 +346,8 @@ def loss_surface(data, *, w_range=(-1.0, 4.0), b_range=(-3.0, 2.0), points: int 
 
 def draw_surface(surface: Surface, ax: Axes) -> None:
     """Contours of the loss (log-spaced levels) with the minimum marked."""
+    check_instance("surface", surface, Surface, "a Surface, as loss_surface returns")
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     lo = max(float(surface.loss.min()), 1e-3)
     levels = np.geomspace(lo * 1.05, float(surface.loss.max()), 14)
     ax.contour(surface.w, surface.b, surface.loss, levels=levels, cmap="Greys", linewidths=0.8)
@@ -310,6 +360,9 @@ def trajectory_plot(
     runs: Mapping[str, History], data, *, surface: Surface | None = None, ax: Axes | None = None
 ) -> Figure:
     """The paths of runs trained with ``record_params=True`` on the loss contours."""
+    _check_runs(runs, evals=False, params=True)
+    if surface is not None:
+        check_instance("surface", surface, Surface, "a Surface, as loss_surface returns")
     surface = surface or loss_surface(data)
     fig, ax = new_axes(ax, figsize=(6.4, 5.0))
     draw_surface(surface, ax)
@@ -334,6 +387,7 @@ def path_length(history: History) -> float:
     >>> path_length(h) > 0
     True
     """
+    _check_run("history", history, evals=False, params=True)
     steps = torch.diff(
         torch.stack([history.param_trajectory("w"), history.param_trajectory("b")], 1), dim=0
     )
@@ -361,6 +415,7 @@ def linear_sgd_paths(
     >>> linear_sgd_paths(linear_data(40), batch_size=8, lrs=[0.1, 0.2], epochs=2).shape
     (2, 11, 2)
     """
+    check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
     X, y = as_tensors(data)
     n = len(X)
     batch_size = resolve_batch_size(batch_size, n)
@@ -465,6 +520,16 @@ def tutorial_replay(
     return runs
 
 
+def _check_replay(name: str, replay) -> tuple:
+    return check_sequence(
+        name,
+        replay,
+        item=lambda n, r: check_instance(
+            n, r, TutorialRun, "a TutorialRun, as tutorial_replay returns"
+        ),
+    )
+
+
 def tutorial_plot(
     runs: list[TutorialRun], *, fig: Figure | SubFigure | None = None
 ) -> Figure | SubFigure:
@@ -483,6 +548,7 @@ def tutorial_plot(
     >>> len(tutorial_plot(replay, fig=right).axes)
     2
     """
+    _check_replay("runs", runs)
     fig = new_figure(fig, figsize=(7.5, 6.6))
     axes = fig.subplots(2, 1)
     n = runs[0].samples_seen / runs[0].real_epochs
@@ -553,6 +619,11 @@ def trajectory_explorer(
     Every (batch size, learning rate) path is computed once here, vectorised over learning
     rates by :func:`linear_sgd_paths`; a slider move only looks up a path and redraws.
     """
+    if lrs is not None:
+        check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    if batch_sizes is not None:
+        check_sequence("batch_sizes", batch_sizes)
+    epochs = check_int("epochs", epochs, low=1)
     import ipywidgets as w
 
     from gdlessons.data import linear_data
@@ -637,7 +708,9 @@ def first_reach(history: History, target: float, x: str = "iteration") -> float 
     >>> first_reach(h, 1.0), first_reach(h, 1e-9)
     (4, None)
     """
+    _check_run("history", history)
     target = check_float("target", target)
+    check_choice("x", x, X_AXES)
     for value, loss in zip(_eval_x(history, x), history.evals.train_loss):
         if loss <= target:
             return value
@@ -652,6 +725,7 @@ def failure(history: History) -> str | None:
     >>> failure(h)
     'ended above its starting loss (5 > 2)'
     """
+    _check_run("history", history)
     if history.diverged:
         return diverged_text(history)
     start, end = history.evals.train_loss[0], final_full_loss(history)
@@ -670,6 +744,7 @@ def default_target(runs: Mapping[str, History]) -> float:
     >>> default_target({"a": h})
     4.0
     """
+    _check_runs(runs)
     finished = [h for h in runs.values() if failure(h) is None]
     if not finished:
         raise ValueError(
@@ -692,6 +767,9 @@ def reach_table(runs: Mapping[str, History], target: float | None = None) -> lis
     >>> [r["iterations"] for r in rows]  # stochastic GD is evaluated every 4 iterations here
     [2, 4, 2]
     """
+    _check_runs(runs)
+    if target is not None:
+        target = check_float("target", target)
     if target is None:
         target = default_target(runs)
     rows = []
@@ -715,6 +793,7 @@ def reach_table(runs: Mapping[str, History], target: float | None = None) -> lis
 
 def timing_table(runs: Mapping[str, History]) -> list[dict]:
     """Training seconds per run and per iteration (evaluations excluded): what one update costs."""
+    _check_runs(runs)
     return [
         {
             "variant": r["variant"],
@@ -727,6 +806,7 @@ def timing_table(runs: Mapping[str, History]) -> list[dict]:
 
 def path_table(runs: Mapping[str, History]) -> list[dict]:
     """For runs trained with ``record_params=True``: updates made, distance travelled, final loss."""
+    _check_runs(runs, evals=False, params=True)
     return [
         {"variant": label, "iterations": len(h.params) - 1, "path length": path_length(h),
          "final full-data loss": final_full_loss(h)}
@@ -736,6 +816,7 @@ def path_table(runs: Mapping[str, History]) -> list[dict]:
 
 def replay_table(replay: list[TutorialRun]) -> list[dict]:
     """The tutorial's runs counted honestly: its "epochs" beside iterations, samples and real epochs."""
+    _check_replay("replay", replay)
     return [
         {"run": r.label, "B": r.batch_size, '"epochs"': r.iterations, "iterations": r.iterations,
          "samples seen": r.samples_seen, "real epochs": r.real_epochs, "final full-data loss": r.full_loss[-1]}
@@ -767,6 +848,12 @@ def final_sentences(runs: Mapping[str, History]) -> str:
     after the same 3 epochs: lowest final full-data loss first: mini (0.3437)
     left out of the ranking: batch, ended above its starting loss (9.167 > 6.732); stochastic, diverged at iteration 116
     """
+    _check_runs(runs)
+    for label, h in runs.items():
+        if "epochs" not in h.config:
+            raise ValueError(
+                f"runs[{label!r}].config lacks 'epochs': it must be a History from train()"
+            )
     ranked = sorted(
         (k for k, h in runs.items() if failure(h) is None), key=lambda k: final_full_loss(runs[k])
     )
@@ -812,6 +899,12 @@ def reach_sentences(rows: list[dict]) -> str:
     fewest epochs first: mini (0.3), stochastic (1.2), batch (3)
     fewest samples seen first: mini (3), stochastic (12), batch (30)
     """
+    check_rows(
+        "rows",
+        rows,
+        ("variant", "target", "iterations", "epochs", "samples_seen"),
+        what="reach_table",
+    )
     ranked = [r for r in rows if isinstance(r["iterations"], int)]
     lines = [
         f"fewest {name} first: {_ranked(ranked, key)}"
@@ -845,6 +938,8 @@ def clock_sentences(runs: Mapping[str, History], reach: list[dict]) -> str:
     >>> print(clock_sentences(runs, reach_table(runs)).splitlines()[1][:33])
     first to the target on the clock:
     """
+    _check_runs(runs)
+    check_rows("reach", reach, ("variant", "seconds"), what="reach_table")
     timing = timing_table(runs)
     per_sample = [
         (_short(t["variant"]), f"{1000 * t['seconds'] / max(r['samples_seen'], 1):.3g}")
@@ -875,6 +970,13 @@ def path_sentences(rows: list[dict], floor: float) -> str:
     path length against the shortest (batch): stochastic ×150 (2000 iterations against 10)
     closest to the minimum's loss 0.26 first: stochastic (+0.03), batch (+0.04)
     """
+    check_rows(
+        "rows",
+        rows,
+        ("variant", "iterations", "path length", "final full-data loss"),
+        what="path_table",
+    )
+    floor = check_float("floor", floor)
     shortest = min(rows, key=lambda r: r["path length"])
     others = [r for r in rows if r is not shortest]
     lines = [
@@ -905,6 +1007,7 @@ def replay_sentences(replay: list[TutorialRun]) -> str:
     m1 (B = 8): from 3 to 2, rising in 1 of 2 evaluations
     m0 (B = 1): from 3 to 2.8, falling at every evaluation
     """
+    _check_replay("replay", replay)
     lines = []
     for r in replay:
         ups = int((np.diff(r.full_loss) > 0).sum())
@@ -941,6 +1044,10 @@ def first_divergence(
     >>> first_divergence(linear_data(40), batch_sizes=[1, 40], lrs=[0.1, 2.0])
     [{'batch size': 1, 'first diverging lr': 2.0}, {'batch size': 40, 'first diverging lr': 2.0}]
     """
+    if lrs is not None:
+        check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    if batch_sizes is not None:
+        check_sequence("batch_sizes", batch_sizes)
     n = len(as_tensors(data)[0])
     batch_sizes = _explorer_batch_sizes(n) if batch_sizes is None else list(batch_sizes)
     lrs = list(EXPLORER_LRS if lrs is None else lrs)
@@ -962,6 +1069,7 @@ def divergence_sentences(rows: list[dict]) -> str:
     ...                             {"batch size": 8, "first diverging lr": 0.8}]))
     first diverging rate: B = 1: 0.5; B = 2 to 8: 0.8. No larger batch diverged at a smaller rate than a smaller batch.
     """
+    check_rows("rows", rows, ("batch size", "first diverging lr"), what="first_divergence")
     groups: list[list[dict]] = []
     for r in rows:
         if groups and groups[-1][0]["first diverging lr"] == r["first diverging lr"]:

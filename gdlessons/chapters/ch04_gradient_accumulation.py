@@ -22,7 +22,14 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from torch import nn
 
-from gdlessons._validate import check_choice, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_rows,
+    check_sequence,
+)
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
 from gdlessons.training import resolve_loss
@@ -119,12 +126,20 @@ def accumulated_gradient(
     return flat_gradient(model)
 
 
+def _check_model(name: str, model) -> nn.Module:
+    check_instance(name, model, nn.Module, "a torch.nn.Module")
+    if not any(True for _ in model.parameters()):
+        raise ValueError(f"{name} must have parameters, got a {type(model).__name__} with none")
+    return model
+
+
 def flat_gradient(model: nn.Module) -> torch.Tensor:
     """All parameter gradients of ``model`` in one vector (zeros where a gradient is missing).
 
     >>> flat_gradient(nn.Linear(3, 1)).tolist()
     [0.0, 0.0, 0.0, 0.0]
     """
+    _check_model("model", model)
     return torch.cat(
         [
             (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
@@ -188,6 +203,8 @@ def parameter_difference(a: nn.Module, b: nn.Module) -> float:
     >>> parameter_difference(LinearModel(1.0, 2.0), LinearModel(1.5, 2.0))
     0.5
     """
+    _check_model("a", a)
+    _check_model("b", b)
     pa, pb = list(a.parameters()), list(b.parameters())
     if [p.shape for p in pa] != [p.shape for p in pb]:
         raise ValueError("a and b must have parameters of the same shapes")
@@ -246,6 +263,7 @@ def saved_activation_bytes(model: nn.Module, X: torch.Tensor) -> int:
     >>> large == 4 * small
     True
     """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"X must be a torch tensor, got {type(X).__name__}")
     storages: dict[int, int] = {}
@@ -277,6 +295,10 @@ class StepMeasurement:
     early lets the notebook go on while the other core measures."""
 
     def __init__(self, args: dict):
+        check_mapping("args", args, what="measurement settings")
+        keys = {"configs", "hidden", "repeats", "seed"}
+        if set(args) != keys:
+            raise ValueError(f"args must hold exactly the keys {sorted(keys)}, got {sorted(args)}")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gdlessons.chapters.ch04_gradient_accumulation", json.dumps(args)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -304,6 +326,7 @@ def measure_step_memory(
     >>> [r["micro_batch_size"] for r in measure_step_memory([(1, 8), (2, 4)], hidden=16, repeats=1)]
     [8, 4]
     """
+    check_sequence("configs", configs)
     configs = [
         (check_int("k", k, low=1), check_int("micro_batch_size", b, low=1)) for k, b in configs
     ]
@@ -322,6 +345,10 @@ def memory_time_figure(
     >>> memory_time_figure(rows).axes[0].get_ylabel()
     'peak memory of one update (MB)'
     """
+    check_rows(
+        "results", results, ("accumulation_steps", "micro_batch_size", "peak_mb", "seconds"),
+        what="measure_step_memory",
+    )  # fmt: skip
     from gdlessons.display.plots import new_figure
 
     labels = [f"{r['accumulation_steps']}×{r['micro_batch_size']}" for r in results]
@@ -425,6 +452,11 @@ def accumulation_runs(
     >>> sorted(runs.large_batch), runs.activation_kib[16] == 4 * runs.activation_kib[4]
     ([4, 8, 16], True)
     """
+    check_sequence("micro_batch_sizes", micro_batch_sizes, item=lambda n, v: check_int(n, v, low=1))
+    check_sequence(
+        "accumulation_steps", accumulation_steps, item=lambda n, v: check_int(n, v, low=1)
+    )
+    check_int("epochs", epochs, low=1)
     from gdlessons.data import quadratic_data
     from gdlessons.models import tutorial_mlp
     from gdlessons.training import train
@@ -460,6 +492,28 @@ def accumulation_runs(
     return AccumulationRuns(list(range(1, epochs + 1)), accumulated, large, kib)
 
 
+def _check_explorer_state(runs, micro_batch_size, accumulation_steps) -> None:
+    """``runs`` an AccumulationRuns that holds the (micro-batch, k) run, its single-batch twin
+    and both activation sizes."""
+    check_instance(
+        "runs", runs, AccumulationRuns, "an AccumulationRuns, as accumulation_runs returns"
+    )
+    b = check_int("micro_batch_size", micro_batch_size, low=1)
+    k = check_int("accumulation_steps", accumulation_steps, low=1)
+    if (b, k) not in runs.accumulated:
+        raise ValueError(
+            f"(micro_batch_size, accumulation_steps) must be one of the runs' pairs "
+            f"{sorted(runs.accumulated)}, got {(b, k)}"
+        )
+    missing = [f"large_batch[{b * k}]"] * (b * k not in runs.large_batch) + [
+        f"activation_kib[{s}]" for s in (b, b * k) if s not in runs.activation_kib
+    ]
+    if missing:
+        raise ValueError(
+            f"runs lacks {missing}: it must be an AccumulationRuns from accumulation_runs"
+        )
+
+
 def draw_accumulation(
     runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
 ) -> Figure:
@@ -471,6 +525,7 @@ def draw_accumulation(
     >>> draw_accumulation(runs, 4, 2).axes[0].get_title()
     'Effective batch 2 × 4 = 8'
     """
+    _check_explorer_state(runs, micro_batch_size, accumulation_steps)
     b, k = micro_batch_size, accumulation_steps
     B = b * k
     fig = Figure(figsize=(7.5, 3.4), layout="constrained")
@@ -514,6 +569,7 @@ def accumulation_readout(
     >>> accumulation_readout(runs, 4, 2).splitlines()[0]
     'effective batch = 2 × 4 = 8'
     """
+    _check_explorer_state(runs, micro_batch_size, accumulation_steps)
     b, k = micro_batch_size, accumulation_steps
     B = b * k
     gap = max(
@@ -539,6 +595,12 @@ def accumulation_explorer(runs: AccumulationRuns | None = None):
 
     from gdlessons.display.explorer import Explorer
 
+    if runs is not None:
+        check_instance(
+            "runs", runs, AccumulationRuns, "an AccumulationRuns, as accumulation_runs returns"
+        )
+        if not runs.accumulated:
+            raise ValueError("runs must hold at least one accumulated run, got none")
     runs = runs if runs is not None else _default_runs()
     micro = sorted({b for b, _ in runs.accumulated})
     steps = sorted({k for _, k in runs.accumulated})

@@ -14,7 +14,15 @@ import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
-from gdlessons._validate import check_float, check_int
+from gdlessons._validate import (
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_mapping_of,
+    check_numbers,
+    check_sequence,
+)
 from gdlessons.display.plots import X_AXES, loss_curve, new_figure
 from gdlessons.history import History
 from gdlessons.landscapes import (
@@ -112,7 +120,7 @@ def tenfold_iterations(factor: float) -> float:
     >>> tenfold_iterations(0.6) == tenfold_iterations(-0.6), tenfold_iterations(0.0), tenfold_iterations(-1.2)
     (True, 1.0, inf)
     """
-    size = abs(float(factor))
+    size = abs(check_float("factor", factor))
     if size >= 1:
         return math.inf
     if size == 0:
@@ -127,6 +135,7 @@ def regime_rows(a: float, rates) -> list[dict]:
     >>> [(r["η"], r["|r|"], r["regime"]) for r in regime_rows(4.0, [0.1, 0.4])]
     [(0.1, 0.6, 'fast monotone'), (0.4, 0.6, 'oscillating')]
     """
+    check_sequence("rates", rates, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
     a = check_float("a", a, low=0.0, low_open=True)
     rows = []
     for rate in rates:
@@ -152,6 +161,7 @@ def regime_sentences(a: float, rates) -> str:
     fastest to slowest: η = 0.1 and 0.4 (|r| = 0.6, tied), η = 0.02 (|r| = 0.92); η = 0.55 diverges (|r| = 1.2)
     η = 0.4 oscillates, yet converges exactly as fast as its mirror 2/a − η = 0.1 on the monotone side (η = 0.1 above): overshooting costs nothing here, only |r| counts
     """
+    check_sequence("rates", rates, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
     rows = regime_rows(a, rates)
     converging = sorted((r for r in rows if r["|r|"] < 1), key=lambda r: r["|r|"])
     groups: list[list[dict]] = []
@@ -195,6 +205,17 @@ def describe_2d(curvatures, lr: float, path: np.ndarray) -> str:
     the run is named by its slowest axis, the flat one (|factor| 0.93): slow
     making the flat axis converge in one step (η = 1/λ_min = 6.2) would put η at 12× the steep axis's bound: it would diverge
     """
+    check_sequence(
+        "curvatures", curvatures, min_len=2,
+        item=lambda n, v: check_float(n, v, low=0.0, low_open=True),
+    )  # fmt: skip
+    if len(curvatures) != 2:
+        raise ValueError(f"curvatures must hold 2 values (one per axis), got {len(curvatures)}")
+    lr = check_float("lr", lr, low=0.0, low_open=True)
+    if check_numbers("path", path, ndim=2).shape[1] != 2:
+        raise ValueError(
+            f"path must hold 2-D points, shape (iterations + 1, 2), got shape {np.shape(path)}"
+        )
     lam = np.sort(np.asarray(curvatures, dtype=float))
     path = np.asarray(path, dtype=float)
     names = ("flat axis x₁", "steep axis x₂")
@@ -232,6 +253,11 @@ STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), 
 def final_loss(history: History) -> float | None:
     """The full-data training loss after the last epoch (``train(..., full_train_loss=True)``),
     the same measure for every rate; ``None`` for a run that diverged."""
+    check_instance("history", history, History, "a History, as train() returns")
+    if not history.diverged and None in (history.epochs.full_train_loss or [None]):
+        raise ValueError(
+            "history recorded no full-data training loss: train it with full_train_loss=True"
+        )
     if history.diverged or not history.epochs.full_train_loss:
         return None
     return history.epochs.full_train_loss[-1]
@@ -244,6 +270,38 @@ def _swings(values) -> str:
     if rise <= 1:
         return "its loss fell every epoch"
     return f"its loss went up in {int((np.diff(v) > 0).sum())} of {len(v) - 1} epoch-to-epoch steps, by up to ×{rise:.2g}"
+
+
+def _check_rate_runs(name: str, runs, *, labels: bool = False, min_len: int = 1) -> dict:
+    """``runs`` a dict of Histories by rate (or, with ``labels``, by label), each either diverged
+    or trained with ``full_train_loss=True``."""
+    check_mapping_of(name, runs, History, "a History, as train() returns", min_len=min_len)
+    for key, h in runs.items():
+        if not (labels and isinstance(key, str)):
+            check_float(f"a key of {name}", key, low=0.0, low_open=True)
+        if not h.diverged and None in (h.epochs.full_train_loss or [None]):
+            raise ValueError(
+                f"{name}[{key!r}] recorded no full-data training loss: train it with full_train_loss=True"
+            )
+    return runs
+
+
+def rate_verdicts(runs: dict[float, History]) -> dict[float, str]:
+    """Each rate's verdict alone (the first words of :func:`rate_sentences`): what holds on every
+    CPU, where the losses behind it differ in their last digits.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import tutorial_mlp
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, full_train_loss=True)
+    ...         for lr in (1e-4, 1e-2, 10.0)}
+    >>> rate_verdicts(runs)
+    {0.0001: 'too small for this budget', 0.01: 'the best of these rates', 10.0: 'divergent'}
+    """
+    _check_rate_runs("runs", runs)
+    return {
+        lr: line.split(":", 1)[1].split(",")[0].split(";")[0].strip()
+        for lr, line in zip(runs, rate_sentences(runs).splitlines())
+    }
 
 
 def rate_sentences(runs: dict[float, History]) -> str:
@@ -259,6 +317,7 @@ def rate_sentences(runs: dict[float, History]) -> str:
     >>> [line.split(":")[1].split(",")[0].strip() for line in rate_sentences(runs).splitlines()[:3]]
     ['too small for this budget', 'the best of these rates', 'divergent']
     """
+    _check_rate_runs("runs", runs)
     done = {lr: h for lr, h in runs.items() if not h.diverged}
     best = min(done, key=lambda lr: final_loss(done[lr])) if done else None
     lines = []
@@ -314,6 +373,11 @@ def plot_rate_runs(
     >>> [ax.get_xlabel() for ax in plot_rate_runs(runs).axes]
     ['epoch', 'iteration (optimizer updates)']
     """
+    _check_rate_runs("runs", runs, labels=True)
+    if batch_size is not None:
+        check_int("batch_size", batch_size, low=1)
+    if title is not None:
+        check_instance("title", title, str, "a string")
     diverged = {lr: h for lr, h in runs.items() if h.diverged}
     fig = new_figure(fig, figsize=(6.4, 7.0) if diverged else (6.4, 3.8))
     axes = np.atleast_1d(fig.subplots(2 if diverged else 1, 1))
@@ -353,6 +417,7 @@ def describe_range_test(result: RangeTest) -> str:
     >>> describe_range_test(r).splitlines()[0].startswith(f"{len(r.lr)} updates")
     True
     """
+    check_instance("result", result, RangeTest, "a RangeTest, as lr_range_test returns")
     lrs, smooth, raw = np.array(result.lr), np.array(result.smoothed), np.array(result.loss)
     c = result.config
     lines = [
@@ -530,6 +595,19 @@ def trial_sentences(
     >>> print(trial_sentences(trials, {k: run(v) for k, v in trials.items()}, {}).splitlines()[0][:26])
     the suggestion, lr = 0.01,
     """
+    check_mapping("trials", trials, what="learning rates")
+    for key, lr in trials.items():
+        check_float(f"trials[{key!r}]", lr, low=0.0, low_open=True)
+    if not any(isinstance(k, str) and k.startswith("1×") for k in trials):
+        raise ValueError(
+            f"trials must hold the suggestion under a key starting '1×', got {list(trials)}"
+        )
+    _check_rate_runs("checks", checks, labels=True)
+    if set(checks) != set(trials):
+        raise ValueError(
+            f"checks must hold one History per trial {list(trials)}, got {list(checks)}"
+        )
+    _check_rate_runs("seen", seen, min_len=0)
 
     def said(h):
         v = final_loss(h)

@@ -26,7 +26,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_mapping_of,
+    check_numbers,
+    check_sequence,
+)
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors, quadratic_data
 from gdlessons.display.explorer import Explorer
@@ -53,6 +63,25 @@ MAP_LRS = np.linspace(0.02, 4.0, 200)
 MAP_MOMENTA = np.linspace(0.0, 0.99, 100)
 
 
+def _check_step(params, grads, velocities, lr, momentum) -> None:
+    """One tensor per parameter in ``params`` and ``grads``, a tensor or None in ``velocities``
+    (same lengths); ``lr`` and ``momentum`` finite and >= 0."""
+    is_tensor = lambda n, v: check_instance(n, v, torch.Tensor, "a torch.Tensor")  # noqa: E731
+    params = check_sequence("params", params, item=is_tensor)
+    check_sequence("grads", grads, item=is_tensor)
+    check_sequence(
+        "velocities", velocities,
+        item=lambda n, v: v if v is None else is_tensor(n, v),
+    )  # fmt: skip
+    if not len(params) == len(grads) == len(velocities):
+        raise ValueError(
+            f"params, grads and velocities must hold one entry per parameter, got "
+            f"{len(params)}, {len(grads)} and {len(velocities)}"
+        )
+    check_float("lr", lr, low=0.0)
+    check_float("momentum", momentum, low=0.0)
+
+
 def sgd_step(params, grads, velocities, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """One ``torch.optim.SGD`` update by hand; returns (new params, new velocities).
 
@@ -63,6 +92,9 @@ def sgd_step(params, grads, velocities, *, lr, momentum=0.0, nesterov=False, wei
     >>> p[0].item(), v[0].item()
     (0.0, 2.0)
     """
+    _check_step(params, grads, velocities, lr, momentum)
+    check_bool("nesterov", nesterov)
+    check_float("weight_decay", weight_decay, low=0.0)
     new_params, new_velocities = [], []
     for p, g, v in zip(params, grads, velocities, strict=True):
         if weight_decay != 0:
@@ -85,6 +117,7 @@ def eta_inside_step(params, grads, velocities, *, lr, momentum):
     >>> p[0].item(), v[0].item()
     (0.0, 1.0)
     """
+    _check_step(params, grads, velocities, lr, momentum)
     new_params, new_velocities = [], []
     for p, g, v in zip(params, grads, velocities, strict=True):
         v = lr * g if v is None else momentum * v + lr * g
@@ -184,6 +217,7 @@ def quadratic_path(
     >>> quadratic_path([1.0], [1.0], [0.5, 0.5]).ravel().tolist()
     [1.0, 0.5, 0.25]
     """
+    check_sequence("rates", rates, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
     if form not in ("pytorch", "eta_inside"):
         raise ValueError(f"form must be one of ['eta_inside', 'pytorch'], got {form!r}")
     momentum = check_float("momentum", momentum, low=0.0, high=1.0)
@@ -209,6 +243,8 @@ def rate_map(curvatures: Sequence[float], lrs, momenta, *, nesterov: bool = Fals
     >>> rate_map([1.0], [0.5, 1.0], [0.0]).round(3).tolist()
     [[0.5, 0.0]]
     """
+    check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    check_sequence("momenta", momenta, item=lambda n, v: check_float(n, v, low=0.0, high=1.0))
     lrs = np.asarray(lrs, dtype=float)
     momenta = np.asarray(momenta, dtype=float)
     eta, mu = np.meshgrid(lrs, momenta)
@@ -235,10 +271,16 @@ def best_on_grid(curvatures: Sequence[float], lrs, momenta, *, nesterov: bool = 
     >>> best_on_grid([1.0], [0.5, 1.0], [0.0, 0.5]).lr
     1.0
     """
+    check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    check_sequence("momenta", momenta, item=lambda n, v: check_float(n, v, low=0.0, high=1.0))
     factors = rate_map(curvatures, lrs, momenta, nesterov=nesterov)
     i, j = np.unravel_index(np.argmin(factors), factors.shape)
     lr, mu = float(np.asarray(lrs)[j]), float(np.asarray(momenta)[i])
     return BestPair(lr, mu, float(factors[i, j]), nesterov)
+
+
+def _positive(name: str, value) -> float:
+    return check_float(name, value, low=0.0, low_open=True)
 
 
 def optimal_pair(curvatures: Sequence[float], *, momentum: bool = True) -> BestPair:
@@ -248,6 +290,8 @@ def optimal_pair(curvatures: Sequence[float], *, momentum: bool = True) -> BestP
     >>> p = optimal_pair([1.0, 100.0]); round(p.factor, 4), round(optimal_pair([1.0, 100.0], momentum=False).factor, 4)
     (0.8182, 0.9802)
     """
+    check_sequence("curvatures", curvatures, item=_positive)
+    check_bool("momentum", momentum)
     lam = np.asarray(curvatures, dtype=float)
     m, L = float(lam.min()), float(lam.max())
     if momentum:
@@ -270,6 +314,8 @@ def race(
     >>> rows[0]["iterations to shrink the error 1000×"]  # factor (κ − 1)/(κ + 1) = 0.6
     14
     """
+    check_mapping("settings", settings, what="BestPair (optimal_pair returns one)")
+    iterations = check_int("iterations", iterations, low=1)
     paths, rows = {}, []
     for name, p in settings.items():
         label = f"{name} (η={p.lr:.2f}, μ={p.momentum:.2f})"
@@ -295,8 +341,23 @@ def weight_norm(model: nn.Module) -> float:
     >>> weight_norm(LinearModel(w=3.0, b=4.0))
     5.0
     """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    if not any(True for _ in model.parameters()):
+        raise ValueError(f"model must have parameters, got a {type(model).__name__} with none")
     with torch.no_grad():
         return float(torch.sqrt(sum((p.double() ** 2).sum() for p in model.parameters())))
+
+
+def _check_path(name: str, path, curvatures, *, min_points: int = 1) -> np.ndarray:
+    """``path`` an array of points, one coordinate per curvature (positive, finite)."""
+    check_sequence("curvatures", curvatures, item=_positive)
+    path = check_numbers(name, path, ndim=2, min_len=min_points)
+    if path.shape[1] != len(curvatures):
+        raise ValueError(
+            f"{name} must hold points of {len(curvatures)} coordinates (one per curvature), "
+            f"got shape {path.shape}"
+        )
+    return path
 
 
 def path_loss(path: np.ndarray, curvatures: Sequence[float] = CURVATURES) -> np.ndarray:
@@ -305,6 +366,7 @@ def path_loss(path: np.ndarray, curvatures: Sequence[float] = CURVATURES) -> np.
     >>> path_loss(np.array([[1.0, 1.0]]), [2.0, 4.0]).tolist()
     [3.0]
     """
+    _check_path("path", path, curvatures)
     with np.errstate(over="ignore", invalid="ignore"):
         loss = quadratic_loss(np.asarray(path, dtype=float), curvatures)
     return np.where(np.isfinite(loss), loss, np.inf)
@@ -325,6 +387,20 @@ def plot_paths(
     >>> fig = plot_paths({"GD": quadratic_path(CURVATURES, START, [1.0] * 5)}); fig.axes[1].get_xlabel()
     'iteration (optimizer updates)'
     """
+    check_mapping("paths", paths, what="paths (arrays of points)")
+    if len(curvatures) != 2:
+        raise ValueError(
+            f"curvatures must hold 2 values (the contours are 2-D), got {len(curvatures)}"
+        )
+    for label, path in paths.items():
+        _check_path(f"paths[{label!r}]", path, curvatures)
+    check_sequence("extent", extent, min_len=2, item=_positive)
+    if len(extent) != 2:
+        raise ValueError(
+            f"extent must hold 2 values (half-widths along x₁ and x₂), got {len(extent)}"
+        )
+    if title is not None:
+        check_instance("title", title, str, "a string")
     fig = new_figure(fig, figsize=(7.0, 7.0))
     top, bottom = fig.subplots(2, 1, height_ratios=[1.1, 1])
     plot_contours_2d(list(curvatures), ax=top, extent=extent, title=title)
@@ -412,6 +488,13 @@ def plot_step_lengths(
     >>> plot_step_lengths({"a": quadratic_path([1.0], [1.0], [0.1] * 4)}).axes[0].get_yscale()
     'log'
     """
+    check_mapping("paths", paths, what="paths (arrays of points)")
+    if len(paths) > 3:
+        raise ValueError(f"paths must hold at most 3 paths (one per line style), got {len(paths)}")
+    for label, path in paths.items():
+        check_numbers(f"paths[{label!r}]", path, ndim=2, min_len=2)
+    if change_at is not None:
+        check_int("change_at", change_at, low=0)
     fig, ax = new_axes(ax, figsize=(6.4, 3.6))
     for (label, path), style in zip(paths.items(), ("-", "--", ":"), strict=False):
         steps = np.linalg.norm(np.diff(np.asarray(path), axis=0), axis=-1)
@@ -441,6 +524,7 @@ def momentum_explorer(
     >>> ex = momentum_explorer(iterations=10); ex.png(lr=0.5) == ex.png(lr=0.5)
     True
     """
+    iterations = check_int("iterations", iterations, low=1)
     import ipywidgets as w
 
     maps = {
@@ -577,6 +661,7 @@ def compare_schedules(
     >>> [round(r, 4) for r in runs["cosine"].history.iterations.lr]
     [0.03, 0.0256, 0.015, 0.0044]
     """
+    names = check_sequence("names", names, item=lambda n, v: check_choice(n, v, SCHEDULES))
     for name in names:
         check_choice("names", name, SCHEDULES)
     X, y = as_tensors(data)
@@ -610,6 +695,7 @@ def schedule_table(runs: dict[str, ScheduleRun]) -> Table:
     >>> schedule_table(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).columns
     ['schedule', 'final loss', 'vs constant']
     """
+    check_mapping_of("runs", runs, ScheduleRun, "a ScheduleRun, as compare_schedules returns")
     base = runs["constant"].final_loss if "constant" in runs else None
     rows = []
     for name, run in runs.items():
@@ -664,13 +750,27 @@ def plot_schedule_runs(runs: dict[str, ScheduleRun], *, ax: Axes | None = None) 
     >>> plot_schedule_runs(compare_schedules(quadratic_data(100), ["constant"], epochs=2)).axes[0].get_xlabel()
     'epoch'
     """
+    check_mapping("runs", runs, what="ScheduleRun (compare_schedules returns one)")
+    for name, run in runs.items():
+        check_instance(
+            f"runs[{name!r}]", run, ScheduleRun, "a ScheduleRun, as compare_schedules returns"
+        )
     fig, ax = new_axes(ax, figsize=(7.0, 4.0))
     others = (name for name in runs if name != "constant")
     styles = {name: line_style(i) for i, name in enumerate(others)}  # markers: unlike "constant"
     for name, run in runs.items():
         style = {"color": "k", "ls": "--"} if name == "constant" else {**styles[name], "ms": 4}
-        ax.plot(run.history.epochs.epoch, run.history.epochs.train_loss, label=name, **style)
-    ax.set_ylim(0.9 * min(min(r.history.epochs.train_loss) for r in runs.values()), 2.5)
+        epochs = run.history.epochs
+        label = name
+        if run.history.diverged:
+            # Named in the legend; a run that diverged in its first epoch has no point to draw.
+            label = f"{name} (diverged in epoch {len(epochs.epoch) + 1})"
+        ax.plot(epochs.epoch, epochs.train_loss, label=label, **style)
+    finite = [v for r in runs.values() for v in r.history.epochs.train_loss if math.isfinite(v)]
+    if finite:
+        ax.set_ylim(0.9 * min(finite), 2.5)
+    else:  # every run diverged in its first epoch: no loss to scale the axis by
+        ax.set_ylim(0.0, 2.5)
     ax.set_xlabel(X_AXES["epoch"])
     ax.set_ylabel("training loss (mean over the epoch's batches)")
     ax.set_title("The tutorial MLP under each schedule")
@@ -688,6 +788,8 @@ def schedule_explorer(
 ) -> Explorer:
     """Pick a schedule, its peak rate and its one knob; see its rate curve and the tutorial MLP's
     training curve (against the constant rate). Every run is trained once, up front."""
+    lrs = check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    epochs = check_int("epochs", epochs, low=1)
     import ipywidgets as w
 
     data = quadratic_data(n, seed=seed)
@@ -717,6 +819,7 @@ def schedule_explorer(
     # artists, see gdlessons.display.redraw); the rest is drawn once. Every title has two lines,
     # so the layout made for the first fits them all.
     every_loss = [v for _, losses, _ in cache.values() for v in losses if math.isfinite(v)]
+    every_loss = every_loss or [1.0]  # every run diverged in its first epoch: any scale will do
     fig = Figure(figsize=(7.4, 3.6), layout="constrained")
     left, right = fig.subplots(1, 2)
     (rate_line,) = left.plot([], [], color="C0", label="schedule", animated=True)
@@ -767,6 +870,8 @@ def schedule_explorer(
         readout=readout,
         background=lambda **_: None,  # one still part for every schedule
     )
+    #: (schedule, peak rate, knob) -> final loss of that run, for comparisons in the text
+    explorer.final_losses = {key: final for key, (_, _, final) in cache.items()}
     return explorer
 
 

@@ -29,7 +29,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_mapping_of,
+    check_numbers,
+    check_sequence,
+    check_tensor,
+)
 from gdlessons.batching import BatchIterator
 from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
 from gdlessons.display.explorer import Explorer
@@ -64,6 +74,7 @@ def style(label: str) -> dict:
     >>> style("Adam η=0.1")["marker"], style("SGD + momentum 0.9")["ls"]
     ('D', '--')
     """
+    check_instance("label", label, str, "a string")
     for name in sorted(STYLES, key=len, reverse=True):
         if label.startswith(name):
             return dict(STYLES[name])
@@ -115,6 +126,7 @@ def plain_log_labels(ax: Axes) -> None:
     >>> ax.yaxis.get_minor_formatter()(0.3, 0)
     '0.3'
     """
+    check_instance("ax", ax, Axes, "a matplotlib Axes")
     low, high = ax.get_ylim()
     if low > 0 and math.log10(high / low) < 1.5:
         plain = mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}")
@@ -313,6 +325,27 @@ def paths(
     return out.numpy()
 
 
+def _check_points(name: str, path, *, ndim: int | None = None, min_points: int = 1) -> np.ndarray:
+    """``path`` an array of 2-D points, ``(..., iterations + 1, 2)`` (exactly ``ndim`` axes
+    when given), NaN and inf allowed (a diverged path)."""
+    if isinstance(path, torch.Tensor):
+        path = path.detach().numpy()
+    if not isinstance(path, (np.ndarray, list, tuple)):
+        raise TypeError(f"{name} must be an array of 2-D points, got {type(path).__name__}")
+    try:
+        array = np.asarray(path, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of 2-D points (numbers)") from None
+    if array.ndim < 2 or array.shape[-1] != 2 or (ndim is not None and array.ndim != ndim):
+        want = f"({'iterations + 1, ' if ndim == 2 else '..., iterations + 1, '}2)"
+        raise ValueError(
+            f"{name} must be an array of 2-D points of shape {want}, got shape {array.shape}"
+        )
+    if array.shape[-2] < min_points:
+        raise ValueError(f"{name} must hold at least {min_points} point(s), got {array.shape[-2]}")
+    return array
+
+
 def torch_path(
     surface: Surface | str,
     make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
@@ -329,6 +362,13 @@ def torch_path(
     """
     surface = _surface(surface)
     iterations = check_int("iterations", iterations, low=0)
+    if not callable(make_optimizer):
+        raise TypeError(
+            f"make_optimizer must be a function [x] -> torch.optim.Optimizer, got {type(make_optimizer).__name__}"
+        )
+    if start is not None and len(check_numbers("start", start)) != 2:
+        raise ValueError(f"start must be a point (x₁, x₂), got {start!r}")
+    check_float("scale", scale, low=0.0, low_open=True)
     start = surface.start if start is None else start
     x = torch.tensor(np.asarray(start, dtype=float), requires_grad=True)
     optimizer = make_optimizer([x])
@@ -364,7 +404,8 @@ def iterations_to(loss: np.ndarray, below: float) -> int | None:
     >>> iterations_to(np.array([4.0, 1.0, 3.0, 0.5, 0.2]), 2.0)
     3
     """
-    loss = np.asarray(loss, dtype=float)
+    loss = check_numbers("loss", loss)
+    below = check_float("below", below)
     above = np.nonzero(~(loss < below))[0]
     if len(above) == 0:
         return 0
@@ -414,6 +455,13 @@ def plot_paths(
     'iteration (optimizer updates)'
     """
     surface = _surface(surface)
+    check_mapping("runs", runs, what="paths (arrays of points)")
+    for label, path in runs.items():
+        _check_points(f"runs[{label!r}]", path, ndim=2)
+    if title is not None:
+        check_instance("title", title, str, "a string")
+    check_int("markevery", markevery, low=1)
+    check_instance("legend", legend, str, "a matplotlib legend location")
     fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 7.4), fig=fig, height_ratios=[1.25, 1])
     plot_surface(surface, ax=left, title=title)
     limit = 3 * max(map(abs, surface.xlim + surface.ylim))
@@ -449,6 +497,8 @@ def describe_groups(optimizer: torch.optim.Optimizer, model: nn.Module) -> Table
         0  0.1             0  weight
         1  0.5             0  bias
     """
+    check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
     names = {id(p): name for name, p in model.named_parameters()}
     rows = []
     for i, group in enumerate(optimizer.param_groups):
@@ -589,6 +639,11 @@ def replay_gradients(
     >>> replay_gradients(LinearModel(), h, d, batch_size=4)["w"].tolist()
     [2.0, 1.2000000476837158]
     """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance(
+        "history", history, History, "a History, as train(..., record_params=True) returns"
+    )
+    check_int("seed", seed)
     if history.params is None:
         raise ValueError("the run recorded no parameters: train with record_params=True")
     X, y = as_tensors(data)
@@ -620,6 +675,11 @@ def adagrad_rates(grads: torch.Tensor, lr: float, eps: float = 1e-10) -> np.ndar
     >>> adagrad_rates(torch.tensor([[3.0], [4.0]]), lr=1.0).round(3).ravel().tolist()
     [0.333, 0.2]
     """
+    check_tensor("grads", grads)
+    if not grads.is_floating_point():
+        raise TypeError(f"grads must be a floating-point tensor, got dtype {grads.dtype}")
+    lr = check_float("lr", lr, low=0.0, low_open=True)
+    eps = check_float("eps", eps, low=0.0)
     g = grads.detach().double()
     total = torch.cumsum(g * g, dim=0)
     rates = lr / (total.sqrt() + eps)
@@ -635,8 +695,22 @@ def reached(
     >>> reached(np.array([[0.0, 0.0], [0.95, 0.5], [1.0, 0.7]]))
     [1, None]
     """
-    weights = np.asarray(weights, dtype=float)
+    weights = check_numbers("weights", weights, ndim=2)
+    target = check_float("target", target)
+    tolerance = check_float("tolerance", tolerance, low=0.0, low_open=True)
     return [iterations_to(np.abs(col - target), tolerance) for col in weights.T]
+
+
+def _check_weights(name: str, weights, *, min_features: int = 1) -> dict:
+    """A dict of ``(iterations (+ 1), features)`` arrays by run."""
+    check_mapping(name, weights, what="arrays of shape (iterations, features)")
+    for label, w in weights.items():
+        array = check_numbers(f"{name}[{label!r}]", w, ndim=2)
+        if array.shape[1] < min_features:
+            raise ValueError(
+                f"{name}[{label!r}] must hold at least {min_features} features (columns), got shape {array.shape}"
+            )
+    return weights
 
 
 def settle_table(weights: dict[str, np.ndarray], rates: dict[str, float]) -> Table:
@@ -647,6 +721,12 @@ def settle_table(weights: dict[str, np.ndarray], rates: dict[str, float]) -> Tab
     >>> settle_table({"SGD": np.array([[0.0, 0.0], [1.0, 0.5], [1.0, 0.6]])}, {"SGD": 0.3}).rows[0]
     {'optimizer': 'SGD', 'lr': 0.3, 'common weights settled by iteration': 1, 'rare weight settled at iteration': None}
     """
+    _check_weights("weights", weights, min_features=2)
+    check_mapping("rates", rates, what="learning rates")
+    for name in weights:
+        if name not in rates:
+            raise ValueError(f"rates must hold a rate for every run of weights, missing {name!r}")
+        check_float(f"rates[{name!r}]", rates[name], low=0.0, low_open=True)
     rows = []
     for name, w in weights.items():
         settle = reached(w)
@@ -671,6 +751,10 @@ def plot_rare_feature(
     >>> plot_rare_feature(w, {"SGD": np.full((2, 2), 0.1), "AdaGrad": np.full((2, 2), 0.5)}).axes[0].get_xlabel()
     'iteration (optimizer updates)'
     """
+    _check_weights("weights", weights)
+    _check_weights("rates", rates)
+    d = min(np.shape(a)[1] for a in (*weights.values(), *rates.values()))
+    check_int("rare", rare, low=-d, high=d - 1)
     fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 7.2), fig=fig)
     for label, w in weights.items():
         kw = style(label)
@@ -715,6 +799,12 @@ def plot_bias_correction(
     >>> plot_bias_correction([3.2, 4.0], [1.0, 1.0]).axes[0].get_ylabel()
     'step length / learning rate'
     """
+    if len(check_numbers("without", without)) != len(check_numbers("with_", with_)):
+        raise ValueError(
+            f"without and with_ must hold one step per iteration each, got {len(without)} and {len(with_)}"
+        )
+    if ax is not None:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
     fig, (ax,) = panels(figsize=(6.6, 3.6)) if ax is None else (ax.figure, [ax])
     t = np.arange(1, len(without) + 1)
     ax.plot(t, without, "--", color="C3", lw=1.8, label="without bias correction: m / (√v + ε)")
@@ -736,6 +826,19 @@ def plot_eps(
     >>> plot_eps(np.array([1e-3, 1.0]), {"ε = 1e-08": np.array([1.0, 1.0])}).axes[0].get_xscale()
     'log'
     """
+    sizes = check_numbers("gradients", gradients)
+    check_mapping("steps", steps, what="first steps (one per gradient size)")
+    if len(steps) > 4:
+        raise ValueError(
+            f"steps must hold at most 4 values of ε (one per line style), got {len(steps)}"
+        )
+    for label, s in steps.items():
+        if len(check_numbers(f"steps[{label!r}]", s)) != len(sizes):
+            raise ValueError(
+                f"steps[{label!r}] must hold one step per gradient size ({len(sizes)}), got {len(s)}"
+            )
+    if ax is not None:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
     fig, (ax,) = panels(figsize=(6.6, 3.8)) if ax is None else (ax.figure, [ax])
     for (label, s), ls in zip(steps.items(), ("-", "--", "-.", ":"), strict=False):
         ax.plot(gradients, s, ls, lw=1.8, label=label)
@@ -775,6 +878,13 @@ def two_scale_table(weights: dict[str, torch.Tensor]) -> Table:
     >>> two_scale_table({"none": torch.ones(4)}).rows[0]["mean weight, gradients of size 1"]
     1.0
     """
+    check_mapping("weights", weights, what="weight vectors (1-D tensors)")
+    for rule, w in weights.items():
+        check_tensor(f"weights[{rule!r}]", w, min_numel=2)
+        if w.ndim != 1:
+            raise ValueError(
+                f"weights[{rule!r}] must be a 1-D weight vector, got shape {tuple(w.shape)}"
+            )
     rows = []
     for rule, w in weights.items():
         half = len(w) // 2
@@ -868,6 +978,9 @@ def race(
     >>> sorted(r), r["Adam"].lr
     (['Adam', 'SGD + momentum'], 0.001)
     """
+    sgd_lrs = check_sequence(
+        "sgd_lrs", sgd_lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True)
+    )
     seeds = check_int("seeds", seeds, low=1)
     epochs = check_int("epochs", epochs, low=1)
     common = dict(batch_size=prob.batch_size, epochs=epochs, val_data=prob.val, loss=prob.loss, seed=0)  # fmt: skip
@@ -891,9 +1004,26 @@ def race(
     }
 
 
+def _check_race(results, *, pair: bool = False) -> dict:
+    """``results`` ``{problem: {optimizer: RaceEntry}}``, as :func:`race` gives per problem;
+    with ``pair``, each problem holds "Adam" and "SGD + momentum"."""
+    check_mapping("results", results, what="{optimizer: RaceEntry} (race returns one)")
+    for name, entries in results.items():
+        check_mapping_of(f"results[{name!r}]", entries, RaceEntry, "a RaceEntry, as race returns")
+        for label, entry in entries.items():
+            if not entry.histories:
+                raise ValueError(f"results[{name!r}][{label!r}] holds no History (bad data)")
+        if pair and not {"Adam", "SGD + momentum"} <= set(entries):
+            raise ValueError(
+                f"results[{name!r}] must hold the entries 'Adam' and 'SGD + momentum', got {list(entries)}"
+            )
+    return results
+
+
 def race_table(results: dict[str, dict[str, RaceEntry]]) -> Table:
     """One row per problem and optimizer: epochs to the target (median over seeds, and how many
     seeds reached it) and the final validation loss (mean, min–max)."""
+    _check_race(results)
     rows = []
     for entries in results.values():
         for entry in entries.values():
@@ -914,6 +1044,8 @@ def race_verdict(results: dict[str, dict[str, RaceEntry]], *, close: float = 0.0
     """The race's outcome in words, from the measured numbers (so the prose stays true under
     other parameters): per problem, which optimizer reached the target first and which ended
     lower; final losses within ``close`` (relative) count as a tie."""
+    _check_race(results, pair=True)
+    check_float("close", close, low=0.0)
     lines = []
     for name, entries in results.items():
         adam, sgd = entries["Adam"], entries["SGD + momentum"]
@@ -965,6 +1097,7 @@ def plot_race(
     >>> fig = plot_race({"toy": {"Adam": entry}}); fig.axes[0].get_title(), fig.get_size_inches().tolist()
     ('toy', [6.4, 4.3])
     """
+    _check_race(results)
     ncols = min(2, len(results))
     rows = -(-len(results) // ncols)
     size = (7.5 if ncols == 2 else 6.4, 3.9 * rows + 0.4)
@@ -1008,6 +1141,8 @@ def range_test_from(history: History, *, beta: float = 0.98) -> RangeTest:
     >>> range_test_from(h).lr
     [0.001, 0.01, 0.1]
     """
+    check_instance("history", history, History, "a History, as train() returns")
+    beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
     its = history.iterations
     result = RangeTest(lr=list(its.lr[:-1]), loss=list(its.loss[1:]))
     if not result.loss:
@@ -1024,6 +1159,7 @@ def range_table(results: dict[str, RangeTest]) -> Table:
     >>> range_table({"Adam": RangeTest(lr=[0.1], loss=[1.0], smoothed=[1.0], min_loss_lr=0.1)}).rows[0]["suggested (min/10)"]
     0.01
     """
+    check_mapping_of("results", results, RangeTest, "a RangeTest, as lr_range_test returns")
     rows = []
     for label, r in results.items():
         rule = suggested_lr(r) if r.min_loss_lr is not None else None
@@ -1046,6 +1182,21 @@ def plot_range_tests(
     >>> plot_range_tests({"Adam": r}, marks={"default": 1e-3}).axes[0].get_xscale()
     'log'
     """
+    check_mapping_of("results", results, RangeTest, "a RangeTest, as lr_range_test returns")
+    if len(results) > 3:
+        raise ValueError(
+            f"results must hold at most 3 range tests (one per line style), got {len(results)}"
+        )
+    if marks is not None:
+        check_mapping("marks", marks, what="learning rates")
+        if len(marks) > 2:
+            raise ValueError(
+                f"marks must hold at most 2 rates (one per line style), got {len(marks)}"
+            )
+        for label, lr in marks.items():
+            check_float(f"marks[{label!r}]", lr, low=0.0, low_open=True)
+    if ax is not None:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
     fig, (ax,) = panels(figsize=(7.0, 4.0)) if ax is None else (ax.figure, [ax])
     for (label, r), (ls, marker) in zip(results.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
         (raw,) = ax.plot(r.lr, r.loss, ls=ls, lw=0.7, alpha=0.45)
@@ -1079,6 +1230,22 @@ def plot_plateau(
     >>> plot_plateau({"constant": ([0.1, 0.1], [2.0, 1.5])}).axes[1].get_ylabel()
     'validation loss'
     """
+    check_mapping("runs", runs, what="(rates, validation losses) pairs")
+    if len(runs) > 3:
+        raise ValueError(f"runs must hold at most 3 runs (one per line style), got {len(runs)}")
+    for label, pair in runs.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                f"runs[{label!r}] must be a (rates, validation losses) pair, got {pair!r}"
+            )
+        rates, val = (
+            check_numbers(f"runs[{label!r}][0]", pair[0]),
+            check_numbers(f"runs[{label!r}][1]", pair[1]),
+        )
+        if len(rates) != len(val):
+            raise ValueError(
+                f"runs[{label!r}] must hold one rate and one validation loss per epoch, got {len(rates)} and {len(val)}"
+            )
     fig, (left, right) = panels(2, ncols=1, figsize=(7.0, 6.8), fig=fig, sharex=True)
     for (label, (rates, val)), (ls, marker) in zip(runs.items(), (("-", "o"), ("--", "s"), ("-.", "^")), strict=False):  # fmt: skip
         epochs = np.arange(1, len(rates) + 1)
@@ -1108,6 +1275,10 @@ def plot_clipping(
     >>> plot_clipping([5.0, 0.5, 2.0], 1.0).axes[0].get_title()
     'Clipped run: the gradient norm'
     """
+    check_numbers("norms", norms)
+    check_float("max_norm", max_norm, low=0.0, low_open=True)
+    if diverged is not None:
+        check_instance("diverged", diverged, History, "a History, as train() returns")
     count = 1 if diverged is None else 2
     size = (7.0, 3.4 * count - 0.4 * (count - 1))
     fig, axes = panels(count, ncols=1, figsize=size, fig=fig)
@@ -1142,6 +1313,8 @@ def leave_iteration(path: np.ndarray, *, distance: float = 0.3) -> np.ndarray:
     >>> leave_iteration(np.array([[_SADDLE_X, 1.0], [_SADDLE_X + 0.1, 0.0], [_SADDLE_X + 0.5, 0.0]]))
     array(2)
     """
+    path = _check_points("path", path)
+    distance = check_float("distance", distance, low=0.0, low_open=True)
     far = np.abs(np.asarray(path, dtype=float)[..., 0] - _SADDLE_X) > distance
     return np.where(far.any(axis=-1), far.argmax(axis=-1), -1)
 
@@ -1153,6 +1326,7 @@ def minimum_reached(path: np.ndarray) -> np.ndarray:
     >>> minimum_reached(np.array([[0.0, 1.0], [-1.0, 0.0]])).item()
     'global'
     """
+    path = _check_points("path", path)
     end = np.asarray(path, dtype=float)[..., -1, :]
     near_left = np.hypot(end[..., 0] - _LEFT, end[..., 1]) < 0.3
     near_right = np.hypot(end[..., 0] - _RIGHT, end[..., 1]) < 0.3
@@ -1174,6 +1348,8 @@ def escape_table(
     >>> escape_table({"Adam": ("adam", 0.1, {})}, 50, offsets=(1e-6,)).rows[0]["ends in"]
     'local'
     """
+    check_mapping("methods", methods, what="(method, lr, settings)")
+    offsets = check_sequence("offsets", offsets, item=lambda n, v: check_float(n, v))
     iterations = check_int("iterations", iterations, low=1)
     repeats = check_int("repeats", repeats, low=1)
     rows = []
@@ -1221,6 +1397,9 @@ def plot_basins(
     >>> fig = plot_basins({"GD": basin_map("sgd", 0.1, 10, resolution=5)}); len(fig.axes)
     1
     """
+    check_mapping("maps", maps, what="basin maps (basin_map returns one)")
+    for label, m in maps.items():
+        check_numbers(f"maps[{label!r}]", m, ndim=2)
     ncols = min(2, len(maps))
     rows = -(-len(maps) // ncols)
     size = (7.0 if ncols == 2 else 4.2, 3.4 * rows + 0.7)
@@ -1257,6 +1436,7 @@ def explorer_grids(iterations: int = 100) -> dict[tuple[str, str], np.ndarray]:
     """Every explorer path, computed up front: ``{(surface, optimizer): array}`` with axes
     (learning rate, β₁, β₂, iteration, coordinate). β₁ is the momentum μ for SGD + momentum,
     β₂ is RMSProp's α; an optimizer without a β repeats its paths along that axis."""
+    iterations = check_int("iterations", iterations, low=1)
     lrs = np.array(EXPLORER_LRS)[:, None, None]
     b1 = np.array(EXPLORER_BETA1)[None, :, None]
     b2 = np.array(EXPLORER_BETA2)[None, None, :]
@@ -1283,6 +1463,7 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
     >>> ex = adaptive_explorer(iterations=10); ex.png(lr=0.2) == ex.png(lr=0.2)
     True
     """
+    iterations = check_int("iterations", iterations, low=1)
     import ipywidgets as w
 
     grids = explorer_grids(iterations)

@@ -28,7 +28,16 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_mapping_of,
+    check_sequence,
+)
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.data import Dataset, as_tensors, digits_data
 from gdlessons.display.plots import new_axes, new_figure
@@ -151,6 +160,7 @@ def grid_sentences(grid: Grid) -> str:
     diverged: lr 64 at every batch size
     best rate per batch size: B=256: 0.5, B=512: 0.5; it never falls as the batch grows; at the wall (the next rate diverged) for B=256, B=512
     """
+    check_instance("grid", grid, Grid, "a Grid, as lr_batch_grid returns")
     losses, failed = grid.final_val(), grid.failed()
     first = losses[:, 0]
     col = " → ".join(
@@ -204,6 +214,7 @@ def diagonal_sentences(grid: Grid) -> str:
     >>> print(diagonal_sentences(g).splitlines()[-1].split(";")[0])
     along a diagonal the losses differ by at most ×1.04
     """
+    check_instance("grid", grid, Grid, "a Grid, as lr_batch_grid returns")
     ratios = grid.ratios()
     if not ratios:
         return "no two cells that finished share a ratio lr / batch size on this grid: nothing to compare"
@@ -232,6 +243,13 @@ def diagonal_sentences(grid: Grid) -> str:
     return "\n".join(lines)
 
 
+def _check_targets(name: str, results) -> tuple:
+    return check_sequence(
+        name, results,
+        item=lambda n, r: check_instance(n, r, TargetResult, "a TargetResult, as epochs_to_target returns"),
+    )  # fmt: skip
+
+
 def target_sentences(results: list[TargetResult], *, label: str) -> str:
     """Epochs and iterations to the target per batch size, and whether "a larger batch needs more
     epochs" held between each pair of neighbouring batch sizes that reached it.
@@ -240,6 +258,8 @@ def target_sentences(results: list[TargetResult], *, label: str) -> str:
     >>> print(target_sentences(rs, label="lr 1"))
     lr 1: epochs 2 (B=32), 3 (B=64); iterations 90, 69: more epochs for the larger batch at every step
     """
+    _check_targets("results", results)
+    check_instance("label", label, str, "a string")
     done = [r for r in results if r.reached]
     missed = [r for r in results if not r.reached]
     if not done:
@@ -270,6 +290,7 @@ def time_sentences(results: list[TargetResult]) -> str:
     >>> print(time_sentences([TargetResult(32, 1.0, 0.2, 2, 90, 0.09), TargetResult(64, 1.0, 0.2, 3, 69, 0.1)]))
     B=32: 90 iterations × 1 ms = 0.09 s; B=64: 69 iterations × 1.45 ms = 0.1 s; first there: B=32
     """
+    _check_targets("results", results)
     done = [r for r in results if r.reached]
     if not done:
         return "no batch size reached the target"
@@ -291,7 +312,6 @@ def _failed(h: History) -> bool:
     return not math.isfinite(v) or v > CHANCE_LOSS
 
 
-@functools.lru_cache(maxsize=8)
 def lr_batch_grid(
     batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES,
     lrs: tuple[float, ...] = DEFAULT_LRS,
@@ -308,11 +328,25 @@ def lr_batch_grid(
     >>> g.failed().tolist()
     [[False, True], [False, True]]
     """
-    batch_sizes = tuple(check_int("batch_sizes[i]", B, low=1) for B in batch_sizes)
-    lrs = tuple(check_float("lrs[i]", lr, low=0.0, low_open=True) for lr in lrs)
-    if not batch_sizes or not lrs:
-        raise ValueError(f"batch_sizes and lrs must be non-empty, got {batch_sizes} and {lrs}")
-    epochs = check_int("epochs", epochs, low=1)
+    # Checked, and lists made tuples, before the cache (a list cannot be a cache key).
+    batch_sizes = check_sequence(
+        "batch_sizes", batch_sizes, item=lambda n, B: check_int(n, B, low=1)
+    )
+    lrs = check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    for name, values in (("batch_sizes", batch_sizes), ("lrs", lrs)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name} must hold distinct values, got {list(values)}")
+    return _lr_batch_grid(
+        batch_sizes,
+        lrs,
+        epochs=check_int("epochs", epochs, low=1),
+        hidden=check_int("hidden", hidden, low=1),
+        seed=check_int("seed", seed, low=0),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _lr_batch_grid(batch_sizes: tuple, lrs: tuple, *, epochs: int, hidden: int, seed: int) -> Grid:
     train_data, val_data = digits_data(seed=seed)
     histories = {}
     # One row (a batch size, every rate) is K runs from the same start on the same batches: the
@@ -336,6 +370,13 @@ def heatmap(
     >>> heatmap(g, highlight=(256, 0.5)).axes[0].get_xlabel()
     'learning rate'
     """
+    check_instance("grid", grid, Grid, "a Grid, as lr_batch_grid returns")
+    if highlight is not None:
+        if not isinstance(highlight, (tuple, list)) or len(highlight) != 2:
+            raise TypeError(f"highlight must be a (batch_size, lr) pair, got {highlight!r}")
+        check_choice("highlight[0] (batch size)", highlight[0], grid.batch_sizes)
+        check_choice("highlight[1] (lr)", highlight[1], grid.lrs)
+    check_bool("colorbar", colorbar)
     fig, ax = new_axes(ax, figsize=(6.4, 3.6))
     losses = grid.final_val()
     failed = grid.failed()
@@ -446,6 +487,7 @@ def target_table(results: list[TargetResult]) -> str:
     batch    lr  epochs  iterations
        32     1       2          90
     """
+    _check_targets("results", results)
     lines = ["batch    lr  epochs  iterations"]
     for r in results:
         if r.reached:
@@ -466,8 +508,13 @@ def plot_targets(
     >>> plot_targets({"lr 1": runs}).axes[0].get_xlabel()
     'batch size'
     """
-    if not series or not all(series.values()):
-        raise ValueError("series must map each label to a non-empty list of TargetResult")
+    check_mapping("series", series, what="lists of TargetResult")
+    if len(series) > 4:
+        raise ValueError(
+            f"series must hold at most 4 series (one per line style), got {len(series)}"
+        )
+    for label, results in series.items():
+        _check_targets(f"series[{label!r}]", results)
     fig = new_figure(fig, figsize=(7.5, 3.6))
     left, right = fig.subplots(1, 2)
     missed = []
@@ -505,6 +552,8 @@ def heatmap_explorer(grid: Grid | None = None):
 
     from gdlessons.display.explorer import Explorer
 
+    if grid is not None:
+        check_instance("grid", grid, Grid, "a Grid, as lr_batch_grid returns")
     grid = grid if grid is not None else lr_batch_grid()
     best = grid.best_lr()
     start_B = grid.batch_sizes[len(grid.batch_sizes) // 2]
@@ -616,9 +665,16 @@ def learning_curve(
     >>> h.epochs.epoch, h.epochs.val_loss[0] is not None
     ([1, 2], True)
     """
+    epochs = check_int("epochs", epochs, low=1)
+    n = len(as_tensors(train_data)[0])
+    batch_size = check_int("batch_size", batch_size, low=1)
+    if batch_size > n:  # no silent clamp: a batch cannot hold more samples than the data
+        raise ValueError(
+            f"batch_size must be between 1 and {n}, the number of training samples, got {batch_size}"
+        )
     model = digits_classifier(hidden=hidden, depth=depth, seed=seed)
     return train(
-        model, train_data, batch_size=min(batch_size, len(as_tensors(train_data)[0])), epochs=epochs,
+        model, train_data, batch_size=batch_size, epochs=epochs,
         lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed, progress=False,
         full_train_loss=True,
     )  # fmt: skip
@@ -633,6 +689,9 @@ def training_curve(history: History) -> tuple[list[float], str]:
     >>> loss, what = training_curve(h); print(loss, what)
     [0.4] full-data training loss at the epoch's end
     """
+    check_instance("history", history, History, "a History, as train() returns")
+    if not history.epochs.train_loss and not history.epochs.full_train_loss:
+        raise ValueError("history must hold at least one epoch, got a History with none (bad data)")
     full = history.epochs.full_train_loss
     if full and all(v is not None for v in full):
         return list(full), "full-data training loss at the epoch's end"
@@ -727,6 +786,8 @@ def gap_words(train_loss: float, val_loss: float) -> str:
     >>> gap_words(1.64, 1.67).split("; ")[1]
     'a small gap: the model does about as well on new images as on its own'
     """
+    train_loss = check_float("train_loss", train_loss, low=0.0)
+    val_loss = check_float("val_loss", val_loss, low=0.0)
     head = f"training {train_loss:.3g}, validation {val_loss:.3g}"
     if val_loss <= train_loss:
         return f"{head}: no gap, validation is no higher than training"
@@ -751,6 +812,8 @@ def curve_sentences(histories: dict[str, History], *, rise: float = 0.1) -> str:
     >>> print(curve_sentences({"demo": h}))
     demo: good fit. Validation ends at 0.05, within 10% of its best (0.05, epoch 2), and has not turned up. Final losses (full-data training loss at the epoch's end for training): training 0.01, validation 0.05: a gap of 0.04, validation 5× training; the model fits its training images far more closely than new ones. That gap is room for more data or regularisation, not over-fitting by this chapter's rule, which asks for validation to get worse.
     """
+    check_mapping_of("histories", histories, History, "a History, as learning_curve returns")
+    check_float("rise", rise, low=0.0)
     lines = []
     for label, h in histories.items():
         d = diagnose(h, rise=rise)
@@ -800,8 +863,8 @@ def plot_learning_curves(
     >>> len(plot_learning_curves({"demo": h}).axes)
     1
     """
-    if not histories:
-        raise ValueError("histories must hold at least one run")
+    check_mapping_of("histories", histories, History, "a History, as learning_curve returns")
+    check_instance("title", title, str, "a string")
     # at most two panels a row, so any number of runs fits the output's width
     ncols = min(2, len(histories))
     nrows = -(-len(histories) // ncols)
@@ -896,7 +959,11 @@ def run_capstone(
     epochs = check_int("epochs", epochs, low=1)
     momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
     train_data, val_data = digits_data(seed=seed)
-    batch_size = min(batch_size, len(train_data))
+    if batch_size > len(train_data):  # no silent clamp: a batch cannot hold more than the data
+        raise ValueError(
+            f"batch_size must be between 1 and {len(train_data)}, the number of training images, "
+            f"got {batch_size}"
+        )
     steps = math.ceil(batch_size / memory_limit)
     model = digits_classifier(hidden=hidden, seed=seed)
     # The range test trains the model and then restores it bit for bit, so it can run first.
@@ -935,6 +1002,7 @@ def plot_capstone(
     >>> len(plot_capstone(r).axes)
     3
     """
+    check_instance("result", result, CapstoneResult, "a CapstoneResult, as run_capstone returns")
     fig = new_figure(fig, figsize=(7.5, 7.0))
     top, bottom = fig.subfigures(2, 1, height_ratios=(1, 1.15))
     rate, curves = top.subplots(1, 2)
@@ -1005,6 +1073,7 @@ def plot_capstone_range_test(result: CapstoneResult, *, ax: Axes | None = None) 
     """
     from gdlessons.lr_finder import plot_range_test, range_test_legend
 
+    check_instance("result", result, CapstoneResult, "a CapstoneResult, as run_capstone returns")
     c = result.range_test.config
     fig = plot_range_test(
         result.range_test,
@@ -1030,6 +1099,9 @@ def capstone_sentences(result: CapstoneResult, *, goal: float = 0.95, rise: floa
     >>> capstone_sentences(r).splitlines()[0].startswith("range test: smoothed loss lowest at lr")
     True
     """
+    check_instance("result", result, CapstoneResult, "a CapstoneResult, as run_capstone returns")
+    check_float("goal", goal, low=0.0, high=1.0, low_open=True)
+    check_float("rise", rise, low=0.0)
     t, eps = result.range_test, result.history.epochs
     others = ", ".join(
         f"{name} {lr:.2g} ({lr / result.max_lr:.2g}× the peak)"

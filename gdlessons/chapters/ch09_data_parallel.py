@@ -46,7 +46,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_sequence,
+)
 from gdlessons.data import quadratic_data
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
@@ -79,7 +86,11 @@ def shard_indices(
     from torch.utils.data import DistributedSampler
 
     n = check_int("n", n, low=1)
-    world_size = check_int("world_size", world_size, low=1)
+    world_size = check_int("world_size", world_size, low=1, high=n)
+    epoch = check_int("epoch", epoch, low=0)
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     shards = []
     for rank in range(world_size):
         sampler = DistributedSampler(
@@ -100,8 +111,8 @@ def global_batches(
     >>> [b.tolist() for b in global_batches(8, 2, 2, 0)][0]
     [4, 7, 0, 3]
     """
-    batch_size = check_int("batch_size", batch_size, low=1)
     shards = shard_indices(n, world_size, epoch, seed=seed)
+    check_batch_fits(batch_size, n, world_size)
     per_worker = len(shards[0])
     return [
         torch.tensor([i for shard in shards for i in shard[start : start + batch_size]])
@@ -134,6 +145,25 @@ class ParallelRun:
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return {k: torch.tensor(v, dtype=torch.float32) for k, v in self.params.items()}
+
+
+def check_batch_fits(batch_size: int, n: int, world_size: int) -> int:
+    """``batch_size`` (per worker) checked against a worker's shard, ceil(n / W) samples: a
+    larger batch would silently be the whole shard.
+
+    >>> check_batch_fits(32, 40, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be between 1 and 20, the shard of each of the 2 workers (ceil(n=40 / 2)), got 32
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    shard = -(-n // world_size)
+    if batch_size > shard:
+        raise ValueError(
+            f"batch_size must be between 1 and {shard}, the shard of each of the {world_size} "
+            f"workers (ceil(n={n} / {world_size})), got {batch_size}"
+        )
+    return batch_size
 
 
 def check_world_sizes(world_sizes, n: int | None = None) -> list[int]:
@@ -175,7 +205,9 @@ def check_parameters(
         lr=check_float("lr", lr, low=0.0, low_open=True),
         seed=check_int("seed", seed, low=0, high=2**32 - 1),
     )
-    return config, check_world_sizes(world_sizes, config["n"])
+    sizes = check_world_sizes(world_sizes, config["n"])
+    check_batch_fits(config["batch_size"], config["n"], max(sizes))  # the smallest shard
+    return config, sizes
 
 
 # --- the worker processes ---------------------------------------------------------------------
@@ -416,7 +448,7 @@ def run_data_parallel(
 
     world_size = check_int("world_size", world_size, low=1, high=MAX_WORKERS)
     n = check_int("n", n, low=max(2, world_size))
-    batch_size = check_int("batch_size", batch_size, low=1)
+    batch_size = check_batch_fits(batch_size, n, world_size)
     epochs = check_int("epochs", epochs, low=1)
     lr = check_float("lr", lr, low=0.0, low_open=True)
     momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
@@ -447,6 +479,9 @@ def single_process_references(
     global batches: one batch of W·b per update, and W accumulated micro-batches of b."""
     world_size = check_int("world_size", world_size, low=1)
     n = check_int("n", n, low=max(2, world_size))
+    batch_size = check_batch_fits(batch_size, n, world_size)
+    check_int("epochs", epochs, low=1)
+    check_int("seed", seed, low=0, high=2**32 - 1)
     data = quadratic_data(n, seed=seed)
     order = lambda epoch: global_batches(n, world_size, batch_size, epoch - 1, seed=seed)  # noqa: E731
     # The batches come from `order`; batch_size only bounds them (padding never makes one larger than n).
@@ -466,6 +501,10 @@ def compare(run: ParallelRun, references: dict[str, dict[str, torch.Tensor]]) ->
     "Equal within 1e-6" is relative to the parameters' size once it exceeds 1: float32 rounding
     grows with the numbers rounded (a large learning rate makes large parameters).
     """
+    check_instance("run", run, ParallelRun, "a ParallelRun, as run_data_parallel returns")
+    check_mapping(
+        "references", references, what="parameters (single_process_references returns them)"
+    )
     params = run.tensors()
     rows = []
     for name, ref in references.items():
@@ -479,6 +518,7 @@ def compare(run: ParallelRun, references: dict[str, dict[str, torch.Tensor]]) ->
 def equivalence_rows(runs: list[ParallelRun]) -> list[dict]:
     """:func:`compare` for every run with more than one worker, each against the references
     trained with that run's own settings."""
+    check_sequence("runs", runs, item=lambda name, r: check_instance(name, r, ParallelRun))
     return [
         row
         for run in runs
@@ -508,7 +548,9 @@ def draw_shards(
 
     from gdlessons.display.plots import new_axes  # imported here: worker processes never draw
 
-    batch_size = check_int("batch_size", batch_size, low=1)
+    shard_indices(n, world_size, 0, seed=seed)  # checks n, world_size and seed
+    batch_size = check_batch_fits(batch_size, n, world_size)
+    epochs = check_int("epochs", epochs, low=1)
     fig, ax = new_axes(ax, figsize=(7.5, 0.45 * epochs * world_size + 1.5))
     rows = []
     for epoch in range(epochs):
@@ -541,6 +583,7 @@ def draw_epoch_times(runs: list[ParallelRun], *, ax=None):
     """Median seconds per epoch against the number of workers, next to the ideal 1/W."""
     from gdlessons.display.plots import new_axes
 
+    runs = check_sequence("runs", runs, item=lambda name, r: check_instance(name, r, ParallelRun))
     fig, ax = new_axes(ax)
     runs = sorted(runs, key=lambda r: r.world_size)
     secs = [float(np.median(r.epoch_seconds)) for r in runs]
@@ -569,6 +612,16 @@ def run_or_stored(
     """Run each W for real; if the workers cannot be started or do not finish, fall back to the
     results stored with the package and say why. Returns the runs and where they came from."""
     world_sizes = check_world_sizes(world_sizes)
+    if not isinstance(force_stored, bool):
+        raise TypeError(f"force_stored must be True or False, got {force_stored!r}")
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"config keys must be among {sorted(DEFAULTS)}, got {unknown}")
+    # checked even when the stored results are shown, so a bad value is never silently ignored
+    settings = {**DEFAULTS, **config}
+    check_parameters(**{k: settings[k] for k in ("seed", "n", "batch_size", "epochs", "lr")},
+                     world_sizes=world_sizes)  # fmt: skip
+    check_float("momentum", settings["momentum"], low=0.0, high=1.0, high_open=True)
     if not force_stored:
         try:
             return [run_data_parallel(w, **config) for w in world_sizes], "measured now"
@@ -587,7 +640,12 @@ def run_or_stored(
 
 def store_results(path: Path = STORED, **config) -> None:
     """Write the results that :func:`run_or_stored` falls back to (run by the maintainers)."""
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"config keys must be among {sorted(DEFAULTS)}, got {unknown}")
     config = {**DEFAULTS, **config}
+    check_parameters(**{k: config[k] for k in ("seed", "n", "batch_size", "epochs", "lr")},
+                     world_sizes=range(1, MAX_WORKERS + 1))  # fmt: skip
     runs = [run_data_parallel(w, **config) for w in range(1, MAX_WORKERS + 1)]
     path.parent.mkdir(exist_ok=True)
     payload = {
@@ -600,7 +658,14 @@ def store_results(path: Path = STORED, **config) -> None:
 
 def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
     """Sliders for N, W and the per-worker batch, starting at the given values: the shard
-    picture and the counts redraw."""
+    picture and the counts redraw.
+
+    The batch slider's range (1 to 16) does not follow the N and W sliders, so the slider can ask
+    for a per-worker batch above a worker's shard ⌈N / W⌉. That batch is drawn as the whole shard
+    (one batch per worker per epoch, as the ``DataLoader`` over the shard would give): this clamp
+    is part of the explorer, and the readout then says so and counts the effective batch with the
+    shard. :func:`run_data_parallel` itself raises on such a batch.
+    """
     import ipywidgets as w
 
     from gdlessons.display.explorer import Explorer
@@ -610,6 +675,7 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
         "world_size": w.IntSlider(value=world_size, min=1, max=6, description="workers W"),
         "batch_size": w.IntSlider(value=batch_size, min=1, max=16, description="batch / worker"),
     }
+    start = {"n": n, "world_size": world_size, "batch_size": batch_size}
 
     def draw(n, world_size, batch_size):
         return draw_shards(n, world_size, min(batch_size, -(-n // world_size)), epochs=2)
@@ -617,14 +683,23 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
     def readout(n, world_size, batch_size):
         pad = padding_report(n, world_size)
         per_worker = pad["per worker"]
-        iterations = -(-per_worker // batch_size)
+        b = min(batch_size, per_worker)  # the clamp of draw(): a batch holds at most the shard
+        iterations = -(-per_worker // b)
+        capped = (
+            f"\n(batch / worker {batch_size} is above the shard of {per_worker}: each worker's one "
+            "batch is its whole shard)"
+            if b < batch_size
+            else ""
+        )
         return (
-            f"effective batch W·b = {world_size * batch_size}\n"
+            f"effective batch W·b = {world_size * b}\n"
             f"{per_worker} samples per worker per epoch, {iterations} iterations per epoch\n"
-            f"padded (repeated) samples: {pad['duplicated']}"
+            f"padded (repeated) samples: {pad['duplicated']}" + capped
         )
 
-    return Explorer(draw, controls, title="DistributedSampler explorer", readout=readout)
+    return Explorer(
+        draw, controls, title="DistributedSampler explorer", readout=readout, start=start
+    )
 
 
 EXPLORERS = {"ch09-shard-explorer": shard_explorer}

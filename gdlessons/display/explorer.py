@@ -61,7 +61,11 @@ class Explorer:
         background: Callable[..., Hashable] | None = None,
         density: float = DENSITY,
         remember_layouts: bool = True,
+        start: Mapping[str, object] | None = None,
     ):
+        """``start`` maps control names to the values the caller asked them to start from:
+        ipywidgets would clamp a value outside a slider's range (or fail on one not among its
+        options), so each is checked first (:func:`check_start`) and named if not allowed."""
         if not callable(draw):
             raise TypeError(f"draw must be a function state -> Figure, got {type(draw).__name__}")
         if not controls:
@@ -71,6 +75,10 @@ class Explorer:
                 raise TypeError(
                     f"controls[{name!r}] must be an ipywidgets value widget, got {type(control).__name__}"
                 )
+        for name, value in (start or {}).items():
+            if name not in controls:
+                raise ValueError(f"start keys must be among {sorted(controls)}, got {name!r}")
+            check_start(name, value, controls[name])
         self.draw = draw
         self.controls = dict(controls)
         self.title = title
@@ -217,6 +225,12 @@ class Explorer:
         if folder:
             from gdlessons.display.frames import export_frames
 
+            if not Path(folder).is_absolute():
+                raise ValueError(
+                    f"GDLESSONS_FRAMES must be an absolute folder, got {folder!r}: the kernel "
+                    f"runs in the notebook's folder ({Path.cwd()}), not where the build started"
+                )
+
             number = next(_EXPORTED)
             url = f"{os.environ.get('GDLESSONS_FRAMES_URL', 'frames')}/explorer-{number}"
             manifest = export_frames(self, Path(folder) / f"explorer-{number}", url)
@@ -239,6 +253,61 @@ class Explorer:
             bundle["image/png"] = png
             bundle["text/plain"] = plain
         return bundle
+
+
+def slider_range(control) -> tuple[float, float] | None:
+    """The values a slider allows, (low, high), in the units of its value (a log slider's
+    ``min`` and ``max`` are exponents); None for a control without a range."""
+    if not hasattr(control, "value"):
+        raise TypeError(f"control must be an ipywidgets value widget, got {type(control).__name__}")
+    if not (hasattr(control, "min") and hasattr(control, "max")):
+        return None
+    lo, hi = control.min, control.max
+    if hasattr(control, "base"):
+        return control.base**lo, control.base**hi
+    return lo, hi
+
+
+def check_start(name: str, value, control) -> None:
+    """Raise, naming ``name``, ``value`` and what is allowed, unless ``control`` can start at
+    ``value``: one of its options, inside its slider range (no silent clamp), or a bool for a
+    checkbox.
+
+    >>> import ipywidgets as w
+    >>> check_start("n", 2, w.IntSlider(value=2, min=4, max=200))
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be between 4 and 200 (the range of its slider), got 2
+    """
+    import math
+    from numbers import Integral, Real
+
+    options = getattr(control, "options", None)
+    if options:
+        allowed = [o[1] if isinstance(o, tuple) else o for o in options]
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        return
+    if isinstance(control.value, bool):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return
+    bounds = slider_range(control)
+    if bounds is None:
+        return
+    whole = isinstance(control.value, int)
+    if isinstance(value, bool) or not isinstance(value, Integral if whole else Real):
+        kind = "an integer" if whole else "a number"
+        raise TypeError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})")
+    lo, hi = bounds
+    # a log slider's bounds are powers: allow their rounding
+    slack = 1e-9 * max(abs(lo), abs(hi)) if hasattr(control, "base") else 0.0
+    if not (isinstance(value, Integral) or math.isfinite(value)) or not (
+        lo - slack <= value <= hi + slack
+    ):
+        raise ValueError(
+            f"{name} must be between {lo:g} and {hi:g} (the range of its slider), got {value!r}"
+        )
 
 
 def _fit_labels(controls) -> None:

@@ -21,6 +21,8 @@ import os
 import time
 from pathlib import Path
 
+from gdlessons._validate import check_int
+
 #: Default cap on the states drawn per explorer; ``GDLESSONS_FRAMES_MAX`` overrides it.
 MAX_FRAMES = 200
 #: Pixels per CSS pixel of the frames, and their PNG compression: sharper than 1 on
@@ -32,6 +34,8 @@ FRAME_COMPRESSION = 6
 
 def control_kind(control) -> str:
     """How a page shows ``control``: ``"slider"``, ``"checkbox"`` or ``"dropdown"``."""
+    if not hasattr(control, "value"):
+        raise TypeError(f"control must be an ipywidgets value widget, got {type(control).__name__}")
     if isinstance(control.value, bool) and not getattr(control, "options", None):
         return "checkbox"
     # options without a readout: Dropdown, ToggleButtons, RadioButtons, Select
@@ -51,6 +55,8 @@ def control_values(control) -> tuple[list, list[str]]:
     >>> control_values(w.Dropdown(options=[("plain", "sgd"), ("Adam", "adam")]))
     (['sgd', 'adam'], ['plain', 'Adam'])
     """
+    if not hasattr(control, "value"):
+        raise TypeError(f"control must be an ipywidgets value widget, got {type(control).__name__}")
     options = getattr(control, "options", None)
     if options:
         pairs = [o if isinstance(o, tuple) else (str(o), o) for o in options]
@@ -91,6 +97,11 @@ def grid(explorer, max_frames: int = MAX_FRAMES) -> tuple[list[dict], int]:
     >>> full, controls[0]["labels"], controls[0]["initial"]
     (21, ['0', '3', '6', '10', '14', '18', '20'], 1)
     """
+    from gdlessons.display.explorer import Explorer
+
+    if not isinstance(explorer, Explorer):
+        raise TypeError(f"explorer must be an Explorer, got {type(explorer).__name__}")
+    max_frames = check_int("max_frames", max_frames, low=1)
     controls = []
     for name, control in explorer.controls.items():
         values, labels = control_values(control)
@@ -148,6 +159,12 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     """Draw every state of ``explorer``'s grid into ``folder`` (one PNG per distinct picture,
     named by its content) and return the manifest a page needs: controls and, per state
     (``"i,j,..."``, the value indices), the picture's address ``url/<name>.png`` and readout."""
+    from gdlessons.display.explorer import Explorer
+
+    if not isinstance(explorer, Explorer):
+        raise TypeError(f"explorer must be an Explorer, got {type(explorer).__name__}")
+    if max_frames is not None:
+        check_int("max_frames", max_frames, low=1)
     if max_frames is None:
         max_frames = int(os.environ.get("GDLESSONS_FRAMES_MAX", MAX_FRAMES))
     controls, full = grid(explorer, max_frames)

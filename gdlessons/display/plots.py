@@ -9,7 +9,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
-from gdlessons._validate import check_choice
+from gdlessons._validate import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+)
 from gdlessons.display.sizes import DENSITY, INCH_PX
 
 X_AXES = {
@@ -39,6 +44,9 @@ def line_style(i: int, *, markevery: int | None = None) -> dict:
     >>> line_style(1), line_style(7)["marker"]
     ({'ls': '--', 'marker': 's'}, 's')
     """
+    check_int("i", i, low=0)
+    if markevery is not None:
+        check_int("markevery", markevery, low=1)
     ls, marker = LINE_STYLES[i % len(LINE_STYLES)]
     style = {"ls": ls, "marker": marker}
     if markevery:
@@ -49,6 +57,9 @@ def line_style(i: int, *, markevery: int | None = None) -> dict:
 def new_axes(ax: Axes | None = None, *, figsize=(6.4, 4.0), ncols: int = 1):
     """Return ``(figure, ax)``: the given ``ax`` and its figure, or a fresh figure that is not
     registered with pyplot (so it never shows twice and never leaks)."""
+    if ax is not None:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
+    check_int("ncols", ncols, low=1)
     if ax is not None:
         return ax.figure, ax
     fig = Figure(figsize=figsize, layout="constrained")
@@ -64,6 +75,8 @@ def new_figure(fig: Figure | SubFigure | None = None, *, figsize=(6.4, 4.0)):
     >>> new_figure(left) is left, new_figure().get_layout_engine() is not None
     (True, True)
     """
+    if fig is not None:
+        check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     return fig if fig is not None else Figure(figsize=figsize, layout="constrained")
 
 
@@ -150,6 +163,7 @@ def whole_number_ticks(fig: Figure) -> Figure:
     >>> [float(t) for t in whole_number_ticks(fig).axes[0].get_xticks() if 1 <= t <= 2]
     [1.0, 2.0]
     """
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     for ax in fig.get_axes():
         axis = ax.xaxis
         counted = ax.get_xlabel().startswith(("epoch", "iteration"))
@@ -165,6 +179,8 @@ def figure_png(fig: Figure, *, density: float = DENSITY) -> bytes:
     >>> fig, _ = new_axes(figsize=(5, 3)); Image.open(io.BytesIO(figure_png(fig))).size
     (960, 576)
     """
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
+    check_float("density", density, low=0.0, low_open=True)
     buffer = io.BytesIO()
     whole_number_ticks(fig)
     fig.savefig(buffer, format="png", dpi=INCH_PX * density)
@@ -178,6 +194,7 @@ def shown_size(fig: Figure) -> dict[str, int]:
     >>> shown_size(new_axes(figsize=(5, 3))[0])
     {'width': 480, 'height': 288}
     """
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     width, height = fig.get_size_inches()
     return {"width": round(width * INCH_PX), "height": round(height * INCH_PX)}
 

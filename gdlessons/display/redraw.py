@@ -52,6 +52,12 @@ class Redraw:
     def __init__(
         self, density: float = DENSITY, *, remember_layouts: bool = True, compress_level: int = FAST
     ):
+        from gdlessons._validate import check_float, check_int
+
+        density = check_float("density", density, low=0.0, low_open=True)
+        compress_level = check_int("compress_level", compress_level, low=0, high=9)
+        if not isinstance(remember_layouts, bool):
+            raise TypeError(f"remember_layouts must be True or False, got {remember_layouts!r}")
         self.density = density
         self.compress_level = compress_level  # the site's frames, drawn once, are packed tighter
         self.remember_layouts = remember_layouts

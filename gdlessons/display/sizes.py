@@ -25,6 +25,11 @@ def problems(fig) -> list[str]:
     >>> problems(fig)
     ['9.0 in wide (at most 7.5 in fit the 720-px output)', "7-pt text 't' (at least 9 pt)"]
     """
+    from matplotlib.figure import Figure, SubFigure
+
+    from gdlessons._validate import check_instance
+
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     from matplotlib.text import Text
 
     found = []
@@ -50,6 +55,11 @@ def problems(fig) -> list[str]:
 def check(fig) -> None:
     """Raise ValueError naming :func:`problems` of ``fig``; the course's renders call it, so a
     figure too wide or with too small text fails the notebook tests instead of shipping."""
+    from matplotlib.figure import Figure, SubFigure
+
+    from gdlessons._validate import check_instance
+
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     found = problems(fig)
     if found:
         title = next((t.get_text() for ax in fig.axes for t in [ax.title] if t.get_text()), "")

@@ -51,4 +51,4 @@ def test_full_collections_are_charged_to_the_running_loop():
     finally:
         gc.callbacks.remove(log)
     assert log.count == {"1000/dataloader": 1}
-    assert log.seconds["1000/dataloader"] >= 0.0
+    assert log.seconds["1000/dataloader"] > 0.0  # the collection was timed

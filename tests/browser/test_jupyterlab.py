@@ -37,7 +37,7 @@ pytestmark = pytest.mark.browser
 
 def _unavailable() -> str | None:
     if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (install Debian's chromium and chromium-driver)"
+        return f"Chromium not found at {CHROMIUM} (install Debian's chromium)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -40,12 +40,18 @@ def site(tmp_path_factory):
         out = Path(reuse)
         report = json.loads((out / "report.json").read_text())
     else:
-        out = tmp_path_factory.mktemp("book")
+        # A relative folder, as `make book` passes one (build/book): the chapters' kernels run in
+        # notebooks/, so a path left relative would put the frames there, not beside the pages.
+        out = Path(os.path.relpath(tmp_path_factory.mktemp("book")))
         os.environ["GDLESSONS_FRAMES_MAX"] = "24"
         try:
             report = build(out, NOTEBOOKS, parameters=quick_params, jobs=2)
         finally:
             os.environ.pop("GDLESSONS_FRAMES_MAX")
+        strays = [f for f in _untracked(NOTEBOOKS[0].parent) if "frames" in Path(f).parts]
+        assert not strays, f"the build wrote frames inside notebooks/: {strays[:3]}"
+        empty = [c["name"] for c in report["chapters"] if c["explorers"] and not c["frame_bytes"]]
+        assert not empty, f"chapters whose explorers have no frames beside the pages: {empty}"
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "report.json").write_text(json.dumps(report, indent=1))
     port = free_port()
@@ -73,6 +79,14 @@ def site(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _untracked(folder: Path) -> set[str]:
+    """Files under ``folder`` that git does not track (ignored ones included)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", str(folder)], capture_output=True, text=True, check=True
+    )
+    return set(listed.stdout.split())
 
 
 def _open(browser, url):

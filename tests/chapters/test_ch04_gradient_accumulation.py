@@ -207,7 +207,7 @@ def test_measure_step_memory_in_a_fresh_process():
         (1, 64, 64), (8, 8, 64),
     ]  # fmt: skip
     assert rows[0]["peak_mb"] > rows[1]["peak_mb"] > 0
-    assert all(r["seconds"] >= 0 for r in rows)
+    assert all(r["seconds"] > 0 for r in rows)
     assert acc.memory_time_figure(rows).axes[1].get_ylabel().startswith("CPU time")
 
 
