@@ -1,25 +1,26 @@
 """The one training loop of the course: ``train(...)`` on a ``torch.optim`` optimizer, returning a
 :class:`~gdlessons.history.History`.
 
-Every chapter trains through here; chapter 01 shows it is exactly the loop a student writes. Words are kept apart: an *iteration* is one optimizer update,
+Every chapter trains through here. ``train()`` checks its arguments, builds the optimizer, the
+batches and the hooks its options ask for, and runs :func:`gdlessons.loop.run_loop`, the loop a
+student writes (chapter 01 prints it beside theirs). Words are kept apart: an *iteration* is one optimizer update,
 an *epoch* one pass over the data, a *micro-batch* one forward/backward inside an accumulated
 update, and *samples_seen* counts samples that contributed to updates.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from gdlessons._validate import check_choice, check_float, check_int
+from gdlessons._validate import check_bool, check_choice, check_float, check_int
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
 from gdlessons.history import History, Recorder
+from gdlessons.loop import Hook, Loop, run_loop
 from gdlessons.progress import progress_bar
 
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
@@ -330,82 +331,150 @@ def train(
         params=[_snapshot(model)] if record_params else None,
     )  # fmt: skip
     history = rec.history
+    orders = {1: first_epoch} if batch_indices is not None else {}
 
-    def run_eval(clock: float) -> None:
-        rec.evaluation_done(
-            train_loss=evaluate(model, (X, y), loss_fn),
-            val_loss=evaluate(model, val, loss_fn) if val is not None else None,
-            time=clock,
-        )
+    def epoch_batches(epoch: int):
+        if batch_indices is None:
+            return batches  # each pass over the iterator is a new epoch
+        order = orders.pop(epoch, None) or _check_batch_indices(batch_indices(epoch), epoch, n)
+        return ((X[idx], y[idx]) for idx in order)
 
+    hooks: list[Hook] = [RecordEpoch((X, y), val, full_train_loss)]
+    if clip_grad_norm is not None:
+        hooks.append(ClipGradNorm(clip_grad_norm))
+    if schedule is not None:
+        hooks.append(StepScheduler(schedule, per_epoch=per_epoch_plateau))
+    if record_params:
+        hooks.append(RecordParams())
+    bar = progress_bar(epochs * per_epoch, progress=progress, desc="iterations")
+    if bar is not None:
+        hooks.append(ProgressBar(bar))
+    if evaluate_every:
+        hooks.append(EvaluateEvery(evaluate_every, (X, y), val))
+    if callback is not None:
+        hooks.append(StopWhen(callback))
+
+    loop = Loop(model, opt, loss_fn, rec, accumulation_steps=accumulation_steps)
     model.train()
     opt.zero_grad(set_to_none=True)
-    clock = 0.0
     if evaluate_every:
-        run_eval(0.0)
-    bar = progress_bar(epochs * per_epoch, progress=progress, desc="iterations")
+        EvaluateEvery.evaluate(loop, (X, y), val)
     try:
-        for epoch in range(1, epochs + 1):
-            tick = time.perf_counter()
-            if batch_indices is None:
-                epoch_batches = batches
-            else:
-                order = (
-                    first_epoch
-                    if epoch == 1
-                    else _check_batch_indices(batch_indices(epoch), epoch, n)
-                )
-                epoch_batches = ((X[idx], y[idx]) for idx in order)
-            for xb, yb in epoch_batches:
-                lr_now = opt.param_groups[0]["lr"]
-                if accumulation_steps == 1:
-                    batch_loss = loss_fn(model(xb), yb)
-                    batch_loss.backward()
-                    value = batch_loss.item()
-                else:
-                    value = _accumulate(model, loss_fn, xb, yb, accumulation_steps)
-                if not math.isfinite(value):
-                    rec.diverged()
-                    opt.zero_grad(set_to_none=True)
-                    return history
-                norm = None
-                if clip_grad_norm is not None:
-                    norm = float(nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm))
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-                if schedule is not None and not per_epoch_plateau:
-                    # ReduceLROnPlateau watches a loss: here it is given the batch's.
-                    schedule.step(value) if on_plateau else schedule.step()
-                now = time.perf_counter()
-                clock += now - tick
-                tick = now
-                record = rec.iteration_done(
-                    epoch=epoch, loss=value, lr=lr_now, batch_size=xb.shape[0], time=clock,
-                    grad_norm=norm,
-                )  # fmt: skip
-                if record_params:
-                    history.params.append(_snapshot(model))
-                if bar is not None:
-                    bar.update(1)
-                if evaluate_every and rec.iteration % evaluate_every == 0:
-                    run_eval(clock)
-                    tick = time.perf_counter()
-                if callback is not None and callback(record):
-                    history.stopped_at = rec.iteration
-                    return history
-            val_loss = evaluate(model, val, loss_fn) if val is not None else None
-            rec.epoch_done(
-                epoch=epoch,
-                val_loss=val_loss,
-                full_train_loss=evaluate(model, (X, y), loss_fn) if full_train_loss else None,
-                time=clock,
-            )
-            if per_epoch_plateau:
-                schedule.step(val_loss)
+        run_loop(loop, epoch_batches, epochs, hooks)
     finally:
         if bar is not None:
             bar.close()
     return history
+
+
+# ---------------------------------------------------------------------------------------------
+# The hooks train() builds from its arguments (see gdlessons.loop for the points they act at)
+# ---------------------------------------------------------------------------------------------
+
+
+class RecordEpoch(Hook):
+    """Close each epoch in the History: validation loss and, if asked, the full-data training loss
+    (measured after the epoch's last update, outside the training time)."""
+
+    def __init__(self, train_data, val_data, full_train_loss: bool):
+        self.train_data, self.val_data = train_data, val_data
+        self.full_train_loss = check_bool("full_train_loss", full_train_loss)
+
+    def after_epoch(self, loop: Loop) -> None:
+        val, fn = self.val_data, loop.loss_fn
+        loop.recorder.epoch_done(
+            epoch=loop.epoch,
+            val_loss=evaluate(loop.model, val, fn) if val is not None else None,
+            full_train_loss=evaluate(loop.model, self.train_data, fn)
+            if self.full_train_loss
+            else None,
+            time=loop.clock.read(),
+        )
+
+
+class ClipGradNorm(Hook):
+    """Rescale the gradient to norm at most ``max_norm`` before the step; record the norm before."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = check_float("clip_grad_norm", max_norm, low=0.0, low_open=True)
+
+    def after_backward(self, loop: Loop) -> None:
+        loop.grad_norm = float(nn.utils.clip_grad_norm_(loop.model.parameters(), self.max_norm))
+
+
+class StepScheduler(Hook):
+    """Step an ``lr_scheduler`` once per update; a ``ReduceLROnPlateau`` is given the batch loss,
+    or, with ``per_epoch``, stepped once per epoch on the validation loss."""
+
+    def __init__(self, schedule, *, per_epoch: bool = False):
+        if not callable(getattr(schedule, "step", None)):
+            raise TypeError(f"schedule must be an lr_scheduler, got {type(schedule).__name__}")
+        self.schedule, self.per_epoch = schedule, check_bool("per_epoch", per_epoch)
+        self.on_plateau = isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
+
+    def after_step(self, loop: Loop) -> None:
+        if not self.per_epoch:
+            self.schedule.step(loop.loss) if self.on_plateau else self.schedule.step()
+
+    def after_epoch(self, loop: Loop) -> None:
+        if self.per_epoch:
+            self.schedule.step(loop.recorder.history.epochs.val_loss[-1])
+
+
+class RecordParams(Hook):
+    """Keep a copy of every parameter after each update (``History.params``)."""
+
+    def after_iteration(self, loop: Loop) -> None:
+        loop.recorder.history.params.append(_snapshot(loop.model))
+
+
+class ProgressBar(Hook):
+    """Advance a ``tqdm`` bar by one update."""
+
+    def __init__(self, bar):
+        if not callable(getattr(bar, "update", None)):
+            raise TypeError(f"bar must be a tqdm progress bar, got {type(bar).__name__}")
+        self.bar = bar
+
+    def after_iteration(self, loop: Loop) -> None:
+        self.bar.update(1)
+
+
+class EvaluateEvery(Hook):
+    """Loss on all the training (and validation) data every ``k`` updates, outside the training
+    time (``History.evals``)."""
+
+    def __init__(self, k: int, train_data, val_data):
+        self.k = check_int("evaluate_every", k, low=1)
+        self.train_data, self.val_data = train_data, val_data
+
+    def after_iteration(self, loop: Loop) -> None:
+        if loop.recorder.iteration % self.k == 0:
+            with loop.clock.paused():
+                self.evaluate(loop, self.train_data, self.val_data)
+
+    @staticmethod
+    def evaluate(loop: Loop, train_data, val_data) -> None:
+        fn = loop.loss_fn
+        loop.recorder.evaluation_done(
+            train_loss=evaluate(loop.model, train_data, fn),
+            val_loss=evaluate(loop.model, val_data, fn) if val_data is not None else None,
+            time=loop.clock.read(),
+        )
+
+
+class StopWhen(Hook):
+    """Stop when ``callback(record)`` returns True (``History.stopped_at``)."""
+
+    def __init__(self, callback: Callable[[dict], bool | None]):
+        if not callable(callback):
+            raise TypeError(
+                f"callback must be a function record -> bool, got {type(callback).__name__}"
+            )
+        self.callback = callback
+
+    def after_iteration(self, loop: Loop) -> bool:
+        return bool(self.callback(loop.record))
 
 
 def check_training_data(data, name: str = "data") -> tuple[torch.Tensor, torch.Tensor]:
@@ -527,19 +596,6 @@ def _check_batch_indices(order, epoch: int, n: int) -> list:
                 f"0..{n - 1} (the data has n={n} samples)"
             )
     return order
-
-
-def _accumulate(model, loss_fn, xb, yb, steps: int) -> float:
-    """Backward over ``steps`` micro-batches, each loss weighted by its share of the batch, so
-    the accumulated gradient is exactly the batch's mean-loss gradient; returns the batch loss."""
-    size = len(xb)
-    micro = math.ceil(size / steps)
-    total = 0.0
-    for xm, ym in zip(xb.split(micro), yb.split(micro)):
-        part = loss_fn(model(xm), ym) * (len(xm) / size)
-        part.backward()
-        total += part.item()
-    return total
 
 
 def make_scheduler(factory, optimizer: torch.optim.Optimizer):

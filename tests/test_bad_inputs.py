@@ -10,6 +10,7 @@ import pytest
 import torch
 from ipywidgets import IntSlider
 
+from gdlessons import loop, training
 from gdlessons._validate import (
     check_bool,
     check_choice,
@@ -109,8 +110,15 @@ from gdlessons.training import (
     train,
 )
 
-X, Y = torch.randn(10, 1), torch.randn(10, 1)
+_DRAW = torch.Generator().manual_seed(0)  # the same small data in every process
+X, Y = torch.randn(10, 1, generator=_DRAW), torch.randn(10, 1, generator=_DRAW)
 IMAGES, LABELS = torch.randn(10, 64), torch.arange(10) % 10
+
+
+def _loop():
+    model = tutorial_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return loop.Loop(model, opt, torch.nn.functional.mse_loss, Recorder({}))
 
 
 def _train(**kwargs):
@@ -279,6 +287,16 @@ CASES = [
     ("an empty sequence", lambda: check_sequence("lrs", []), "lrs must hold at least 1"),
     ("a mapping of a list", lambda: check_mapping("runs", []), "runs must be a dict"),
     ("an instance of the wrong kind", lambda: check_instance("model", 3, torch.nn.Module), "model must be a Module"),
+    # the hooks train() builds (gdlessons.training), and the loop's own pieces (gdlessons.loop)
+    ("a record hook with full_train_loss=1", lambda: training.RecordEpoch((X, Y), None, 1), "full_train_loss must be True or False"),
+    ("clipping at norm 0", lambda: training.ClipGradNorm(0.0), "clip_grad_norm must be"),
+    ("a scheduler hook given a number", lambda: training.StepScheduler(0.1), "schedule must be an lr_scheduler"),
+    ("a progress hook given no bar", lambda: training.ProgressBar(None), "bar must be a tqdm progress bar"),
+    ("evaluating every 0 updates", lambda: training.EvaluateEvery(0, (X, Y), None), "evaluate_every must be"),
+    ("a stop hook that is not a function", lambda: training.StopWhen(3), "callback must be a function"),
+    ("a loop over a model that is not a module", lambda: loop.Loop(None, None, None, None), "model must be a torch.nn.Module"),
+    ("a loop run for 0 epochs", lambda: loop.run_loop(_loop(), lambda e: [], epochs=0), "epochs must be"),
+    ("a loop with hooks that are not hooks", lambda: loop.run_loop(_loop(), lambda e: [], epochs=1, hooks=[print]), "hooks must be"),
 ]  # fmt: skip
 
 

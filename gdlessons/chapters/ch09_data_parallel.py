@@ -614,9 +614,10 @@ def run_or_stored(
     world_sizes = check_world_sizes(world_sizes)
     if not isinstance(force_stored, bool):
         raise TypeError(f"force_stored must be True or False, got {force_stored!r}")
-    unknown = sorted(set(config) - set(DEFAULTS))
+    allowed = {*DEFAULTS, "timeout", "fail_rank", "fail_with"}  # run_data_parallel's own keywords
+    unknown = sorted(set(config) - allowed)
     if unknown:
-        raise TypeError(f"config keys must be among {sorted(DEFAULTS)}, got {unknown}")
+        raise TypeError(f"config keys must be among {sorted(allowed)}, got {unknown}")
     # checked even when the stored results are shown, so a bad value is never silently ignored
     settings = {**DEFAULTS, **config}
     check_parameters(**{k: settings[k] for k in ("seed", "n", "batch_size", "epochs", "lr")},

@@ -81,10 +81,12 @@ def test_two_workers_equal_the_big_batch_and_accumulation():
 @pytest.mark.parametrize(
     ("world_size", "config"),
     [(3, dict(n=50, batch_size=7, epochs=1, seed=5)),  # W does not divide N: padding
-     (4, dict(n=9, batch_size=5, epochs=2, seed=1)),  # batch larger than a worker's shard
+     (4, dict(n=9, batch_size=3, epochs=2, seed=1)),  # a batch as large as a worker's shard
      (1, dict(n=2, batch_size=1, epochs=1, seed=2))],  # the smallest data
 )  # fmt: skip
 def test_odd_sizes_still_equal_the_references(world_size, config):
+    with pytest.raises(ValueError, match="batch_size must be between 1 and 3"):
+        run_data_parallel(4, n=9, batch_size=4, epochs=1)  # larger than a worker's shard of 3
     run = run_data_parallel(world_size, **config)
     assert run.world_size == world_size and len(run.epoch_seconds) == config["epochs"]
     if world_size > 1:

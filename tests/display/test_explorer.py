@@ -80,11 +80,12 @@ def test_bad_construction_is_named():
         Explorer(lambda k: None, {"k": 3})
 
 
-def test_every_registered_explorer_draws_its_initial_state():
+def test_the_registry_holds_every_chapters_explorers_and_ch00s_draws():
     explorers = all_explorers()
-    assert "ch00-init-explorer" in explorers
-    ex = explorers["ch00-init-explorer"]()
-    assert ex.png().startswith(b"\x89PNG")
+    chapters = {name.split("-")[0] for name in explorers}
+    assert chapters == {f"ch{k:02d}" for k in range(10)}, sorted(chapters)
+    assert all(callable(factory) for factory in explorers.values())
+    assert explorers["ch00-init-explorer"]().png().startswith(b"\x89PNG")
 
 
 def panels(labels_lines=1, ncols=2, scale=1.0):
