@@ -300,13 +300,18 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "word"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_named(call, word):
+def assert_named(call, word: str) -> None:
+    """``call()`` raises a ValueError or TypeError whose message holds ``word``."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a broadcasting warning would mean it was not caught first
         with pytest.raises((ValueError, TypeError)) as caught:
             call()
     assert word in str(caught.value), f"{type(caught.value).__name__}: {caught.value}"
+
+
+@pytest.mark.parametrize(("call", "word"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_named(call, word):
+    assert_named(call, word)
 
 
 def test_the_battery_is_large():
