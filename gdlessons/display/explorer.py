@@ -23,6 +23,7 @@ import gc
 import itertools
 import os
 from collections.abc import Callable, Hashable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -93,22 +94,24 @@ class Explorer:
         """Pixels per CSS pixel of the pictures drawn (the site draws its frames less dense)."""
         return self._redraw.density
 
-    @density.setter
-    def density(self, value: float) -> None:
-        if value != self._redraw.density:  # a fresh Redraw: what it remembers is per density
-            old = self._redraw
-            self._redraw = Redraw(
-                value, remember_layouts=old.remember_layouts, compress_level=old.compress_level
-            )
-
     @property
     def compress_level(self) -> int:
         """PNG compression of the pictures: fast for live moves, tighter for the site's frames."""
         return self._redraw.compress_level
 
-    @compress_level.setter
-    def compress_level(self, value: int) -> None:
-        self._redraw.compress_level = value
+    @contextmanager
+    def drawing_at(self, density: float, compress_level: int):
+        """Draw at another density and compression inside the ``with`` (the site's frames), with a
+        redraw of its own: the live explorer's remembered layouts and backgrounds are left as they
+        were, and are back in use afterwards."""
+        live = self._redraw
+        self._redraw = Redraw(
+            density, remember_layouts=live.remember_layouts, compress_level=compress_level
+        )
+        try:
+            yield self
+        finally:
+            self._redraw = live
 
     def state(self) -> dict:
         """The controls' current values, by name."""

@@ -172,12 +172,8 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     start = time.perf_counter()
-    density, compression = explorer.density, explorer.compress_level
-    explorer.density, explorer.compress_level = FRAME_DENSITY, FRAME_COMPRESSION
-    try:
+    with explorer.drawing_at(FRAME_DENSITY, FRAME_COMPRESSION):
         _draw_frames(explorer, controls, folder, url, frames)
-    finally:
-        explorer.density, explorer.compress_level = density, compression
     shown = [{k: v for k, v in c.items() if k != "values"} for c in controls]
     seconds = round(time.perf_counter() - start, 2)
     return {

@@ -68,7 +68,12 @@ def test_large_grid_is_thinned_keeping_ends_and_initial_value(cap):
 
 def test_export_writes_each_distinct_picture_once_with_its_readout(tmp_path):
     ex = make()
+    live = ex._redraw
+    ex.png()  # the live explorer has drawn its first state and remembers that layout
+    remembered = {key: list(layouts) for key, layouts in live._layouts.items()}
+    assert remembered
     manifest = export_frames(ex, tmp_path / "ex", "frames/ex", max_frames=100)
+    assert ex._redraw is live and live._layouts == remembered  # left as it was, not redrawn
     assert len(manifest["frames"]) == 32 and not manifest["subset"]
     json.dumps(manifest)  # embeddable in a page
     first = manifest["frames"]["1,0,0"]
