@@ -123,8 +123,7 @@ def make_optimizer(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     momentum = check_float("momentum", momentum, low=0.0, high=1.0)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+    check_bool("nesterov", nesterov)
     if callable(optimizer) and not isinstance(optimizer, type):
         given = {"lr": lr, "momentum": momentum or None, "nesterov": nesterov or None,
                  "weight_decay": weight_decay or None}  # fmt: skip
@@ -272,8 +271,7 @@ def train(
         evaluate_every = check_int("evaluate_every", evaluate_every, low=1)
     for name, flag in (("shuffle", shuffle), ("drop_last", drop_last), ("replacement", replacement),
                        ("record_params", record_params), ("full_train_loss", full_train_loss)):  # fmt: skip
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+        check_bool(name, flag)
     if callback is not None and not callable(callback):
         raise TypeError(
             f"callback must be a function record -> bool, got {type(callback).__name__}"

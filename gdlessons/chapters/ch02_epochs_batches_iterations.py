@@ -27,7 +27,7 @@ from gdlessons._validate import (
     check_history,
     check_instance,
     check_int,
-    check_mapping,
+    check_rows,
     check_sequence,
 )
 from gdlessons.batching import BatchIterator, iterations_per_epoch
@@ -463,7 +463,6 @@ def epoch_costs(
     [(10, 10), (100, 1)]
     """
     check_sequence("batch_sizes", batch_sizes)
-    check_int("epochs", epochs, low=1)
     X, _ = as_tensors(data)
     epochs = check_int("epochs", epochs, low=1)
     rows = []
@@ -553,14 +552,10 @@ def compare_sentences(rows: list[dict]) -> str:
     per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1)
     per sample: they saw 256 and 256 samples
     """
-    check_sequence(
-        "rows", rows, item=lambda name, row: check_mapping(name, row, what="column values")
-    )
+    columns = ("batch size", "epochs", "iterations", "samples seen", "loss at the end")
+    check_rows("rows", rows, columns, what="compare_runs")
     for i, row in enumerate(rows):
-        missing = sorted(
-            {"batch size", "epochs", "iterations", "samples seen", "loss at the end"} - set(row)
-        )
-        if missing or not any(k.startswith("loss after") for k in row):
+        if not any(k.startswith("loss after") for k in row):
             raise ValueError(
                 f"rows[{i}] must be a row of compare_runs (with a 'loss after ...' column), "
                 f"got the columns {list(row)}"
@@ -852,8 +847,6 @@ def tutorial_runs(
     [1000.0, 1.0, 128.0]
     """
     check_sequence("batch_sizes", batch_sizes, item=lambda n, v: check_int(n, v, low=1))
-    check_int("epochs", epochs, low=1)
-    check_int("n", n, low=1)
     n = check_int("n", n, low=1)
     epochs = check_int("epochs", epochs, low=1)
     rows = []

@@ -286,9 +286,16 @@ def _check_rate_runs(name: str, runs, *, labels: bool = False, min_len: int = 1)
     return runs
 
 
+TOO_SMALL, BEST, TOO_LARGE, DIVERGENT = (
+    "too small for this budget", "the best of these rates", "too large", "divergent",
+)  # fmt: skip
+
+
 def rate_verdicts(runs: dict[float, History]) -> dict[float, str]:
-    """Each rate's verdict alone (the first words of :func:`rate_sentences`): what holds on every
-    CPU, where the losses behind it differ in their last digits.
+    """Each rate's verdict, chosen from the runs' own numbers (full-data training loss per epoch):
+    the lowest final loss is the best of these rates; a smaller rate is too small for this
+    budget, a larger one too large; a run that stopped at a non-finite loss is divergent. The
+    verdicts hold on every CPU, where the losses behind them differ in their last digits.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -298,17 +305,24 @@ def rate_verdicts(runs: dict[float, History]) -> dict[float, str]:
     {0.0001: 'too small for this budget', 0.01: 'the best of these rates', 10.0: 'divergent'}
     """
     _check_rate_runs("runs", runs)
+    done = {lr: h for lr, h in runs.items() if not h.diverged}
+    best = min(done, key=lambda lr: final_loss(done[lr])) if done else None
     return {
-        lr: line.split(":", 1)[1].split(",")[0].split(";")[0].strip()
-        for lr, line in zip(runs, rate_sentences(runs).splitlines())
+        lr: DIVERGENT
+        if h.diverged
+        else BEST
+        if lr == best
+        else TOO_SMALL
+        if lr < best
+        else TOO_LARGE
+        for lr, h in runs.items()
     }
 
 
 def rate_sentences(runs: dict[float, History]) -> str:
-    """A verdict per rate, chosen from the runs' own numbers (full-data training loss per epoch):
-    the lowest final loss is the best of these rates; a smaller rate is too small for this
-    budget, a larger one too large (with how often its loss went up between epochs), a run that
-    stopped at a non-finite loss divergent.
+    """Each rate's verdict (:func:`rate_verdicts`) with the numbers behind it: the losses after
+    the first and last epoch, how often the loss went up between epochs, where a divergent run
+    stopped.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -317,39 +331,38 @@ def rate_sentences(runs: dict[float, History]) -> str:
     >>> [line.split(":")[1].split(",")[0].strip() for line in rate_sentences(runs).splitlines()[:3]]
     ['too small for this budget', 'the best of these rates', 'divergent']
     """
-    _check_rate_runs("runs", runs)
-    done = {lr: h for lr, h in runs.items() if not h.diverged}
-    best = min(done, key=lambda lr: final_loss(done[lr])) if done else None
+    verdicts = rate_verdicts(runs)
+    best = next((lr for lr, v in verdicts.items() if v == BEST), None)
     lines = []
     for lr, h in runs.items():
-        if h.diverged:
+        verdict = verdicts[lr]
+        if verdict == DIVERGENT:
             seen = ", ".join(f"{v:.0e}" for v in h.iterations.loss)
             lines.append(
-                f"lr = {lr:g}: divergent, batch losses {seen}, then not finite at iteration "
+                f"lr = {lr:g}: {verdict}, batch losses {seen}, then not finite at iteration "
                 f"{h.diverged_at}, where train() stopped"
             )
             continue
         full, epochs = h.epochs.full_train_loss, h.epochs.epoch[-1]
-        ups = _swings(full)
-        if lr == best:
+        if verdict == TOO_LARGE:
             lines.append(
-                f"lr = {lr:g}: the best of these rates, {full[0]:.3g} after epoch 1 and {full[-1]:.3g} "
-                f"after epoch {epochs}; {ups}"
+                f"lr = {lr:g}: {verdict}, it ends at {full[-1]:.3g}, above the best rate's "
+                f"{final_loss(runs[best]):.3g}; {_swings(full)}"
             )
-        elif lr < best:
-            lines.append(
-                f"lr = {lr:g}: too small for this budget, {full[0]:.3g} after epoch 1 and {full[-1]:.3g} "
-                f"after epoch {epochs}, above the best rate's {final_loss(done[best]):.3g}"
-            )
-        else:
-            lines.append(
-                f"lr = {lr:g}: too large, it ends at {full[-1]:.3g}, above the best rate's "
-                f"{final_loss(done[best]):.3g}; {ups}"
-            )
+            continue
+        tail = (
+            f"; {_swings(full)}"
+            if verdict == BEST
+            else (f", above the best rate's {final_loss(runs[best]):.3g}")
+        )
+        lines.append(
+            f"lr = {lr:g}: {verdict}, {full[0]:.3g} after epoch 1 and {full[-1]:.3g} "
+            f"after epoch {epochs}{tail}"
+        )
     if best is not None:
         lines.append(
             f"the data's noise has variance 1, so on fresh samples no model can do much better than "
-            f"an MSE of 1; the best run ends at {final_loss(done[best]):.3g}"
+            f"an MSE of 1; the best run ends at {final_loss(runs[best]):.3g}"
         )
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from gdlessons._validate import (
+    check_bool,
     check_choice,
     check_float,
     check_instance,
@@ -89,8 +90,7 @@ def shard_indices(
     world_size = check_int("world_size", world_size, low=1, high=n)
     epoch = check_int("epoch", epoch, low=0)
     seed = check_int("seed", seed, low=0, high=2**32 - 1)
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    check_bool("shuffle", shuffle)
     shards = []
     for rank in range(world_size):
         sampler = DistributedSampler(
@@ -612,8 +612,7 @@ def run_or_stored(
     """Run each W for real; if the workers cannot be started or do not finish, fall back to the
     results stored with the package and say why. Returns the runs and where they came from."""
     world_sizes = check_world_sizes(world_sizes)
-    if not isinstance(force_stored, bool):
-        raise TypeError(f"force_stored must be True or False, got {force_stored!r}")
+    check_bool("force_stored", force_stored)
     allowed = {*DEFAULTS, "timeout", "fail_rank", "fail_with"}  # run_data_parallel's own keywords
     unknown = sorted(set(config) - allowed)
     if unknown:

@@ -94,11 +94,6 @@ class Explorer:
         """Pixels per CSS pixel of the pictures drawn (the site draws its frames less dense)."""
         return self._redraw.density
 
-    @property
-    def compress_level(self) -> int:
-        """PNG compression of the pictures: fast for live moves, tighter for the site's frames."""
-        return self._redraw.compress_level
-
     @contextmanager
     def drawing_at(self, density: float, compress_level: int):
         """Draw at another density and compression inside the ``with`` (the site's frames), with a
