@@ -41,7 +41,8 @@ class Explorer:
     ``controls`` maps each keyword of ``draw`` to a ValueWidget (slider, toggle, dropdown).
     ``readout(state)`` may return a short text shown under the figure (counts, labels).
     ``background(state)`` names the still part of a kept figure, for a ``draw`` that returns
-    one figure with its moving artists animated (see :mod:`gdlessons.display.redraw`).
+    one figure with its moving artists animated (see :mod:`gdlessons.display.redraw`);
+    ``check_backgrounds=True`` (the tests) raises if a key is reused after that part changed.
 
     >>> import ipywidgets as w
     >>> from gdlessons.display.plots import new_axes
@@ -62,6 +63,7 @@ class Explorer:
         background: Callable[..., Hashable] | None = None,
         density: float = DENSITY,
         remember_layouts: bool = True,
+        check_backgrounds: bool = False,
         start: Mapping[str, object] | None = None,
     ):
         """``start`` maps control names to the values the caller asked them to start from:
@@ -87,12 +89,27 @@ class Explorer:
         self.background = background
         self.initial = self.state()
         self._box = None
-        self._redraw = Redraw(density, remember_layouts=remember_layouts)
+        self._redraw = Redraw(
+            density, remember_layouts=remember_layouts, check_backgrounds=check_backgrounds
+        )
 
     @property
     def density(self) -> float:
         """Pixels per CSS pixel of the pictures drawn (the site draws its frames less dense)."""
         return self._redraw.density
+
+    @property
+    def check_backgrounds(self) -> bool:
+        """Whether each background key seen before is checked against a fresh draw of the still
+        part (:class:`~gdlessons.display.redraw.StaleBackground` if they differ). Off in the live
+        widget, where it would cost a full draw per move; tests switch it on."""
+        return self._redraw.check_backgrounds
+
+    @check_backgrounds.setter
+    def check_backgrounds(self, on: bool) -> None:
+        if not isinstance(on, bool):
+            raise TypeError(f"check_backgrounds must be True or False, got {on!r}")
+        self._redraw.check_backgrounds = on
 
     @contextmanager
     def drawing_at(self, density: float, compress_level: int):
@@ -101,7 +118,10 @@ class Explorer:
         were, and are back in use afterwards."""
         live = self._redraw
         self._redraw = Redraw(
-            density, remember_layouts=live.remember_layouts, compress_level=compress_level
+            density,
+            remember_layouts=live.remember_layouts,
+            compress_level=compress_level,
+            check_backgrounds=live.check_backgrounds,
         )
         try:
             yield self

@@ -94,7 +94,7 @@ def loss_curve(
     """Draw a run's loss against ``x`` (``"epoch"``, ``"iteration"``, ``"samples"`` or ``"time"``).
 
     Per epoch: the training loss on all the data at the epoch's end when the run recorded it
-    (``train(full_train_loss=True)``), like for like with the validation loss measured at the same
+    (``train(hooks=[FullTrainLoss()])``), like for like with the validation loss measured at the same
     moment; otherwise the running mean of the epoch's batch losses, taken while the weights
     moved (about half an epoch behind), and the legend says which. Otherwise the per-iteration
     batch loss. A diverged run is marked where it stopped.

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from gdlessons.chapters import all_explorers
 from gdlessons.display.explorer import STATIC_NOTE, Explorer
 from gdlessons.display.plots import figure_png, new_axes
 
@@ -78,14 +77,6 @@ def test_bad_construction_is_named():
         Explorer(lambda: None, {})
     with pytest.raises(TypeError, match="controls\\['k'\\]"):
         Explorer(lambda k: None, {"k": 3})
-
-
-def test_the_registry_holds_every_chapters_explorers_and_ch00s_draws():
-    explorers = all_explorers()
-    chapters = {name.split("-")[0] for name in explorers}
-    assert chapters == {f"ch{k:02d}" for k in range(10)}, sorted(chapters)
-    assert all(callable(factory) for factory in explorers.values())
-    assert explorers["ch00-init-explorer"]().png().startswith(b"\x89PNG")
 
 
 def panels(labels_lines=1, ncols=2, scale=1.0):

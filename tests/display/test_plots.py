@@ -3,6 +3,7 @@ import torch
 
 from gdlessons.data import quadratic_data
 from gdlessons.display.plots import X_AXES, loss_curve
+from gdlessons.hooks import FullTrainLoss
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
 
@@ -30,7 +31,7 @@ def test_validation_curve_is_drawn_per_epoch(runs):
 
 def test_the_legend_says_which_training_loss_it_draws():
     data = quadratic_data(64)
-    full = train(tutorial_mlp(), data, batch_size=16, epochs=2, full_train_loss=True)
+    full = train(tutorial_mlp(), data, batch_size=16, epochs=2, hooks=[FullTrainLoss()])
     running = train(tutorial_mlp(), data, batch_size=16, epochs=2)
     for history, which, column in [
         (full, "all data, epoch end", full.epochs.full_train_loss),

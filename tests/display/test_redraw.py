@@ -1,5 +1,6 @@
 """Redraw's kept figures: still artists drawn once per background key, moving (animated) ones
-redrawn per frame, pixel for pixel what a full draw of the same state gives."""
+redrawn per frame, pixel for pixel what a full draw of the same state gives; a reused key whose
+still part changed is caught when checked."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import io
 
 import ipywidgets as w
 import numpy as np
+import pytest
 from PIL import Image
 
 from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import figure_png, new_axes
-from gdlessons.display.redraw import Redraw
+from gdlessons.display.redraw import Redraw, StaleBackground
 from gdlessons.display.sizes import DENSITY, INCH_PX
 
 
@@ -41,6 +43,83 @@ def test_frames_follow_the_moving_artist_and_match_a_full_draw():
     # The same state drawn whole, the line no longer animated: the same pixels.
     line.set_animated(False)
     assert np.array_equal(_pixels(figure_png(fig)), _pixels(c))
+
+
+def _red(png: bytes) -> int:
+    """How many pixels are pure red."""
+    rgb = _pixels(png)[..., :3].astype(int)
+    return int(((rgb[..., 0] == 255) & (rgb[..., 1] == 0) & (rgb[..., 2] == 0)).sum())
+
+
+def test_an_animated_artist_a_later_move_adds_is_drawn_and_one_it_removes_is_not():
+    fig, ax, line = _kept_figure()
+    redraw = Redraw()
+    line.set_data([0.1, 0.9], [0.2, 0.7])
+    first = redraw.png(fig)  # the figure is kept from here on
+    (added,) = ax.plot([0.1, 0.9], [0.9, 0.1], color="#ff0000", lw=4, animated=True)
+    with_added = redraw.png(fig)
+    assert _red(first) == 0 and _red(with_added) > 1000
+    # what a full draw of the same state gives, nothing animated
+    line.set_animated(False)
+    added.set_animated(False)
+    assert np.array_equal(_pixels(figure_png(fig)), _pixels(with_added))
+    line.set_animated(True)
+    added.remove()
+    assert redraw.png(fig) == first
+
+
+def test_a_background_key_that_misses_a_change_is_named_when_checked():
+    fig, ax, line = _kept_figure()
+    line.set_data([0, 1], [0, 1])
+    checked = Redraw(check_backgrounds=True)
+    ax.set_title("one")
+    checked.png(fig, "title one")
+    line.set_data([0, 1], [1, 0])  # a moving artist may change under the same key
+    checked.png(fig, "title one")
+    ax.set_title("two")  # a still one may not
+    with pytest.raises(StaleBackground, match="background key 'title one' is stale"):
+        checked.png(fig, "title one")
+
+
+def test_a_background_key_that_follows_every_change_passes_the_check():
+    fig, ax, line = _kept_figure()
+    checked = Redraw(check_backgrounds=True)
+    pictures = {}
+    for title in ("one", "two", "one", "two"):
+        ax.set_title(title)
+        line.set_data([0, 1], [0, 1] if title == "one" else [1, 0])
+        png = checked.png(fig, title)
+        assert pictures.setdefault(title, png) == png  # checked and pasted, the same picture
+    # Unchecked (the live widget), a wrong key shows the stale title without a word.
+    fig, ax, line = _kept_figure()
+    unchecked = Redraw()
+    assert not unchecked.check_backgrounds
+    first = unchecked.png(fig, "same")
+    ax.set_title("changed")
+    assert unchecked.png(fig, "same") == first
+
+
+def test_an_explorer_checks_its_background_keys_when_asked():
+    fig, ax, line = _kept_figure()
+
+    def draw(slope: float, flip: bool):
+        ax.set_title("flipped" if flip else "upright")
+        line.set_data([0, 1], [1 - slope, slope] if flip else [0, slope])
+        return fig
+
+    controls = {"slope": w.FloatSlider(value=0.5, min=0, max=1), "flip": w.Checkbox(value=False)}
+    right = Explorer(draw, controls, background=lambda slope, flip: flip, check_backgrounds=True)
+    for flip in (False, True, False, True):
+        right.png(slope=0.3, flip=flip)
+    wrong = Explorer(draw, controls, background=lambda slope, flip: "one key")
+    assert not wrong.check_backgrounds  # off unless asked: it costs a full draw per move
+    wrong.png(flip=False)
+    wrong.png(flip=True)  # stale, unnoticed
+    wrong.check_backgrounds = True
+    with pytest.raises(StaleBackground, match="'one key'"):
+        wrong.png(flip=True)
+    with pytest.raises(TypeError, match="check_backgrounds must be True or False"):
+        wrong.check_backgrounds = 1
 
 
 def test_the_still_part_is_drawn_once_per_background_key():
