@@ -99,9 +99,7 @@ def make_loops(X: torch.Tensor, y: torch.Tensor, batch_size: int, epochs: int):
     model_b = tutorial_mlp(seed=0)
 
     def train_loop() -> int:
-        history = train(
-            model_b, (X, y), batch_size=batch_size, epochs=epochs, lr=LR, progress=False
-        )
+        history = train(model_b, (X, y), batch_size=batch_size, epochs=epochs, lr=LR)
         return len(history.iterations.loss)
 
     model_c = tutorial_mlp(seed=0)

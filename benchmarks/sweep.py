@@ -31,9 +31,10 @@ import torch
 from report import LoadWatch, save, spread
 
 from gdlessons.data import quadratic_data
+from gdlessons.metrics import evaluate
 from gdlessons.models import tutorial_mlp
 from gdlessons.sweep import grid, sweep
-from gdlessons.training import evaluate, train
+from gdlessons.training import train
 
 LRS = [10 ** (-4 + i / 2) for i in range(8)]  # 1e-4 ... 0.32
 CONFIGS = grid(lr=LRS, momentum=[0.0, 0.9])
@@ -46,7 +47,7 @@ def run_sequential(data, batch_size: int) -> tuple[list, list, float, float]:
     models = [tutorial_mlp(seed=0) for _ in CONFIGS]
     wall, cpu = time.perf_counter(), time.thread_time()
     histories = [
-        train(m, data, batch_size=batch_size, epochs=EPOCHS[batch_size], progress=False, **c)
+        train(m, data, batch_size=batch_size, epochs=EPOCHS[batch_size], **c)
         for m, c in zip(models, CONFIGS, strict=True)
     ]
     return models, histories, time.perf_counter() - wall, time.thread_time() - cpu
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     data = quadratic_data()
     start_loss = evaluate(tutorial_mlp(seed=0), data)
     sweep(tutorial_mlp(), data, CONFIGS[:2], batch_size=32)  # warm up both code paths
-    train(tutorial_mlp(), data, batch_size=32, progress=False)
+    train(tutorial_mlp(), data, batch_size=32)
     started = time.perf_counter()
     rows = []
     with LoadWatch() as load:

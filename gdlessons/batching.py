@@ -2,6 +2,7 @@
 
 Two ways to build an epoch, as in the source tutorials: a shuffled pass without replacement
 (every sample exactly once), or a fixed number of batches drawn at random with replacement.
+:class:`EpochBatches` reads the one ``batches`` argument of ``train()`` and ``sweep()``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,22 @@ from collections.abc import Iterator
 import torch
 
 from gdlessons._validate import check_int
+from gdlessons.checks import check_batch_indices
+
+
+def resolve_batch_size(batch_size: int | str | None, n: int) -> int:
+    """``"full"`` or ``None`` means batch gradient descent (all ``n`` samples per update).
+
+    >>> resolve_batch_size("full", 1000), resolve_batch_size(32, 1000)
+    (1000, 32)
+    """
+    if batch_size is None or batch_size == "full":
+        return n
+    if isinstance(batch_size, str):
+        raise ValueError(
+            f"batch_size must be an integer from 1 to n={n}, 'full' or None, got {batch_size!r}"
+        )
+    return check_int("batch_size", batch_size, low=1, high=n)
 
 
 def iterations_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
@@ -116,3 +133,78 @@ class BatchIterator:
         if self.batches_per_epoch == 1:  # batch gradient descent: the epoch is the batch
             return iter([tuple(tensors)])
         return zip(*(t.split(self.batch_size) for t in tensors))
+
+
+DEFAULT_BATCH_SIZE = 32
+
+
+class EpochBatches:
+    """Each epoch's batches, from the one ``batches`` argument of ``train()`` and ``sweep()``.
+
+    ``batches`` is ``None`` (shuffled batches of ``batch_size`` drawn with ``seed``), a
+    :class:`BatchIterator` or a ``DataLoader`` (any re-iterable of ``(xb, yb)``; each pass is one
+    epoch), or a function ``epoch -> list of index tensors`` (epoch counted from 1), e.g. a
+    ``DistributedSampler``'s order. With ``batches`` given, the batches decide the batch size, so
+    ``batch_size`` must be left out or agree with them.
+
+    >>> X, y = torch.arange(10.0).reshape(-1, 1), torch.zeros(10, 1)
+    >>> b = EpochBatches(lambda epoch: [[0, 1], [2, 3, 4]], X, y)
+    >>> b.per_epoch, b.batch_size, [len(xb) for xb, yb in b(1)]
+    (2, 2, [2, 3])
+    """
+
+    def __init__(self, batches, X: torch.Tensor, y: torch.Tensor, *,
+                 batch_size: int | str | None = DEFAULT_BATCH_SIZE, seed: int = 0):  # fmt: skip
+        self.X, self.y, n = X, y, len(X)
+        self._orders: dict[int, list] = {}
+        self.config: dict = {}
+        if batches is None:
+            batches = BatchIterator(X, y, batch_size=resolve_batch_size(batch_size, n), seed=seed)
+            own = None
+        elif isinstance(batches, BatchIterator):
+            if batches.n != n:
+                raise ValueError(
+                    f"batches is a BatchIterator over {batches.n} samples but data has n={n}: "
+                    "build it from the same data"
+                )
+            own = batches.batch_size
+        elif callable(batches):
+            self._orders[1] = check_batch_indices(batches(1), 1, n)
+            own = len(self._orders[1][0])
+        elif hasattr(batches, "__iter__") and not isinstance(batches, (str, bytes)):
+            if isinstance(batches, Iterator):
+                raise TypeError(
+                    "batches is a one-shot iterator, which would be empty after the first epoch: "
+                    "give a DataLoader, a BatchIterator or a function epoch -> index lists"
+                )
+            own = getattr(batches, "batch_size", None)
+        else:
+            raise TypeError(
+                "batches must be None, a DataLoader, a BatchIterator or a function "
+                f"epoch -> list of index tensors, got {type(batches).__name__}"
+            )
+        if own is not None and batch_size not in (DEFAULT_BATCH_SIZE, own):
+            raise ValueError(
+                f"batch_size={batch_size!r} disagrees with batches, whose batch size is {own}: "
+                "the batches decide it, so leave batch_size out"
+            )
+        self.batches = batches
+        self.batch_size = own if own is not None else resolve_batch_size(batch_size, n)
+        if isinstance(batches, BatchIterator):
+            self.config = dict(shuffle=batches.shuffle, drop_last=batches.drop_last,
+                               replacement=batches.replacement)  # fmt: skip
+        else:
+            self.config = dict(batches=getattr(batches, "__name__", type(batches).__name__))
+        self.per_epoch = (
+            len(self._orders[1]) if 1 in self._orders
+            else len(batches) if hasattr(batches, "__len__") else None
+        )  # fmt: skip
+
+    def __call__(self, epoch: int):
+        """The batches of ``epoch`` (counted from 1): ``(xb, yb)`` pairs."""
+        if not callable(self.batches):
+            return self.batches  # each pass over it is a new epoch
+        order = self._orders.pop(epoch, None) or check_batch_indices(
+            self.batches(epoch), epoch, len(self.X)
+        )
+        return ((self.X[idx], self.y[idx]) for idx in order)

@@ -27,9 +27,10 @@ from gdlessons._validate import (
     check_int,
     check_sequence,
 )
+from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import new_axes
-from gdlessons.training import check_model_fits, check_training_data, resolve_loss
+from gdlessons.metrics import resolve_loss
 
 
 def per_sample_gradients(model: nn.Module, data, loss="mse") -> torch.Tensor:

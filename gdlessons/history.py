@@ -36,7 +36,7 @@ class EpochLog:
     the weights moved, so it lags about half an epoch behind the model at the epoch's end;
     ``full_train_loss`` is the loss on all the training data at the epoch's end (in eval mode,
     like ``val_loss``, so the two compare like for like), or ``None`` unless asked for
-    (``train(..., full_train_loss=True)``); ``val_loss`` is the loss on the validation data after
+    (``train(..., hooks=[FullTrainLoss()])``); ``val_loss`` is the loss on the validation data after
     the epoch, or ``None`` without validation data;
     ``iteration`` is the iteration count when the epoch ended (as in the other logs, the
     iteration after which the row was recorded)."""
@@ -101,7 +101,7 @@ class History:
     def param_trajectory(self, name: str) -> torch.Tensor:
         """Stack the recorded values of parameter ``name`` (one row per update, initial first)."""
         if self.params is None:
-            raise ValueError("no parameters were recorded: train with record_params=True")
+            raise ValueError("no parameters were recorded: train with hooks=[RecordParams()]")
         if name not in self.params[0]:
             raise ValueError(f"name must be one of {sorted(self.params[0])}, got {name!r}")
         return torch.stack([p[name] for p in self.params])

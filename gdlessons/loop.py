@@ -2,9 +2,10 @@
 
 :func:`run_loop` is forward, loss, ``backward()``, ``step()``, ``zero_grad()`` and a record, per
 batch and per epoch. Everything optional (clipping, a scheduler, evaluation, recording parameters,
-a progress bar, stopping early) is a :class:`Hook` acting at one of four points, so the loop stays
+a progress bar, stopping early) is a :class:`Hook` acting at one of six points, so the loop stays
 the one a student writes; :func:`gdlessons.training.train` checks its arguments, builds the
-optimizer, the batches and the hooks, and calls it.
+optimizer, the batches and the hooks, and calls it. The hooks themselves are in
+:mod:`gdlessons.hooks`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class Hook:
     """One extension of the loop. Each method is a point in it and does nothing by default; an
     ``after_iteration`` that returns True stops training."""
 
+    def before_training(self, loop: Loop) -> None:
+        """Nothing has been trained yet (e.g. build a scheduler, measure the starting loss)."""
+
     def after_backward(self, loop: Loop) -> None:
         """The gradient is complete and not yet used (e.g. clip it)."""
 
@@ -37,6 +41,43 @@ class Hook:
 
     def after_epoch(self, loop: Loop) -> None:
         """The epoch's last iteration is done (e.g. record the epoch, measure validation loss)."""
+
+    def after_training(self, loop: Loop) -> None:
+        """Training has ended, however it ended (e.g. close a progress bar)."""
+
+
+class Hooks(Hook):
+    """Several hooks acting as one, in their order; training stops after an iteration when any
+    of them asks to (every one still sees that iteration)."""
+
+    def __init__(self, hooks: Sequence[Hook] = ()):
+        wrong = [type(h).__name__ for h in hooks if not isinstance(h, Hook)]
+        if wrong:
+            raise TypeError(f"hooks must be Hook instances (see gdlessons.hooks), got {wrong}")
+        self.hooks = list(hooks)
+
+    def before_training(self, loop: Loop) -> None:
+        for hook in self.hooks:
+            hook.before_training(loop)
+
+    def after_backward(self, loop: Loop) -> None:
+        for hook in self.hooks:
+            hook.after_backward(loop)
+
+    def after_step(self, loop: Loop) -> None:
+        for hook in self.hooks:
+            hook.after_step(loop)
+
+    def after_iteration(self, loop: Loop) -> bool:
+        return any([hook.after_iteration(loop) for hook in self.hooks])
+
+    def after_epoch(self, loop: Loop) -> None:
+        for hook in self.hooks:
+            hook.after_epoch(loop)
+
+    def after_training(self, loop: Loop) -> None:
+        for hook in self.hooks:
+            hook.after_training(loop)
 
 
 class Clock:
@@ -68,13 +109,18 @@ class Clock:
 
 @dataclass
 class Loop:
-    """What the loop holds and its hooks see: the model, the optimizer, the loss, the record."""
+    """What the loop holds and its hooks see: the model, the optimizer, the loss, the record, and
+    the data a hook may evaluate on."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
     loss_fn: Callable[..., torch.Tensor]
     recorder: Recorder
     accumulation_steps: int = 1
+    train_data: tuple[torch.Tensor, torch.Tensor] | None = None
+    val_data: tuple[torch.Tensor, torch.Tensor] | None = None
+    iterations_per_epoch: int | None = None  # None when the batches do not say
+    epochs: int = 0
     clock: Clock = field(default_factory=Clock)
     epoch: int = 0
     loss: float = math.nan  # the current batch's mean loss
@@ -103,46 +149,41 @@ def run_loop(
 ) -> None:
     """Train ``loop.model`` for ``epochs`` passes over ``batches(epoch)``; stop at the first
     non-finite loss (``History.diverged_at``) or when a hook asks to."""
-    _check(epochs, hooks)
-    model, optimizer, rec = loop.model, loop.optimizer, loop.recorder
-    for epoch in range(1, epochs + 1):
-        loop.epoch = epoch
-        loop.clock.start()
-        for xb, yb in batches(epoch):
-            lr = optimizer.param_groups[0]["lr"]
-            if loop.accumulation_steps == 1:
-                loss = loop.loss_fn(model(xb), yb)  # forward, loss
-                loss.backward()  # gradients into p.grad
-                loop.loss = loss.item()
-            else:
-                loop.loss = accumulate(model, loop.loss_fn, xb, yb, loop.accumulation_steps)
-            if not math.isfinite(loop.loss):
-                rec.diverged()  # never step on a non-finite gradient
-                optimizer.zero_grad(set_to_none=True)
-                return
-            for hook in hooks:
-                hook.after_backward(loop)
-            optimizer.step()  # p ← p − lr·p.grad (or the optimizer's own rule)
-            optimizer.zero_grad(set_to_none=True)
-            for hook in hooks:
-                hook.after_step(loop)
-            loop.record = rec.iteration_done(
-                epoch=loop.epoch, loss=loop.loss, lr=lr, batch_size=len(xb),
-                time=loop.clock.read(), grad_norm=loop.grad_norm,
-            )  # fmt: skip
-            if any([hook.after_iteration(loop) for hook in hooks]):  # every hook runs, then stop
-                rec.history.stopped_at = rec.iteration
-                return
-        loop.clock.stop()
-        for hook in hooks:
-            hook.after_epoch(loop)
-
-
-def _check(epochs: int, hooks) -> None:
     check_int("epochs", epochs, low=1)
-    wrong = [type(h).__name__ for h in hooks if not isinstance(h, Hook)]
-    if wrong:
-        raise TypeError(f"hooks must be Hook instances (see gdlessons.loop.Hook), got {wrong}")
+    model, optimizer, rec, hooks = loop.model, loop.optimizer, loop.recorder, Hooks(hooks)
+    loop.epochs = epochs
+    hooks.before_training(loop)
+    try:
+        for epoch in range(1, epochs + 1):
+            loop.epoch = epoch
+            loop.clock.start()
+            for xb, yb in batches(epoch):
+                lr = optimizer.param_groups[0]["lr"]
+                if loop.accumulation_steps == 1:
+                    loss = loop.loss_fn(model(xb), yb)  # forward, loss
+                    loss.backward()  # gradients into p.grad
+                    loop.loss = loss.item()
+                else:
+                    loop.loss = accumulate(model, loop.loss_fn, xb, yb, loop.accumulation_steps)
+                if not math.isfinite(loop.loss):
+                    rec.diverged()  # never step on a non-finite gradient
+                    optimizer.zero_grad(set_to_none=True)
+                    return
+                hooks.after_backward(loop)
+                optimizer.step()  # p ← p − lr·p.grad (or the optimizer's own rule)
+                optimizer.zero_grad(set_to_none=True)
+                hooks.after_step(loop)
+                loop.record = rec.iteration_done(
+                    epoch=epoch, loss=loop.loss, lr=lr, batch_size=len(xb),
+                    time=loop.clock.read(), grad_norm=loop.grad_norm,
+                )  # fmt: skip
+                if hooks.after_iteration(loop):
+                    rec.history.stopped_at = rec.iteration
+                    return
+            loop.clock.stop()
+            hooks.after_epoch(loop)
+    finally:
+        hooks.after_training(loop)
 
 
 def accumulate(model: nn.Module, loss_fn, xb, yb, steps: int) -> float:

@@ -35,10 +35,11 @@ from gdlessons._validate import (
     check_instance,
     check_int,
 )
-from gdlessons.batching import iterations_per_epoch
+from gdlessons.batching import iterations_per_epoch, resolve_batch_size
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import new_axes
-from gdlessons.training import resolve_batch_size, train
+from gdlessons.hooks import StopWhen
+from gdlessons.training import train
 
 CAVEAT = "Suggestions are rules of thumb, not answers: confirm with a short training run."
 RULES = ("min/10", "steepest", "valley")
@@ -333,7 +334,7 @@ def lr_range_test(
             optimizer=lambda m: kind(m.parameters(), lr=start_lr, **settings),
             accumulation_steps=accumulation_steps, loss=loss, seed=seed,
             scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda i: factor**i),
-            callback=watch, progress=False,
+            hooks=[StopWhen(watch)],
         )  # fmt: skip
     if history.diverged:
         result.stop_reason = f"loss became non-finite at iteration {history.diverged_at}"

@@ -30,27 +30,12 @@ import torch
 from torch import nn
 
 from gdlessons._validate import check_float, check_int
-from gdlessons.batching import BatchIterator
+from gdlessons.batching import DEFAULT_BATCH_SIZE, EpochBatches
+from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.history import History, Recorder
-from gdlessons.training import (
-    LOSSES,
-    OPTIMIZERS,
-    check_model_fits,
-    check_training_data,
-    make_scheduler,
-    resolve_batch_size,
-    resolve_loss,
-)
+from gdlessons.metrics import LOSSES, resolve_loss
+from gdlessons.training import OPTIMIZERS, OPTIONS, check_option, make_scheduler
 
-# Each optimizer's own keyword arguments besides lr and weight_decay, named and defaulted as in
-# torch.optim (weight_decay defaults to 0 for every optimizer, AdamW included, as in train()).
-OPTIONS: dict[str, dict[str, object]] = {
-    "sgd": {"momentum": 0.0, "nesterov": False},
-    "adagrad": {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
-    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0},
-    "adam": {"betas": (0.9, 0.999), "eps": 1e-8},
-    "adamw": {"betas": (0.9, 0.999), "eps": 1e-8},
-}
 CONFIG_KEYS = ("optimizer", "lr", "weight_decay", "seed", "scheduler") + tuple(
     dict.fromkeys(key for options in OPTIONS.values() for key in options)
 )
@@ -101,16 +86,13 @@ def sweep(
     data,
     configs: Sequence[dict],
     *,
-    batch_size: int | str | None = 32,
+    batch_size: int | str | None = DEFAULT_BATCH_SIZE,
     epochs: int = 1,
     accumulation_steps: int = 1,
     val_data=None,
     loss: str | Callable = "mse",
     seed: int = 0,
-    shuffle: bool = True,
-    drop_last: bool = False,
-    replacement: bool = False,
-    batches_per_epoch: int | None = None,
+    batches=None,
     record_params: bool = False,
 ) -> list[History]:
     """Train one copy of a model per configuration, all at once; one History per configuration.
@@ -127,12 +109,12 @@ def sweep(
     ``scheduler`` (a function ``optimizer -> lr_scheduler`` as in ``train()``, stepped once per
     update, ``ReduceLROnPlateau`` with the batch loss; it drives a stand-in optimizer of the
     configuration's kind, whose learning rate, momentum and betas the sweep reads before every
-    update). Configurations may name different
-    optimizers. The other arguments mean what they mean in :func:`~gdlessons.training.train`;
+    update). Configurations may name different optimizers. The other arguments, ``batches``
+    included, mean what they mean in :func:`~gdlessons.training.train`;
     each configuration's History matches the ``train()`` run with the same settings (to float
     rounding); its ``time`` columns are the whole sweep's clock, shared by all configurations,
     and its config adds ``init_seed`` and the optimizer's own arguments. Not supported here:
-    ``evaluate_every``, ``callback``, ``clip_grad_norm`` and optimizer factories.
+    hooks and optimizer factories; ``record_params=True`` records what ``RecordParams()`` does.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -143,8 +125,10 @@ def sweep(
     """
     X, y = check_training_data(data, "data")
     n = len(X)
-    batch_size = resolve_batch_size(batch_size, n)
     epochs = check_int("epochs", epochs, low=1)
+    seed = check_int("seed", seed, low=0)
+    batches = EpochBatches(batches, X, y, batch_size=batch_size, seed=seed)
+    batch_size = batches.batch_size
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, low=1, high=batch_size)
     loss_fn = resolve_loss(loss)
     val = check_training_data(val_data, "val_data") if val_data is not None else None
@@ -155,10 +139,6 @@ def sweep(
         check_model_fits(nets[0], *val, loss, "val_data")
     if not isinstance(record_params, bool):
         raise TypeError(f"record_params must be True or False, got {record_params!r}")
-    batches = BatchIterator(
-        X, y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-        replacement=replacement, batches_per_epoch=batches_per_epoch, seed=seed,
-    )  # fmt: skip
     stack = _Stack(nets)
     engine = _engine(nets[0], stack, loss, loss_fn)
     K = len(cfgs)
@@ -186,10 +166,11 @@ def sweep(
     clock = 0.0
     with torch.no_grad():
         for epoch in range(1, epochs + 1):
-            logged = torch.empty(len(batches), K, dtype=flat.dtype)
             tick = time.perf_counter()
+            this_epoch = list(batches(epoch))
+            logged = torch.empty(len(this_epoch), K, dtype=flat.dtype)
             i = -1
-            for i, (xb, yb) in enumerate(batches):
+            for i, (xb, yb) in enumerate(this_epoch):
                 if step_lrs is not None:  # the schedulers may have moved lr, momentum, betas
                     step_lrs.append([g["lr"] for g in groups])
                     for update in updates:
@@ -236,8 +217,7 @@ def sweep(
                      n=n, batch_size=batch_size, epochs=epochs,
                      optimizer=type(schedules[k][1]).__name__,
                      accumulation_steps=accumulation_steps,
-                     seed=seed, shuffle=shuffle, drop_last=drop_last, replacement=replacement,
-                     iterations_per_epoch=len(batches),
+                     seed=seed, **batches.config, iterations_per_epoch=batches.per_epoch,
                      scheduler=type(schedules[k][0]).__name__ if schedules[k][0] else None))
         for k in range(K)
     ]  # fmt: skip
@@ -462,7 +442,7 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
         lr = check_float(f"{where}['lr']", c["lr"], low=0.0, low_open=True)
         weight_decay = check_float(f"{where}['weight_decay']", c.get("weight_decay", 0.0), low=0.0)
         options = {
-            key: _check_option(f"{where}[{key!r}]", key, c.get(key, default))
+            key: check_option(f"{where}[{key!r}]", key, c.get(key, default))
             for key, default in OPTIONS[name].items()
         }
         if options.get("nesterov") and options["momentum"] == 0:
@@ -492,26 +472,6 @@ def _check_optimizer(where: str, optimizer) -> str:
             f"{where}['optimizer'] must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}"
         )
     return optimizer.lower()
-
-
-def _check_option(name: str, key: str, value):
-    """One optimizer argument, in the range its ``torch.optim`` class accepts; momentum and alpha
-    also at most 1 (beyond it a running average grows without bound), as ``make_optimizer``
-    checks SGD's momentum."""
-    if key == "nesterov":
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
-        return value
-    if key == "betas":
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
-            raise TypeError(f"{name} must be a pair (beta1, beta2) such as (0.9, 0.999), got {value!r}")  # fmt: skip
-        return tuple(
-            check_float(f"{name}[{j}]", b, low=0.0, high=1.0, high_open=True)
-            for j, b in enumerate(value)
-        )
-    if key in ("momentum", "alpha"):
-        return check_float(name, value, low=0.0, high=1.0)
-    return check_float(name, value, low=0.0)  # eps, lr_decay, initial_accumulator_value
 
 
 def _build_models(models, cfgs: list[SweepConfig]) -> tuple[list[nn.Module], bool]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from ipywidgets import IntSlider
 
-from gdlessons import loop, training
+from gdlessons import hooks, loop
 from gdlessons._validate import (
     check_bool,
     check_choice,
@@ -20,7 +20,9 @@ from gdlessons._validate import (
     check_mapping,
     check_sequence,
 )
-from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.batching import BatchIterator, EpochBatches, iterations_per_epoch, resolve_batch_size
+from gdlessons.chapters.ch08_batch_size_meets_learning_rate import accuracy, confusion_matrix
+from gdlessons.checks import check_batch_indices, check_model_fits, check_training_data
 from gdlessons.data import Dataset, as_tensors, digits_data, linear_data, quadratic_data
 from gdlessons.display.explorer import Explorer, check_start, slider_range
 from gdlessons.display.frames import control_kind, control_values, export_frames
@@ -75,6 +77,7 @@ from gdlessons.lr_finder import (
     valley_point,
     warmup_iterations,
 )
+from gdlessons.metrics import evaluate, resolve_loss
 from gdlessons.models import (
     LinearModel,
     batchnorm_mlp,
@@ -97,16 +100,11 @@ from gdlessons.schedules import (
 )
 from gdlessons.sweep import grid, sweep
 from gdlessons.training import (
-    accuracy,
-    check_model_fits,
     check_optimizer_holds,
-    check_training_data,
-    confusion_matrix,
-    evaluate,
+    check_option,
+    check_options,
     make_optimizer,
     make_scheduler,
-    resolve_batch_size,
-    resolve_loss,
     train,
 )
 
@@ -161,14 +159,19 @@ CASES = [
     ("momentum above 1", lambda: _train(momentum=1.5), "momentum"),
     ("scheduler given by name", lambda: _train(scheduler="cosine"), "scheduler must be a function"),
     ("loss given as a number", lambda: _train(loss=3), "loss must be one of"),
-    ("shuffle given as a string", lambda: _train(shuffle="False"), "shuffle must be True or False"),
-    ("a callback that is not callable", lambda: _train(callback=3), "callback must be a function"),
-    ("zero batches per epoch", lambda: _train(batches_per_epoch=0, replacement=True), "batches_per_epoch"),
+    ("shuffle, now an option of the batches", lambda: _train(shuffle="False"), "shuffle=... is now batches=BatchIterator"),
+    ("a callback, now a hook", lambda: _train(callback=3), "callback=... is now hooks=[StopWhen(condition)]"),
+    ("zero batches per epoch", lambda: BatchIterator(X, Y, batch_size=2, batches_per_epoch=0, replacement=True), "batches_per_epoch"),
+    ("a one-shot iterator as batches", lambda: _train(batches=iter([(X, Y)])), "one-shot iterator"),
+    ("batches over other data", lambda: _train(batches=BatchIterator(X[:4], Y[:4], batch_size=2)), "over 4 samples but data has n=10"),
+    ("a batch size that disagrees with the batches", lambda: _train(batches=BatchIterator(X, Y, batch_size=2), batch_size=4), "batch_size=4 disagrees"),
+    ("hooks that are not hooks", lambda: _train(hooks=[print]), "hooks must be Hook instances"),
+    ("an option of another optimizer", lambda: _train(betas=(0.9, 0.99)), "optimizer 'sgd' takes options among"),
     ("accumulation steps larger than the batch", lambda: _train(accumulation_steps=6), "accumulation_steps"),
     ("unknown optimizer", lambda: _train(optimizer="lbfgs"), "optimizer must be one of"),
     ("momentum with Adam", lambda: _train(optimizer="adam", momentum=0.9), "momentum"),
-    ("batch_indices together with shuffle=False", lambda: _train(batch_indices=lambda e: [torch.arange(5)], shuffle=False), "batch_indices"),
-    ("evaluate_every zero", lambda: _train(evaluate_every=0), "evaluate_every"),
+    ("batch_indices, now batches", lambda: _train(batch_indices=lambda e: [torch.arange(5)]), "batch_indices=... is now batches="),
+    ("evaluate_every, now a hook", lambda: _train(evaluate_every=0), "evaluate_every=... is now hooks=[EvaluateEvery(k)]"),
     # other entry points that take data
     ("evaluate with mismatched targets", lambda: evaluate(tutorial_mlp(), (X, Y.ravel())), "targets y have shape"),
     ("evaluate with an unknown loss", lambda: evaluate(tutorial_mlp(), (X, Y), loss="mae"), "loss must be one of"),
@@ -206,9 +209,9 @@ CASES = [
     ("a table of a number", lambda: Table(5), "rows"),
     # known failures of an external battery
     ("an optimizer factory over another model", lambda: _train(optimizer=lambda m: torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1)), "optimizer (a factory model -> Optimizer)"),
-    ("batch_indices out of range", lambda: _train(batch_indices=lambda e: [torch.arange(5), torch.arange(5, 11)]), "0..9 (the data has n=10"),
-    ("batch_indices of floats", lambda: _train(batch_indices=lambda e: [torch.rand(5)]), "batch_indices(1)[0] must hold integer"),
-    ("batch_indices giving no batch", lambda: _train(batch_indices=lambda e: []), "at least one batch"),
+    ("batch indices out of range", lambda: _train(batches=lambda e: [torch.arange(5), torch.arange(5, 11)]), "0..9 (the data has n=10"),
+    ("batch indices of floats", lambda: _train(batches=lambda e: [torch.rand(5)]), "batches(1)[0] must hold integer"),
+    ("batch indices giving no batch", lambda: _train(batches=lambda e: []), "at least one batch"),
     ("smoothing no losses", lambda: ema_smooth([]), "values must hold"),
     # the rest of the core, argument by argument
     ("the optimizer-holds check on another model", lambda: check_optimizer_holds(torch.optim.SGD(tutorial_mlp().parameters(), lr=0.1), tutorial_mlp()), "does not hold the model's"),
@@ -287,13 +290,20 @@ CASES = [
     ("an empty sequence", lambda: check_sequence("lrs", []), "lrs must hold at least 1"),
     ("a mapping of a list", lambda: check_mapping("runs", []), "runs must be a dict"),
     ("an instance of the wrong kind", lambda: check_instance("model", 3, torch.nn.Module), "model must be a Module"),
-    # the hooks train() builds (gdlessons.training), and the loop's own pieces (gdlessons.loop)
-    ("a record hook with full_train_loss=1", lambda: training.RecordEpoch((X, Y), None, 1), "full_train_loss must be True or False"),
-    ("clipping at norm 0", lambda: training.ClipGradNorm(0.0), "clip_grad_norm must be"),
-    ("a scheduler hook given a number", lambda: training.StepScheduler(0.1), "schedule must be an lr_scheduler"),
-    ("a progress hook given no bar", lambda: training.ProgressBar(None), "bar must be a tqdm progress bar"),
-    ("evaluating every 0 updates", lambda: training.EvaluateEvery(0, (X, Y), None), "evaluate_every must be"),
-    ("a stop hook that is not a function", lambda: training.StopWhen(3), "callback must be a function"),
+    # the hooks (gdlessons.hooks), and the loop's own pieces (gdlessons.loop)
+    ("clipping at norm 0", lambda: hooks.ClipGradNorm(0.0), "max_norm must be"),
+    ("a scheduler hook given a number", lambda: hooks.StepScheduler(0.1), "scheduler must be a function optimizer -> scheduler"),
+    ("a scheduler hook watching an unknown metric", lambda: hooks.StepScheduler(lambda o: None, metric="val"), "metric must be one of"),
+    ("a scheduler factory returning no scheduler", lambda: _train(scheduler=lambda o: 3), "must return an object with .step()"),
+    ("a plateau on the validation loss without validation data", lambda: _train(hooks=[hooks.StepScheduler(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o), metric="val_loss")]), "give scheduler=lambda opt: ReduceLROnPlateau(opt, ...) and val_data"),
+    ("a progress bar shown 'yes'", lambda: hooks.ProgressBar("yes"), "show must be True or False"),
+    ("evaluating every 0 updates", lambda: hooks.EvaluateEvery(0), "k must be"),
+    ("a stop hook that is not a function", lambda: hooks.StopWhen(3), "condition must be a function"),
+    ("hooks combined from something that is not a hook", lambda: loop.Hooks([print]), "hooks must be Hook instances"),
+    ("batches given as a number", lambda: EpochBatches(3, X, Y), "batches must be None, a DataLoader"),
+    ("batch indices that are not a list", lambda: check_batch_indices(3, 1, 10), "batches(1) must return a list of index tensors"),
+    ("an optimizer option out of range", lambda: check_option("betas", "betas", (0.9, 1.0)), "betas[1] must be"),
+    ("an option another optimizer takes", lambda: check_options("adam", {"momentum": 0.9}), "'momentum' belongs to optimizer 'sgd' or 'rmsprop'"),
     ("a loop over a model that is not a module", lambda: loop.Loop(None, None, None, None), "model must be a torch.nn.Module"),
     ("a loop run for 0 epochs", lambda: loop.run_loop(_loop(), lambda e: [], epochs=0), "epochs must be"),
     ("a loop with hooks that are not hooks", lambda: loop.run_loop(_loop(), lambda e: [], epochs=1, hooks=[print]), "hooks must be"),

@@ -39,8 +39,10 @@ from gdlessons.chapters import ch06_momentum_and_schedules as ch06
 from gdlessons.chapters import ch07_adaptive_optimizers as ch07
 from gdlessons.chapters import ch08_batch_size_meets_learning_rate as ch08
 from gdlessons.chapters import ch09_data_parallel as ch09
+from gdlessons.compare import compare, over_updates
 from gdlessons.data import linear_data, quadratic_data
 from gdlessons.history import History
+from gdlessons.hooks import RecordParams
 from gdlessons.models import tutorial_mlp
 from tests.test_bad_inputs import X, Y, assert_named
 
@@ -69,7 +71,7 @@ def _line_runs() -> dict:
     from gdlessons.models import LinearModel
 
     return ch03.compare_variants(LinearModel(), LINE, variants={"batch": "full", "mini": 5},
-                                 epochs=1, lr=0.1, record_params=True)  # fmt: skip
+                                 epochs=1, lr=0.1, hooks=[RecordParams()])  # fmt: skip
 
 
 CASES = [
@@ -169,7 +171,6 @@ CASES = [
     ("ch04.stepped_per_micro_batch(None, 2)", lambda: ch04.stepped_per_micro_batch(None, 2), "scheduler must be a function optimizer -> scheduler"),
     ("ch04.scaled_loss('mae', 1.0)", lambda: ch04.scaled_loss("mae", 1.0), "loss must be one of ['cross_entropy', 'mse']"),
     ("ch04.accumulated_gradient(tutorial_mlp(), DATA.X, DATA.y, scale='x')", lambda: ch04.accumulated_gradient(tutorial_mlp(), DATA.X, DATA.y, scale="x"), "scale must be one of ['1/k', 'none', 'share']"),
-    ("ch04.compare(torch.zeros(2), torch.zeros(3))", lambda: ch04.compare(torch.zeros(2), torch.zeros(3)), "a and b must have the same number of entries"),
     ("ch01.hand_path(LINE.X, LINE.y, 0.0, 0.0, 0.1, -1)", lambda: ch01.hand_path(LINE.X, LINE.y, 0.0, 0.0, 0.1, -1), "iterations must be >= 0"),
     ("ch01.speed_table(DATA, 0)", lambda: ch01.speed_table(DATA, 0), "batch_size must be between 1 and 20"),
     ("ch06.check_against_torch(tutorial_mlp(), DATA, iterations=0)", lambda: ch06.check_against_torch(tutorial_mlp(), DATA, iterations=0), "iterations must be >= 1"),
@@ -194,10 +195,11 @@ CASES = [
     ("an empty History", lambda: check_history("history", History({})), "history must hold at least one iteration"),
     ("rows without a column", lambda: check_rows("rows", [{"a": 1}], ("b",), what="a table"), "rows[0] must be a row of a table with the columns ['b']"),
     # ch01: comparisons, the line, plots and loaders (audited with the sentence/plot helpers)
-    ("same of nothing", lambda: ch01.same([], []), "got must hold at least one value"),
-    ("same of text", lambda: ch01.same([1.0], "1.0"), "want must be a tensor, a list of numbers"),
-    ("close of a negative tolerance", lambda: ch01.close([1.0], [1.0], rtol=-1.0), "rtol must be"),
-    ("close of None", lambda: ch01.close(None, [1.0]), "got must be a tensor"),
+    ("a comparison of nothing", lambda: compare([], []), "got must hold at least one value"),
+    ("a comparison with text", lambda: compare([1.0], "1.0"), "want must be a tensor, a list of numbers"),
+    ("closeness to a negative tolerance", lambda: compare([1.0], [1.0]).close(rtol=-1.0), "rtol must be"),
+    ("a comparison of None", lambda: compare(None, [1.0]), "got must be a tensor"),
+    ("runs compared over no update", lambda: over_updates([]), "per_update must hold at least one Comparison"),
     ("least squares of one sample", lambda: ch01.least_squares(torch.ones(1, 1), torch.ones(1, 1)), "X must hold at least 2"),
     ("least squares of mismatched targets", lambda: ch01.least_squares(LINE.X, LINE.y[:5]), "X and y must hold the same number of samples"),
     ("least squares of two features", lambda: ch01.least_squares(torch.ones(4, 2), torch.ones(4, 1)), "X must hold one feature per sample"),
@@ -405,14 +407,16 @@ def test_bad_input_is_named(call, word):
 
 # --- coverage -----------------------------------------------------------------------------------
 
-CORE = ["_validate", "batching", "data", "gradient_noise", "history", "landscapes", "loop",
-        "lr_finder", "models", "schedules", "sweep", "training", "display.explorer", "display.frames",
+CORE = ["_validate", "batching", "checks", "compare", "data", "gradient_noise", "history", "hooks",
+        "landscapes", "loop", "lr_finder", "metrics", "models", "schedules", "sweep", "training", "display.explorer", "display.frames",
         "display.plots", "display.redraw", "display.sizes", "display.tables"]  # fmt: skip
 # Not audited (see the brief): the command line, rendering, the session file, the progress bar.
 
 # Public functions and classes that take no argument that can be bad, by qualified name.
 ALLOWED = {
-    "gdlessons.training.RecordParams",  # takes no argument
+    "gdlessons.hooks.RecordParams",  # takes no argument
+    "gdlessons.hooks.RecordEpoch",  # takes no argument
+    "gdlessons.hooks.FullTrainLoss",  # takes no argument
     "gdlessons.loop.Hook",  # its points do nothing; subclasses are the hooks, each with its checks
     "gdlessons.loop.Clock",  # takes no argument
     "gdlessons.loop.accumulate",  # called by run_loop only, with a Loop already checked

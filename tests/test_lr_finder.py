@@ -113,7 +113,7 @@ def test_rates_are_geometric_and_losses_are_measured_after_each_update():
     assert result.stop_reason.startswith("reached end_lr")
     factor = (end / start) ** (1 / (n - 1))
     history = train(
-        tutorial_mlp(), DATA, batch_size=32, epochs=3, lr=start, progress=False,
+        tutorial_mlp(), DATA, batch_size=32, epochs=3, lr=start,
         scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda i: factor**i),
     )  # fmt: skip
     # the loss after update i is the next iteration's (pre-update) batch loss

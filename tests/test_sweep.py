@@ -16,7 +16,9 @@ from torch.optim.lr_scheduler import (
     StepLR,
 )
 
+from gdlessons.batching import BatchIterator
 from gdlessons.data import digits_data, linear_data, quadratic_data
+from gdlessons.hooks import RecordParams
 from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
 from gdlessons.sweep import OPTIONS, grid, sweep
 from gdlessons.training import OPTIMIZERS, train
@@ -90,7 +92,9 @@ def test_factory_seeds_give_different_initialisations_and_match_train():
     assert not torch.equal(hs[0].params[0]["0.weight"], hs[1].params[0]["0.weight"])
     for config, h in zip(configs, hs, strict=True):
         ref_model = tutorial_mlp(hidden=8, seed=config["seed"])
-        ref = train(ref_model, data, batch_size=8, epochs=2, record_params=True, lr=config["lr"])
+        ref = train(
+            ref_model, data, batch_size=8, epochs=2, lr=config["lr"], hooks=[RecordParams()]
+        )
         assert h.config["init_seed"] == config["seed"]
         assert len(h.params) == len(ref.params) == 13
         for name, value in ref.params[-1].items():
@@ -117,7 +121,7 @@ def test_torch_func_path_matches_train_for_other_models_and_losses():
     hs = sweep(models, data, configs, batch_size=8, epochs=3, record_params=True)
     for start, config, model, h in zip([(0.0, 0.0), (1.0, 1.0)], configs, models, hs, strict=True):
         ref_model = LinearModel(*start)
-        ref = train(ref_model, data, batch_size=8, epochs=3, record_params=True, **config)
+        ref = train(ref_model, data, batch_size=8, epochs=3, **config, hooks=[RecordParams()])
         assert max_param_diff(model, ref_model) < TOL
         assert_same_history(h, ref)
         assert torch.allclose(h.param_trajectory("w"), ref.param_trajectory("w"), atol=TOL)
@@ -142,27 +146,42 @@ def test_cross_entropy_classifier_matches_train():
     small = (train_data.X[:200], train_data.y[:200])
     configs = [{"lr": 0.1}, {"lr": 0.05, "momentum": 0.9}]
     models = [digits_classifier(hidden=8, depth=2, seed=0) for _ in configs]
-    kwargs = dict(batch_size=32, epochs=2, loss="cross_entropy", val_data=val, drop_last=True)
-    hs = sweep(models, small, configs, **kwargs)
+    kwargs = dict(epochs=2, loss="cross_entropy", val_data=val)
+
+    def dropping():  # fresh batches (their own generator) for each run
+        return BatchIterator(*small, batch_size=32, drop_last=True)
+
+    hs = sweep(models, small, configs, batches=dropping(), **kwargs)
     for config, model, h in zip(configs, models, hs, strict=True):
         ref_model = digits_classifier(hidden=8, depth=2, seed=0)
-        ref = train(ref_model, small, **kwargs, **config)
+        ref = train(ref_model, small, batches=dropping(), **kwargs, **config)
         assert max_param_diff(model, ref_model) < TOL
         assert_same_history(h, ref)
 
 
 @pytest.mark.parametrize(
     "options",
-    [{"accumulation_steps": 3}, {"replacement": True, "batches_per_epoch": 5}, {"shuffle": False}],
-    ids=["accumulation", "replacement", "no-shuffle"],
-)
+    [{"accumulation_steps": 3}, {"replacement": True, "batches_per_epoch": 5}, {"shuffle": False},
+     {"indices": True}],
+    ids=["accumulation", "replacement", "no-shuffle", "index-function"],
+)  # fmt: skip
 def test_batching_options_match_train(options):
+    """The same ``batches`` argument as train(): a BatchIterator's options, a function."""
     data = quadratic_data(40, seed=2)
     config = {"lr": 2e-3, "momentum": 0.9}
+
+    def batches():
+        if "accumulation_steps" in options:
+            return None
+        if "indices" in options:
+            return lambda epoch: list(torch.randperm(40, generator=torch.Generator().manual_seed(epoch)).split(7))  # fmt: skip
+        return BatchIterator(data.X, data.y, batch_size=7, **options)
+
+    steps = options.get("accumulation_steps", 1)
     model = tutorial_mlp(hidden=8)
-    h = sweep([model], data, [config], batch_size=7, epochs=3, **options)[0]
+    h = sweep([model], data, [config], batch_size=7, epochs=3, batches=batches(), accumulation_steps=steps)[0]  # fmt: skip
     ref_model = tutorial_mlp(hidden=8)
-    ref = train(ref_model, data, batch_size=7, epochs=3, **options, **config)
+    ref = train(ref_model, data, batch_size=7, epochs=3, batches=batches(), accumulation_steps=steps, **config)  # fmt: skip
     assert max_param_diff(model, ref_model) < TOL
     assert_same_history(h, ref)
 
@@ -420,7 +439,7 @@ def test_optimizers_mix_in_one_sweep_on_the_torch_func_path():
     histories = sweep(models, data, configs, record_params=True, **kwargs)
     for start, config, model, h in zip(starts, configs, models, histories, strict=True):
         ref_model = LinearModel(*start)
-        ref = train_alone(ref_model, data, config, record_params=True, **kwargs)
+        ref = train_alone(ref_model, data, config, hooks=[RecordParams()], **kwargs)
         assert_matches_train(h, model, ref, ref_model)
         torch.testing.assert_close(h.param_trajectory("w"), ref.param_trajectory("w"), rtol=RTOL, atol=ATOL)  # fmt: skip
 

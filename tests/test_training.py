@@ -10,18 +10,22 @@ import pytest
 import torch
 from torch.nn.functional import mse_loss
 
-from gdlessons.batching import BatchIterator
+from gdlessons.batching import BatchIterator, resolve_batch_size
+from gdlessons.chapters.ch08_batch_size_meets_learning_rate import accuracy
 from gdlessons.data import Dataset, linear_data, quadratic_data
 from gdlessons.display.plots import X_AXES, figure_png, loss_curve, new_axes
 from gdlessons.history import History
-from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
-from gdlessons.training import (
-    accuracy,
-    evaluate,
-    make_optimizer,
-    resolve_batch_size,
-    train,
+from gdlessons.hooks import (
+    ClipGradNorm,
+    EvaluateEvery,
+    FullTrainLoss,
+    RecordParams,
+    StepScheduler,
+    StopWhen,
 )
+from gdlessons.metrics import evaluate
+from gdlessons.models import LinearModel, digits_classifier, tutorial_mlp
+from gdlessons.training import make_optimizer, train
 
 DATA = quadratic_data(40, seed=1)
 
@@ -70,7 +74,8 @@ def test_train_is_bitwise_the_hand_written_loop(batch_size, momentum, nesterov):
 def test_train_with_replacement_and_weight_decay_is_bitwise_the_hand_written_loop():
     kw = dict(batch_size=8, epochs=2, lr=0.01, momentum=0.5, weight_decay=0.01, seed=2)
     ours, theirs = tutorial_mlp(seed=1), tutorial_mlp(seed=1)
-    history = train(ours, DATA, replacement=True, **kw)
+    draws = BatchIterator(DATA.X, DATA.y, batch_size=8, seed=2, replacement=True)
+    history = train(ours, DATA, batches=draws, **{k: v for k, v in kw.items() if k != "seed"})
     hand_loop(theirs, DATA, replacement=True, **kw)
     assert_same_bits(ours, theirs)
     assert history.epochs.iteration == [5, 10]  # ceil(40 / 8) draws per epoch by default
@@ -145,7 +150,7 @@ def test_divergence_stops_at_the_first_non_finite_loss_before_updating():
             epochs=3,
             lr=0.1,
             loss=nan_at(6),
-            record_params=True,
+            hooks=[RecordParams()],
         )
     assert h.diverged and h.diverged_at == 6
     assert h.iterations.iteration == [1, 2, 3, 4, 5]
@@ -237,7 +242,7 @@ def test_scheduler_must_be_a_factory():
 def run(seed: int = 0, **kw) -> History:
     return train(
         tutorial_mlp(seed=0), DATA, batch_size=16, epochs=2, lr=0.01, momentum=0.9, seed=seed,
-        val_data=quadratic_data(20, seed=9), evaluate_every=2, record_params=True, **kw,
+        val_data=quadratic_data(20, seed=9), **kw, hooks=[EvaluateEvery(2), RecordParams()],
     )  # fmt: skip
 
 
@@ -269,14 +274,16 @@ def test_history_tables_and_trajectories():
     assert w.shape == (7, 32, 1)  # initial + one row per update
     with pytest.raises(ValueError, match="name"):
         h.param_trajectory("nope")
-    with pytest.raises(ValueError, match="record_params"):
+    with pytest.raises(ValueError, match=r"RecordParams\(\)"):
         train(LinearModel(), linear_data(10), batch_size=5).param_trajectory("w")
     with pytest.raises(ValueError, match="which"):
         h.rows("batches")
 
 
 def test_evals_use_all_the_data():
-    h = train(LinearModel(), linear_data(30), batch_size=10, epochs=1, lr=0.1, evaluate_every=1)
+    h = train(
+        LinearModel(), linear_data(30), batch_size=10, epochs=1, lr=0.1, hooks=[EvaluateEvery(1)]
+    )
     model = LinearModel()
     assert h.evals.train_loss[0] == evaluate(model, linear_data(30))
     assert h.evals.iteration == [0, 1, 2, 3] and h.evals.val_loss == [None] * 4
@@ -289,18 +296,46 @@ def test_callback_can_stop_training():
         seen.append(record["iteration"])
         return record["iteration"] == 5
 
-    h = train(LinearModel(), linear_data(40), batch_size=4, epochs=3, lr=0.01, callback=stop_at_5)
+    h = train(
+        LinearModel(), linear_data(40), batch_size=4, epochs=3, lr=0.01, hooks=[StopWhen(stop_at_5)]
+    )
     assert seen == [1, 2, 3, 4, 5] and h.stopped_at == 5 and not h.diverged
     assert len(h.iterations.loss) == 5
 
 
 def test_drop_last_and_batches_per_epoch():
-    h = train(LinearModel(), linear_data(10), batch_size=4, drop_last=True, epochs=2, lr=0.01)
-    assert h.epochs.samples_seen == [8, 16]
-    h = train(
-        LinearModel(), linear_data(10), batch_size=4, replacement=True, batches_per_epoch=5, lr=0.01
-    )
+    X, y = linear_data(10).tensors()
+    h = train(LinearModel(), (X, y), batches=BatchIterator(X, y, batch_size=4, drop_last=True),
+              epochs=2, lr=0.01)  # fmt: skip
+    assert h.epochs.samples_seen == [8, 16] and h.config["drop_last"]
+    draws = BatchIterator(X, y, batch_size=4, replacement=True, batches_per_epoch=5)
+    h = train(LinearModel(), (X, y), batches=draws, lr=0.01)
     assert h.epochs.iteration == [5] and h.epochs.samples_seen == [20]
+
+
+def test_a_data_loader_is_taken_as_it_is():
+    """batches=DataLoader: each epoch is one pass over it, the same updates as its loop."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X, y = DATA.tensors()
+
+    def loader():
+        return DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True,
+                          generator=torch.Generator().manual_seed(4))  # fmt: skip
+
+    ours, theirs = tutorial_mlp(seed=2), tutorial_mlp(seed=2)
+    h = train(ours, DATA, epochs=2, lr=0.01, batches=loader())
+    opt, losses, batches = torch.optim.SGD(theirs.parameters(), lr=0.01), [], loader()
+    for _ in range(2):
+        for xb, yb in batches:
+            loss = mse_loss(theirs(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+    assert h.iterations.loss == losses and h.config["batch_size"] == 8
+    assert h.config["batches"] == "DataLoader" and h.epochs.iteration == [5, 10]
+    assert_same_bits(ours, theirs)
 
 
 def test_evaluate_and_accuracy_restore_training_mode():
@@ -345,9 +380,14 @@ X10, Y10 = torch.randn(10, 1), torch.randn(10, 1)
         (dict(accumulation_steps=5), ValueError, r"accumulation_steps must be between 1 and 4, got 5"),
         (dict(accumulation_steps=2.0), TypeError, r"accumulation_steps must be an integer"),
         (dict(seed=-1), ValueError, r"seed must be >= 0, got -1"),
-        (dict(evaluate_every=0), ValueError, r"evaluate_every must be >= 1, got 0"),
+        (dict(hooks=[3]), TypeError, r"hooks must be Hook instances .* got 3"),
         (dict(loss="mae"), ValueError, r"loss must be one of \['cross_entropy', 'mse'\], got 'mae'"),
-        (dict(batches_per_epoch=3), ValueError, r"batches_per_epoch"),
+        (dict(batches_per_epoch=3), TypeError, r"batches_per_epoch=\.\.\. is now batches=BatchIterator"),
+        (dict(batches=iter([])), TypeError, r"batches is a one-shot iterator"),
+        (dict(batches=3), TypeError, r"batches must be None, a DataLoader"),
+        (dict(batches=BatchIterator(X10[:5], Y10[:5], batch_size=2)), ValueError, r"over 5 samples but data has n=10"),
+        (dict(batches=BatchIterator(X10, Y10, batch_size=2), batch_size=4), ValueError, r"batch_size=4 disagrees with batches, whose batch size is 2"),
+        (dict(betas=(0.9, 0.99)), ValueError, r"optimizer 'sgd' takes options among \['momentum', 'nesterov'\], got \['betas'\]"),
         (dict(val_data=(X10, Y10[:9])), ValueError, r"val_data: X and y must have the same length, got 10 and 9"),
         (dict(val_data=X10), TypeError, r"val_data must be a Dataset or an \(X, y\) pair"),
     ],
@@ -408,7 +448,8 @@ def test_momentum_one_is_torch_sgd_with_a_velocity_that_never_decays():
     data = quadratic_data(64)
     ours = tutorial_mlp(seed=3)
     theirs = tutorial_mlp(seed=3)
-    h = train(ours, data, batch_size=16, epochs=2, lr=1e-3, momentum=1.0, shuffle=False)
+    in_order = BatchIterator(data.X, data.y, batch_size=16, shuffle=False)
+    h = train(ours, data, epochs=2, lr=1e-3, momentum=1.0, batches=in_order)
     X, y = data.X, data.y
     opt = torch.optim.SGD(theirs.parameters(), lr=1e-3, momentum=1.0)
     losses = []
@@ -427,20 +468,16 @@ def test_momentum_one_is_torch_sgd_with_a_velocity_that_never_decays():
 @pytest.mark.parametrize(
     ("kwargs", "word"),
     [
-        (dict(batch_indices=lambda e: [torch.arange(4)], shuffle=False), "shuffle=False"),
-        (dict(batch_indices=lambda e: [torch.arange(4)], drop_last=True), "drop_last=True"),
-        (dict(batch_indices=lambda e: [torch.arange(4)], replacement=True), "replacement=True"),
-        (
-            dict(batch_indices=lambda e: [torch.arange(4)], batches_per_epoch=2),
-            "batches_per_epoch=2",
-        ),
+        (dict(batches=lambda e: [torch.arange(4)], shuffle=False), "shuffle=... is now batches="),
         (dict(optimizer=lambda m: torch.optim.Adam(m.parameters()), lr=0.1), "lr=0.1"),
         (dict(optimizer=lambda m: torch.optim.Adam(m.parameters()), momentum=0.9), "momentum=0.9"),
-        (dict(optimizer="adam", momentum=0.9), "momentum"),
+        (
+            dict(optimizer="adam", momentum=0.9),
+            "'momentum' belongs to optimizer 'sgd' or 'rmsprop'",
+        ),
         (dict(optimizer="lbfgs"), "optimizer must be one of"),
         (dict(optimizer=lambda m: "adam"), "must return a torch.optim.Optimizer"),
-        (dict(shuffle="False"), "shuffle must be True or False"),
-        (dict(callback=3), "callback must be a function"),
+        (dict(callback=3), r"callback=\.\.\. is now hooks=\[StopWhen\(condition\)\]"),
     ],
 )
 def test_contradictory_or_bad_arguments_raise_instead_of_one_silently_winning(kwargs, word):
@@ -493,7 +530,7 @@ def test_bad_data_is_named_as_bad_data_not_divergence(X, y, word):
 def test_history_keeps_running_and_full_data_training_loss_apart():
     data = quadratic_data(96)
     model = tutorial_mlp(seed=2)
-    h = train(model, data, batch_size=16, epochs=3, lr=0.01, full_train_loss=True, val_data=data)
+    h = train(model, data, batch_size=16, epochs=3, lr=0.01, val_data=data, hooks=[FullTrainLoss()])
     # the running mean is measured while the weights move; the full-data loss at the epoch's end
     running, full = h.epochs.train_loss, h.epochs.full_train_loss
     assert len(full) == 3 and all(isinstance(v, float) for v in full)
@@ -505,7 +542,7 @@ def test_history_keeps_running_and_full_data_training_loss_apart():
 def test_clip_grad_norm_is_clip_grad_norm_between_backward_and_step():
     data = quadratic_data(64)
     ours, theirs = tutorial_mlp(seed=5), tutorial_mlp(seed=5)
-    h = train(ours, data, batch_size=64, epochs=3, lr=0.05, clip_grad_norm=1.0)
+    h = train(ours, data, batch_size=64, epochs=3, lr=0.05, hooks=[ClipGradNorm(1.0)])
     opt = torch.optim.SGD(theirs.parameters(), lr=0.05)
     norms = []
     for _ in range(3):
@@ -528,10 +565,10 @@ def test_plateau_on_the_validation_loss_steps_once_per_epoch():
         schedule.step = lambda metric: (seen.append(metric), step(metric))
         return schedule
 
-    h = train(tutorial_mlp(), data, batch_size=16, epochs=3, val_data=val, scheduler=plateau,
-              plateau_metric="val_loss")  # fmt: skip
-    assert seen == h.epochs.val_loss
-    with pytest.raises(ValueError, match="plateau_metric='val_loss'"):
-        train(tutorial_mlp(), data, scheduler=plateau, plateau_metric="val_loss")
-    with pytest.raises(ValueError, match="clip_grad_norm"):
-        train(tutorial_mlp(), data, clip_grad_norm=0)
+    h = train(tutorial_mlp(), data, batch_size=16, epochs=3, val_data=val,
+              hooks=[StepScheduler(plateau, metric="val_loss")])  # fmt: skip
+    assert seen == h.epochs.val_loss and h.config["scheduler"] == "ReduceLROnPlateau"
+    with pytest.raises(ValueError, match="metric='val_loss'"):
+        train(tutorial_mlp(), data, hooks=[StepScheduler(plateau, metric="val_loss")])
+    with pytest.raises(ValueError, match="max_norm"):
+        train(tutorial_mlp(), data, hooks=[ClipGradNorm(0)])

@@ -36,10 +36,11 @@ from gdlessons._validate import (
     check_tensor,
 )
 from gdlessons.batching import BatchIterator
+from gdlessons.checks import check_training_data
 from gdlessons.data import as_tensors, linear_data
 from gdlessons.display.plots import new_axes
 from gdlessons.models import LinearModel
-from gdlessons.training import check_training_data, train
+from gdlessons.training import train
 
 # Line styles and markers, so no two curves differ by colour alone.
 STYLES = [
@@ -48,81 +49,6 @@ STYLES = [
     {"ls": ":", "marker": "^"},
     {"ls": "-.", "marker": "D"},
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Comparing results: "bitwise equal: True (max |difference| = 0)"
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Whether two results are equal bit for bit, and their largest absolute difference."""
-
-    equal: bool
-    max_difference: float
-
-    def __bool__(self) -> bool:
-        return self.equal
-
-    def __repr__(self) -> str:
-        return f"bitwise equal: {self.equal} (max |difference| = {self.max_difference:.3g})"
-
-
-def _flatten(value) -> list[torch.Tensor]:
-    if isinstance(value, nn.Module):
-        value = value.state_dict()
-    if isinstance(value, Mapping):
-        return [t for key in sorted(value) for t in _flatten(value[key])]
-    if isinstance(value, (list, tuple)):
-        if all(isinstance(v, (int, float)) for v in value):
-            return [torch.tensor(value, dtype=torch.float64)]
-        return [t for v in value for t in _flatten(v)]
-    return [torch.as_tensor(value).detach()]
-
-
-def _comparable(name: str, value) -> list[torch.Tensor]:
-    """``value`` flattened to tensors, or an error naming ``name`` if it holds nothing to compare."""
-    try:
-        tensors = _flatten(value)
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(
-            f"{name} must be a tensor, a list of numbers, a state dict or a model, "
-            f"got {value!r} ({type(value).__name__})"
-        ) from None
-    if all(t.numel() == 0 for t in tensors):
-        raise ValueError(f"{name} must hold at least one value to compare, got {value!r}")
-    return tensors
-
-
-def same(got, want) -> Comparison:
-    """Compare tensors, lists of losses, state dicts or models, bit for bit.
-
-    >>> same([0.5, 0.25], [0.5, 0.25])
-    bitwise equal: True (max |difference| = 0)
-    >>> same(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]))
-    bitwise equal: False (max |difference| = 0.5)
-    """
-    a, b = _comparable("got", got), _comparable("want", want)
-    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
-        return Comparison(False, float("inf"))
-    equal = all(torch.equal(x, y) and x.dtype == y.dtype for x, y in zip(a, b))
-    gaps = [float((x.double() - y.double()).abs().max()) for x, y in zip(a, b) if x.numel()]
-    return Comparison(equal, max(gaps, default=0.0))
-
-
-def close(got, want, *, rtol: float = 1e-5) -> bool:
-    """Whether two results agree to within float32 rounding (relative ``rtol``): the verdict
-    that holds on every CPU, where "bit for bit" depends on how the CPU's kernels round.
-
-    >>> close([1.0, 2.0], [1.0, 2.0 + 1e-7]), close([1.0], [1.1])
-    (True, False)
-    """
-    rtol = check_float("rtol", rtol, low=0.0)
-    a, b = _comparable("got", got), _comparable("want", want)
-    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
-        return False
-    return all(torch.allclose(x.double(), y.double(), rtol=rtol, atol=0.0) for x, y in zip(a, b))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +311,7 @@ def make_loader(X, y, batch_size: int, *, seed: int = 0, num_workers: int = 0) -
 def index_loader(n: int, batch_size: int, *, seed: int = 0) -> DataLoader:
     """A DataLoader over the indices 0..n−1 with the same seeded generator as
     :func:`make_loader`: it draws the same permutation, so ``lambda epoch: list(it)`` gives
-    ``train(batch_indices=...)`` exactly that loader's batches.
+    ``train(batches=...)`` exactly that loader's batches.
 
     >>> X = torch.arange(10.0)[:, None]
     >>> [xb.ravel().tolist() for xb, _ in make_loader(X, X, 4, seed=3)] == [i.tolist() for i in index_loader(10, 4, seed=3)]
@@ -455,7 +381,7 @@ def speed_table(
             make_model(), make_loader(X, y, batch_size, seed=seed), lr=lr, epochs=epochs
         ),
         "train()": lambda: train(make_model(), (X, y), batch_size=batch_size, epochs=epochs,
-                                 lr=lr, seed=seed, progress=False),
+                                 lr=lr, seed=seed),
         "DataLoader: batches only": lambda: fetch(make_loader(X, y, batch_size, seed=seed)),
         "BatchIterator: batches only": lambda: fetch(BatchIterator(X, y, batch_size=batch_size, seed=seed)),
     }  # fmt: skip

@@ -468,7 +468,7 @@ def epoch_costs(
     rows = []
     for B in batch_sizes:
         model = make_model()
-        h = train(model, data, batch_size=B, epochs=epochs, lr=lr, seed=seed, progress=False)
+        h = train(model, data, batch_size=B, epochs=epochs, lr=lr, seed=seed)
         times = np.diff([0.0, *h.epochs.time])
         per_epoch = statistics.median(times)
         size = h.config["batch_size"]
@@ -490,15 +490,16 @@ def compare_runs(histories: Sequence[History], at_iteration: int | None = None) 
     """Per run: the updates and samples it made, its full-data training loss at the end and after
     ``at_iteration`` updates: the same runs compared per epoch and per iteration.
 
-    ``at_iteration`` must have been evaluated in every run (``train(..., evaluate_every=k)``);
+    ``at_iteration`` must have been evaluated in every run (``train(..., hooks=[EvaluateEvery(k)])``);
     by default it is the last iteration evaluated in all of them. The loss at the end is the
-    full-data loss after the last update (``train(..., full_train_loss=True)``, or an evaluation
+    full-data loss after the last update (``train(..., hooks=[FullTrainLoss()])``, or an evaluation
     that fell on the last iteration).
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=50, epochs=2, evaluate_every=3,
-    ...           full_train_loss=True)
+    >>> from gdlessons.hooks import EvaluateEvery, FullTrainLoss
+    >>> h = train(tutorial_mlp(), quadratic_data(100), batch_size=50, epochs=2,
+    ...           hooks=[EvaluateEvery(3), FullTrainLoss()])
     >>> [(r["iterations"], r["samples seen"], "loss after 3 iterations" in r) for r in compare_runs([h])]
     [(4, 200, True)]
     """
@@ -536,7 +537,7 @@ def _end_loss(h: History) -> float:
     if h.evals.iteration and h.evals.iteration[-1] == h.iterations.iteration[-1]:
         return h.evals.train_loss[-1]
     raise ValueError(
-        "the run's full-data loss at the end was not measured: train with full_train_loss=True"
+        "the run's full-data loss at the end was not measured: train with hooks=[FullTrainLoss()]"
     )
 
 

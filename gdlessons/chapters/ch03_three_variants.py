@@ -2,7 +2,7 @@
 
 A fair comparison starts every variant from the *same* initial parameters on the *same* data
 with the same learning rate and the same number of epochs, and measures the *full-data* loss
-(``train(..., evaluate_every=k)``), not each run's own noisy batch loss. Then the x-axis decides
+(``train(..., hooks=[EvaluateEvery(k)])``), not each run's own noisy batch loss. Then the x-axis decides
 the winner: per iteration, per epoch, per sample seen or per second.
 
 The two-parameter line (:class:`~gdlessons.models.LinearModel`) lets us draw the loss surface
@@ -33,12 +33,13 @@ from gdlessons._validate import (
     check_rows,
     check_sequence,
 )
-from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.batching import BatchIterator, iterations_per_epoch, resolve_batch_size
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import X_AXES, new_axes, new_figure
 from gdlessons.history import History
+from gdlessons.hooks import EvaluateEvery, FullTrainLoss, StopWhen
 from gdlessons.landscapes import torch_sgd_path
-from gdlessons.training import resolve_batch_size, train
+from gdlessons.training import train
 
 DEFAULT_VARIANTS: dict[str, int | str] = {
     "batch (B = N)": "full",
@@ -106,16 +107,17 @@ def compare_variants(
     n = len(as_tensors(data)[0])
     evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, low=1)
     warmup = check_int("warmup", warmup, low=0)
-    train_kwargs.setdefault("full_train_loss", True)  # the loss after the last update, too
+    extra_hooks = list(train_kwargs.pop("hooks", ()))
     runs = {}
     for label, batch_size in variants.items():
         per_epoch = iterations_per_epoch(n, resolve_batch_size(batch_size, n))
         if warmup:
             train(copy.deepcopy(model), data, batch_size=batch_size, lr=lr, seed=seed,
-                  callback=lambda record: record["iteration"] >= warmup)  # fmt: skip
+                  hooks=[StopWhen(lambda record: record["iteration"] >= warmup)])  # fmt: skip
+        every = EvaluateEvery(max(1, per_epoch // evals_per_epoch))
         runs[label] = train(
             copy.deepcopy(model), data, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed,
-            evaluate_every=max(1, per_epoch // evals_per_epoch), **train_kwargs,
+            hooks=[every, FullTrainLoss(), *extra_hooks], **train_kwargs,  # the loss at the end too
         )  # fmt: skip
     return runs
 
@@ -130,7 +132,7 @@ def _check_run(name: str, h, *, evals: bool = True, params: bool = False) -> His
         )
     if params and (not h.params or not {"w", "b"} <= set(h.params[0])):
         raise ValueError(
-            f"{name} recorded no line parameters w and b: train a LinearModel with record_params=True"
+            f"{name} recorded no line parameters w and b: train a LinearModel with hooks=[RecordParams()]"
         )
     return h
 
@@ -148,7 +150,7 @@ def full_loss_at(history: History, x: str, value: float) -> float:
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
-    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=3, lr=0.1, evaluate_every=1)
+    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=3, lr=0.1, hooks=[EvaluateEvery(1)])
     >>> full_loss_at(h, "iteration", 0) == h.evals.train_loss[0]
     True
     """
@@ -192,12 +194,12 @@ def comparison_table(runs: Mapping[str, History]) -> list[dict]:
 
 def final_full_loss(history: History) -> float:
     """The full-data loss after the last update: measured at the last epoch's end when the run
-    recorded it (``full_train_loss=True``, as :func:`compare_variants` does), else the last
+    recorded it (``FullTrainLoss()``, as :func:`compare_variants` does), else the last
     evaluation's.
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
-    >>> h = train(LinearModel(), linear_data(40), batch_size=8, epochs=1, evaluate_every=2, full_train_loss=True)
+    >>> h = train(LinearModel(), linear_data(40), batch_size=8, epochs=1, hooks=[EvaluateEvery(2), FullTrainLoss()])
     >>> h.evals.iteration[-1], final_full_loss(h) == h.epochs.full_train_loss[-1]
     (4, True)
     """
@@ -205,7 +207,7 @@ def final_full_loss(history: History) -> float:
     full = history.epochs.full_train_loss
     if not (full and full[-1] is not None) and not history.evals.train_loss:
         raise ValueError(
-            "history measured no full-data loss: train it with full_train_loss=True or evaluate_every"
+            "history measured no full-data loss: train it with hooks=[FullTrainLoss()] or hooks=[EvaluateEvery(k)]"
         )
     if full and full[-1] is not None:
         return full[-1]
@@ -359,7 +361,7 @@ def draw_surface(surface: Surface, ax: Axes) -> None:
 def trajectory_plot(
     runs: Mapping[str, History], data, *, surface: Surface | None = None, ax: Axes | None = None
 ) -> Figure:
-    """The paths of runs trained with ``record_params=True`` on the loss contours."""
+    """The paths of runs trained with ``hooks=[RecordParams()]`` on the loss contours."""
     _check_runs(runs, evals=False, params=True)
     if surface is not None:
         check_instance("surface", surface, Surface, "a Surface, as loss_surface returns")
@@ -383,7 +385,8 @@ def path_length(history: History) -> float:
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
-    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=2, lr=0.1, record_params=True)
+    >>> from gdlessons.hooks import RecordParams
+    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=2, lr=0.1, hooks=[RecordParams()])
     >>> path_length(h) > 0
     True
     """
@@ -480,7 +483,7 @@ def tutorial_replay(
     >>> [(r.batch_size, r.samples_seen, r.real_epochs) for r in runs]
     [(200, 1000, 5.0), (1, 5, 0.025), (128, 640, 3.2)]
     """
-    from gdlessons.training import evaluate
+    from gdlessons.metrics import evaluate
 
     X, y = as_tensors(data)
     n = len(X)
@@ -497,8 +500,8 @@ def tutorial_replay(
         def one_batch(epoch, size=batch_size):  # the tutorial's next(iter(loader)): one draw
             return [torch.randperm(n, generator=generator)[:size]]
 
-        h = train(net, (X, y), batch_size=batch_size, epochs=iterations, lr=lr, momentum=momentum,
-                  batch_indices=one_batch, evaluate_every=evaluate_every, progress=False)  # fmt: skip
+        h = train(net, (X, y), epochs=iterations, lr=lr, momentum=momentum,
+                  batches=one_batch, hooks=[EvaluateEvery(evaluate_every)])  # fmt: skip
         evals, full = list(h.evals.iteration), list(h.evals.train_loss)
         if evals[-1] != iterations:  # the end of the run, when it falls between evaluations
             evals.append(iterations)
@@ -704,7 +707,7 @@ def first_reach(history: History, target: float, x: str = "iteration") -> float 
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
-    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=30, lr=0.1, evaluate_every=1)
+    >>> h = train(LinearModel(), linear_data(40), batch_size=40, epochs=30, lr=0.1, hooks=[EvaluateEvery(1)])
     >>> first_reach(h, 1.0), first_reach(h, 1e-9)
     (4, None)
     """
@@ -805,7 +808,7 @@ def timing_table(runs: Mapping[str, History]) -> list[dict]:
 
 
 def path_table(runs: Mapping[str, History]) -> list[dict]:
-    """For runs trained with ``record_params=True``: updates made, distance travelled, final loss."""
+    """For runs trained with ``hooks=[RecordParams()]``: updates made, distance travelled, final loss."""
     _check_runs(runs, evals=False, params=True)
     return [
         {"variant": label, "iterations": len(h.params) - 1, "path length": path_length(h),

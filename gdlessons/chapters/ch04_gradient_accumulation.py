@@ -32,7 +32,7 @@ from gdlessons._validate import (
 )
 from gdlessons.batching import BatchIterator
 from gdlessons.data import as_tensors
-from gdlessons.training import resolve_loss
+from gdlessons.metrics import resolve_loss
 
 SCALES = ("share", "1/k", "none")
 
@@ -145,54 +145,6 @@ def flat_gradient(model: nn.Module) -> torch.Tensor:
             (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
             for p in model.parameters()
         ]
-    )
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """How far a gradient (or parameter vector) ``a`` is from a reference ``b``."""
-
-    max_abs_difference: float
-    relative_error: float
-    norm_ratio: float
-    cosine: float
-
-    max_abs_reference: float
-
-    def equal(self, tol: float = 1e-6) -> bool:
-        """True when no entry differs by more than ``tol`` times the reference's largest entry
-        (float32 rounds at about 1e-7 of a value, so exact maths shows up as ~1e-7)."""
-        return self.max_abs_difference <= tol * self.max_abs_reference
-
-    def __str__(self) -> str:
-        return (
-            f"max |difference| = {self.max_abs_difference:.1e}, relative error = {self.relative_error:.3f}, "
-            f"norm ratio = {self.norm_ratio:.3f}, cosine = {self.cosine:.3f}"
-        )
-
-
-def compare(a: torch.Tensor, b: torch.Tensor) -> Comparison:
-    """Compare vector ``a`` with the reference ``b``: largest entry difference, ‖a−b‖/‖b‖,
-    ‖a‖/‖b‖ and the cosine of the angle between them.
-
-    >>> c = compare(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]))
-    >>> c.max_abs_difference, c.norm_ratio, c.cosine, c.equal()
-    (1.0, 2.0, 1.0, False)
-    """
-    a, b = a.detach().double().reshape(-1), b.detach().double().reshape(-1)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"a and b must have the same number of entries, got {a.numel()} and {b.numel()}"
-        )
-    nb = float(b.norm())
-    if nb == 0:
-        raise ValueError("b must be a non-zero reference vector")
-    return Comparison(
-        max_abs_difference=float((a - b).abs().max()),
-        relative_error=float((a - b).norm()) / nb,
-        norm_ratio=float(a.norm()) / nb,
-        cosine=float(torch.dot(a, b) / (a.norm() * nb)) if float(a.norm()) > 0 else 0.0,
-        max_abs_reference=float(b.abs().max()),
     )
 
 
@@ -391,7 +343,7 @@ def _measure_in_this_process(configs, hidden: int, repeats: int, seed: int) -> l
             batch_size=size,
             accumulation_steps=k,
             loss="cross_entropy",
-            shuffle=False,
+            batches=BatchIterator(X, y, batch_size=size, shuffle=False),
         )
         step()  # warm up kernels before timing and profiling
         seconds = []

@@ -25,6 +25,7 @@ from gdlessons._validate import (
 )
 from gdlessons.display.plots import X_AXES, loss_curve, new_figure
 from gdlessons.history import History
+from gdlessons.hooks import FullTrainLoss
 from gdlessons.landscapes import (
     SLOW_ABOVE,
     draw_path,
@@ -251,12 +252,12 @@ STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), 
 
 
 def final_loss(history: History) -> float | None:
-    """The full-data training loss after the last epoch (``train(..., full_train_loss=True)``),
+    """The full-data training loss after the last epoch (``train(..., hooks=[FullTrainLoss()])``),
     the same measure for every rate; ``None`` for a run that diverged."""
     check_instance("history", history, History, "a History, as train() returns")
     if not history.diverged and None in (history.epochs.full_train_loss or [None]):
         raise ValueError(
-            "history recorded no full-data training loss: train it with full_train_loss=True"
+            "history recorded no full-data training loss: train it with hooks=[FullTrainLoss()]"
         )
     if history.diverged or not history.epochs.full_train_loss:
         return None
@@ -274,14 +275,14 @@ def _swings(values) -> str:
 
 def _check_rate_runs(name: str, runs, *, labels: bool = False, min_len: int = 1) -> dict:
     """``runs`` a dict of Histories by rate (or, with ``labels``, by label), each either diverged
-    or trained with ``full_train_loss=True``."""
+    or trained with ``hooks=[FullTrainLoss()]``."""
     check_mapping_of(name, runs, History, "a History, as train() returns", min_len=min_len)
     for key, h in runs.items():
         if not (labels and isinstance(key, str)):
             check_float(f"a key of {name}", key, low=0.0, low_open=True)
         if not h.diverged and None in (h.epochs.full_train_loss or [None]):
             raise ValueError(
-                f"{name}[{key!r}] recorded no full-data training loss: train it with full_train_loss=True"
+                f"{name}[{key!r}] recorded no full-data training loss: train it with hooks=[FullTrainLoss()]"
             )
     return runs
 
@@ -299,7 +300,7 @@ def rate_verdicts(runs: dict[float, History]) -> dict[float, str]:
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, full_train_loss=True)
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, hooks=[FullTrainLoss()])
     ...         for lr in (1e-4, 1e-2, 10.0)}
     >>> rate_verdicts(runs)
     {0.0001: 'too small for this budget', 0.01: 'the best of these rates', 10.0: 'divergent'}
@@ -326,7 +327,7 @@ def rate_sentences(runs: dict[float, History]) -> str:
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, full_train_loss=True)
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(200), epochs=3, lr=lr, hooks=[FullTrainLoss()])
     ...         for lr in (1e-4, 1e-2, 10.0)}
     >>> [line.split(":")[1].split(",")[0].strip() for line in rate_sentences(runs).splitlines()[:3]]
     ['too small for this budget', 'the best of these rates', 'divergent']
@@ -381,7 +382,7 @@ def plot_rate_runs(
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(100), epochs=2, lr=lr, full_train_loss=True)
+    >>> runs = {lr: train(tutorial_mlp(), quadratic_data(100), epochs=2, lr=lr, hooks=[FullTrainLoss()])
     ...         for lr in (1e-2, 10.0)}
     >>> [ax.get_xlabel() for ax in plot_rate_runs(runs).axes]
     ['epoch', 'iteration (optimizer updates)']
@@ -585,7 +586,7 @@ def compare_rules(
             return None
         if lr not in ended:
             h = train(copy.deepcopy(model), data, batch_size=batch_size, epochs=epochs, lr=lr,
-                      seed=seed, full_train_loss=True, progress=False)  # fmt: skip
+                      seed=seed, hooks=[FullTrainLoss()])  # fmt: skip
             ended[lr] = final_loss(h)
         return ended[lr]
 
@@ -603,7 +604,7 @@ def trial_sentences(
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
     >>> d = quadratic_data(100)
-    >>> run = lambda lr: train(tutorial_mlp(), d, epochs=2, lr=lr, full_train_loss=True)
+    >>> run = lambda lr: train(tutorial_mlp(), d, epochs=2, lr=lr, hooks=[FullTrainLoss()])
     >>> trials = {"0.1× suggestion": 1e-3, "1× suggestion": 1e-2, "10× suggestion": 0.1}
     >>> print(trial_sentences(trials, {k: run(v) for k, v in trials.items()}, {}).splitlines()[0][:26])
     the suggestion, lr = 0.01,

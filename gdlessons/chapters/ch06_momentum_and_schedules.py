@@ -37,12 +37,14 @@ from gdlessons._validate import (
     check_numbers,
     check_sequence,
 )
-from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.batching import BatchIterator, iterations_per_epoch, resolve_batch_size
+from gdlessons.compare import Comparison, compare, over_updates
 from gdlessons.data import as_tensors, quadratic_data
 from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import X_AXES, line_style, new_axes, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
+from gdlessons.hooks import RecordParams
 from gdlessons.landscapes import (
     convergence_factor,
     draw_path,
@@ -51,9 +53,10 @@ from gdlessons.landscapes import (
     plot_contours_2d,
     quadratic_loss,
 )
+from gdlessons.metrics import evaluate
 from gdlessons.models import tutorial_mlp
 from gdlessons.schedules import SCHEDULES, make_schedule
-from gdlessons.training import evaluate, resolve_batch_size, train
+from gdlessons.training import train
 
 # The chapter's ill-conditioned quadratic: κ = 50, steep along x₂, flat along x₁.
 CURVATURES = (0.02, 1.0)
@@ -126,20 +129,6 @@ def eta_inside_step(params, grads, velocities, *, lr, momentum):
     return new_params, new_velocities
 
 
-@dataclass
-class Agreement:
-    """Hand-written vs ``torch.optim.SGD`` over ``iterations`` updates of the same model."""
-
-    iterations: int
-    bitwise_equal_updates: int
-    max_abs_difference: float
-    final_loss: float
-
-    @property
-    def bitwise_equal(self) -> bool:
-        return self.bitwise_equal_updates == self.iterations
-
-
 def check_against_torch(
     model: nn.Module,
     data,
@@ -151,15 +140,15 @@ def check_against_torch(
     nesterov: bool = False,
     weight_decay: float = 0.0,
     seed: int = 0,
-) -> Agreement:
+) -> Comparison:
     """Train a copy of ``model`` with ``train()`` (torch's SGD) and another with :func:`sgd_step`
-    on the same batches; count the updates after which every parameter is bit-for-bit equal
-    (up to the first non-finite loss, where a diverging run stops).
+    on the same batches; compare their parameters after every update (up to the first
+    non-finite loss, where a diverging run stops), counting those equal bit for bit.
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
-    >>> check_against_torch(tutorial_mlp(), quadratic_data(100), iterations=5).bitwise_equal
-    True
+    >>> check_against_torch(tutorial_mlp(), quadratic_data(100), iterations=5)
+    bitwise equal: True (max |difference| = 0), after 5 of 5 updates
     """
     import copy
 
@@ -168,18 +157,21 @@ def check_against_torch(
     batch_size = resolve_batch_size(batch_size, len(X))
     by_hand = copy.deepcopy(model)
     reference = copy.deepcopy(model)
+
+    def draws():  # `iterations` batches drawn with replacement, the same for both runs
+        return BatchIterator(
+            X, y, batch_size=batch_size, seed=seed, replacement=True, batches_per_epoch=iterations
+        )
+
     history = train(
-        reference, (X, y), batch_size=batch_size, epochs=1, lr=lr, momentum=momentum, nesterov=nesterov,
-        weight_decay=weight_decay, seed=seed, batches_per_epoch=iterations, replacement=True,
-        record_params=True, progress=False,
+        reference, (X, y), epochs=1, lr=lr, momentum=momentum, nesterov=nesterov,
+        weight_decay=weight_decay, batches=draws(), hooks=[RecordParams()],
     )  # fmt: skip
     names = [name for name, _ in by_hand.named_parameters()]
     params = [p.detach().clone() for p in by_hand.parameters()]
     velocities = [None] * len(params)
-    batches = BatchIterator(
-        X, y, batch_size=batch_size, seed=seed, replacement=True, batches_per_epoch=iterations
-    )
-    equal, worst = 0, 0.0
+    batches = draws()
+    per_update = []
     for k, (xb, yb) in enumerate(batches, start=1):
         if k >= len(history.params):  # torch's run stopped at a non-finite loss: compare up to it
             break
@@ -191,13 +183,8 @@ def check_against_torch(
                 [p.detach() for p in leaves], grads, velocities,
                 lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
             )  # fmt: skip
-        target = history.params[k]
-        equal += all(torch.equal(p, target[n]) for n, p in zip(names, params, strict=True))
-        worst = max(
-            worst,
-            max(float((p - target[n]).abs().max()) for n, p in zip(names, params, strict=True)),
-        )
-    return Agreement(len(history.iterations.loss), equal, worst, history.iterations.loss[-1])
+        per_update.append(compare(params, [history.params[k][n] for n in names]))
+    return over_updates(per_update)
 
 
 def quadratic_path(
@@ -680,7 +667,6 @@ def compare_schedules(
             lr=lr,
             scheduler=factory,
             seed=seed,
-            progress=False,
         )
         runs[name] = ScheduleRun(
             name, history, float("nan") if history.diverged else evaluate(model, (X, y))

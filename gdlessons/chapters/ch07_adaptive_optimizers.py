@@ -40,12 +40,14 @@ from gdlessons._validate import (
     check_sequence,
     check_tensor,
 )
-from gdlessons.batching import BatchIterator
+from gdlessons.batching import BatchIterator, resolve_batch_size
+from gdlessons.compare import Comparison, compare, over_updates
 from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
 from gdlessons.display.explorer import Explorer
 from gdlessons.display.plots import X_AXES, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
+from gdlessons.hooks import RecordParams
 from gdlessons.lr_finder import (
     RangeTest,
     add_suggestions,
@@ -53,9 +55,10 @@ from gdlessons.lr_finder import (
     suggested_lr,
     warmup_iterations,
 )
+from gdlessons.metrics import resolve_loss
 from gdlessons.models import digits_classifier, tutorial_mlp
 from gdlessons.sweep import grid, sweep
-from gdlessons.training import make_optimizer, resolve_batch_size, resolve_loss, train
+from gdlessons.training import make_optimizer, train
 
 # Line style and marker per method, so no curve is told apart by colour alone.
 STYLES = {
@@ -513,20 +516,6 @@ def describe_groups(optimizer: torch.optim.Optimizer, model: nn.Module) -> Table
 # ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Agreement:
-    """A hand-written rule vs a ``torch.optim`` optimizer over ``iterations`` updates."""
-
-    iterations: int
-    bitwise_equal_updates: int
-    max_abs_difference: float
-
-    @property
-    def bitwise_equal(self) -> bool:
-        """True when every parameter was bit-for-bit equal after every update."""
-        return self.bitwise_equal_updates == self.iterations
-
-
 def match_torch(
     rule: Callable[..., torch.Tensor],
     optimizer: type[torch.optim.Optimizer],
@@ -538,7 +527,7 @@ def match_torch(
     seed: int = 0,
     loss: str = "mse",
     **settings,
-) -> Agreement:
+) -> Comparison:
     """Train a copy of ``model`` with ``optimizer(params, **settings)`` through ``train()``,
     and another with ``p ← rule(p, g, state, **settings)`` per parameter (``state`` a dict the
     rule keeps, empty before the first update) on the same batches; count the updates after
@@ -547,7 +536,7 @@ def match_torch(
     >>> from gdlessons.data import quadratic_data
     >>> def sgd(p, g, state, *, lr):
     ...     return p.add(g, alpha=-lr)
-    >>> match_torch(sgd, torch.optim.SGD, tutorial_mlp(), quadratic_data(100), iterations=5, lr=0.1).bitwise_equal
+    >>> match_torch(sgd, torch.optim.SGD, tutorial_mlp(), quadratic_data(100), iterations=5, lr=0.1).equal
     True
     """
     if not callable(rule):
@@ -558,9 +547,10 @@ def match_torch(
     X, y = as_tensors(data)
     batch_size = resolve_batch_size(batch_size, len(X))
     history = train(
-        copy.deepcopy(model), (X, y), batch_size=batch_size, epochs=1, loss=loss, seed=seed,
-        optimizer=lambda m: optimizer(m.parameters(), **settings), batches_per_epoch=iterations,
-        replacement=True, record_params=True, progress=False,
+        copy.deepcopy(model), (X, y), epochs=1, loss=loss,
+        optimizer=lambda m: optimizer(m.parameters(), **settings), hooks=[RecordParams()],
+        batches=BatchIterator(X, y, batch_size=batch_size, seed=seed, replacement=True,
+                              batches_per_epoch=iterations),
     )  # fmt: skip
     by_hand = copy.deepcopy(model)
     weights = list(by_hand.parameters())  # the hand-made run's values are copied into these
@@ -570,7 +560,7 @@ def match_torch(
     states: list[dict] = [{} for _ in params]
     loss_fn = resolve_loss(loss)
     batches = BatchIterator(X, y, batch_size=batch_size, seed=seed, replacement=True, batches_per_epoch=iterations)  # fmt: skip
-    equal, worst = 0, 0.0
+    per_update = []
     for k, (xb, yb) in enumerate(batches, start=1):
         if k >= len(targets):
             break  # torch's run diverged: nothing left to compare with
@@ -580,13 +570,8 @@ def match_torch(
         grads = torch.autograd.grad(loss_fn(by_hand(xb), yb), weights)
         with torch.no_grad():
             params = [rule(p, g, s, **settings) for p, g, s in zip(params, grads, states, strict=True)]  # fmt: skip
-        target = [targets[k][n] for n in names]
-        if all(torch.equal(p, t) for p, t in zip(params, target, strict=True)):
-            equal += 1
-            continue
-        gap = max(float((p - t).abs().max()) for p, t in zip(params, target, strict=True))
-        worst = max(worst, gap) if math.isfinite(gap) else math.inf
-    return Agreement(iterations, equal, worst)
+        per_update.append(compare(params, [targets[k][n] for n in names]))
+    return over_updates(per_update)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -629,23 +614,23 @@ def rare_feature_data(
 def replay_gradients(
     model: nn.Module, history: History, data, *, batch_size: int, seed: int = 0, loss: str = "mse"
 ) -> dict[str, torch.Tensor]:
-    """The gradient each update of a ``train(..., record_params=True)`` run used, recomputed at
+    """The gradient each update of a ``train(..., hooks=[RecordParams()])`` run used, recomputed at
     the recorded parameters on the same batches (``model`` gives the architecture only).
     Returns ``{name: (iterations, *shape)}``.
 
     >>> from gdlessons.models import LinearModel
     >>> d = (torch.ones(4, 1), torch.zeros(4, 1))
-    >>> h = train(LinearModel(w=1.0), d, batch_size=4, epochs=2, lr=0.1, record_params=True)
+    >>> h = train(LinearModel(w=1.0), d, batch_size=4, epochs=2, lr=0.1, hooks=[RecordParams()])
     >>> replay_gradients(LinearModel(), h, d, batch_size=4)["w"].tolist()
     [2.0, 1.2000000476837158]
     """
     check_instance("model", model, nn.Module, "a torch.nn.Module")
     check_instance(
-        "history", history, History, "a History, as train(..., record_params=True) returns"
+        "history", history, History, "a History, as train(..., hooks=[RecordParams()]) returns"
     )
     check_int("seed", seed)
     if history.params is None:
-        raise ValueError("the run recorded no parameters: train with record_params=True")
+        raise ValueError("the run recorded no parameters: train with hooks=[RecordParams()]")
     X, y = as_tensors(data)
     loss_fn = resolve_loss(loss)
     replica = copy.deepcopy(model)  # holds each recorded state in turn

@@ -39,14 +39,17 @@ from gdlessons._validate import (
     check_sequence,
 )
 from gdlessons.batching import iterations_per_epoch
+from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.data import Dataset, as_tensors, digits_data
 from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.history import History
+from gdlessons.hooks import FullTrainLoss, StopWhen
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test, suggested_lr
+from gdlessons.metrics import evaluate
 from gdlessons.models import digits_classifier
 from gdlessons.schedules import one_cycle
 from gdlessons.sweep import sweep
-from gdlessons.training import accuracy, confusion_matrix, evaluate, train
+from gdlessons.training import train
 
 CHANCE_LOSS = math.log(10)  # a uniform guess over ten digits; ending above it is a failed run
 DEFAULT_BATCH_SIZES = (32, 64, 128, 256, 512)
@@ -468,7 +471,7 @@ def epochs_to_target(
 
     h = train(
         model, train_data, batch_size=batch_size, epochs=max_epochs, lr=lr, loss="cross_entropy",
-        seed=seed, callback=at_target, progress=False,
+        seed=seed, hooks=[StopWhen(at_target)],
     )  # fmt: skip
     if not reached_at:
         return TargetResult(batch_size, lr, target, None, None, None)
@@ -675,8 +678,8 @@ def learning_curve(
     model = digits_classifier(hidden=hidden, depth=depth, seed=seed)
     return train(
         model, train_data, batch_size=batch_size, epochs=epochs,
-        lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed, progress=False,
-        full_train_loss=True,
+        lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed,
+        hooks=[FullTrainLoss()],
     )  # fmt: skip
 
 
@@ -981,7 +984,7 @@ def run_capstone(
     history = train(
         model, train_data, batch_size=batch_size, accumulation_steps=steps, epochs=epochs, lr=max_lr,
         momentum=momentum, scheduler=one_cycle(max_lr, total), val_data=val_data, loss="cross_entropy", seed=seed,
-        progress=False, full_train_loss=True,
+        hooks=[FullTrainLoss()],
     )  # fmt: skip
     return CapstoneResult(
         range_test=test, max_lr=max_lr, lr_rule=lr_rule, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
@@ -1171,3 +1174,47 @@ def _spans(epochs: list[int]) -> str:
             parts.append(f"{start}–{e}" if e != start else f"{e}")
             start = None
     return ", ".join(parts)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, data) -> float:
+    """Fraction of samples whose highest class score is the label.
+
+    >>> m = torch.nn.Linear(2, 2); m.weight.data = torch.eye(2); m.bias.data = torch.zeros(2)
+    >>> accuracy(m, (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])))
+    0.5
+    """
+    X, y = check_training_data(data)
+    check_model_fits(model, X, y, "cross_entropy")
+    was_training = model.training
+    model.eval()
+    try:
+        return float((model(X).argmax(dim=1) == y).float().mean())
+    finally:
+        model.train(was_training)
+
+
+def confusion_matrix(model: torch.nn.Module, data, classes: int = 10) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs: the diagonal is right, the rest shows
+    which digits are taken for which.
+
+    >>> m = torch.nn.Linear(2, 2); m.weight.data = torch.eye(2); m.bias.data = torch.zeros(2)
+    >>> confusion_matrix(m, (torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 1])), classes=2).tolist()
+    [[1, 0], [1, 0]]
+    """
+    classes = check_int("classes", classes, low=2)
+    X, y = check_training_data(data)
+    check_model_fits(model, X, y, "cross_entropy")
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        scores = model(X)
+    model.train(was_training)
+    if scores.shape[1] != classes or int(y.max()) >= classes:
+        raise ValueError(
+            f"classes must be the number of classes the model scores ({scores.shape[1]}), "
+            f"with every label in 0..classes-1 (labels reach {int(y.max())}); got classes={classes}"
+        )
+    predicted = scores.argmax(dim=1)
+    counts = torch.bincount(y * classes + predicted, minlength=classes * classes)
+    return counts.reshape(classes, classes).numpy()

@@ -484,13 +484,11 @@ def single_process_references(
     check_int("seed", seed, low=0, high=2**32 - 1)
     data = quadratic_data(n, seed=seed)
     order = lambda epoch: global_batches(n, world_size, batch_size, epoch - 1, seed=seed)  # noqa: E731
-    # The batches come from `order`; batch_size only bounds them (padding never makes one larger than n).
-    largest = min(world_size * batch_size, n)
     results = {}
     for name, steps in (("one big batch", 1), ("accumulation", world_size)):
         model = tutorial_mlp(seed=seed)
-        train(model, data, batch_size=largest, epochs=epochs, lr=lr, momentum=momentum,
-              accumulation_steps=steps, batch_indices=order)  # fmt: skip
+        train(model, data, epochs=epochs, lr=lr, momentum=momentum,
+              accumulation_steps=steps, batches=order)  # fmt: skip
         results[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return results
 

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from gdlessons.data import linear_data, quadratic_data
 from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
+from gdlessons.metrics import evaluate
 from gdlessons.models import LinearModel, tutorial_mlp
-from gdlessons.training import evaluate, train
+from gdlessons.training import train
 
 q1 = Exercise(
     "q1",
@@ -298,7 +299,9 @@ q6 = CodeExercise(
     "epochs=epochs, lr=lr, seed=seed)`, then `evaluate(run, data)`.",
     solution="""import copy
 
-from gdlessons.training import evaluate, train
+from gdlessons.metrics import evaluate
+
+from gdlessons.training import train
 
 
 def fair_comparison(model, data, batch_sizes, epochs, lr, seed):

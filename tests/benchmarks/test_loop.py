@@ -17,7 +17,7 @@ def test_the_shuffled_bare_loop_is_train_without_bookkeeping():
     """Same permutation, same gathers, same slices, same updates: the same parameters."""
     X, y = quadratic_data(100).tensors()
     reference = tutorial_mlp(seed=0)
-    train(reference, (X, y), batch_size=32, epochs=3, lr=0.01, seed=5, progress=False)
+    train(reference, (X, y), batch_size=32, epochs=3, lr=0.01, seed=5)
     bare = tutorial_mlp(seed=0)
     opt = torch.optim.SGD(bare.parameters(), lr=0.01)
     done = loop.bare_epochs(bare, opt, X, y, 32, 3, torch.Generator().manual_seed(5))

@@ -7,8 +7,8 @@ import math
 import sweep as bench
 
 from gdlessons.data import quadratic_data
+from gdlessons.metrics import evaluate
 from gdlessons.models import tutorial_mlp
-from gdlessons.training import evaluate
 
 
 def test_agreement_puts_diverged_runs_apart(monkeypatch):

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from gdlessons.chapters import all_explorers
 from gdlessons.chapters import ch01_training_loop as ch
+from gdlessons.compare import compare
 from gdlessons.data import linear_data
 from gdlessons.models import LinearModel, tutorial_mlp
 from gdlessons.training import train
@@ -44,15 +45,6 @@ def test_hand_path_is_the_notebooks_loop(lr):
     assert (w, b) == tuple(path.params[0])
 
 
-def test_same_reports_equality_and_the_largest_gap():
-    assert ch.same([1.0, 2.0], [1.0, 2.0]).equal
-    c = ch.same({"w": torch.ones(2)}, {"w": torch.tensor([1.0, 1.5])})
-    assert not c and c.max_difference == 0.5 and "False" in repr(c)
-    assert not ch.same(torch.ones(2), torch.ones(3)).equal
-    assert not ch.same(torch.ones(1, dtype=torch.float64), torch.ones(1)).equal
-    assert ch.same(LinearModel(1.0, 2.0), LinearModel(1.0, 2.0)).equal
-
-
 def test_least_squares_and_the_stability_bound():
     w, b = ch.least_squares(X, Y)
     model, _ = notebook_hand_loop(0.3, 300)
@@ -86,8 +78,8 @@ def test_dataloader_loop_is_train_on_the_same_batches(make):
     a, b = make(), make()
     losses = ch.dataloader_loop(a, ch.make_loader(X, Y, 16, seed=3), lr=0.05, epochs=2)
     order = ch.index_loader(len(X), 16, seed=3)
-    h = train(b, (X, Y), batch_size=16, epochs=2, lr=0.05, batch_indices=lambda e: list(order))
-    assert h.iterations.loss == losses and ch.same(a, b).equal
+    h = train(b, (X, Y), batch_size=16, epochs=2, lr=0.05, batches=lambda e: list(order))
+    assert h.iterations.loss == losses and compare(a, b).equal
 
 
 def test_train_seed_is_one_randperm_per_epoch():
@@ -103,7 +95,7 @@ def test_train_seed_is_one_randperm_per_epoch():
             losses.append(loss.item())
     trained = LinearModel(-1.0, 2.5)
     h = train(trained, (X, Y), batch_size=16, epochs=3, lr=0.1, seed=7)
-    assert h.iterations.loss == losses and ch.same(trained, model).equal
+    assert h.iterations.loss == losses and compare(trained, model).equal
 
 
 def test_small_helpers():

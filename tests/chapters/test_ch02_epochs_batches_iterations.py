@@ -12,6 +12,7 @@ from gdlessons.chapters import all_explorers
 from gdlessons.chapters import ch02_epochs_batches_iterations as epochs
 from gdlessons.data import quadratic_data
 from gdlessons.display.sizes import MIN_FONT_PT, problems
+from gdlessons.hooks import EvaluateEvery
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
 
@@ -53,7 +54,8 @@ def test_the_picture_shows_the_batches_the_iterator_gives():
 def test_counts_agree_with_a_real_train_run():
     data = quadratic_data(103)
     for kw in [{}, {"drop_last": True}, {"replacement": True}]:
-        h = train(tutorial_mlp(), data, batch_size=20, epochs=3, lr=0.01, seed=3, **kw)
+        batches = BatchIterator(data.X, data.y, batch_size=20, seed=3, **kw)
+        h = train(tutorial_mlp(), data, epochs=3, lr=0.01, batches=batches)
         a = epochs.batch_assignment(103, 20, 3, seed=3, **kw)
         run, pic = epochs.run_counts(h), a.counts()
         for key in ["iterations per epoch", "iterations", "samples seen", "epochs"]:
@@ -118,7 +120,7 @@ def test_epoch_costs_count_updates_and_memory():
 def test_compare_runs_reads_losses_at_matching_iterations():
     data = quadratic_data(100)
     runs = [
-        train(tutorial_mlp(), data, batch_size=B, epochs=4, lr=0.01, evaluate_every=2)
+        train(tutorial_mlp(), data, batch_size=B, epochs=4, lr=0.01, hooks=[EvaluateEvery(2)])
         for B in [25, 50]
     ]
     rows = epochs.compare_runs(runs, at_iteration=4)

@@ -35,8 +35,10 @@ from gdlessons.chapters.ch03_three_variants import (
 )
 from gdlessons.data import linear_data, quadratic_data
 from gdlessons.display.sizes import problems
+from gdlessons.hooks import EvaluateEvery, RecordParams
+from gdlessons.metrics import evaluate
 from gdlessons.models import LinearModel, tutorial_mlp
-from gdlessons.training import evaluate, train
+from gdlessons.training import train
 
 LINE = linear_data(60, seed=0)
 VARIANTS = {"batch": "full", "stochastic": 1, "mini": 8}
@@ -46,7 +48,7 @@ VARIANTS_40 = VARIANTS
 @pytest.fixture(scope="module")
 def runs():
     return compare_variants(
-        LinearModel(), LINE, variants=VARIANTS, epochs=3, lr=0.1, record_params=True
+        LinearModel(), LINE, variants=VARIANTS, epochs=3, lr=0.1, hooks=[RecordParams()]
     )
 
 
@@ -74,7 +76,12 @@ def test_full_data_loss_is_measured_at_the_start_and_about_evals_per_epoch_times
 
 def test_each_run_matches_a_plain_train_call(runs):
     alone = train(
-        LinearModel(), LINE, batch_size=8, epochs=3, lr=0.1, evaluate_every=1, record_params=True
+        LinearModel(),
+        LINE,
+        batch_size=8,
+        epochs=3,
+        lr=0.1,
+        hooks=[EvaluateEvery(1), RecordParams()],
     )
     assert alone.iterations == runs["mini"].iterations
     assert torch.equal(alone.param_trajectory("w"), runs["mini"].param_trajectory("w"))
@@ -142,7 +149,7 @@ def test_vectorised_paths_replay_train_exactly(batch_size):
             epochs=2,
             lr=lr,
             seed=3,
-            record_params=True,
+            hooks=[RecordParams()],
         )
         ref = torch.stack([h.param_trajectory("w"), h.param_trajectory("b")], 1).double().numpy()
         assert paths[i].shape == ref.shape

@@ -29,8 +29,9 @@ from gdlessons.chapters.ch08_batch_size_meets_learning_rate import (
 )
 from gdlessons.data import digits_data
 from gdlessons.history import History
+from gdlessons.metrics import evaluate
 from gdlessons.models import digits_classifier
-from gdlessons.training import evaluate, train
+from gdlessons.training import train
 
 SIZES, RATES = (256, 512), (0.5, 1.0, 64.0)
 
@@ -48,7 +49,7 @@ def test_grid_cell_matches_train(grid):
     train_data, val_data = digits_data(seed=0)
     h = train(
         digits_classifier(hidden=32, seed=0), train_data, batch_size=256, epochs=2, lr=0.5,
-        loss="cross_entropy", val_data=val_data, seed=0, progress=False,
+        loss="cross_entropy", val_data=val_data, seed=0,
     )  # fmt: skip
     assert grid.history(256, 0.5).epochs.val_loss == pytest.approx(h.epochs.val_loss, rel=1e-4)
 
@@ -109,7 +110,6 @@ def test_epochs_to_target_stops_at_the_first_epoch_reaching_it():
             epochs=epochs,
             lr=1.0,
             loss="cross_entropy",
-            progress=False,
         )
         return evaluate(model, val_data, "cross_entropy")
 

@@ -1,68 +1,14 @@
-"""Chapter 00 exercises: right, wrong and missing answers; the code exercises with their
-reference, every typical mistake, the placeholder, a function that raises and one that never
-returns."""
+"""Chapter 00 exercises: what q5 and q6 accept besides the reference, what they say about other
+wrong answers, and that their checks leave the cases and the generators alone. The rules every
+exercise keeps are tested in test_rules.py."""
 
-import json
 import math
-from pathlib import Path
 
-import pytest
 import torch
 from torch import nn
 
 from gdlessons.exercises import ch00_welcome as ex
-from gdlessons.exercises import questions_in
 from gdlessons.models import initialise
-from tests.exercises import shared
-
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_welcome.ipynb"
-
-RIGHT = {"q1": 1056, "q2": math.sqrt(2 / 64), "q3": "learning rate", "q4": 0.1}
-WRONG = {"q1": 1024, "q2": math.sqrt(1 / 64), "q3": "weight of layer 2", "q4": 0.01}
-
-
-@pytest.mark.parametrize("name", sorted(RIGHT))
-def test_right_wrong_and_missing_answers(name):
-    q = getattr(ex, name)
-    assert q.check(RIGHT[name]).status == "correct"
-    wrong = q.check(WRONG[name])
-    assert wrong.status == "incorrect"
-    assert str(RIGHT[name]) not in wrong.message
-    assert q.check(...).status == "not attempted"
-
-
-CODE = [ex.q5, ex.q6]
-FUNCTION = {"q5": "he_uniform_", "q6": "he_normal_init"}
-
-
-def solution_of(q):
-    return shared.solution_of(q, FUNCTION[q.name])
-
-
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_reference_and_printed_solution_are_correct(q, capsys):
-    shared.check_reference_and_solution(q, FUNCTION[q.name], capsys)
-
-
-@pytest.mark.parametrize(
-    ("q", "mistake"),
-    [(q, m) for q in CODE for m in q.mistakes],
-    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
-)
-def test_every_mistake_reaches_its_message(q, mistake):
-    shared.check_mistake_message(q, mistake, hint_required=True)
-
-
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
-    messages = [q.check(m.fn).message for m in q.mistakes]
-    assert len(set(messages)) == len(messages)
-
-
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    shared.check_placeholder_raising_and_endless(q, monkeypatch)
-
 
 # --- q5 ---------------------------------------------------------------------------------------
 
@@ -156,21 +102,3 @@ def test_q6_check_leaves_the_cases_and_the_generators_alone():
     assert torch.equal(case["model"][0].weight, weight)
     assert all(torch.equal(a, b) for a, b in zip(ex._model_cases()[0]["model"].parameters(),
                                                   case["model"].parameters()))  # fmt: skip
-
-
-# --- the notebook's exercise cells ------------------------------------------------------------
-
-
-def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
-    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
-    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
-    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
-    sources = ["".join(c["source"]).strip() for c in cells]
-    for q in questions_in(ex):
-        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
-        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
-        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
-        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
-        shown = json.dumps(cells[at[0]]["outputs"])
-        assert f"{q.name}: not attempted" in shown, q.name
-    assert sources[-1] == "progress(ex)"

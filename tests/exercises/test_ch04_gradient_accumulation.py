@@ -1,6 +1,6 @@
-"""Chapter 04 exercises: right, wrong and missing answers; the code exercises with their
-reference, every typical mistake, the placeholder, a function that raises and one that never
-returns."""
+"""Chapter 04 exercises: what the questions accept besides the expected answer; what q6 and q7
+say about other wrong answers, and that their references are the chapter's loops. The rules every
+exercise keeps are tested in test_rules.py."""
 
 from __future__ import annotations
 
@@ -16,20 +16,11 @@ from torch.nn.functional import mse_loss
 
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch04_gradient_accumulation as ex
-from gdlessons.exercises import questions_in
 from gdlessons.models import LinearModel
 from gdlessons.training import train
 from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_gradient_accumulation.ipynb"
-
-CASES = [
-    (ex.q1, 8, 6),
-    (ex.q2, 0.2, 0.05),
-    (ex.q3, 8, 1.6),
-    (ex.q4, "BatchNorm1d", "ReLU"),
-    (ex.q5, 25, 100),
-]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,19 +35,6 @@ def one_warm_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("question, right, wrong", CASES, ids=[q.name for q, _, _ in CASES])
-def test_checker(question, right, wrong):
-    assert question.check(right).status == "correct"
-    assert question.check(wrong).status == "incorrect"
-    assert question.check(...).status == "not attempted"
-
-
-@pytest.mark.parametrize("question", [q for q, _, _ in CASES], ids=[q.name for q, _, _ in CASES])
-def test_hint_and_solution_print(question, capsys):
-    assert question.hint() and question.solution()
-    assert question.name in capsys.readouterr().out
-
-
 def test_q4_ignores_case_and_rejects_unknown_layers():
     assert ex.q4.check(" batchnorm1d ").correct
     assert "Choose one of" in ex.q4.check("Conv2d").message
@@ -64,42 +42,6 @@ def test_q4_ignores_case_and_rejects_unknown_layers():
 
 def test_q1_rejects_fractions():
     assert ex.q1.check(7.5).status == "incorrect"
-
-
-# --- the code exercises -----------------------------------------------------------------------
-
-CODE = [ex.q6, ex.q7]
-FUNCTION = {"q6": "micro_batch_gradient", "q7": "fixed_accumulation"}
-
-
-def solution_of(q):
-    return shared.solution_of(q, FUNCTION[q.name])
-
-
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_reference_and_printed_solution_are_correct(q, capsys):
-    shared.check_reference_and_solution(q, FUNCTION[q.name], capsys)
-
-
-@pytest.mark.parametrize(
-    ("q", "mistake"),
-    [(q, m) for q in CODE for m in q.mistakes],
-    ids=lambda v: getattr(v, "name", None) or v.fn.__name__,
-)
-def test_every_mistake_reaches_its_message(q, mistake):
-    shared.check_mistake_message(q, mistake, hint_required=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_every_mistake_is_wrong_and_told_apart_from_the_others(q):
-    messages = [q.check(m.fn).message for m in q.mistakes]
-    assert len(set(messages)) == len(messages)
-
-
-@pytest.mark.parametrize("q", CODE, ids=lambda q: q.name)
-def test_placeholder_raising_and_endless_functions(q, monkeypatch):
-    shared.check_placeholder_raising_and_endless(q, monkeypatch)
 
 
 # --- q6 ---------------------------------------------------------------------------------------
@@ -122,7 +64,7 @@ def test_q6_reference_is_one_backward_over_the_whole_batch():
 
 def test_q6_watched_model_sees_the_micro_batches():
     case = ex._micro_cases()[0]
-    solution_of(ex.q6)(**case)
+    shared.solution_of(ex.q6, "micro_batch_gradient")(**case)
     assert case["model"].largest_batch == case["micro_batch_size"]
 
 
@@ -209,21 +151,3 @@ def test_q7_check_leaves_the_generators_alone():
     before = torch.get_rng_state()
     ex.q7.check(ex.train_with_accumulation)
     assert torch.equal(before, torch.get_rng_state())
-
-
-# --- the notebook's exercise cells ------------------------------------------------------------
-
-
-def test_notebook_cells_end_with_the_check_and_keep_hints_apart():
-    """Uncommenting a hint in the cell after a check keeps the check's result on screen; the
-    unedited notebook shows "not attempted" for every question; the chapter ends with progress()."""
-    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
-    sources = ["".join(c["source"]).strip() for c in cells]
-    for q in questions_in(ex):
-        at = [i for i, s in enumerate(sources) if f"ex.{q.name}.check(" in s]
-        assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
-        assert sources[at[0]].splitlines()[-1].startswith(f"ex.{q.name}.check("), q.name
-        assert sources[at[0] + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()", q.name
-        shown = json.dumps(cells[at[0]]["outputs"])
-        assert f"{q.name}: not attempted" in shown, q.name
-    assert sources[-1] == "progress(ex)"

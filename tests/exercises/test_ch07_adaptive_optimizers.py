@@ -1,32 +1,15 @@
-"""Chapter 07 exercises: right, wrong and missing answers; the code exercises with their reference,
-each typical mistake, the placeholder, a function that raises and one that never returns."""
+"""Chapter 07 exercises: the answers match torch.optim's Adagrad, Adam and the measured escape;
+q6's reference is torch's AdamW; what q6 and q7 accept besides the reference and what they say
+about other wrong answers. The rules every exercise keeps are tested in test_rules.py."""
 
 from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 
 from gdlessons.chapters import ch07_adaptive_optimizers as ch
 from gdlessons.exercises import ch07_adaptive_optimizers as ex
-
-CASES = [
-    (ex.q1, -0.18, -0.3),
-    (ex.q2, 0.01, 0.0316),
-    (ex.q3, "sgd", "both"),
-    (ex.q4, "adamw", "adam"),
-    (ex.q5, 136, 40),
-]
-
-
-@pytest.mark.parametrize(
-    ("question", "right", "wrong"), CASES, ids=lambda c: getattr(c, "name", "")
-)
-def test_right_wrong_and_missing_answers(question, right, wrong):
-    assert question.check(right).status == "correct"
-    assert question.check(wrong).status == "incorrect"
-    assert question.check(...).status == "not attempted"
 
 
 def test_q1_matches_torch_adagrad():
@@ -51,6 +34,10 @@ def test_q5_matches_the_measured_escape():
     assert ex.q5.check(int(ch.leave_iteration(path))).correct
 
 
+def test_q5_answer_is_the_growth_law():
+    assert math.isclose(math.log(0.3 / 1e-6) / math.log(1.097), 136, rel_tol=0.01)
+
+
 # --- q6: AdamW's update --------------------------------------------------------------------------
 
 
@@ -65,54 +52,6 @@ def test_q6_reference_is_torch_adamw():
         opt.step()
         q, m, v = ex.adamw_update(q, g, m, v, t, lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=0.1)  # fmt: skip
     torch.testing.assert_close(q, p.detach(), rtol=1e-5, atol=1e-6)
-
-
-def test_q6_accepts_the_reference_and_the_solution_it_prints(capsys):
-    assert ex.q6.check(ex.adamw_update).status == "correct"
-    namespace = {}
-    exec(ex.q6.solution(), namespace)  # noqa: S102
-    assert ex.q6.check(namespace["adamw_update"]).status == "correct"
-    assert "Solution to q6" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("wrong", "words"),
-    [
-        (ex._no_bias_correction, "no bias correction"),
-        (ex._eps_inside, "eps inside the square root"),
-        (ex._l2_penalty, "Adam's L2 penalty"),
-        (ex._decay_after, "decayed p after the Adam step"),
-    ],
-)
-def test_q6_names_each_typical_mistake(wrong, words):
-    result = ex.q6.check(wrong)
-    assert result.status == "incorrect" and words in result.message
-
-
-def test_q6_placeholder_is_not_attempted():
-    def adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-        raise NotImplementedError
-
-    assert ex.q6.check(adamw_update).status == "not attempted"
-
-
-def test_q6_reports_a_raising_function_with_its_line():
-    def adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-        return p - lr * m / v.sqroot(), m, v
-
-    result = ex.q6.check(adamw_update)
-    assert result.status == "incorrect" and "AttributeError" in result.message
-
-
-def test_q6_stops_a_function_that_never_returns(monkeypatch):
-    monkeypatch.setattr(ex.q6, "time_limit", 0.3)
-
-    def adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-        while True:
-            t += 1
-
-    result = ex.q6.check(adamw_update)
-    assert result.status == "incorrect" and "stopped after 0.3 s" in result.message
 
 
 def test_q6_names_a_wrong_return_and_a_plain_difference():
@@ -130,14 +69,6 @@ def test_q6_names_a_wrong_return_and_a_plain_difference():
 # --- q7: no weight decay on biases -----------------------------------------------------------------
 
 
-def test_q7_accepts_the_reference_and_the_solution_it_prints(capsys):
-    assert ex.q7.check(ex.no_decay_on_biases).status == "correct"
-    namespace = {"torch": torch}
-    exec(ex.q7.solution(), namespace)  # noqa: S102
-    assert ex.q7.check(namespace["no_decay_on_biases"]).status == "correct"
-    capsys.readouterr()
-
-
 def test_q7_accepts_splitting_by_dimension_instead_of_name():
     def by_dimension(model):
         weights = [p for p in model.parameters() if p.ndim > 1]
@@ -149,19 +80,6 @@ def test_q7_accepts_splitting_by_dimension_instead_of_name():
         return torch.optim.AdamW(groups, lr=1e-3)
 
     assert ex.q7.check(by_dimension).status == "correct"
-
-
-@pytest.mark.parametrize(
-    ("wrong", "words"),
-    [
-        (ex._one_group, "the biases too"),
-        (ex._swapped, "groups are swapped"),
-        (ex._biases_left_out, "in no group"),
-    ],
-)
-def test_q7_names_each_typical_mistake(wrong, words):
-    result = ex.q7.check(wrong)
-    assert result.status == "incorrect" and words in result.message
 
 
 def test_q7_names_other_differences():
@@ -180,30 +98,3 @@ def test_q7_names_other_differences():
     assert "use torch.optim.AdamW" in ex.q7.check(plain_adam).message
     assert "returned list" in ex.q7.check(no_optimizer).message
     assert "has lr 0.1, expected 0.001" in ex.q7.check(fast_biases).message
-
-
-def test_q7_placeholder_raising_and_endless_functions(monkeypatch):
-    def placeholder(model):
-        raise NotImplementedError
-
-    def raising(model):
-        return torch.optim.AdamW(model.no_such_method(), lr=1e-3)
-
-    def endless(model):
-        while True:
-            pass
-
-    monkeypatch.setattr(ex.q7, "time_limit", 0.3)
-    assert ex.q7.check(placeholder).status == "not attempted"
-    assert "AttributeError" in ex.q7.check(raising).message
-    assert "stopped after" in ex.q7.check(endless).message
-
-
-def test_hints_and_solutions_exist(capsys):
-    for question in (ex.q1, ex.q2, ex.q3, ex.q4, ex.q5, ex.q6, ex.q7):
-        assert question.hint() and question.solution()
-    assert "Hint for q7" in capsys.readouterr().out
-
-
-def test_q5_answer_is_the_growth_law():
-    assert math.isclose(math.log(0.3 / 1e-6) / math.log(1.097), 136, rel_tol=0.01)

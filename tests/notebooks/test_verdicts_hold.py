@@ -18,6 +18,7 @@ from gdlessons.chapters import ch05_learning_rate as ch05
 from gdlessons.chapters import ch06_momentum_and_schedules as ch06
 from gdlessons.chapters import ch08_batch_size_meets_learning_rate as ch08
 from gdlessons.data import digits_data, quadratic_data
+from gdlessons.hooks import FullTrainLoss
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
 from tests.notebooks.conftest import ROOT
@@ -57,7 +58,7 @@ def test_ch05_rate_verdicts():
         data = nudged(quadratic_data(p["n"]), nudge)
         runs = {
             lr: train(tutorial_mlp(seed=p["seed"]), data, batch_size=p["batch_size"],
-                      epochs=p["epochs"], lr=lr, full_train_loss=True)
+                      epochs=p["epochs"], lr=lr, hooks=[FullTrainLoss()])
             for lr in p["mlp_rates"]
         }  # fmt: skip
         return ch05.rate_verdicts(runs)

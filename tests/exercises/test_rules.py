@@ -1,0 +1,311 @@
+"""The rules every exercise keeps, tested once over every chapter's questions.
+
+Each ``gdlessons/exercises/chNN_*.py`` is found here by itself, and its questions are the ones
+:func:`questions_in` lists, so a new chapter or question is covered without editing this file,
+except for its data below: a number or word question needs its right answer and a typical wrong
+one in ``ANSWERS`` (the tests fail until it has them). A code question needs nothing here: its
+function is the one the chapter's notebook hands to the check. What one chapter's answers,
+mistakes and feedback say is tested in that chapter's file.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import json
+import math
+import pkgutil
+import random
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import gdlessons.exercises
+from gdlessons.exercises import Exercise, questions_in
+from gdlessons.exercises.code import CodeExercise, _isolated, _run_compare
+from tests.exercises import shared
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+CHAPTERS = {
+    info.name: importlib.import_module(f"{gdlessons.exercises.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(gdlessons.exercises.__path__)
+    if re.fullmatch(r"ch\d\d_\w+", info.name)
+}
+
+# (right, wrong) for every number or word question, by chapter.
+ANSWERS = {
+    "ch00_welcome": {
+        "q1": (1056, 1024),
+        "q2": (math.sqrt(2 / 64), math.sqrt(1 / 64)),
+        "q3": ("learning rate", "weight of layer 2"),
+        "q4": (0.1, 0.01),
+    },
+    "ch01_training_loop": {"q1": (8, 4), "q2": (1.5, 0.5), "q6": (21, 18)},
+    "ch02_epochs_batches_iterations": {
+        "q1": (29, 28),
+        "q2": (28, 29),
+        "q3": (5, 64),
+        "q4": (0.368, 0.632),
+        "q5": (128, 1000),
+        "q6": ("B=32", "same"),
+    },
+    "ch03_three_variants": {
+        "q1": (128, 1000),
+        "q2": ("iteration", "epoch"),
+        "q3": (111.0, 100.0),
+        "q4": (128, 64),
+    },
+    "ch04_gradient_accumulation": {
+        "q1": (8, 6),
+        "q2": (0.2, 0.05),
+        "q3": (8, 1.6),
+        "q4": ("BatchNorm1d", "ReLU"),
+        "q5": (25, 100),
+    },
+    "ch05_learning_rate": {
+        "q1": (0.5, 0.25),
+        "q2": (0.25, 0.5),
+        "q3": ("oscillating", "divergent"),
+        "q4": (0.2, 4.0),
+    },
+    "ch06_momentum_and_schedules": {
+        "q1": (-0.29, -0.19),
+        "q2": (0.669, 0.818),
+        "q3": (0.0125, 0.1),
+        "q4": ("pytorch", "eta_inside"),
+        "q5": (1.998, 2.0),
+    },
+    "ch07_adaptive_optimizers": {
+        "q1": (-0.18, -0.3),
+        "q2": (0.01, 0.0316),
+        "q3": ("sgd", "both"),
+        "q4": ("adamw", "adam"),
+        "q5": (136, 40),
+    },
+    "ch08_batch_size_meets_learning_rate": {
+        "q1": (8, 4),
+        "q2": ("over-fit", "good fit"),
+        "q3": (2.0, 0.5),
+        "q4": (24, 6),
+    },
+    "ch09_data_parallel": {"q1": (128, 32), "q2": (2, 0), "q3": ("mean", "sum")},
+}
+
+# Chapters that give every typical mistake a hint of its own (elsewhere some fall back on the
+# question's hint).
+EVERY_MISTAKE_HINTED = {
+    "ch00_welcome",
+    "ch02_epochs_batches_iterations",
+    "ch03_three_variants",
+    "ch04_gradient_accumulation",
+}
+
+
+def questions(kind: type = object) -> list:
+    """(chapter, question) for every question of that kind, with ids like ``ch05-q3``."""
+    return [
+        pytest.param(chapter, q, id=f"{chapter[:4]}-{q.name}")
+        for chapter, module in CHAPTERS.items()
+        for q in questions_in(module)
+        if isinstance(q, kind)
+    ]
+
+
+MISTAKES = [
+    pytest.param(chapter, q, m, id=f"{chapter[:4]}-{q.name}-{m.fn.__name__}")
+    for chapter, q in (p.values for p in questions(CodeExercise))
+    for m in q.mistakes
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """As in the notebooks (``setup()``): one thread is faster for these small models."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@functools.cache
+def code_cells(chapter: str) -> list[dict]:
+    """The code cells of the chapter's notebook (``ch05_x`` is ``notebooks/05_x.ipynb``)."""
+    notebook = json.loads((NOTEBOOKS / f"{chapter[2:]}.ipynb").read_text())
+    return [c for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def sources(chapter: str) -> list[str]:
+    return ["".join(c["source"]).strip() for c in code_cells(chapter)]
+
+
+def check_cell(chapter: str, q) -> tuple[int, str]:
+    """The index of the one cell that checks ``q``, and the name it hands to the check: the
+    cell ends with ``ex.q5.check(he_uniform_)``."""
+    at = [i for i, s in enumerate(sources(chapter)) if f"ex.{q.name}.check(" in s]
+    assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
+    last = sources(chapter)[at[0]].splitlines()[-1]
+    checked = re.fullmatch(rf"ex\.{q.name}\.check\((\w+)\)", last)
+    assert checked, f"the cell that checks {q.name} ends with {last!r}, not with the check"
+    return at[0], checked.group(1)
+
+
+def imports_above(chapter: str, index: int) -> dict:
+    """What the import statements in the notebook's cells above cell ``index`` define."""
+    namespace: dict = {}
+    for source in sources(chapter)[:index]:
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                exec(compile(ast.Module([node], type_ignores=[]), chapter, "exec"), namespace)
+    return namespace
+
+
+# --- every question ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_questions_are_numbered_in_order_and_of_a_kind_these_rules_know(chapter):
+    found = questions_in(CHAPTERS[chapter])
+    assert found, "no questions"
+    assert [q.name for q in found] == [f"q{i}" for i in range(1, len(found) + 1)]
+    for q in found:
+        assert isinstance(q, (Exercise, CodeExercise)), f"{q.name} is a {type(q).__name__}"
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions())
+def test_hint_and_solution_print_and_return_their_text(chapter, q, capsys):
+    assert q.hint() == q._hint
+    assert capsys.readouterr().out == f"Hint for {q.name}: {q._hint}\n"
+    assert q.solution() == q._solution
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"Solution to {q.name}") and q._solution in printed
+
+
+# --- in the notebook --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions())
+def test_notebook_checks_each_question_once_with_hint_and_solution_below(chapter, q):
+    """The check is its cell's last line, so its result shows; uncommenting the hint in the cell
+    after it keeps that result on screen; the unedited notebook shows "not attempted"."""
+    at, _ = check_cell(chapter, q)
+    assert sources(chapter)[at + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()"
+    assert f"{q.name}: not attempted" in json.dumps(code_cells(chapter)[at]["outputs"])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_notebook_ends_with_progress(chapter):
+    assert sources(chapter)[-1].endswith("progress(ex)")
+
+
+# --- number and word questions ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS.keys() | ANSWERS.keys()))
+def test_answers_are_given_for_exactly_the_number_and_word_questions(chapter):
+    assert chapter in CHAPTERS, "ANSWERS names a chapter that has no exercise module"
+    asked = [q.name for q in questions_in(CHAPTERS[chapter]) if isinstance(q, Exercise)]
+    assert sorted(ANSWERS.get(chapter, {})) == asked, f"ANSWERS[{chapter!r}]"
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(Exercise))
+def test_right_wrong_and_missing_answers(chapter, q):
+    assert q.name in ANSWERS.get(chapter, {}), f"add ({q.name}'s right, wrong) to ANSWERS"
+    right, wrong = ANSWERS[chapter][q.name]
+    assert q.check(right).correct
+    if isinstance(right, (int, float)):  # as a notebook computes it, too
+        assert q.check(np.float64(right)).correct and q.check(torch.tensor(right)).correct
+    result = q.check(wrong)
+    assert result.status == "incorrect"
+    assert str(right) not in result.message.removesuffix(q._stuck()), "it gives the answer away"
+    assert q.check(...).status == "not attempted"
+
+
+# --- code questions ---------------------------------------------------------------------------
+
+
+def generators() -> tuple:
+    return random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state().tolist()
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(CodeExercise))
+def test_reference_and_printed_solution_are_correct(chapter, q):
+    """The printed solution, pasted into the exercise cell (below the notebook's imports),
+    defines the function the cell checks, and passes; checks leave the generators alone."""
+    at, name = check_cell(chapter, q)
+    assert f"def {name}(" in sources(chapter)[at], f"the cell checks {name} but does not define it"
+    solution = shared.solution_of(q, name, imports_above(chapter, at))
+    before = generators()
+    assert q.check(q.reference).correct
+    result = q.check(solution)
+    assert result.correct, result.message
+    assert generators() == before
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(CodeExercise))
+def test_placeholder_raising_and_endless_functions(chapter, q, monkeypatch):
+    """The notebook's placeholder says "not attempted"; a ZeroDivisionError shows the student's
+    own line and the hint; a function that never returns is stopped at the (shortened) limit."""
+    args = ", ".join(q.cases()[0])
+    namespace: dict = {}
+    exec(
+        textwrap.dedent(f"""
+        def placeholder({args}):
+            raise NotImplementedError  # as in the notebook
+
+        def raising({args}):
+            return 1 / 0
+
+        def endless({args}):
+            while True:
+                pass
+        """),
+        namespace,
+    )
+    untouched = q.check(namespace["placeholder"])
+    assert untouched.status == "not attempted" and "Traceback" not in untouched.message
+    raised = q.check(namespace["raising"])
+    assert raised.status == "incorrect" and "ZeroDivisionError" in raised.message
+    assert "in raising" in raised.message and "Hint:" in raised.message
+    monkeypatch.setattr(q, "time_limit", 0.3)
+    start = time.monotonic()
+    stopped = q.check(namespace["endless"])
+    assert "stopped after 0.3 s" in stopped.message and time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(("chapter", "q", "mistake"), MISTAKES)
+def test_every_mistake_reaches_its_message(chapter, q, mistake):
+    """A typical mistake is marked incorrect with its own message, ending with its own hint."""
+    result = q.check(mistake.fn)
+    assert result.status == "incorrect"
+    assert result.message.startswith(mistake.message), result.message
+    if chapter in EVERY_MISTAKE_HINTED:
+        assert mistake.hint, "every typical mistake in this chapter has its own hint"
+    assert result.message.endswith(f"Hint: {mistake.hint}" if mistake.hint else q._stuck())
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(CodeExercise))
+def test_every_mistake_is_wrong_and_told_apart_from_the_others(chapter, q):
+    """As the check compares outputs: no mistake passes, and an output that matches one mistake
+    matches no other, so the order of the mistakes does not matter; their messages differ."""
+    messages = [m.message for m in q.mistakes]
+    assert len(set(messages)) == len(messages)
+    with _isolated():  # run as the check runs them: a private copy of each case, seeded alike
+        cases = q.cases()
+        reference = [q._call(q.reference, case, i) for i, case in enumerate(cases)]
+        outputs = [[q._call(m.fn, case, i) for i, case in enumerate(cases)] for m in q.mistakes]
+
+    def taken_for(got, want) -> bool:
+        return all(_run_compare(q.compare, g, w, c) is None for g, w, c in zip(got, want, cases))
+
+    names = [m.fn.__name__ for m in q.mistakes]
+    for i, out in enumerate(outputs):
+        assert not taken_for(out, reference), f"{names[i]} passes the check"
+        also = [names[j] for j, other in enumerate(outputs) if j != i and taken_for(out, other)]
+        assert not also, f"{names[i]} is also taken for {also}"
