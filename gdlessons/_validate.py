@@ -201,20 +201,6 @@ def check_tensor(name: str, value: object, *, min_numel: int = 1, floating: bool
     return value
 
 
-def check_history(name: str, value: object, *, iterations: bool = True):
-    """Return ``value`` if it is a :class:`~gdlessons.history.History` that recorded at least one
-    iteration (when ``iterations``), else raise naming ``name`` (an empty History is bad data:
-    nothing to read off)."""
-    from gdlessons.history import History
-
-    check_instance(name, value, History, "a History, as train() returns")
-    if iterations and not value.iterations.iteration:
-        raise ValueError(
-            f"{name} must hold at least one iteration, got an empty History (bad data)"
-        )
-    return value
-
-
 def check_rows(name: str, value: object, columns, *, what: str = "a table") -> tuple:
     """Return ``value`` as a tuple if it is a non-empty list of dicts, each holding ``columns``
     (the rows of ``what``), else raise naming ``name`` or the row ``name[i]``."""

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 
 import torch
 
-from gdlessons._validate import check_choice
+from gdlessons._validate import check_choice, check_instance
 
 
 @dataclass
@@ -120,6 +120,21 @@ class History:
         names = [f.name for f in fields(self) if f.name != "params"]
         pairs = [(getattr(self, name), getattr(other, name)) for name in names]
         return same_params and all(_same_log(a, b) if is_dataclass(a) else a == b for a, b in pairs)
+
+
+def check_history(name: str, value: object, *, iterations: bool = True):
+    """Return ``value`` if it is a :class:`History` that recorded at least one iteration (when
+    ``iterations``), else raise naming ``name`` (an empty History is bad data: nothing to read off).
+
+    >>> check_history("run", History({}), iterations=False).config
+    {}
+    """
+    check_instance(name, value, History, "a History, as train() returns")
+    if iterations and not value.iterations.iteration:
+        raise ValueError(
+            f"{name} must hold at least one iteration, got an empty History (bad data)"
+        )
+    return value
 
 
 def _same(a, b) -> bool:

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
-TRUE_VALUES = {"1", "true", "yes", "on"}
-
-
-def rendering() -> bool:
-    """True while notebooks are being rendered or tested (``make render``/``make test`` set
-    ``GDLESSONS_RENDER=1``), so outputs stay static and deterministic."""
-    return os.environ.get("GDLESSONS_RENDER", "").lower() in TRUE_VALUES
+from gdlessons.settings import bars_disabled, rendering
 
 
 def progress_enabled(progress: bool | None, total: int, *, min_total: int = 2000) -> bool:
@@ -19,7 +12,7 @@ def progress_enabled(progress: bool | None, total: int, *, min_total: int = 2000
     runs, in an interactive session, and never while rendering or when ``TQDM_DISABLE`` is set."""
     if progress is not None:
         return bool(progress)
-    if rendering() or os.environ.get("TQDM_DISABLE", "").lower() in TRUE_VALUES:
+    if rendering() or bars_disabled():
         return False
     if total < min_total:
         return False

@@ -76,7 +76,7 @@ def show_figures_inline() -> bool:
 
     from gdlessons.display.plots import figure_png, shown_size
     from gdlessons.display.sizes import check
-    from gdlessons.progress import rendering
+    from gdlessons.settings import rendering
 
     def png_at_shown_size(fig: Figure):
         png = figure_png(fig)

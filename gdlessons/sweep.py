@@ -34,9 +34,16 @@ from gdlessons.batching import DEFAULT_BATCH_SIZE, EpochBatches
 from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.history import History, Recorder
 from gdlessons.metrics import LOSSES, resolve_loss
-from gdlessons.training import OPTIMIZERS, OPTIONS, check_option, make_scheduler
+from gdlessons.training import OPTIMIZERS, OPTIONS, check_options, make_scheduler
 
-CONFIG_KEYS = ("optimizer", "lr", "weight_decay", "seed", "scheduler") + tuple(
+GENERAL_KEYS = (
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "seed",
+    "scheduler",
+)  # beside each optimizer's own
+CONFIG_KEYS = GENERAL_KEYS + tuple(
     dict.fromkeys(key for options in OPTIONS.values() for key in options)
 )
 
@@ -426,27 +433,12 @@ def _check_configs(configs, *, factory: bool) -> list[SweepConfig]:
         if not isinstance(c, dict):
             raise TypeError(f"{where} must be a dict such as {{'lr': 0.1}}, got {type(c).__name__}")
         name = _check_optimizer(where, c.get("optimizer", "sgd"))
-        allowed = ["optimizer", "lr", "weight_decay", *OPTIONS[name], "seed", "scheduler"]
-        unknown = [key for key in c if key not in allowed]
-        if unknown:
-            owners = {key: [repr(o) for o in OPTIONS if key in OPTIONS[o]] for key in unknown}
-            hint = "; ".join(
-                f"{key!r} belongs to optimizer {' or '.join(o)}" for key, o in owners.items() if o
-            )
-            raise ValueError(
-                f"{where} keys must be among {allowed} for optimizer {name!r}, got {unknown}"
-                + (f" ({hint})" if hint else "")
-            )
+        given = check_options(name, c, where, besides=GENERAL_KEYS)
         if "lr" not in c:
             raise ValueError(f"{where} needs an 'lr' (learning rate), got {c!r}")
         lr = check_float(f"{where}['lr']", c["lr"], low=0.0, low_open=True)
         weight_decay = check_float(f"{where}['weight_decay']", c.get("weight_decay", 0.0), low=0.0)
-        options = {
-            key: check_option(f"{where}[{key!r}]", key, c.get(key, default))
-            for key, default in OPTIONS[name].items()
-        }
-        if options.get("nesterov") and options["momentum"] == 0:
-            raise ValueError(f"{where}: nesterov=True needs momentum > 0, got momentum=0")
+        options = {**OPTIONS[name], **given}  # torch.optim's defaults for the rest
         seed = c.get("seed")
         if seed is not None:
             seed = check_int(f"{where}['seed']", seed, low=0)

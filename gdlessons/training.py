@@ -99,9 +99,10 @@ def make_optimizer(
     return kind(model.parameters(), lr=lr, weight_decay=weight_decay, **options)
 
 
-def check_options(name: str, options: dict, where: str = "") -> dict:
+def check_options(name: str, options: dict, where: str = "", besides: Sequence[str] = ()) -> dict:
     """``options`` of optimizer ``name`` checked: known to it (a key that belongs to another
-    optimizer says which) and each in the range its ``torch.optim`` class accepts.
+    optimizer says which) and each in the range its ``torch.optim`` class accepts. ``where``
+    names the place they come from (``"configs[0]"``), ``besides`` the other keys allowed there.
 
     >>> check_options("adam", {"momentum": 0.9})
     Traceback (most recent call last):
@@ -109,20 +110,26 @@ def check_options(name: str, options: dict, where: str = "") -> dict:
     ValueError: optimizer 'adam' takes options among ['betas', 'eps'], got ['momentum'] ('momentum' belongs to optimizer 'sgd' or 'rmsprop')
     """
     allowed = OPTIONS[name]
-    unknown = [key for key in options if key not in allowed]
+    unknown = [key for key in options if key not in allowed and key not in besides]
+    at = f"{where}: " if where else ""
     if unknown:
         owners = {key: [repr(o) for o in OPTIONS if key in OPTIONS[o]] for key in unknown}
         hint = "; ".join(
             f"{key!r} belongs to optimizer {' or '.join(o)}" for key, o in owners.items() if o
         )
+        also = f" (besides {list(besides)})" if besides else ""
         raise ValueError(
-            f"optimizer {name!r} takes options among {list(allowed)}, got {unknown}"
+            f"{at}optimizer {name!r} takes options among {list(allowed)}{also}, got {unknown}"
             + (f" ({hint})" if hint else "")
         )
-    checked = {key: check_option(f"{where}{key}", key, value) for key, value in options.items()}
+    checked = {
+        key: check_option(f"{where}[{key!r}]" if where else key, key, value)
+        for key, value in options.items()
+        if key in allowed
+    }
     if checked.get("nesterov") and not checked.get("momentum"):
         raise ValueError(
-            "nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0"
+            f"{at}nesterov=True needs momentum > 0 (Nesterov is a form of momentum), got momentum=0"
         )
     return checked
 

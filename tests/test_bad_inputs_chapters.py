@@ -23,7 +23,6 @@ import torch
 import gdlessons
 import gdlessons.chapters
 from gdlessons._validate import (
-    check_history,
     check_mapping_of,
     check_numbers,
     check_rows,
@@ -41,7 +40,7 @@ from gdlessons.chapters import ch08_batch_size_meets_learning_rate as ch08
 from gdlessons.chapters import ch09_data_parallel as ch09
 from gdlessons.compare import compare, over_updates
 from gdlessons.data import linear_data, quadratic_data
-from gdlessons.history import History
+from gdlessons.history import History, check_history
 from gdlessons.hooks import RecordParams
 from gdlessons.models import tutorial_mlp
 from tests.test_bad_inputs import X, Y, assert_named
@@ -186,7 +185,7 @@ CASES = [
     ("ch03.least_squares(None)", lambda: ch03.least_squares(None), "data must be a Dataset or an (X, y) pair of tensors"),
     ("ch03.linear_loss(None, 1, 1)", lambda: ch03.linear_loss(None, 1, 1), "data must be a Dataset or an (X, y) pair of tensors"),
     ("ch08.plot_confusion(None)", lambda: ch08.plot_confusion(None), "confusion must be a square matrix"),
-    # the checks added to gdlessons._validate for the chapters' result helpers
+    # the checks added for the chapters' result helpers (gdlessons._validate, gdlessons.history)
     ("a dict of Histories holding a list", lambda: check_mapping_of("runs", {"a": []}, History, "a History"), "runs['a'] must be a History"),
     ("numbers given as text", lambda: check_numbers("losses", "1.0"), "losses must be a list or array of real numbers"),
     ("numbers of the wrong dimension", lambda: check_numbers("path", [[1.0, 2.0]]), "path must be 1-D"),
@@ -272,6 +271,15 @@ CASES = [
     ("path sentences of a reach row", lambda: ch03.path_sentences(ch03.reach_table(_line_runs()), 0.0), "rows[0] must be a row of path_table"),
     ("replay sentences of a TutorialRun", lambda: ch03.replay_sentences(ch03.TutorialRun("a", 1, 0.0, [], [0], [1.0], 1, 1, 0.1)), "replay must be a list"),
     ("divergence sentences of no rows", lambda: ch03.divergence_sentences([]), "rows must hold at least 1"),
+    # ch03: gradient noise
+    ("gradient noise with no batch sizes", lambda: ch03.gradient_noise(tutorial_mlp(), DATA, batch_sizes=[]), "batch_sizes"),
+    ("per-sample gradients of no model", lambda: ch03.per_sample_gradients(None, (X, Y)), "model must be a torch.nn.Module"),
+    ("per-sample gradients by loop of no model", lambda: ch03.per_sample_gradients_loop(None, (X, Y)), "model"),
+    ("theory variance of a negative variance", lambda: ch03.theory_variance(-1.0, 10, [1]), "sigma2"),
+    ("theory variance of no batch sizes", lambda: ch03.theory_variance(1.0, 10, []), "batch_sizes must hold"),
+    ("measured variance of no draws", lambda: ch03.measured_variance(torch.zeros(10, 3), [1], draws=0), "draws"),
+    ("doubling batch sizes of no samples", lambda: ch03.doubling_batch_sizes(0), "n"),
+    ("a noise plot of nothing", lambda: ch03.noise_plot(None), "result must be a NoiseResult"),
     # ch04: gradients, memory and the accumulation explorer
     ("a flat gradient of a tensor", lambda: ch04.flat_gradient(torch.zeros(3)), "model must be a torch.nn.Module"),
     ("a flat gradient of a model without parameters", lambda: ch04.flat_gradient(torch.nn.ReLU()), "model must have parameters"),
@@ -407,10 +415,11 @@ def test_bad_input_is_named(call, word):
 
 # --- coverage -----------------------------------------------------------------------------------
 
-CORE = ["_validate", "batching", "checks", "compare", "data", "gradient_noise", "history", "hooks",
+CORE = ["_validate", "batching", "checks", "compare", "data", "history", "hooks",
         "landscapes", "loop", "lr_finder", "metrics", "models", "schedules", "sweep", "training", "display.explorer", "display.frames",
-        "display.plots", "display.redraw", "display.sizes", "display.tables"]  # fmt: skip
-# Not audited (see the brief): the command line, rendering, the session file, the progress bar.
+        "display.landscapes", "display.plots", "display.range_test", "display.redraw", "display.sizes", "display.tables"]  # fmt: skip
+# Not audited (see the brief): the command line, rendering, the session file, the progress bar,
+# the environment switches (settings: they take no arguments).
 
 # Public functions and classes that take no argument that can be bad, by qualified name.
 ALLOWED = {

@@ -1,7 +1,7 @@
 """One module per chapter notebook, named like it: only that chapter's experiments and explorers.
 
-The shared core (data, batching, models, training, ...) never imports from here; notebooks,
-tests and benchmarks do.
+The shared core (data, batching, models, training, display, ...) never imports from here
+(``tests/test_imports.py`` holds it to that); notebooks, tests and benchmarks do.
 """
 
 from __future__ import annotations

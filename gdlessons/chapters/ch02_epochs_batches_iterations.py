@@ -24,7 +24,6 @@ from torch import nn
 
 from gdlessons._validate import (
     check_bool,
-    check_history,
     check_instance,
     check_int,
     check_rows,
@@ -33,7 +32,7 @@ from gdlessons._validate import (
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.data import as_tensors
 from gdlessons.display.plots import loss_curve, new_axes, new_figure
-from gdlessons.history import History
+from gdlessons.history import History, check_history
 from gdlessons.training import train
 
 # ---------------------------------------------------------------------------------------------

@@ -23,18 +23,11 @@ from gdlessons._validate import (
     check_numbers,
     check_sequence,
 )
+from gdlessons.display.landscapes import draw_path, plot_contours_2d, plot_curve_1d
 from gdlessons.display.plots import X_AXES, loss_curve, new_figure
 from gdlessons.history import History
 from gdlessons.hooks import FullTrainLoss
-from gdlessons.landscapes import (
-    SLOW_ABOVE,
-    draw_path,
-    eigenvalues_from_condition,
-    iterates,
-    plot_contours_2d,
-    plot_curve_1d,
-    regime,
-)
+from gdlessons.landscapes import SLOW_ABOVE, eigenvalues_from_condition, iterates, regime
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test
 from gdlessons.training import train
 

@@ -41,18 +41,12 @@ from gdlessons.batching import BatchIterator, iterations_per_epoch, resolve_batc
 from gdlessons.compare import Comparison, compare, over_updates
 from gdlessons.data import as_tensors, quadratic_data
 from gdlessons.display.explorer import Explorer
+from gdlessons.display.landscapes import draw_path, plot_contours_2d
 from gdlessons.display.plots import X_AXES, line_style, new_axes, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.hooks import RecordParams
-from gdlessons.landscapes import (
-    convergence_factor,
-    draw_path,
-    first_divergent,
-    iterates,
-    plot_contours_2d,
-    quadratic_loss,
-)
+from gdlessons.landscapes import convergence_factor, first_divergent, iterates, quadratic_loss
 from gdlessons.metrics import evaluate
 from gdlessons.models import tutorial_mlp
 from gdlessons.schedules import SCHEDULES, make_schedule

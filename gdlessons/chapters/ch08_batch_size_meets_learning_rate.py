@@ -42,6 +42,7 @@ from gdlessons.batching import iterations_per_epoch
 from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.data import Dataset, as_tensors, digits_data
 from gdlessons.display.plots import new_axes, new_figure
+from gdlessons.display.range_test import plot_range_test, range_test_legend
 from gdlessons.history import History
 from gdlessons.hooks import FullTrainLoss, StopWhen
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test, suggested_lr
@@ -1066,16 +1067,14 @@ def plot_confusion(confusion: np.ndarray, *, ax=None, title: str = "Confusion ma
 
 
 def plot_capstone_range_test(result: CapstoneResult, *, ax: Axes | None = None) -> Figure:
-    """The capstone's range test (``lr_finder.plot_range_test``, every rule's rate marked, the one
-    used named) with the one-cycle peak taken from it shaded (the y-axis already names the
-    cross-entropy loss).
+    """The capstone's range test (:func:`~gdlessons.display.range_test.plot_range_test`, every
+    rule's rate marked, the one used named) with the one-cycle peak taken from it shaded (the
+    y-axis already names the cross-entropy loss).
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> plot_capstone_range_test(r).axes[0].get_ylabel()
     'cross-entropy loss'
     """
-    from gdlessons.lr_finder import plot_range_test, range_test_legend
-
     check_instance("result", result, CapstoneResult, "a CapstoneResult, as run_capstone returns")
     c = result.range_test.config
     fig = plot_range_test(

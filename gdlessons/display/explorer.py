@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import gc
 import itertools
-import os
 from collections.abc import Callable, Hashable, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from gdlessons.display.redraw import Redraw
 from gdlessons.display.sizes import DENSITY, check
-from gdlessons.progress import rendering
+from gdlessons.settings import frames_folder, frames_url, rendering
 
 STATIC_NOTE = "(A static picture of the explorer's initial state: run this cell in JupyterLab to move the sliders.)"
 
@@ -239,19 +237,15 @@ class Explorer:
         if text:
             parts.append(f'<pre class="gdl-readout">{html.escape(text)}</pre>')
         parts.append(f'<p class="gdl-note"><i>{html.escape(STATIC_NOTE)}</i></p>')
-        folder = os.environ.get("GDLESSONS_FRAMES")
-        if folder:
+        folder = frames_folder()
+        if folder is not None:
+            # imported here, not at the top: frames is built on this module (it draws an
+            # Explorer's states), and only a build of the static site needs it
             from gdlessons.display.frames import export_frames
 
-            if not Path(folder).is_absolute():
-                raise ValueError(
-                    f"GDLESSONS_FRAMES must be an absolute folder, got {folder!r}: the kernel "
-                    f"runs in the notebook's folder ({Path.cwd()}), not where the build started"
-                )
-
             number = next(_EXPORTED)
-            url = f"{os.environ.get('GDLESSONS_FRAMES_URL', 'frames')}/explorer-{number}"
-            manifest = export_frames(self, Path(folder) / f"explorer-{number}", url)
+            url = f"{frames_url()}/explorer-{number}"
+            manifest = export_frames(self, folder / f"explorer-{number}", url)
             # "</" never appears inside the JSON, so it cannot end the script element early
             data = json.dumps(manifest, ensure_ascii=False).replace("</", "<\\/")
             parts.append(f'<script type="application/json" class="gdl-frames">{data}</script>')

@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import os
 import time
 from pathlib import Path
 
 from gdlessons._validate import check_int
+from gdlessons.display.explorer import Explorer
+from gdlessons.settings import frames_max
 
 #: Default cap on the states drawn per explorer; ``GDLESSONS_FRAMES_MAX`` overrides it.
 MAX_FRAMES = 200
@@ -90,15 +91,12 @@ def grid(explorer, max_frames: int = MAX_FRAMES) -> tuple[list[dict], int]:
     its initial value; and the number of states in the full grid.
 
     >>> import ipywidgets as w
-    >>> from gdlessons.display.explorer import Explorer
     >>> from gdlessons.display.plots import new_axes
     >>> ex = Explorer(lambda k: new_axes()[0], {"k": w.IntSlider(value=3, min=0, max=20)})
     >>> controls, full = grid(ex, max_frames=8)
     >>> full, controls[0]["labels"], controls[0]["initial"]
     (21, ['0', '3', '6', '10', '14', '18', '20'], 1)
     """
-    from gdlessons.display.explorer import Explorer
-
     if not isinstance(explorer, Explorer):
         raise TypeError(f"explorer must be an Explorer, got {type(explorer).__name__}")
     max_frames = check_int("max_frames", max_frames, low=1)
@@ -159,14 +157,13 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     """Draw every state of ``explorer``'s grid into ``folder`` (one PNG per distinct picture,
     named by its content) and return the manifest a page needs: controls and, per state
     (``"i,j,..."``, the value indices), the picture's address ``url/<name>.png`` and readout."""
-    from gdlessons.display.explorer import Explorer
-
     if not isinstance(explorer, Explorer):
         raise TypeError(f"explorer must be an Explorer, got {type(explorer).__name__}")
     if max_frames is not None:
         check_int("max_frames", max_frames, low=1)
     if max_frames is None:
-        max_frames = int(os.environ.get("GDLESSONS_FRAMES_MAX", MAX_FRAMES))
+        max_frames = frames_max()
+        max_frames = MAX_FRAMES if max_frames is None else max_frames
     controls, full = grid(explorer, max_frames)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,12 @@
-"""Every chapter as a student meets it: JupyterLab in headless Chromium (Debian's, no download).
+"""The course as a student meets it: JupyterLab in headless Chromium (Debian's, no download).
 
-For each chapter (a copy, with its quick parameters, so the committed notebooks are never
-touched): restart the kernel, run all cells, check there is no error and every explorer rendered,
-then move one slider with the keyboard and check that its figure and readout changed.
+The first chapter (a copy, with its quick parameters, so the committed notebooks are never
+touched) is run whole: restart the kernel, run all cells, check there is no error and every
+explorer rendered, then move one slider with the keyboard and check that its figure and readout
+changed. Every explorer the course registers is then shown in one notebook, each at the small
+data of tests/display/test_every_explorer.py, and each one's slider is moved the same way. The
+chapters themselves run elsewhere (nbval, papermill, the site build), so no chapter's training
+is repeated here only to reach its explorer.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ try:
     from playwright.sync_api import Error as PlaywrightError
 except ImportError:  # the tests skip (or fail in CI) without it
     PlaywrightError = RuntimeError
-from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+from tests.notebooks.conftest import NOTEBOOKS, quick_params
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "browser"
@@ -31,6 +35,8 @@ FLAGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
 RUN_TIMEOUT_S = 180
+IN_LAB = NOTEBOOKS[:1]  # run whole in the browser: the chapter a student opens first
+EVERY_EXPLORER = "every_explorer.ipynb"
 
 pytestmark = pytest.mark.browser
 
@@ -56,9 +62,10 @@ def lab(tmp_path_factory):
     from papermill.parameterize import parameterize_notebook
 
     root = tmp_path_factory.mktemp("course")
-    for nb in NOTEBOOKS:
+    for nb in IN_LAB:
         node = parameterize_notebook(load_notebook_node(str(nb)), quick_params(nb))
         write_ipynb(node, str(root / nb.name))
+    (root / EVERY_EXPLORER).write_text(json.dumps(_every_explorer_notebook()))
     work = tmp_path_factory.mktemp("lab")
     from playwright.sync_api import sync_playwright
 
@@ -127,37 +134,71 @@ def _open_and_run_all(page, url: str) -> dict:
     return _wait_until_run(page)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+@pytest.mark.parametrize("notebook", IN_LAB, ids=lambda nb: nb.stem)
 def test_chapter_runs_and_its_sliders_work(lab, notebook):
+    _run_in_lab(lab, notebook.name, _explorer_cells(notebook), move=1)
+
+
+def test_every_explorer_renders_and_moves(lab):
+    from gdlessons.chapters import all_explorers
+
+    _run_in_lab(lab, EVERY_EXPLORER, len(all_explorers()), move=len(all_explorers()))
+
+
+def _every_explorer_notebook() -> dict:
+    """One cell per registered explorer, built by the same small-data factory as the explorer
+    tests (its source is copied in, so the kernel needs only the package)."""
+    import inspect
+
+    from gdlessons.chapters import all_explorers
+    from tests.display.test_every_explorer import _quick
+
+    setup = (
+        "import torch\n\nfrom gdlessons.chapters import all_explorers\n\n"
+        "torch.set_num_threads(1)\nEXPLORERS = all_explorers()\n\n\n" + inspect.getsource(_quick)
+    )
+    sources = [setup, *(f"_quick({name!r})" for name in all_explorers())]
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {},
+         "outputs": [], "source": source}
+        for i, source in enumerate(sources)
+    ]  # fmt: skip
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _run_in_lab(lab, name: str, expected: int, *, move: int) -> None:
+    """Run notebook ``name`` in JupyterLab: no error output, ``expected`` explorers each shown at
+    its natural size with its labels whole, and the first ``move`` of them answering a slider."""
     base, token, browser = lab
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    stem = Path(name).stem
     try:
-        url = f"{base}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?reset&token={token}"  # one tab only
+        url = f"{base}/lab/workspaces/{stem}/tree/{name}?reset&token={token}"  # one tab only
         try:
             status = _open_and_run_all(page, url)
         except (RunStalled, PlaywrightError) as first:
             # A kernel restart can drop its websocket (seen here); one fresh try, then fail.
-            print(f"{notebook.name}: retrying once after: {first}")
+            print(f"{name}: retrying once after: {first}")
             status = _open_and_run_all(page, url)
         assert not status["errors"], f"error outputs: {status['errors']}"
         page.wait_for_timeout(1000)  # let widget views attach
         body = page.locator(".jp-Notebook").inner_text()
         assert "Error displaying widget" not in body
         explorers = page.locator(".gdl-explorer")
-        expected = _explorer_cells(notebook)
         assert explorers.count() == expected, (
             f"{explorers.count()} explorers rendered, {expected} expected"
         )
         for i in range(expected):
             figure = explorers.nth(i).locator(".gdl-figure")
             src = figure.get_attribute("src")
-            assert src and src.startswith("blob:"), "an explorer's figure did not render"
+            assert src and src.startswith("blob:"), f"explorer {i}'s figure did not render"
             _shown_at_natural_size(figure)
             _labels_not_cut(explorers.nth(i))
-        if expected:
-            _move_a_slider(page, explorers.first)
-        page.screenshot(path=str(OUTPUT / f"{notebook.stem}.png"), full_page=False)
+        for i in range(min(move, expected)):
+            _move_a_slider(page, explorers.nth(i))
+        page.screenshot(path=str(OUTPUT / f"{stem}.png"), full_page=False)
     finally:
         try:
             page.evaluate(f"() => {{ {JS_PANEL}.sessionContext.shutdown(); }}")  # not awaited

@@ -2,8 +2,11 @@
 controls move its picture and readout to the stored frame for that state, nothing is fetched
 from outside localhost and the console stays clean.
 
-The site is built from every chapter at its quick parameters with at most 24 states per explorer
-(``GDLESSONS_FRAMES_MAX``), served by a plain static file server.
+The site is built from every chapter at its off-default parameters (tests/offdefault_params:
+other seeds, odd sizes, other rates) with at most 24 states per explorer
+(``GDLESSONS_FRAMES_MAX``), served by a plain static file server. The build is also the test
+that every chapter runs top to bottom under parameters it was not rendered with: one execution
+per chapter serves both.
 """
 
 from __future__ import annotations
@@ -22,36 +25,56 @@ import pytest
 from gdlessons.book.build import build
 from tests.browser.test_jupyterlab import CHROMIUM, FLAGS, _unavailable
 from tests.lab_server import free_port
-from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, quick_params
+from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, offdefault_params
 
 pytestmark = pytest.mark.browser
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "site"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def built(tmp_path_factory):
+    """The site built from every chapter at its off-default parameters (no browser needed)."""
+    reuse = os.environ.get("GDLESSONS_SITE_REUSE")  # a site this test built before (debugging)
+    if reuse:
+        return Path(reuse), json.loads((Path(reuse) / "report.json").read_text())
+    # A relative folder, as `make book` passes one (build/book): the chapters' kernels run in
+    # notebooks/, so a path left relative would put the frames there, not beside the pages.
+    out = Path(os.path.relpath(tmp_path_factory.mktemp("book")))
+    os.environ["GDLESSONS_FRAMES_MAX"] = "24"
+    try:
+        report = build(out, NOTEBOOKS, parameters=offdefault_params, jobs=2)
+    finally:
+        os.environ.pop("GDLESSONS_FRAMES_MAX")
+    return out, report
+
+
+def test_every_chapter_runs_at_off_default_parameters(built):
+    """The build executes each chapter and stops, naming it, at the first error a cell raises."""
+    out, report = built
+    assert [c["name"] for c in report["chapters"]] == [nb.stem for nb in NOTEBOOKS]
+    for nb in NOTEBOOKS:
+        executed = json.loads((out / "src" / nb.name).read_text())
+        errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]  # fmt: skip
+        assert not errors, f"{nb.name}: {errors}"
+
+
+def test_frames_lie_beside_the_pages(built):
+    out, report = built
+    strays = [f for f in _untracked(NOTEBOOKS[0].parent) if "frames" in Path(f).parts]
+    assert not strays, f"the build wrote frames inside notebooks/: {strays[:3]}"
+    empty = [c["name"] for c in report["chapters"] if c["explorers"] and not c["frame_bytes"]]
+    assert not empty, f"chapters whose explorers have no frames beside the pages: {empty}"
+
+
+@pytest.fixture(scope="module")
+def site(built):
     reason = _unavailable()
     if reason:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"site test cannot run in CI: {reason}")
         pytest.skip(reason)
-    reuse = os.environ.get("GDLESSONS_SITE_REUSE")  # a site this test built before (debugging)
-    if reuse:
-        out = Path(reuse)
-        report = json.loads((out / "report.json").read_text())
-    else:
-        # A relative folder, as `make book` passes one (build/book): the chapters' kernels run in
-        # notebooks/, so a path left relative would put the frames there, not beside the pages.
-        out = Path(os.path.relpath(tmp_path_factory.mktemp("book")))
-        os.environ["GDLESSONS_FRAMES_MAX"] = "24"
-        try:
-            report = build(out, NOTEBOOKS, parameters=quick_params, jobs=2)
-        finally:
-            os.environ.pop("GDLESSONS_FRAMES_MAX")
-        strays = [f for f in _untracked(NOTEBOOKS[0].parent) if "frames" in Path(f).parts]
-        assert not strays, f"the build wrote frames inside notebooks/: {strays[:3]}"
-        empty = [c["name"] for c in report["chapters"] if c["explorers"] and not c["frame_bytes"]]
-        assert not empty, f"chapters whose explorers have no frames beside the pages: {empty}"
+    out, report = built
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "report.json").write_text(json.dumps(report, indent=1))
     port = free_port()

@@ -16,23 +16,9 @@ from torch.nn.functional import mse_loss
 
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch04_gradient_accumulation as ex
-from gdlessons.models import LinearModel
-from gdlessons.training import train
 from tests.exercises import shared
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_gradient_accumulation.ipynb"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_warm_thread():
-    """As in the notebook (``setup()``): one thread, faster for these small models on a shared
-    machine; and PyTorch's one-off costs (the first optimizer step) paid outside the checks'
-    time limit."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    train(LinearModel(), (torch.zeros(4, 1), torch.zeros(4, 1)), batch_size=2)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_q4_ignores_case_and_rejects_unknown_layers():

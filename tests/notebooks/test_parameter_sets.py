@@ -1,9 +1,7 @@
-"""Every chapter runs top to bottom under papermill with an off-default parameter set (other
-seeds, odd sizes, other rates) that its author did not render with.
-
-Its quick parameters are only checked here for being declared: the site test
-(tests/browser/test_site.py) executes every chapter at them while it builds the site, so running
-them again here would cost a whole pass over the course and check nothing more."""
+"""Every chapter's two small parameter sets name parameters it declares: the quick set
+(tests/quick_params, run whole in JupyterLab for the first chapter) and the off-default set
+(tests/offdefault_params: other seeds, odd sizes, other rates), at which the site test
+(tests/browser/test_site.py) executes every chapter while it builds the site."""
 
 from __future__ import annotations
 
@@ -12,7 +10,6 @@ import re
 
 import pytest
 
-from gdlessons.render import execute
 from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, offdefault_params, quick_params
 
 
@@ -32,18 +29,3 @@ def test_parameter_sets_are_declared(notebook, which):
         assert re.search(rf"^{name}\s*(:[^=\n]*)?=", declared, re.M), (
             f"{which} parameter {name!r} is not declared in the parameters cell"
         )
-
-
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
-def test_runs_with_off_default_parameters(notebook, tmp_path):
-    params = offdefault_params(notebook)
-    out = tmp_path / notebook.name
-    execute(notebook, out, params, cwd=notebook.parent)
-    executed = json.loads(out.read_text())
-    errors = [
-        o
-        for c in executed["cells"]
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "error"
-    ]
-    assert not errors, errors
