@@ -3,7 +3,7 @@ controls move its picture and readout to the stored frame for that state, nothin
 from outside localhost and the console stays clean.
 
 The site is built from every chapter at its off-default parameters (tests/offdefault_params:
-other seeds, odd sizes, other rates) with at most 24 states per explorer
+other seeds, odd sizes, other rates) with at most 12 states per explorer
 (``GDLESSONS_FRAMES_MAX``), served by a plain static file server. The build is also the test
 that every chapter runs top to bottom under parameters it was not rendered with: one execution
 per chapter serves both.
@@ -40,7 +40,7 @@ def built(tmp_path_factory):
     # A relative folder, as `make book` passes one (build/book): the chapters' kernels run in
     # notebooks/, so a path left relative would put the frames there, not beside the pages.
     out = Path(os.path.relpath(tmp_path_factory.mktemp("book")))
-    os.environ["GDLESSONS_FRAMES_MAX"] = "24"
+    os.environ["GDLESSONS_FRAMES_MAX"] = "12"
     try:
         report = build(out, NOTEBOOKS, parameters=offdefault_params, jobs=2)
     finally:

@@ -173,7 +173,7 @@ def test_matching_a_mistake_on_every_case_names_it_with_its_own_hint():
     result = q.check(lambda x, factor: x + factor)
     assert result.message == "You added the factor. Hint: Multiply."
     assert q.check(lambda x, factor: x).message == (
-        "You returned x unchanged. Try q3.hint() if you are stuck."
+        "You returned x unchanged. Try ex.q3.hint() if you are stuck."
     )
 
 
@@ -181,7 +181,7 @@ def test_otherwise_the_first_failing_case_is_described():
     # matches the reference on the first case but no mistake on every case
     result = make().check(lambda x, factor: x * 2.0)
     assert result.message.startswith("With factor=-1.0: the scaled tensor differs by 3")
-    assert result.message.endswith("Try q3.hint() if you are stuck.")
+    assert result.message.endswith("Try ex.q3.hint() if you are stuck.")
 
 
 def test_wrong_arguments_and_non_functions_are_feedback():

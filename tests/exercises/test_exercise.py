@@ -104,8 +104,10 @@ def test_checks_remember_their_last_result_for_progress(capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "2 of 2 questions attempted, 1 correct."
     assert "✓ q1: correct" in out and "✗ q2: incorrect" in out
-    module.q2.check(...)
-    assert summary(module)["q2"] == "not attempted"
+    module.q2.check(...)  # the placeholder again: the best attempt, incorrect, still counts
+    assert summary(module)["q2"] == "incorrect"
+    module.q1.check(5)  # a wrong answer after a right one: solved stays solved
+    assert summary(module)["q1"] == "correct" and module.q1.last_result.status == "incorrect"
     progress([])
     assert "No questions found." in capsys.readouterr().out
     with pytest.raises(TypeError, match="progress"):
@@ -120,5 +122,30 @@ def test_a_question_needs_its_texts():
 def test_hint_and_solution_print_once_and_show_nothing_more_in_a_notebook(capsys):
     q = Exercise("q1", "2 + 2?", expect_int(4), hint="Count.", solution="4")
     shown = q.hint()
-    assert shown == "Count." and capsys.readouterr().out == "Hint for q1: Count.\n"
+    assert shown == "Count." and capsys.readouterr().out == (
+        "Hint for q1: Count. (the last hint: ex.q1.solution() shows the answer)\n"
+    )
     assert hasattr(shown, "_ipython_display_") and shown._ipython_display_() is None
+
+
+def test_hints_in_steps_and_stated_tolerances(capsys):
+    q = Exercise(
+        "q2", "?", expect_close(0.5, rtol=1e-3), hint=["Nudge.", "The line."], solution="0.5"
+    )
+    assert q.hint() == "Nudge." and "Hint 1 of 2 for q2" in capsys.readouterr().out
+    assert q.hint() == "The line." and "ex.q2.solution()" in capsys.readouterr().out
+    assert "(within 0.1% counts)" in q.check(0.7).message
+    assert "within a relative 1e-06 counts" in expect_close(1.0, rtol=1e-6)(1.1)
+
+
+def test_known_mistakes_are_named():
+    steps = expect_int(29, mistakes={28: "floor, not ceil"})
+    assert steps(28) == "floor, not ceil" and "too large" in steps(30)
+    share = expect_close(0.25)
+    assert "percentage" in share(25) and "wrong sign" in share(-0.25)
+    word = expect_choice(
+        "over-fit", ("under-fit", "good fit", "over-fit"), synonyms={"overfit": "over-fit"}
+    )
+    assert word("Overfit") is None and word(" OVER_FIT ") is None
+    with pytest.raises(ValueError, match="right answer itself"):
+        expect_int(3, mistakes={3: "x"})

@@ -179,9 +179,19 @@ def test_questions_are_numbered_in_order_and_of_a_kind_these_rules_know(chapter)
 
 
 @pytest.mark.parametrize(("chapter", "q"), questions())
-def test_hint_and_solution_print_and_return_their_text(chapter, q, capsys):
-    assert q.hint() == q._hint
-    assert capsys.readouterr().out == f"Hint for {q.name}: {q._hint}\n"
+def test_hints_come_in_steps_then_the_solution(chapter, q, capsys):
+    """Each hint() shows the next hint and says how to go on, as the notebook calls it
+    (ex.qN); after the last, hint() shows the last again and points at the solution."""
+    q._hints_shown = 0
+    for k, text in enumerate(q.hints, start=1):
+        assert q.hint() == text
+        shown = capsys.readouterr().out
+        assert text in shown and f"ex.{q.name}." in shown
+        step = f"ex.{q.name}.solution()" if k == len(q.hints) else f"ex.{q.name}.hint() again"
+        assert step in shown
+    assert q.hint() == q.hints[-1]
+    capsys.readouterr()
+    q._hints_shown = 0
     assert q.solution() == q._solution
     printed = capsys.readouterr().out
     assert printed.startswith(f"Solution to {q.name}") and q._solution in printed
@@ -225,6 +235,20 @@ def test_right_wrong_and_missing_answers(chapter, q):
     assert result.status == "incorrect"
     assert str(right) not in result.message.removesuffix(q._stuck()), "it gives the answer away"
     assert q.check(...).status == "not attempted"
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(Exercise))
+def test_each_catalogued_mistake_gets_its_own_message(chapter, q):
+    """A wrong answer that a known mistake produces is answered by naming that mistake, and
+    no two mistakes share a message (a catalogue too short is the chapter's own test's concern)."""
+    catalogue = getattr(q.checker, "mistakes", {})
+    messages = []
+    for wrong, message in catalogue.items():
+        result = q.check(wrong)
+        assert result.status == "incorrect", f"{q.name}: the mistake {wrong!r} is accepted"
+        assert result.message.startswith(message), (q.name, wrong, result.message)
+        messages.append(message)
+    assert len(set(messages)) == len(messages), f"{q.name}: two mistakes share a message"
 
 
 # --- code questions ---------------------------------------------------------------------------
