@@ -22,7 +22,7 @@ is stopped after ``time_limit`` seconds.
 >>> q.check(square_all).status
 'not attempted'
 >>> q.check(lambda xs: [2 * x for x in xs]).message
-'You doubled instead of squaring. Try q1.hint() if you are stuck.'
+'You doubled instead of squaring. Try ex.q1.hint() if you are stuck.'
 >>> q.check(lambda xs: [x * x for x in xs]).status
 'correct'
 """
