@@ -5,7 +5,7 @@ q1 to q4 take a number or a word; q5 and q6 take a function the student writes, 
 own draws from the same seed (within 1e-6: the chapter compares initialisations by their
 formulas, not bit for bit).
 
->>> q1.check(1056).correct, q5.check(...).status
+>>> q1.check(1040).correct, q5.check(...).status
 (True, 'not attempted')
 """
 
@@ -20,36 +20,109 @@ from gdlessons.exercises import Exercise, expect_choice, expect_close, expect_in
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import initialise, tutorial_mlp
 
+# The layer and fan-ins differ from every one the chapter prints (Linear(32, 32), fan-in 32).
+Q1_IN, Q1_OUT = 64, 16
 q1 = Exercise(
     "q1",
-    "How many learned parameters does one nn.Linear(32, 32) layer hold (weights and biases)?",
-    expect_int(32 * 32 + 32),
-    hint="A Linear(in, out) layer has an out × in weight matrix and one bias per output.",
-    solution="32 × 32 weights + 32 biases = 1056.",
+    f"How many learned parameters does one nn.Linear({Q1_IN}, {Q1_OUT}) layer hold (weights and "
+    "biases)?",
+    expect_int(
+        Q1_IN * Q1_OUT + Q1_OUT,
+        mistakes={
+            Q1_IN * Q1_OUT: "You counted the weights only: every output unit also has a bias.",
+            Q1_IN * Q1_OUT + Q1_IN: "You gave one bias per input; a bias is added to each output "
+            "unit, so there is one per output.",
+            Q1_IN * Q1_OUT + 1: "You gave the whole layer one bias; each output unit has its own.",
+            Q1_IN + Q1_OUT: "You added the inputs and the outputs: every input is connected to "
+            "every output, and each connection has its own weight.",
+            (Q1_IN + 1) * (Q1_OUT + 1): "You added a bias to both sides: the inputs get none, only "
+            "the outputs do.",
+        },
+    ),
+    hint=[
+        "Count the weights (one per connection from an input to an output), then the biases.",
+        "nn.Linear(in, out) holds a weight matrix of shape (out, in) and a bias vector of "
+        "length out; the chapter's parameter table lists them as `2.weight` and `2.bias`.",
+    ],
+    solution=f"{Q1_OUT} × {Q1_IN} weights + {Q1_OUT} biases = {Q1_IN * Q1_OUT + Q1_OUT}.",
 )
 
+Q2_FAN_IN = 128
 q2 = Exercise(
     "q2",
-    "What standard deviation does kaiming_normal_ (ReLU) give the weights of a layer with fan-in 64?",
-    expect_close(math.sqrt(2 / 64), rtol=0.01),
-    hint="He initialisation keeps the variance of ReLU activations steady: Var(w) = 2 / fan_in.",
-    solution="std = √(2 / 64) = 0.1768.",
+    f"What standard deviation does kaiming_normal_ (ReLU) give the weights of a layer with "
+    f"fan-in {Q2_FAN_IN}?",
+    expect_close(
+        math.sqrt(2 / Q2_FAN_IN),
+        rtol=0.01,
+        mistakes={
+            2 / Q2_FAN_IN: "That is the variance, 2/fan_in: the standard deviation is its "
+            "square root.",
+            1 / math.sqrt(Q2_FAN_IN): "That is √(1/fan_in), without He's factor 2 for ReLU "
+            "(ReLU zeroes half of its inputs, and the 2 makes up for it).",
+            math.sqrt(6 / Q2_FAN_IN): "That is the bound of kaiming_uniform_, √(6/fan_in); "
+            "the question asks for the standard deviation of kaiming_normal_.",
+            1 / math.sqrt(3 * Q2_FAN_IN): "That is the standard deviation of PyTorch's default "
+            "initialisation, 1/√(3·fan_in), not He's.",
+            math.sqrt(2) / Q2_FAN_IN: "The square root covers the 2 only: it is the square root "
+            "of the whole variance 2/fan_in.",
+        },
+    ),
+    hint=[
+        "He initialisation picks the weight variance that keeps ReLU activations' spread steady "
+        "from layer to layer; the standard deviation follows from it.",
+        "Var(w) = 2 / fan_in (the 2 makes up for ReLU zeroing half its inputs), and the standard "
+        "deviation is √Var(w).",
+    ],
+    solution=f"std = √(2 / {Q2_FAN_IN}) = {math.sqrt(2 / Q2_FAN_IN):.4g}.",
 )
 
 q3 = Exercise(
     "q3",
     "Which of these is a hyperparameter: 'bias of layer 0', 'learning rate' or 'weight of layer 2'?",
-    expect_choice("learning rate", ("bias of layer 0", "learning rate", "weight of layer 2")),
-    hint="Gradient descent changes parameters; you choose hyperparameters before training starts.",
+    expect_choice(
+        "learning rate",
+        ("bias of layer 0", "learning rate", "weight of layer 2"),
+        mistakes={
+            "bias of layer 0": "A bias is learned: gradient descent changes it at every update, "
+            "so it is a parameter (the chapter's table counts it among them).",
+            "weight of layer 2": "A weight is what training learns: every update moves it, so it "
+            "is a parameter, like the biases.",
+        },
+    ),
+    hint=[
+        "Gradient descent changes parameters; you choose hyperparameters before training starts.",
+        "Of the three, which one did the chapter pass to `train(...)` and find unchanged in "
+        "`history.config` afterwards?",
+    ],
     solution="The learning rate: you set it, training never changes it. Biases and weights are learned.",
 )
 
+Q4_FAN_IN = 100
 q4 = Exercise(
     "q4",
-    "PyTorch's default reset_parameters() draws a Linear layer's weights from U(-b, b). What is b for fan-in 100?",
-    expect_close(0.1, rtol=0.01),
-    hint="The bound is 1 / √fan_in.",
-    solution="b = 1 / √100 = 0.1.",
+    "PyTorch's default reset_parameters() draws a Linear layer's weights from U(-b, b). What is "
+    f"b for fan-in {Q4_FAN_IN}?",
+    expect_close(
+        1 / math.sqrt(Q4_FAN_IN),
+        rtol=0.01,
+        mistakes={
+            math.sqrt(6 / Q4_FAN_IN): "That is He's bound √(6/fan_in), what kaiming_uniform_ "
+            "draws for ReLU; PyTorch's default is narrower.",
+            1 / math.sqrt(3 * Q4_FAN_IN): "That is the default's standard deviation, "
+            "1/√(3·fan_in): the bound of U(-b, b) is √3 times its standard deviation.",
+            1 / Q4_FAN_IN: "The square root is missing: the bound shrinks like 1/√fan_in, "
+            "not 1/fan_in.",
+            math.sqrt(2 / Q4_FAN_IN): "That is He's standard deviation √(2/fan_in), not the "
+            "bound of PyTorch's default.",
+        },
+    ),
+    hint=[
+        "The chapter prints the promised range of a freshly reset nn.Linear: it depends on "
+        "fan_in only.",
+        "The bound is 1 / √fan_in (kaiming_uniform_ with a = √5).",
+    ],
+    solution=f"b = 1 / √{Q4_FAN_IN} = {1 / math.sqrt(Q4_FAN_IN):g}.",
 )
 
 TOLERANCE = dict(atol=1e-6, rtol=1e-5)  # the same draws, up to float rounding of the bound
@@ -159,8 +232,12 @@ q5 = CodeExercise(
             hint="`weight.uniform_(-bound, bound)` changes `weight` itself.",
         ),
     ),  # fmt: skip
-    hint="fan_in = weight.shape[1]; the bound is b = √(6 / fan_in); `weight.uniform_(-b, b)` "
-    "fills the tensor in place.",
+    hint=[
+        "Three steps: fan_in from the weight's shape, the bound b from fan_in, then fill the "
+        "given tensor (not a new one) with uniform draws between -b and b.",
+        "nn.Linear(in, out).weight has shape (out, in), so fan_in is its second dimension; "
+        "b = √(6 / fan_in); a tensor method whose name ends in `_` draws uniformly in place.",
+    ],
     solution="""import math
 
 
@@ -271,8 +348,13 @@ q6 = CodeExercise(
             hint="For each nn.Linear: `nn.init.kaiming_normal_` for the weight, `nn.init.zeros_` for the bias.",
         ),
     ),  # fmt: skip
-    hint="For each layer in model.modules() that is an nn.Linear: "
-    "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu') and nn.init.zeros_(layer.bias).",
+    hint=[
+        "Visit every layer of the network and act on the nn.Linear ones only: re-draw the "
+        "weight, zero the bias.",
+        "`model.modules()` lists the layers and `isinstance(layer, nn.Linear)` picks them; "
+        "nn.init has a function for He-normal weights (tell it the nonlinearity is ReLU) and "
+        "one that fills a tensor with zeros.",
+    ],
     solution="""from torch import nn
 
 

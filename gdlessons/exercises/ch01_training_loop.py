@@ -1,42 +1,81 @@
 """Chapter 01 exercises: gradients by hand, a loop with bugs, one epoch with a DataLoader.
 
 q1, q2 and q6 take a number; q3, q4 and q5 take a function the student writes, checked by
-:class:`~gdlessons.exercises.code.CodeExercise` against a reference (for q5: the loop
-``train()`` runs, bit for bit).
+:class:`~gdlessons.exercises.code.CodeExercise` against a reference (for q4: up to float32
+rounding, so every update the chapter writes counts; for q5: the loop ``train()`` runs, bit for
+bit).
 
->>> q1.check(8).correct, q5.check(...).status
+>>> q1.check(30).correct, q5.check(...).status
 (True, 'not attempted')
 """
 
 from __future__ import annotations
+
+import inspect
+import re
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdlessons.data import linear_data
-from gdlessons.exercises import Exercise, expect_close, expect_int
+from gdlessons.exercises import CORRECT, Exercise, Result, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import LinearModel, tutorial_mlp
 
+# One sample where every factor of the chain rule differs (x = 2 would make "no x" and "no 2" agree).
+Q1_X, Q1_Y, Q1_W = 3.0, 1.0, 2.0
+_q1_residual = Q1_W * Q1_X - Q1_Y  # ŷ − y
 q1 = Exercise(
     "q1",
-    "One sample x = 2 with target y = 1, the model ŷ = w·x and the loss L(w) = (ŷ − y)². "
-    "What is dL/dw at w = 1.5?",
-    expect_close(8.0, rtol=1e-3),
-    hint="Chain rule: dL/dw = dL/dŷ · dŷ/dw, with dL/dŷ = 2(ŷ − y) and dŷ/dw = x.",
-    solution="ŷ = 1.5 · 2 = 3, so dL/dw = 2(ŷ − y)·x = 2 · (3 − 1) · 2 = 8.",
+    f"One sample x = {Q1_X:g} with target y = {Q1_Y:g}, the model ŷ = w·x and the loss "
+    f"L(w) = (ŷ − y)². What is dL/dw at w = {Q1_W:g}?",
+    expect_close(
+        2 * _q1_residual * Q1_X,
+        rtol=1e-3,
+        mistakes={
+            2 * _q1_residual: "That is dL/dŷ = 2(ŷ − y) alone: the chain rule multiplies it by "
+            "dŷ/dw, and ŷ = w·x.",
+            _q1_residual * Q1_X: "The 2 of d(r²)/dr = 2r is missing.",
+            2 * _q1_residual * Q1_W: "You multiplied by w, but dŷ/dw is the derivative of w·x "
+            "with respect to w: the factor that w multiplies.",
+            _q1_residual**2: "That is the loss L itself, not its derivative.",
+        },
+    ),
+    hint=[
+        "Chain rule: dL/dw = dL/dŷ · dŷ/dw. Work out ŷ first.",
+        "dL/dŷ = 2(ŷ − y) and dŷ/dw = x: multiply the two at the given numbers.",
+    ],
+    solution=f"ŷ = {Q1_W:g} · {Q1_X:g} = {Q1_W * Q1_X:g}, so dL/dw = 2(ŷ − y)·x = "
+    f"2 · ({Q1_W * Q1_X:g} − {Q1_Y:g}) · {Q1_X:g} = {2 * _q1_residual * Q1_X:g}.",
 )
 
+Q2_GRAD, Q2_CALLS = 0.5, 3  # the prompt says "three calls"
 q2 = Exercise(
     "q2",
-    "One `loss.backward()` leaves 0.5 in `w.grad`. You recompute the same loss from the same "
-    "parameters and call `backward()` again, three calls in all, never zeroing. What does "
-    "`w.grad` hold?",
-    expect_close(1.5, rtol=1e-6),
-    hint="backward() adds its gradient to whatever .grad already holds.",
-    solution="0.5 + 0.5 + 0.5 = 1.5: the gradients add up. Gradient accumulation (chapter 04) uses "
-    "exactly this, on purpose.",
+    f"One `loss.backward()` leaves {Q2_GRAD:g} in `w.grad`. You recompute the same loss from the "
+    "same parameters and call `backward()` again, three calls in all, never zeroing. What "
+    "does `w.grad` hold?",
+    expect_close(
+        Q2_CALLS * Q2_GRAD,
+        rtol=1e-6,
+        mistakes={
+            Q2_GRAD: "That is what one call leaves: backward() does not overwrite .grad.",
+            (Q2_CALLS - 1) * Q2_GRAD: "Count the calls again: the first backward() adds its "
+            "gradient to an empty .grad too.",
+            Q2_GRAD**Q2_CALLS: "The gradients are not multiplied together: each backward() "
+            "adds its own to what .grad holds.",
+            0.0: "Nothing zeroes .grad between the calls: only zero_grad() (or setting it to "
+            "None) clears it.",
+        },
+    ),
+    hint=[
+        "Does backward() overwrite .grad, or add to it?",
+        "The chapter's cell on forgetting to zero the gradients printed w.grad after each of "
+        "three backward() calls: compare each with dL/dw.",
+    ],
+    solution=f"{' + '.join([f'{Q2_GRAD:g}'] * Q2_CALLS)} = {Q2_CALLS * Q2_GRAD:g}: the "
+    "gradients add up. Gradient accumulation (chapter 04) uses exactly this, on purpose.",
 )
 
 # --- q3: the line's gradient by hand ----------------------------------------------------------
@@ -116,7 +155,12 @@ q3 = CodeExercise(
             hint="Multiply the residual by X before averaging.",
         ),
     ),  # fmt: skip
-    hint="With the residual r = w·x + b − y: dL/dw = mean(2·r·x) and dL/db = mean(2·r).",
+    hint=[
+        "Write L = mean(r²) with the residual r = w·x + b − y and apply the chain rule once for "
+        "w, once for b.",
+        "Section 2's formula: ∂L/∂w = (2/N) Σ rᵢ·xᵢ and ∂L/∂b = (2/N) Σ rᵢ, where (1/N) Σ is "
+        "a `.mean()`.",
+    ],
     solution="""def line_gradients(w, b, X, y):
     r = w * X + b - y  # the residual, one per sample
     return 2 * (r * X).mean(), 2 * r.mean()
@@ -181,7 +225,27 @@ def _run_outcome(losses, args):
     return losses, {k: v.detach().clone() for k, v in args["model"].state_dict().items()}
 
 
-def _compare_run(got, want, case, *, after: str = "after the last iteration"):
+# q4 accepts what float32 rounding changes: p -= lr * p.grad rounds lr·grad first, while
+# p.add_(p.grad, alpha=-lr) and torch.optim.SGD may round once (a last-bit difference, ~1e-7).
+ROUNDING = 1e-5  # of the largest value compared, as gdlessons.compare's close()
+
+
+def _largest(values) -> float:
+    flat = [torch.as_tensor(v).detach().abs().max() for v in values if torch.as_tensor(v).numel()]
+    return float(max(flat)) if flat else 0.0
+
+
+def _same(got, want, rounding: float | None, **names) -> str | None:
+    if rounding is None:
+        return first_difference(got, want, **names)
+    values = list(want.values()) if isinstance(want, dict) else list(want)
+    atol = rounding * _largest(values)
+    return first_difference(got, want, bitwise=False, atol=atol, rtol=0.0, **names)
+
+
+def _compare_run(
+    got, want, case, *, after: str = "after the last iteration", rounding: float | None = None
+):
     losses, params = got
     want_losses, want_params = want
     if not isinstance(losses, (list, tuple)):
@@ -194,11 +258,45 @@ def _compare_run(got, want, case, *, after: str = "after the last iteration"):
             "your list of losses holds tensors, not numbers: each one keeps its whole autograd "
             "graph alive; append `loss.item()`"
         )
-    message = first_difference(losses, want_losses, name="the loss", index="at iteration {}")
+    message = _same(losses, want_losses, rounding, name="the loss", index="at iteration {}")
     if message:
         return message
-    message = first_difference(params, want_params, name="the parameters")
+    message = _same(params, want_params, rounding, name="the parameters")
     return f"{after}, {message}" if message else None
+
+
+def _compare_descent(got, want, case):
+    return _compare_run(got, want, case, rounding=ROUNDING)
+
+
+def _updates_through_data(fn) -> bool:
+    """Whether the student's source changes a parameter through ``.data`` (a guess from the
+    code; False when the source cannot be read)."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return re.search(r"\.data\b", code) is not None
+
+
+DATA_NOTE = (
+    "Your update goes through `.data`, which autograd does not record, so it works here. The "
+    "chapter writes it under `with torch.no_grad():` instead: that is the documented way, one "
+    "block covers every line of the update, and autograd keeps its checks; a change made through "
+    "`.data` to a tensor that backward() still needs goes unnoticed and gives wrong gradients "
+    "without an error."
+)
+
+
+class _DescentExercise(CodeExercise):
+    """q4: a CodeExercise whose correct answer also hears about `.data` when it used it."""
+
+    def check(self, fn: object) -> Result:
+        result = super().check(fn)
+        if result.correct and _updates_through_data(fn):
+            return self._record(CORRECT, f"{result.message} {DATA_NOTE}")
+        return result
 
 
 def _descent_cases():
@@ -209,15 +307,18 @@ def _descent_cases():
     ]
 
 
-q4 = CodeExercise(
+q4 = _DescentExercise(
     "q4",
     "`buggy_descent(model, X, y, lr, iterations)` should run full-batch gradient descent and "
     "return the loss of every iteration, but its loss never goes down. Copy it into "
-    "`fixed_descent`, find the two bugs and fix them.",
+    "`fixed_descent`, find the two bugs and fix them. Your losses and final parameters are "
+    "compared with the reference's up to float32 rounding (differences of at most a relative "
+    "1e-5 of the largest value), so each update the chapter writes counts: `p -= lr * p.grad`, "
+    "`p.add_(p.grad, alpha=-lr)` or `torch.optim.SGD`.",
     reference=_fixed_descent,
     cases=_descent_cases,
     outcome=_run_outcome,
-    compare=_compare_run,
+    compare=_compare_descent,
     mistakes=(
         Mistake(
             buggy_descent,
@@ -238,8 +339,13 @@ q4 = CodeExercise(
             "`p -= lr * p.grad`, not `p += ...`.",
         ),
     ),  # fmt: skip
-    hint="Two things: does the update change the model's own parameter? And what does .grad "
-    "hold at the second iteration?",
+    hint=[
+        "There are two bugs. First: after an update, has the model's own parameter changed? "
+        "Second: what does `.grad` hold at the second iteration?",
+        "`p = p - lr * p.grad` rebinds the loop variable `p` and leaves the parameter as it was: "
+        "change the parameter itself. And backward() adds to `.grad`, so something must clear it "
+        "after each update.",
+    ],
     solution="""import torch
 import torch.nn.functional as F
 
@@ -293,6 +399,18 @@ def _next_iter(model, optimizer, loader):
     return [loss.item()]
 
 
+def _fresh_pass_per_batch(model, optimizer, loader):
+    losses = []
+    for _ in range(len(loader)):
+        xb, yb = next(iter(loader))  # a fresh shuffled pass every time: its first batch
+        loss = F.mse_loss(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
 def _kept_graph(model, optimizer, loader):
     losses = []
     for xb, yb in loader:
@@ -327,6 +445,7 @@ def epoch_case(model, *, n: int, batch_size: int, lr: float, seed: int) -> dict:
 
 
 def _epoch_cases():
+    # Several batches per epoch (7 and 8), the last one short: one batch is never a whole epoch.
     return [
         epoch_case(LinearModel(w=-1.0, b=2.5), n=100, batch_size=16, lr=0.1, seed=5),
         epoch_case(tutorial_mlp(seed=2), n=60, batch_size=8, lr=0.01, seed=6),
@@ -342,7 +461,9 @@ q5 = CodeExercise(
     "Write `train_one_epoch(model, optimizer, loader)`: one epoch of mini-batch training over "
     "the DataLoader with the mean squared error, returning the loss of every batch as a list of "
     "numbers. It must leave the parameters exactly (bit for bit) where `train()` leaves them "
-    "after an epoch over the same batches.",
+    "after an epoch over the same batches. An epoch is every batch of the loader: "
+    "`xb, yb = next(iter(loader))` gives one batch only (the first of a fresh shuffle), the trap "
+    "of a source tutorial; the check's loaders hand out 7 and 8 batches per epoch.",
     reference=_one_epoch,
     cases=_epoch_cases,
     outcome=_run_outcome,
@@ -356,9 +477,19 @@ q5 = CodeExercise(
         ),
         Mistake(
             _next_iter,
-            "Your epoch made one iteration: `next(iter(loader))` starts a fresh pass "
-            "and takes only its first batch (the trap of a source tutorial).",
+            "Your epoch made one iteration, one batch per epoch: `next(iter(loader))` starts a "
+            "fresh pass and takes only its first batch (the trap of a source tutorial), and the "
+            "check's loaders hold 7 and 8 batches.",
             hint="Loop over the loader: `for xb, yb in loader:`.",
+        ),
+        Mistake(
+            _fresh_pass_per_batch,
+            "Your epoch has the right number of iterations, but each one called "
+            "`next(iter(loader))`: every call starts a fresh shuffled pass and takes its first "
+            "batch, so some samples came twice and others never (sampling with replacement, "
+            "chapter 02), not one pass over the data.",
+            hint="Iterate over the loader once per epoch: `for xb, yb in loader:` hands out every "
+            "sample once.",
         ),
         Mistake(
             _kept_graph,
@@ -374,8 +505,12 @@ q5 = CodeExercise(
             hint="The order is forward, loss, backward(), step(), zero_grad().",
         ),
     ),  # fmt: skip
-    hint="For each batch of the loader: forward, loss, backward(), step(), zero_grad(), and "
-    "append `loss.item()` to the list you return.",
+    hint=[
+        "Each batch the loader hands out is one iteration of the chapter's loop, with one loss "
+        "to record; the optimizer does the update and the zeroing.",
+        "Section 4's DataLoader loop is this epoch: its inner `for xb, yb in loader:` block, "
+        "without the validation part, recording `loss.item()` for each batch.",
+    ],
     solution="""import torch.nn.functional as F
 
 
@@ -392,11 +527,29 @@ def train_one_epoch(model, optimizer, loader):
 )
 
 
+Q6_N, Q6_B, Q6_EPOCHS = 200, 32, 3
+_q6_per_epoch = -(-Q6_N // Q6_B)  # ceil(N / B)
 q6 = Exercise(
     "q6",
-    "N = 200 samples, `DataLoader(..., batch_size=32, shuffle=True)`, 3 epochs of the loop "
-    "`for xb, yb in loader: ...`. How many times is `optimizer.step()` called?",
-    expect_int(21),
-    hint="One step per batch; an epoch has ceil(N / B) batches, the last one short.",
-    solution="ceil(200 / 32) = 7 batches per epoch (6 of 32 and one of 8), × 3 epochs = 21.",
+    f"N = {Q6_N} samples, `DataLoader(..., batch_size={Q6_B}, shuffle=True)`, {Q6_EPOCHS} epochs "
+    "of the loop `for xb, yb in loader: ...`. How many times is `optimizer.step()` called?",
+    expect_int(
+        _q6_per_epoch * Q6_EPOCHS,
+        mistakes={
+            Q6_N // Q6_B * Q6_EPOCHS: "You rounded down, which drops the short last batch: "
+            "without drop_last=True it is used and makes a step too.",
+            _q6_per_epoch: "That is one epoch's steps; the loop runs for several epochs.",
+            -(-Q6_N * Q6_EPOCHS // Q6_B): "You cut all the epochs' samples into one stream of "
+            "batches: each epoch starts a fresh pass, and each ends with its own short batch.",
+            Q6_N * Q6_EPOCHS: "That counts samples: one step() updates with a whole batch.",
+            Q6_EPOCHS: "That counts epochs: step() runs once per batch, not once per epoch.",
+        },
+    ),
+    hint=[
+        "One step() per batch; count the batches of one epoch first.",
+        "An epoch has ceil(N / B) batches (the last one short, as drop_last is off); multiply by "
+        "the epochs.",
+    ],
+    solution=f"ceil({Q6_N} / {Q6_B}) = {_q6_per_epoch} batches per epoch ({Q6_N // Q6_B} of "
+    f"{Q6_B} and one of {Q6_N % Q6_B}), × {Q6_EPOCHS} epochs = {_q6_per_epoch * Q6_EPOCHS}.",
 )

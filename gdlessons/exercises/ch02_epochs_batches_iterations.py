@@ -19,58 +19,160 @@ from gdlessons.batching import BatchIterator
 from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake
 
+DIGITS_N, DIGITS_B = 1797, 64  # the full digits set: the chapter's tables use N = 1000
+_full, _left = divmod(DIGITS_N, DIGITS_B)
+
 q1 = Exercise(
     "q1",
-    "The full digits set has N = 1797 images. With batch size B = 64 and drop_last=False, "
-    "how many iterations (optimizer updates) make one epoch?",
-    expect_int(29),
-    hint="Every sample is used once per epoch; the last batch may be short. Round up.",
-    solution="ceil(1797 / 64) = ceil(28.08) = 29: 28 full batches of 64 and one batch of 5.",
+    f"The full digits set has N = {DIGITS_N} images. With batch size B = {DIGITS_B} and "
+    "drop_last=False, how many iterations (optimizer updates) make one epoch?",
+    expect_int(
+        _full + 1,
+        mistakes={
+            _full: "You rounded down, which drops the short last batch: that is drop_last=True. "
+            "Without it, the samples left over make one more, short batch.",
+            _full + 2: "One too many: after the full batches, the samples left over make one "
+            "batch, not two.",
+            _left: "That is the size of the last batch, not the number of batches.",
+            DIGITS_N: "That counts samples: one iteration uses a whole batch of them.",
+        },
+    ),
+    hint=[
+        "Every sample is used once per epoch, B at a time; the last batch may be short.",
+        "iterations per epoch = ceil(N / B) when drop_last is False.",
+    ],
+    solution=f"ceil({DIGITS_N} / {DIGITS_B}) = ceil({DIGITS_N / DIGITS_B:.2f}) = {_full + 1}: "
+    f"{_full} full batches of {DIGITS_B} and one batch of {_left}.",
 )
 
 q2 = Exercise(
     "q2",
-    "Same data and batch size (N = 1797, B = 64), now with drop_last=True. "
+    f"Same data and batch size (N = {DIGITS_N}, B = {DIGITS_B}), now with drop_last=True. "
     "How many iterations per epoch?",
-    expect_int(28),
-    hint="drop_last throws the short last batch away. Round down.",
-    solution="floor(1797 / 64) = 28; the 5 samples that would form the short batch are skipped "
-    "this epoch (a different 5 each epoch when shuffling).",
+    expect_int(
+        _full,
+        mistakes={
+            _full + 1: "That keeps the short last batch: drop_last=True throws it away.",
+            _full - 1: "drop_last drops only the short last batch; every full batch stays.",
+            _left: "That is how many samples drop_last leaves out, not the number of batches.",
+        },
+    ),
+    hint=[
+        "drop_last=True throws the short last batch away and keeps every full one.",
+        "iterations per epoch = floor(N / B) with drop_last.",
+    ],
+    solution=f"floor({DIGITS_N} / {DIGITS_B}) = {_full}; the {_left} samples that would form the "
+    f"short batch are skipped this epoch (a different {_left} each epoch when shuffling).",
 )
 
 q3 = Exercise(
     "q3",
-    "With N = 1797, B = 64 and drop_last=False, how many samples are in the last batch of an epoch?",
-    expect_int(5),
-    hint="Subtract the samples in the full batches from N.",
-    solution="1797 - 28 × 64 = 1797 - 1792 = 5.",
+    f"With N = {DIGITS_N}, B = {DIGITS_B} and drop_last=False, how many samples are in the last "
+    "batch of an epoch?",
+    expect_int(
+        _left,
+        mistakes={
+            DIGITS_B: "The last batch is full only when B divides N; here it holds the samples "
+            "left after the full batches.",
+            DIGITS_B - _left: "That is how many samples the last batch is short of a full one; "
+            "the question asks how many it holds.",
+            _full: "That is the number of full batches, not the size of the last one.",
+            _full * DIGITS_B: "That is how many samples the full batches hold together; the last "
+            "batch gets what is left of N.",
+        },
+    ),
+    hint=[
+        "The last batch gets whatever the full batches leave over.",
+        "Subtract floor(N / B) · B, the samples in the full batches, from N (or take N % B).",
+    ],
+    solution=f"{DIGITS_N} - {_full} × {DIGITS_B} = {DIGITS_N} - {_full * DIGITS_B} = {_left}.",
 )
 
+# Fewer draws than samples, so the chapter's printed 1/e (N draws from N) is not the answer.
+TRAIN_N, DRAW_BATCHES, DRAW_B = 1438, 20, 36
+_draws = DRAW_BATCHES * DRAW_B
 q4 = Exercise(
     "q4",
-    "An 'epoch' of N = 1438 draws WITH replacement from N = 1438 samples (the digits training "
-    "set). What fraction of the samples do you expect it never to use? (a number like 0.5)",
-    expect_close((1 - 1 / 1438) ** 1438, rtol=0.03),
-    hint="Each draw misses a given sample with probability 1 - 1/N, and there are N draws.",
-    solution="(1 - 1/1438)^1438 ≈ 0.368 ≈ 1/e: about 37% of the samples are never used.",
+    f"An 'epoch' of {DRAW_BATCHES} batches of {DRAW_B}, each sample drawn WITH replacement from "
+    f"the N = {TRAIN_N} samples of the digits training set. What fraction of the samples do you "
+    "expect it never to use? (a number like 0.5)",
+    expect_close(
+        (1 - 1 / TRAIN_N) ** _draws,
+        rtol=0.03,
+        mistakes={
+            math.exp(-1): "That is 1/e, the rule for N draws from N samples; this epoch makes "
+            "fewer draws than there are samples.",
+            1 - _draws / TRAIN_N: "That assumes every draw picks a new sample, as without "
+            "replacement; with replacement some are drawn twice, so more are never used.",
+            1 - (1 - 1 / TRAIN_N) ** _draws: "That is the fraction used at least once; the "
+            "question asks for the samples never used.",
+            (1 - 1 / TRAIN_N) ** DRAW_BATCHES: "You counted batches as draws: each batch draws "
+            f"{DRAW_B} samples.",
+            math.exp(-TRAIN_N / _draws): "The exponent is upside down: it is draws / N, not "
+            "N / draws.",
+        },
+    ),
+    hint=[
+        "Follow one sample: how likely is one draw to miss it, and how many draws are there?",
+        "One draw misses a given sample with probability 1 - 1/N; the draws are independent, "
+        "so it is never drawn with probability (1 - 1/N)^draws, where draws = batches × B.",
+    ],
+    solution=f"{DRAW_BATCHES} × {DRAW_B} = {_draws} draws: (1 - 1/{TRAIN_N})^{_draws} ≈ "
+    f"{(1 - 1 / TRAIN_N) ** _draws:.3f} ≈ e^(-{_draws}/{TRAIN_N}): about "
+    f"{(1 - 1 / TRAIN_N) ** _draws:.0%} of the samples are never used.",
 )
 
+# Other numbers than the chapter's trap table (1000 'epochs', B = 128, N = 1000).
+TRAP_EPOCHS, TRAP_B, TRAP_N = 600, 64, 1280
 q5 = Exercise(
     "q5",
-    "The source tutorial ran 1000 'epochs' of `xb, yb = next(iter(loader))` with B = 128 on "
-    "N = 1000 samples. How many real epochs' worth of samples did that run see?",
-    expect_close(128.0, rtol=0.0, atol=1e-9),
-    hint="Each 'epoch' of that loop is one batch. Count the samples, then divide by N.",
-    solution="1000 iterations × 128 samples = 128,000 samples seen = 128 epochs' worth "
-    "(a real 1000-epoch run would have done 8 × 1000 = 8000 iterations).",
+    f"A run copied from the source tutorial does {TRAP_EPOCHS} 'epochs' of "
+    f"`xb, yb = next(iter(loader))` with B = {TRAP_B} on N = {TRAP_N} samples. How many real "
+    "epochs' worth of samples did that run see?",
+    expect_close(
+        TRAP_EPOCHS * TRAP_B / TRAP_N,
+        rtol=1e-3,
+        mistakes={
+            TRAP_EPOCHS: "That counts turns of the loop: each 'epoch' of that loop is one batch, "
+            "one iteration, not a pass over the data.",
+            TRAP_EPOCHS
+            * TRAP_B: "That is the number of samples seen; divide by N for epochs' worth.",
+            TRAP_EPOCHS * TRAP_N / TRAP_B: "That is how many iterations a real run of that many "
+            "epochs would make; the question asks the other way round.",
+            TRAP_N / TRAP_B: "That is the number of iterations in one real epoch, not how many "
+            "epochs the run saw.",
+            TRAP_EPOCHS / TRAP_N: "You counted one sample per 'epoch': each one takes a whole "
+            "batch of B.",
+        },
+    ),
+    hint=[
+        "Each 'epoch' of that loop is one batch. Count the samples the run saw.",
+        "samples seen = iterations × B; one real epoch is N samples.",
+    ],
+    solution=f"{TRAP_EPOCHS} iterations × {TRAP_B} samples = {TRAP_EPOCHS * TRAP_B:,} samples "
+    f"seen = {TRAP_EPOCHS * TRAP_B / TRAP_N:g} epochs' worth (a real {TRAP_EPOCHS}-epoch run "
+    f"would have done {TRAP_N // TRAP_B} × {TRAP_EPOCHS} = {TRAP_N // TRAP_B * TRAP_EPOCHS:,} "
+    "iterations).",
 )
 
 q6 = Exercise(
     "q6",
     "Two runs of the same number of epochs, one with B = 32 and one with B = 128, are plotted "
     "with 'epoch' on the x-axis. Which made more optimizer updates? Answer 'B=32', 'B=128' or 'same'.",
-    expect_choice("B=32", ("B=32", "B=128", "same")),
-    hint="Iterations per epoch = ceil(N / B).",
+    expect_choice(
+        "B=32",
+        ("B=32", "B=128", "same"),
+        mistakes={
+            "B=128": "B = 128 processes more samples per update, but the same epochs mean the "
+            "same samples in all, cut into fewer, bigger batches.",
+            "same": "The same epochs mean the same samples seen, not the same updates: an "
+            "epoch's number of updates depends on the batch size.",
+        },
+    ),
+    hint=[
+        "Same epochs, same samples seen; what differs is how they are cut into updates.",
+        "Iterations per epoch = ceil(N / B): compare it for the two batch sizes.",
+    ],
     solution="B=32: it makes 4× as many updates per epoch, so an epoch axis hides a 4× difference "
     "in updates (and per-iteration cost).",
 )
@@ -163,8 +265,12 @@ q7 = CodeExercise(
             "and drop_last is False.",
         ),
     ),  # fmt: skip
-    hint="floor(N / B) full batches of B; then, only if some samples are left and drop_last is "
-    "False, one last batch of the N − floor(N / B)·B left over.",
+    hint=[
+        "Start with the full batches, then decide whether a last, short batch follows: that "
+        "depends on whether samples are left over, and on drop_last.",
+        "floor(N / B) full batches of B; then, only if some samples are left and drop_last is "
+        "False, one last batch of the N − floor(N / B)·B left over.",
+    ],
     solution="""def epoch_batch_sizes(n, batch_size, drop_last):
     full, left = divmod(n, batch_size)  # full batches, samples left over
     sizes = [batch_size] * full
@@ -271,8 +377,12 @@ q8 = CodeExercise(
             hint="Join the batches first, `torch.cat(batches)`, then count distinct indices.",
         ),
     ),  # fmt: skip
-    hint="Put every index of every batch together (`torch.cat(batches)`), count the distinct "
-    "ones, and divide the samples left out by n.",
+    hint=[
+        "A sample counts as used if any batch holds its index, however many times: count the "
+        "distinct indices over the whole epoch.",
+        "`torch.cat(batches)` joins the batches into one tensor of indices and `.unique()` keeps "
+        "each index once; the samples left out are n minus those, as a fraction of n.",
+    ],
     solution="""import torch
 
 

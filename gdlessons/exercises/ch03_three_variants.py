@@ -22,44 +22,119 @@ from gdlessons.metrics import evaluate
 from gdlessons.models import LinearModel, tutorial_mlp
 from gdlessons.training import train
 
+# The same idea as chapter 02's q5 (count samples, not loop turns), in a new situation: a
+# comparison that gives every variant the same number of iterations.
+Q1_ITERATIONS, Q1_B, Q1_N = 600, 50, 1200
 q1 = Exercise(
     "q1",
-    'The tutorial trains for 1000 "epochs" with ONE batch of 128 samples per "epoch" on N = 1000 points. '
-    "How many real epochs (full passes over the data) is that?",
-    expect_close(128.0, rtol=0.001),
-    hint="Count samples seen: iterations × batch size. One epoch is N samples.",
-    solution="1000 iterations × 128 samples = 128,000 samples seen = 128 passes over 1000 points.",
+    f"To compare the variants, you give each one the same {Q1_ITERATIONS} iterations on "
+    f"N = {Q1_N} samples. How many epochs (full passes over the data) does the mini-batch run "
+    f"with B = {Q1_B} complete?",
+    expect_close(
+        Q1_ITERATIONS * Q1_B / Q1_N,
+        rtol=1e-3,
+        mistakes={
+            Q1_ITERATIONS: "That takes an iteration for an epoch: an iteration is one update on "
+            "one batch, an epoch a pass over all N samples.",
+            Q1_ITERATIONS * Q1_B: "That is the number of samples seen; an epoch is N of them.",
+            Q1_ITERATIONS / Q1_B: "You divided the iterations by the batch size; divide them by "
+            "the iterations one epoch takes (N / B), or the samples seen by N.",
+            Q1_ITERATIONS / Q1_N: "That is the stochastic run's count (B = 1): each iteration of "
+            "the mini-batch run takes B samples.",
+            Q1_N / Q1_B: "That is the number of iterations in one epoch, not the epochs the run "
+            "completed.",
+        },
+    ),
+    hint=[
+        "An epoch is a number of samples, not of iterations: count the samples the run saw.",
+        "samples seen = iterations × B, and one epoch is N samples.",
+    ],
+    solution=f"{Q1_ITERATIONS} iterations × {Q1_B} samples = {Q1_ITERATIONS * Q1_B:,} samples "
+    f"= {Q1_ITERATIONS * Q1_B / Q1_N:g} passes over {Q1_N} samples ({Q1_N // Q1_B} iterations per "
+    f"epoch). The same {Q1_ITERATIONS} iterations are half an epoch for stochastic GD and "
+    f"{Q1_ITERATIONS} epochs for batch GD: equal iterations are very unequal data.",
 )
 
 q2 = Exercise(
     "q2",
     "On which x-axis does batch gradient descent (B = N) reach a given loss first: "
     "'epoch', 'iteration', 'samples seen' or 'seconds'?",
-    expect_choice("iteration", ("epoch", "iteration", "samples seen", "seconds")),
-    hint="Batch GD makes the best possible update every time, but only one update per pass over the data.",
+    expect_choice(
+        "iteration",
+        ("epoch", "iteration", "samples seen", "seconds"),
+        mistakes={
+            "epoch": "Per epoch batch GD is the slowest: it makes one update per pass over the "
+            "data, where the others make many.",
+            "samples seen": "With full passes, samples seen is epochs × N, so this axis tells "
+            "the epoch axis's story, where batch GD's one update per pass makes it the slowest.",
+            "seconds": "Seconds depend on the machine and on the cost of one update; the "
+            "question asks where batch GD's exact gradient pays off by itself.",
+        },
+    ),
+    hint=[
+        "Batch GD makes the best possible update every time, but only one update per pass over "
+        "the data.",
+        "Which axis counts updates? The chapter's reach table ranks the runs on each axis.",
+    ],
     solution="'iteration': each update uses the exact full-data gradient, so no variant needs fewer "
     "updates (a large enough mini-batch can tie, as in this chapter's table). Per epoch (and per "
     "sample) it is slowest: one update per pass.",
 )
 
+Q3_N, Q3_B = 1000, 100
+_q3_ratio = 1 / (1 / Q3_B * (Q3_N - Q3_B) / (Q3_N - 1))
 q3 = Exercise(
     "q3",
-    "Sampling without replacement from N = 1000 samples, by what factor is the gradient variance at "
-    "B = 100 smaller than at B = 1? (Use σ²/B · (N − B)/(N − 1).)",
-    expect_close(1 / (1 / 100 * 900 / 999), rtol=0.01),
-    hint="Divide the formula at B = 1 by the formula at B = 100; σ² cancels. At B = 1 the second factor is 1.",
-    solution="At B = 1 the variance is σ²; at B = 100 it is σ²/100 · 900/999 ≈ 0.00901 σ². "
-    "The ratio is about 111: a bit more than the 100 that 1/B alone predicts.",
+    f"Sampling without replacement from N = {Q3_N} samples, by what factor is the gradient "
+    f"variance at B = {Q3_B} smaller than at B = 1? (Use σ²/B · (N − B)/(N − 1).)",
+    expect_close(
+        _q3_ratio,
+        rtol=0.01,
+        mistakes={
+            Q3_B: "That is 1/B alone: the finite-population factor (N − B)/(N − 1) makes the "
+            "variance at B = 100 smaller still.",
+            Q3_B * (Q3_N - Q3_B) / (Q3_N - 1): "The finite-population factor is upside down: "
+            "it multiplies the variance at B = 100, so it divides the ratio.",
+            1 / _q3_ratio: "That is the variance at B = 100 as a fraction of the one at B = 1; "
+            "the question asks by what factor it is smaller, the inverse.",
+            _q3_ratio**0.5: "That is the ratio of the standard deviations; the question asks for "
+            "the variances.",
+            Q3_B**0.5: "That is √B, the ratio of the standard deviations without the "
+            "finite-population factor; the question asks for the variances, with it.",
+        },
+    ),
+    hint=[
+        "Divide the formula at B = 1 by the formula at B = 100; σ² cancels.",
+        "At B = 1 the factor (N − B)/(N − 1) is 1, so the variance is σ²; at B = 100 it is "
+        "σ²/100 · (N − 100)/(N − 1).",
+    ],
+    solution=f"At B = 1 the variance is σ²; at B = {Q3_B} it is σ²/{Q3_B} · "
+    f"{Q3_N - Q3_B}/{Q3_N - 1} ≈ {1 / _q3_ratio:.5f} σ². The ratio is about {_q3_ratio:.0f}: a "
+    f"bit more than the {Q3_B} that 1/B alone predicts.",
 )
 
+Q4_FROM = 32
 q4 = Exercise(
     "q4",
     "The gradient noise has a standard deviation of about σ/√B for B much smaller than N. "
-    "Starting from B = 32, which batch size halves the noise's standard deviation?",
-    expect_int(128),
-    hint="Halving σ/√B means doubling √B.",
-    solution="√B must double, so B grows fourfold: 32 × 4 = 128. Four times the compute per update buys "
-    "half the noise, which is why past some batch size more samples buy little.",
+    f"Starting from B = {Q4_FROM}, which batch size halves the noise's standard deviation?",
+    expect_int(
+        4 * Q4_FROM,
+        mistakes={
+            2 * Q4_FROM: "Doubling B halves the variance σ²/B; the standard deviation σ/√B "
+            "falls only by √2.",
+            Q4_FROM // 2: "A smaller batch makes the noise larger: σ/√B grows as B shrinks.",
+            Q4_FROM // 4: "A smaller batch makes the noise larger, not smaller: σ/√B grows as B "
+            "shrinks, whatever the factor.",
+        },
+    ),
+    hint=[
+        "The standard deviation goes as 1/√B: what must happen to √B?",
+        "Halving σ/√B means doubling √B; then square to get the factor on B.",
+    ],
+    solution=f"√B must double, so B grows fourfold: {Q4_FROM} × 4 = {4 * Q4_FROM}. Four times "
+    "the compute per update buys half the noise, which is why past some batch size more samples "
+    "buy little.",
 )
 
 
@@ -182,8 +257,13 @@ q5 = CodeExercise(
             hint="`w, b = w - lr * dw, b - lr * db` updates both at once.",
         ),
     ),  # fmt: skip
-    hint="For start in range(0, N, B): the batch is X[start:start + B]; with its residual "
-    "r = w·x + b − y, dL/dw = mean(2·r·x) and dL/db = mean(2·r); update both, then record (w, b).",
+    hint=[
+        "Walk through the samples in order, B at a time: each batch gives one gradient from its "
+        "own samples, one update of w and b, and one entry of the path.",
+        "For start in range(0, N, B) the batch is X[start:start + B]; with its residual "
+        "r = w·x + b − y, dL/dw = mean(2·r·x) and dL/db = mean(2·r) (chapter 01's q3), both "
+        "from the same (w, b).",
+    ],
     solution="""def gd_epoch(w, b, X, y, batch_size, lr):
     path = []
     for start in range(0, len(X), batch_size):  # the last batch may be short
@@ -295,8 +375,12 @@ q6 = CodeExercise(
             hint="Measure every trained copy on all the data: `evaluate(run, data)`.",
         ),
     ),  # fmt: skip
-    hint="For each B: `run = copy.deepcopy(model)`, `train(run, data, batch_size=B, "
-    "epochs=epochs, lr=lr, seed=seed)`, then `evaluate(run, data)`.",
+    hint=[
+        "`train()` changes the model it is given, and each run must start from the same "
+        "parameters; and every run must be judged on the same samples.",
+        "For each B: train a `copy.deepcopy(model)` with `train()` and the given settings, then "
+        "measure that copy with `evaluate(run, data)`, the full-data loss.",
+    ],
     solution="""import copy
 
 from gdlessons.metrics import evaluate

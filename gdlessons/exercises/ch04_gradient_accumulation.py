@@ -25,20 +25,60 @@ from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
 
+MICRO, EFFECTIVE = 48, 384  # q1
+K2, LR2 = 4, 0.05  # q2: the undivided loop's k and rate
+SIZES3, K3 = (32, 32, 32, 4), 4  # q3: the micro-batches of one batch of 100
+STEP_SIZE5, K5 = 100, 4  # q5
+
+
+def _sample_weight(size: int, k: int = K3) -> float:
+    """q3: one sample's weight in the update when its micro-batch's mean loss is divided by k."""
+    return 1 / (k * size)
+
+
 q1 = Exercise(
     "q1",
-    "Your GPU fits micro-batches of 48 samples. How many accumulation steps k give an effective batch of 384?",
-    expect_int(8),
-    hint="One update sees k micro-batches of 48 samples; you want 384 samples per update.",
+    f"Your GPU fits micro-batches of {MICRO} samples. How many accumulation steps k give an "
+    f"effective batch of {EFFECTIVE}?",
+    expect_int(
+        EFFECTIVE // MICRO,
+        mistakes={
+            EFFECTIVE // MICRO - 1: "That is one micro-batch short: k counts every micro-batch of "
+            "an update, the one after which step() runs included.",
+            EFFECTIVE
+            * MICRO: "That multiplies the two sizes: the effective batch is k micro-batches "
+            "of 48 samples, so k is how many 48s fit in 384.",
+        },
+    ),
+    hint=[
+        "One update sees k micro-batches of 48 samples each: how many samples is that?",
+        "Solve k · 48 = 384 for k.",
+    ],
     solution="k = 384 / 48 = 8.",
 )
 
 q2 = Exercise(
     "q2",
-    "A loop accumulates k = 4 micro-batches but forgets to divide each loss by k, and uses lr = 0.05. "
-    "Which learning rate makes the correct (divided) loop take exactly the same updates?",
-    expect_close(0.2, rtol=0.01),
-    hint="Without the division the summed gradient is k times the mean gradient; SGD multiplies it by lr.",
+    f"A loop accumulates k = {K2} micro-batches but forgets to divide each loss by k, and uses "
+    f"lr = {LR2}. Which learning rate makes the correct (divided) loop take exactly the same updates?",
+    expect_close(
+        LR2 * K2,
+        rtol=0.01,
+        mistakes={
+            LR2 / K2: "You divided the rate by k: the undivided loop's gradient is k times "
+            "larger, so the divided loop needs a larger rate to take the same steps, not a smaller one.",
+            LR2: "The same rate gives steps k times smaller: dividing each loss by k divides the "
+            "gradient by k, and the rate has to make up for it.",
+            LR2
+            * K2**0.5: "That is the square-root scaling rule for batch sizes (the noise argument "
+            "of chapter 08). Here the gradients differ by an exact factor, so the rate must make up "
+            "for all of it.",
+        },
+    ),
+    hint=[
+        "Without the division, what is the summed gradient compared with the mean gradient?",
+        "SGD's step is lr · gradient: set lr_divided · g equal to 0.05 · (4 · g).",
+    ],
     solution="The undivided gradient is 4·g, so the step is 0.05·4·g = 0.2·g: lr = 0.2.",
 )
 
@@ -47,8 +87,24 @@ q3 = Exercise(
     "A batch of 100 samples is split into micro-batches of 32, 32, 32 and 4, and each micro-batch loss "
     "is divided by k = 4. How many times more does one sample of the short micro-batch weigh in the "
     "update than one sample of a full micro-batch?",
-    expect_close(8.0, rtol=0.01),
-    hint="A sample's weight is 1/k times 1/(size of its micro-batch).",
+    expect_close(
+        _sample_weight(SIZES3[-1]) / _sample_weight(SIZES3[0]),
+        rtol=0.01,
+        mistakes={
+            1.0: "That is what weighting each micro-batch by its share (len(xb)/100) would give: "
+            "every sample equal. This loop divides every micro-batch's mean loss by k instead.",
+            _sample_weight(SIZES3[0]) / _sample_weight(SIZES3[-1]): "That is the ratio the other "
+            "way round: how much less a sample of a full micro-batch weighs.",
+            _sample_weight(SIZES3[-1])
+            / (1 / sum(SIZES3)): "You compared with a sample's weight in "
+            "the one batch of 100 (1/100), not with a sample of a full micro-batch of 32.",
+        },
+    ),
+    hint=[
+        "A micro-batch's loss is the mean over its samples, then divided by k: what fraction of "
+        "the update does one of its samples carry?",
+        "A sample's weight is 1/k times 1/(size of its micro-batch): compare 1/(4·4) with 1/(4·32).",
+    ],
     solution="1/(4·4) against 1/(4·32): 32/4 = 8 times. Weighting by share (len/100) gives every sample 1/100.",
 )
 
@@ -56,18 +112,44 @@ q4 = Exercise(
     "q4",
     "Which layer makes k micro-batches give a different gradient from the one batch of k·b, even with "
     "the loss divided correctly? Answer 'Linear', 'ReLU', 'BatchNorm1d' or 'Dropout(p=0)'.",
-    expect_choice("BatchNorm1d", ("Linear", "ReLU", "BatchNorm1d", "Dropout(p=0)")),
-    hint="Look for the layer whose output for one sample depends on the other samples in the batch.",
+    expect_choice(
+        "BatchNorm1d",
+        ("Linear", "ReLU", "BatchNorm1d", "Dropout(p=0)"),
+        mistakes={
+            "Linear": "A Linear layer maps each sample on its own, with the same weights whatever "
+            "else is in the batch; the divided loss already makes its gradient the batch's.",
+            "ReLU": "ReLU acts on each number on its own: a sample's output does not depend on "
+            "which micro-batch it is in.",
+            "Dropout(p=0)": "Dropout with p = 0 drops nothing and rescales by 1/(1 − 0) = 1: it is "
+            "the identity, whatever the batch.",
+        },
+    ),
+    hint=[
+        "Look for the layer whose output for one sample depends on the other samples in the batch.",
+        "Which of these layers computes a statistic (a mean, a variance) over the batch dimension?",
+    ],
     solution="BatchNorm1d normalises with the mean and variance of the (micro-)batch it sees, so smaller "
     "micro-batches change every sample's output and gradient.",
 )
 
 q5 = Exercise(
     "q5",
-    "A StepLR halves the learning rate every 100 updates. With k = 4 accumulation steps someone calls "
-    "scheduler.step() after every micro-batch. After how many updates is the learning rate first halved?",
-    expect_int(25),
-    hint="Each update now steps the scheduler k times.",
+    f"A StepLR halves the learning rate every {STEP_SIZE5} updates. With k = {K5} accumulation steps "
+    "someone calls scheduler.step() after every micro-batch. After how many updates is the learning "
+    "rate first halved?",
+    expect_int(
+        STEP_SIZE5 // K5,
+        mistakes={
+            STEP_SIZE5: "That would be right with scheduler.step() once per update, next to "
+            "optimizer.step(); here it is called after every micro-batch, k times per update.",
+            STEP_SIZE5 * K5: "The schedule runs faster, not slower: every update now steps the "
+            "scheduler k times, so its 100 steps arrive sooner.",
+        },
+    ),
+    hint=[
+        "How many times is scheduler.step() called during one update?",
+        "StepLR counts its own steps: after how many updates have 100 of them been made, at k per update?",
+    ],
     solution="100 scheduler steps arrive after 100 / 4 = 25 updates: the schedule runs k times too fast.",
 )
 
@@ -198,8 +280,13 @@ q6 = CodeExercise(
             hint="`X.split(micro_batch_size)` keeps the short piece at the end.",
         ),
     ),  # fmt: skip
-    hint="For each piece of `zip(X.split(micro_batch_size), y.split(micro_batch_size))`: the "
-    "loss of the piece times its share of the batch, len(xb) / len(X), then backward().",
+    hint=[
+        "backward() adds into `.grad`, so several backward() calls, one per micro-batch, add "
+        "up; what must each micro-batch's loss be multiplied by for the sum to be the whole "
+        "batch's mean loss?",
+        "The whole batch's mean is Σ over micro-batches of (micro-batch mean) × len(xb) / len(X); "
+        "`X.split(micro_batch_size)` gives the pieces, the short one last.",
+    ],
     solution="""from torch.nn.functional import mse_loss
 
 
@@ -330,9 +417,14 @@ q7 = CodeExercise(
             hint="Weight by samples, not by micro-batches: len(xb) / (samples in its batch).",
         ),
     ),  # fmt: skip
-    hint="Loop over batches of k·b, `BatchIterator(data.X, data.y, batch_size=k * b, seed=seed)` "
-    "(the same order as train()), split each with `X.split(micro_batch_size)`, and weight each "
-    "micro-batch loss by len(xb) / len(X) before backward(); one step and zero_grad per batch.",
+    hint=[
+        "Section 2's loop divides by k because it assumes k full micro-batches per update; the "
+        "last batch of an epoch breaks that. Loop over whole batches of k·b instead, and split "
+        "each one into micro-batches.",
+        "`BatchIterator(data.X, data.y, batch_size=k * b, seed=seed)` gives train()'s batches in "
+        "its order; inside, weight each micro-batch loss by len(xb) / len(X) and make one "
+        "step() and zero_grad() per batch.",
+    ],
     solution="""import torch
 from torch.nn.functional import mse_loss
 

@@ -19,12 +19,62 @@ from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close
 from gdlessons.exercises.code import CodeExercise, Mistake, close_tensors, same_tensors, time_limit
 from gdlessons.schedules import rate_curve
 
+LR1, MU1, GRADS1 = 0.1, 0.9, (1.0, 1.0)  # q1
+KAPPA2 = 100.0  # q2
+LR3, STEP3, GAMMA3, DRAWN3 = 0.1, 100, 0.5, 300  # q3
+WD5, LR5, P5 = 0.01, 0.1, 2.0  # q5
+
+
+def _momentum_p(velocity) -> float:
+    """q1: p after the updates p ← p − η·v, from p = 0, with ``velocity(v, g)`` the new velocity
+    (``v`` is None at the first update) and the rate applied outside it."""
+    p, v = 0.0, None
+    for g in GRADS1:
+        v = velocity(v, g)
+        p -= LR1 * v
+    return p
+
+
+def _polyak(kappa: float) -> float:
+    """q2: Polyak's optimal momentum ((√κ − 1)/(√κ + 1))²."""
+    return ((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) ** 2
+
+
+def _step_lr(steps: int, lr: float = LR3) -> float:
+    """q3: StepLR's rate after ``steps`` scheduler steps."""
+    return lr * GAMMA3 ** (steps // STEP3)
+
+
 q1 = Exercise(
     "q1",
     "torch.optim.SGD(lr=0.1, momentum=0.9) starts a scalar parameter at p = 0. The gradient is 1 at both of "
     "the first two updates. What is p after the second update?",
-    expect_close(-0.29, rtol=0.01),
-    hint="PyTorch's first velocity is v = g; then v ← μ·v + g, and each update does p ← p − η·v.",
+    expect_close(
+        _momentum_p(lambda v, g: g if v is None else MU1 * v + g),
+        rtol=0.01,
+        mistakes={
+            _momentum_p(lambda v, g: g): "That is plain gradient descent, two steps of η·g: "
+            "momentum adds what is left of the earlier velocity to the second step.",
+            _momentum_p(lambda v, g: g if v is None else MU1 * v): "Your second velocity is μ·v "
+            "alone: the new gradient is added to the decayed velocity, not replaced by it.",
+            _momentum_p(
+                lambda v, g: (1 - MU1) * g if v is None else MU1 * v + (1 - MU1) * g
+            ): "That "
+            "is the moving-average form v ← μ·v + (1 − μ)·g (SGD's `dampening`, Adam's first "
+            "moment). torch.optim.SGD adds the whole gradient, v ← μ·v + g, with v = g at first.",
+            -LR1 * GRADS1[0]: "That is p after the first update only; the question asks after the "
+            "second.",
+            -len(GRADS1) * LR1 / (1 - MU1): "You moved at the effective rate η/(1 − μ) from the "
+            "start. The velocity reaches that only after building up over about 1/(1 − μ) "
+            "updates; two updates in, it has barely begun.",
+        },
+    ),
+    hint=[
+        "PyTorch keeps a velocity v: the first update sets v = g, each later one v ← μ·v + g; "
+        "every update then does p ← p − η·v.",
+        "Write the two updates out: v₁ and p₁ first, then v₂ from v₁ and the second gradient, "
+        "then p₂ = p₁ − 0.1·v₂.",
+    ],
     solution="v₁ = 1, p₁ = −0.1; v₂ = 0.9·1 + 1 = 1.9, p₂ = −0.1 − 0.1·1.9 = −0.29.",
 )
 
@@ -32,8 +82,22 @@ q2 = Exercise(
     "q2",
     "A quadratic has curvatures 1 and 100 (κ = 100). What momentum μ makes tuned heavy-ball momentum "
     "converge fastest?",
-    expect_close(((math.sqrt(100) - 1) / (math.sqrt(100) + 1)) ** 2, rtol=0.02),
-    hint="Polyak's optimum: μ* = ((√κ − 1)/(√κ + 1))².",
+    expect_close(
+        _polyak(KAPPA2),
+        rtol=0.02,
+        mistakes={
+            math.sqrt(_polyak(KAPPA2)): "That is (√κ − 1)/(√κ + 1), the factor by which the error "
+            "shrinks per iteration at the optimum; the optimal μ is that factor squared.",
+            _polyak(KAPPA2**2): "You put κ where √κ belongs: Polyak's formula takes the square "
+            "root of the condition number.",
+            0.9: "0.9 is the usual default, not tuned to this κ: Polyak's formula gives the best μ "
+            "from the condition number.",
+        },
+    ),
+    hint=[
+        "Polyak's optimum depends only on the condition number κ = λ_max/λ_min, through √κ.",
+        "μ* = ((√κ − 1)/(√κ + 1))² with κ = 100.",
+    ],
     solution="μ* = ((10 − 1)/(10 + 1))² = (9/11)² ≈ 0.669; the error then shrinks by 9/11 ≈ 0.818 per iteration.",
 )
 
@@ -42,8 +106,22 @@ q3 = Exercise(
     "StepLR(step_size=100, gamma=0.5) on an optimizer with lr = 0.1 is stepped 300 times to draw its curve, "
     "and then that same scheduler and optimizer are used for training. What rate does the first training "
     "update use?",
-    expect_close(0.1 * 0.5**3, rtol=0.01),
-    hint="Training starts wherever the curve ended: how many halvings happened in 300 steps?",
+    expect_close(
+        _step_lr(DRAWN3),
+        rtol=0.01,
+        mistakes={
+            _step_lr(0): "That is where a fresh scheduler starts; this one was already stepped 300 "
+            "times to draw the curve, and training goes on from where it left off.",
+            _step_lr(DRAWN3 - 1): "That is the rate of the last point of the curve, before the "
+            "300th step; training starts after all 300 steps, the last halving included.",
+            _step_lr(DRAWN3 + STEP3): "That is four halvings: a StepLR halves after its 100th, "
+            "200th and 300th step, not at step 0.",
+        },
+    ),
+    hint=[
+        "Training starts wherever the curve ended: the scheduler does not know it was only drawing.",
+        "Count the halvings in 300 steps, one every 100, and multiply 0.1 by 0.5 that many times.",
+    ],
     solution="Three halvings: 0.1 · 0.5³ = 0.0125 — eight times smaller than intended.",
 )
 
@@ -51,8 +129,20 @@ q4 = Exercise(
     "q4",
     "A schedule cuts the rate tenfold. In which form of momentum does the very next step shrink tenfold: "
     "'pytorch' (v ← μv + g, p ← p − ηv) or 'eta_inside' (v ← μv + ηg, p ← p − v)?",
-    expect_choice("pytorch", ("pytorch", "eta_inside")),
-    hint="In which form does the rate multiply the whole velocity, old gradients included?",
+    expect_choice(
+        "pytorch",
+        ("pytorch", "eta_inside"),
+        mistakes={
+            "eta_inside": "In the η-inside form the new rate multiplies only the newest gradient; "
+            "the velocity built at the old rate keeps its size and fades at the rate μ.",
+        },
+        synonyms={"eta inside": "eta_inside", "η inside": "eta_inside", "torch": "pytorch"},
+    ),
+    hint=[
+        "In which form does the rate multiply the whole velocity, old gradients included?",
+        "Write the next step in each form right after η becomes η/10: which part of it still "
+        "carries the old η?",
+    ],
     solution="'pytorch': η multiplies the whole velocity, so the step shrinks at once; in the η-inside form "
     "the old velocity keeps its size and fades at the rate μ.",
 )
@@ -61,8 +151,23 @@ q5 = Exercise(
     "q5",
     "With weight_decay = 0.01, lr = 0.1 and no momentum, a weight of 2.0 whose loss gradient is 0 is updated "
     "once. What is its new value?",
-    expect_close(2.0 - 0.1 * 0.01 * 2.0, rtol=1e-5),
-    hint="Weight decay adds wd·p to the gradient before the step p ← p − η·g.",
+    expect_close(
+        P5 - LR5 * WD5 * P5,
+        rtol=1e-5,
+        mistakes={
+            P5: "Weight decay acts even when the loss gradient is 0: it adds wd·p to the gradient.",
+            P5 - WD5 * P5: "You shrank the weight by wd·p without the learning rate: the decay "
+            "term goes into the gradient, and the step is η times the gradient.",
+            P5 - LR5 * WD5: "You added wd to the gradient; weight decay adds wd·p, proportional to "
+            "the weight.",
+            P5 - LR5 * 2 * WD5 * P5: "That is the gradient of wd·p² (2·wd·p): torch's weight_decay "
+            "adds wd·p, the gradient of the penalty wd·p²/2.",
+        },
+    ),
+    hint=[
+        "Weight decay adds wd·p to the gradient before the step p ← p − η·g.",
+        "g = 0 + 0.01·2.0; then p ← 2.0 − 0.1·g.",
+    ],
     solution="g = 0 + 0.01·2 = 0.02, so p = 2 − 0.1·0.02 = 1.998.",
 )
 
@@ -254,9 +359,14 @@ q6 = CodeExercise(
             hint="Use the operations `ch.sgd_step` uses (printed in section 1).",
         ),
     ),  # fmt: skip
-    hint="Per iteration: g = grad(p); with weight decay g ← g + wd·p; v ← μ·v + g (v = g the first "
-    "time); step = g + μ·v with Nesterov, else v; p ← p − η·step. Write each line with torch's "
-    "operations, as `ch.sgd_step` does, for the bits to agree.",
+    hint=[
+        "Follow the table of section 1 line by line, once per rate in `lrs`, and keep v from one "
+        "iteration to the next (None before the first).",
+        "Per iteration: g = grad(p); with weight decay g ← g + wd·p; v ← μ·v + g (v = g the first "
+        "time); step = g + μ·v with Nesterov, else v; p ← p − η·step.",
+        "For the bits to agree, write each line with the torch operations `ch.sgd_step` uses "
+        "(printed in section 1): `g.add(p, alpha=...)`, `v.mul(...).add(g)`, `p.add(step, alpha=-lr)`.",
+    ],
     solution="""def sgd_path(p, grad, lrs, momentum, nesterov, weight_decay):
     path, v = [], None
     for lr in lrs:
@@ -401,8 +511,12 @@ q7 = CodeExercise(
             "down to 0 is (1 + cos(π·s))/2, with s from 0 to 1.",
         ),
     ),  # fmt: skip
-    hint="For t < W: 0.01 + 0.99·t/W. For t ≥ W: (1 + cos(π·(t − W)/(T − W)))/2. Use `math.cos` and "
-    "`math.pi`.",
+    hint=[
+        "Two pieces: a straight line for t < W, then a half cosine. Check the ends: factor(0) = "
+        "0.01, factor(W) = 1, factor(T) = 0.",
+        "The warm-up's line goes from 0.01 to 1 as t/W goes from 0 to 1; the cosine's progress "
+        "s = (t − W)/(T − W) goes from 0 to 1, and (1 + cos(π·s))/2 from 1 to 0.",
+    ],
     solution="""import math
 
 

@@ -11,22 +11,81 @@ from gdlessons.exercises import Exercise, expect_choice, expect_close
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import digits_classifier, tutorial_mlp
 
+# The wrong answers that known mistakes give, each computed from its mistake.
+
+
+def _adagrad(grads, lr=0.1, *, accumulate=True, root=True):
+    """p after AdaGrad's updates from p = 0; the switches turn off what students leave out."""
+    p, G = 0.0, 0.0
+    for g in grads:
+        G = G + g * g if accumulate else g * g
+        p -= lr * g / (math.sqrt(G) if root else G)
+    return p
+
+
+_Q1_GRADS = (3.0, 4.0)
+
 q1 = Exercise(
     "q1",
     "torch.optim.Adagrad(lr=0.1) starts a scalar parameter at p = 0. Its gradient is 3 at the first "
     "update and 4 at the second. What is p after the second update? (ε is negligible.)",
-    expect_close(-0.18, rtol=1e-3),
-    hint="AdaGrad adds g² to a running sum G and steps p ← p − η·g/√G, with G including this "
-    "update's gradient.",
+    expect_close(
+        _adagrad(_Q1_GRADS),
+        rtol=1e-3,
+        mistakes={
+            _adagrad(_Q1_GRADS, accumulate=False): "Each of your updates divides the gradient by "
+            "its own size only, so both move p by η. AdaGrad's G is a running sum: at the second "
+            "update it holds the first gradient's square too.",
+            _adagrad(_Q1_GRADS, root=False): "You divided by G itself; AdaGrad divides by its "
+            "square root, √G.",
+            -0.1 * sum(_Q1_GRADS): "That is plain SGD's p (η·g per update): AdaGrad divides each "
+            "gradient by √G first.",
+            _adagrad(_Q1_GRADS) - _adagrad(_Q1_GRADS[:1]): "That is the second update's step "
+            "alone; p is where both updates together leave it, starting from 0.",
+        },
+    ),
+    hint=[
+        "AdaGrad remembers one number per parameter, G, and divides each gradient by √G.",
+        "Per update: G ← G + g² (this update's g included), then p ← p − η·g/√G. Do it for g = 3, "
+        "then for g = 4.",
+    ],
     solution="G = 9, p = −0.1·3/3 = −0.1; then G = 9 + 16 = 25, p = −0.1 − 0.1·4/5 = −0.18.",
 )
+
+
+def _adam_first_step(g, lr=0.01, *, correct_m=True, correct_v=True, root=True):
+    """How far Adam's first update moves a parameter (β₁ = 0.9, β₂ = 0.999, ε negligible)."""
+    m, v = 0.1 * g, 0.001 * g * g
+    m_hat, v_hat = (m / 0.1 if correct_m else m), (v / 0.001 if correct_v else v)
+    return lr * m_hat / (math.sqrt(v_hat) if root else v_hat)
+
 
 q2 = Exercise(
     "q2",
     "torch.optim.Adam(lr=0.01) makes its first update on a parameter whose gradient is 250. "
     "How far does the parameter move?",
-    expect_close(0.01, rtol=1e-3),
-    hint="After bias correction the first m̂ is g and the first v̂ is g²: what is m̂/(√v̂ + ε)?",
+    expect_close(
+        _adam_first_step(250.0),
+        rtol=1e-3,
+        mistakes={
+            _adam_first_step(250.0, correct_m=False, correct_v=False): "That is the step "
+            "without bias correction: m = (1 − β₁)·g and v = (1 − β₂)·g² start near 0, and Adam "
+            "divides them by 1 − β₁ᵗ and 1 − β₂ᵗ before the step.",
+            _adam_first_step(250.0, correct_v=False): "You corrected m's bias but not v's: "
+            "v̂ = v / (1 − β₂ᵗ) too.",
+            _adam_first_step(250.0, correct_m=False): "You corrected v's bias but not m's: "
+            "m̂ = m / (1 − β₁ᵗ) too.",
+            _adam_first_step(250.0, root=False): "You divided m̂ by v̂ itself; Adam divides by its "
+            "square root, √v̂ + ε.",
+            0.01 * 250.0: "That is plain SGD's step, η·g: Adam divides m̂ by √v̂ + ε.",
+        },
+    ),
+    hint=[
+        "At the first update Adam's moments hold only this gradient: what are m̂ and v̂ after the "
+        "bias correction?",
+        "m = (1 − β₁)·g and v = (1 − β₂)·g²; m̂ = m / (1 − β₁¹), v̂ = v / (1 − β₂¹); the step is "
+        "η·m̂/(√v̂ + ε).",
+    ],
     solution="m̂ = 250 and √v̂ = 250, so the step is 0.01 · 250/250 = 0.01, whatever the "
     "gradient's size (as long as it is far above ε).",
 )
@@ -35,9 +94,23 @@ q3 = Exercise(
     "q3",
     "The loss is multiplied by 1000 (say, a sum over 1000 samples instead of a mean). Whose first "
     "update becomes 1000 times longer: 'sgd', 'adam' or 'both'?",
-    expect_choice("sgd", ("sgd", "adam", "both")),
-    hint="Multiplying the loss multiplies every gradient. Which update divides the gradient by "
-    "its own size?",
+    expect_choice(
+        "sgd",
+        ("sgd", "adam", "both"),
+        mistakes={
+            "adam": "In Adam's update the factor 1000 multiplies m̂ and √v̂ alike, so it cancels "
+            "in m̂/(√v̂ + ε) (unless the gradients are as small as ε).",
+            "both": "That holds for an update η·g. One of the two divides the gradient by a "
+            "running measure of its own size, where a constant factor cancels.",
+        },
+        synonyms={"SGD + momentum": "sgd", "torch.optim.SGD": "sgd", "torch.optim.Adam": "adam"},
+    ),
+    hint=[
+        "Multiplying the loss by 1000 multiplies every gradient by 1000. Write each first update "
+        "in terms of g.",
+        "SGD's update is η·g; Adam's first is η·m̂/(√v̂ + ε) with m̂ = g and √v̂ = |g|. Which "
+        "grows with g?",
+    ],
     solution="'sgd': its step is η·g, so it grows 1000-fold. Adam's is m̂/(√v̂ + ε), where the "
     "factor cancels (unless the gradients are as small as ε).",
 )
@@ -46,19 +119,48 @@ q4 = Exercise(
     "q4",
     "With weight_decay = λ, which optimizer shrinks every weight by the same factor (1 − η·λ) at "
     "every update, whatever its gradients: 'adam' (torch.optim.Adam) or 'adamw' (torch.optim.AdamW)?",
-    expect_choice("adamw", ("adam", "adamw")),
-    hint="In one of them λ·p is added to the gradient and then divided by √v̂ like the rest of it.",
+    expect_choice(
+        "adamw",
+        ("adam", "adamw"),
+        mistakes={
+            "adam": "Adam's weight_decay is an L2 penalty: λ·p joins the gradient and is then "
+            "divided by √v̂ like the rest of it, so how much a weight shrinks depends on its "
+            "gradients (section 5's small-gradient weights went to zero)."
+        },
+        synonyms={"torch.optim.Adam": "adam", "torch.optim.AdamW": "adamw", "adam w": "adamw"},
+    ),
+    hint=[
+        "Section 5 measured both: which one left the small-gradient weights at the decay's factor?",
+        "Find where λ enters each update: added to g (then divided by √v̂), or multiplying p "
+        "outside the adaptive step.",
+    ],
     solution="'adamw': it multiplies p by (1 − η·λ) outside the adaptive step (decoupled weight "
     "decay). Adam's weight_decay is an L2 penalty, which the division by √v̂ rescales per weight.",
 )
+
+_START, _LEAVE, _GROWTH = 1e-6, 0.3, 1 + 0.1 * 0.97
 
 q5 = Exercise(
     "q5",
     "Plain gradient descent (η = 0.1) starts 10⁻⁶ from the saddle along x₁, where the curvature "
     "is −0.97: each iteration multiplies that distance by 1 + 0.1·0.97. About how many iterations "
     "until the distance reaches 0.3?",
-    expect_close(math.log(0.3 / 1e-6) / math.log(1.097), rtol=0.05),
-    hint="Solve 10⁻⁶ · 1.097ᵏ = 0.3 for k with logarithms.",
+    expect_close(
+        math.log(_LEAVE / _START) / math.log(_GROWTH),
+        rtol=0.05,
+        mistakes={
+            math.log10(_LEAVE / _START) / math.log(_GROWTH): "You mixed logarithms: log₁₀ on "
+            "one side, ln on the other. Take the same logarithm of both.",
+            math.log(_LEAVE / _START) / math.log(1 + 0.97): "You grew the distance by 1 + 0.97 "
+            "per iteration, leaving out η: the factor is 1 + η·0.97.",
+            math.log(_LEAVE) / math.log(_GROWTH): "You solved 1.097ᵏ = 0.3, as if the run "
+            "started at distance 1: it starts at 10⁻⁶.",
+        },
+    ),
+    hint=[
+        "After k iterations the distance is 10⁻⁶ · 1.097ᵏ. Set that equal to 0.3.",
+        "Take the logarithm of both sides: k · ln(1.097) = ln(0.3 / 10⁻⁶).",
+    ],
     solution="k = ln(0.3/10⁻⁶) / ln(1.097) = 12.6/0.0926 ≈ 136 (the chapter measured 138: the "
     "curvature changes a little on the way).",
 )
@@ -174,13 +276,16 @@ q6 = CodeExercise(
         ),
         Mistake(
             _decay_after,
-            "You decayed p after the Adam step. AdamW decays the old p: "
-            "p·(1 − lr·wd) − lr·m̂/(√v̂ + eps).",
+            "You decayed p after the Adam step. AdamW decays the old p, before the step.",
             hint="Do the decay first, then the step.",
         ),
     ),
-    hint="Five lines: p = p * (1 - lr * weight_decay); m = beta1*m + (1-beta1)*g; "
-    "v = beta2*v + (1-beta2)*g*g; the bias-corrected m̂ and v̂; then the step.",
+    hint=[
+        "Section 3's adam_step and adamw_step do this with PyTorch's in-place operations; write "
+        "the same arithmetic out plainly, in AdamW's order: decay, moments, bias correction, step.",
+        "The decay uses the old p; m and v are moving averages of g and g² with factors beta1 and "
+        "beta2; m̂ and v̂ divide them by 1 − beta1ᵗ and 1 − beta2ᵗ; eps goes outside the root.",
+    ],
     solution=ADAMW_SOLUTION,
 )
 
@@ -252,7 +357,10 @@ def _compare_groups(got, want, case) -> str | None:
     return None
 
 
-GROUPS_SOLUTION = """def no_decay_on_biases(model):
+GROUPS_SOLUTION = """import torch
+
+
+def no_decay_on_biases(model):
     decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
     no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
     return torch.optim.AdamW(
@@ -279,15 +387,20 @@ q7 = CodeExercise(
         Mistake(
             _swapped,
             "Your groups are swapped: the biases decay and the weights do not.",
+            hint="Check which list each `name.endswith('bias')` test fills.",
         ),
         Mistake(
             _biases_left_out,
             "The biases are in no group, so the optimizer never updates them: put them in a "
             "second group with weight_decay=0.0.",
+            hint="Every parameter must be in exactly one group.",
         ),
     ),
-    hint="decay = [p for name, p in model.named_parameters() if not name.endswith('bias')], "
-    "no_decay likewise; then AdamW([{'params': decay, 'weight_decay': 0.01}, "
-    "{'params': no_decay, 'weight_decay': 0.0}], lr=1e-3).",
+    hint=[
+        "Section 1 built an optimizer from a list of parameter groups, each a dict with its own "
+        "settings.",
+        "model.named_parameters() gives (name, parameter) pairs: sort them into two lists by the "
+        "name's ending, and give each list a group with its own 'weight_decay'.",
+    ],
     solution=GROUPS_SOLUTION,
 )

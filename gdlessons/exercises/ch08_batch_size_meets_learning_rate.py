@@ -4,7 +4,7 @@ q1–q4 take a number or a word; q5 and q6 take a function the student writes, c
 :class:`~gdlessons.exercises.code.CodeExercise`: q5 gives the verdict on a pair of learning curves
 by the chapter's rule, q6 the rate for each batch size by the linear scaling rule.
 
->>> q1.check(8).status, q2.check("over-fit").status, q3.check(2.0).status, q4.check(24).status
+>>> q1.check(8).status, q2.check("good fit").status, q3.check(2.0).status, q4.check(24).status
 ('correct', 'correct', 'correct', 'correct')
 >>> q5.check(...).status, q6.check(q6.reference).status
 ('not attempted', 'correct')
@@ -17,40 +17,134 @@ import math
 import numpy as np
 import torch
 
-from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close, expect_int
+from gdlessons.exercises import (
+    SYNONYMS,
+    Exercise,
+    as_number,
+    expect_choice,
+    expect_close,
+    expect_int,
+    normalise_word,
+)
 from gdlessons.exercises.code import CodeExercise, Mistake
+
+# The numbers of q1 and q4, from which their known mistakes' answers are computed.
+_MEMORY, _WANTED = 64, 512
+_IMAGES, _BATCH, _MICRO = 1438, 256, 4
 
 q1 = Exercise(
     "q1",
     "Memory fits 64 samples per forward/backward pass; you want batches of 512. accumulation_steps?",
-    expect_int(8),
-    hint="Each update should average the gradients of enough micro-batches of 64 to make 512 samples.",
+    expect_int(
+        _WANTED // _MEMORY,
+        mistakes={
+            _WANTED: "That is the batch size you want, not accumulation_steps: that one counts "
+            "the micro-batches each update is split into.",
+            _MEMORY: "That is what fits in memory: the size of one micro-batch, not how many of "
+            "them make a batch.",
+            _WANTED // _MEMORY - 1: "You counted the micro-batches after the first one; "
+            "accumulation_steps counts every micro-batch of the update, the first included.",
+            _BATCH // _MEMORY: "That is the capstone's setting (batches of 256). Here the batch "
+            "you want is 512.",
+        },
+    ),
+    hint=[
+        "accumulation_steps is the number of micro-batches whose gradients make up one update.",
+        "How many micro-batches of 64 samples add up to one batch of 512?",
+    ],
     solution="512 / 64 = 8: train(..., batch_size=512, accumulation_steps=8).",
 )
 
+VERDICTS = ("under-fit", "good fit", "over-fit")
+# Other spellings of the verdicts, accepted alike by q2 and q5 (on top of normalise_word's case,
+# spaces, hyphens and underscores).
+VERDICT_SYNONYMS = {**SYNONYMS, "goodfit": "good fit"}
+
+
+def as_verdict(word: object) -> str | None:
+    """The verdict ``word`` names, compared as q2 compares it; None if it names none.
+
+    >>> as_verdict("Overfit"), as_verdict(" GOOD_FIT "), as_verdict("Under fit"), as_verdict("fine")
+    ('over-fit', 'good fit', 'under-fit', None)
+    """
+    if not isinstance(word, str):
+        return None
+    names = {normalise_word(v): v for v in VERDICTS}
+    names.update({normalise_word(k): v for k, v in VERDICT_SYNONYMS.items()})
+    return names.get(normalise_word(word))
+
+
 q2 = Exercise(
     "q2",
-    "Training loss falls to 0.0001; validation loss is best at epoch 4 (0.43) and 0.53 at epoch 100. Verdict?",
-    expect_choice("over-fit", ("under-fit", "good fit", "over-fit")),
-    hint="Which of the two curves is still falling, and which has turned around?",
-    solution="over-fit: the model keeps fitting its training samples better while it gets worse on new ones. "
-    "Stop near epoch 4, or give it more data.",
+    "A run's training loss falls from 2.3 to 0.02 over 30 epochs. Its validation loss is best "
+    "(0.30) at epoch 12 and 0.31 at epoch 30. By the chapter's rule: 'under-fit', 'good fit' or "
+    "'over-fit'?",
+    expect_choice(
+        "good fit",
+        VERDICTS,
+        mistakes={
+            "over-fit": "The validation loss did rise, but by the chapter's rule only a rise of "
+            "more than 10% above its best counts: a validation loss wobbles from epoch to epoch. "
+            "And a gap between training and validation loss alone is not over-fitting.",
+            "under-fit": "Under-fitting is about the training loss: the model has not learned "
+            "even the samples it trains on. You judged it by the validation loss.",
+        },
+        synonyms=VERDICT_SYNONYMS,
+    ),
+    hint=[
+        "Apply the rule of section 1 in its order: first the final training loss, then the "
+        "validation loss against its own best.",
+        "Under-fit needs the final training loss above 0.3; over-fit needs the final validation "
+        "loss above 1.1 × its best while the training loss kept falling. Compute 1.1 × 0.30.",
+    ],
+    solution="good fit: the training loss ends at 0.02, far below 0.3, and the validation loss "
+    "ends 0.31 / 0.30 − 1 ≈ 3% above its best, within the 10% the rule allows for noise.",
 )
 
 q3 = Exercise(
     "q3",
     "SGD works well at batch 64 with lr 0.5. Linear scaling: which lr at batch 256?",
-    expect_close(2.0, rtol=0.01),
-    hint="Keep lr / batch size the same.",
+    expect_close(
+        0.5 * 256 / 64,
+        rtol=0.01,
+        mistakes={
+            0.5 * 64 / 256: "Your rate fell as the batch grew: the rule keeps lr / batch size "
+            "fixed, so a larger batch gets a larger rate.",
+            0.5 * math.sqrt(256 / 64): "You scaled by the square root of the batch ratio, "
+            "another rule of thumb; the linear rule scales by the ratio itself.",
+            0.5: "You kept the rate: a batch 4 times larger makes 4 times fewer updates per "
+            "epoch, and the linear rule makes up for that with the rate.",
+            256 / 64: "That is the batch ratio alone: it multiplies the rate that worked.",
+        },
+    ),
+    hint=[
+        "The linear scaling rule keeps one ratio fixed as the batch changes.",
+        "lr / batch size stays the same: lr_new / 256 = 0.5 / 64.",
+    ],
     solution="0.5 × 256 / 64 = 2.0, as long as 2.0 is still below the rate where training diverges.",
 )
 
 q4 = Exercise(
     "q4",
     "1,438 images, batches of 256, 4 micro-batches each: forward/backward passes per epoch?",
-    expect_int(24),
-    hint="First count the iterations per epoch (the last batch is short but still one iteration), "
-    "then how many micro-batches each iteration splits into.",
+    expect_int(
+        math.ceil(_IMAGES / _BATCH) * _MICRO,
+        mistakes={
+            math.ceil(_IMAGES / _BATCH): "That is the iterations (updates) per epoch. Each one "
+            "makes a forward/backward pass per micro-batch.",
+            (_IMAGES // _BATCH) * _MICRO: "You dropped the short last batch: without drop_last it "
+            "is an iteration too, and it is split into micro-batches like the others.",
+            math.ceil(_IMAGES / (_BATCH // _MICRO)): "You cut the whole epoch into micro-batches "
+            "of 64. The course splits each batch into 4, so the short last batch makes 4 smaller "
+            "micro-batches, not fewer.",
+            _MICRO: "That is the passes of one iteration; the question asks for a whole epoch.",
+        },
+    ),
+    hint=[
+        "First count the iterations per epoch (the last batch is short but still one iteration).",
+        "Iterations per epoch = ceil(1438 / 256); each iteration makes one forward/backward pass "
+        "per micro-batch.",
+    ],
     solution="ceil(1438 / 256) = 6 iterations per epoch, each split into 4 micro-batches "
     "(the short last batch of 158 into 4 of at most 40): 6 × 4 = 24 passes.",
 )
@@ -58,7 +152,6 @@ q4 = Exercise(
 
 # --- q5: a verdict on two learning curves -----------------------------------------------------
 
-VERDICTS = ("under-fit", "good fit", "over-fit")
 HIGH = 0.3  # a final training loss above this is under-fit (chance on the digits is ln 10 ≈ 2.30)
 RISE = 0.1  # a final validation loss more than 10% above its best is a rise
 
@@ -144,14 +237,10 @@ def _curve_cases():
     return [dict(train_loss=tr, val_loss=va) for tr, va in pairs]
 
 
-def _norm(verdict: str) -> str:
-    return "".join(ch for ch in verdict.lower() if ch.isalpha())
-
-
 def _compare_verdict(got, want, case):
-    if not isinstance(got, str) or _norm(got) not in {_norm(v) for v in VERDICTS}:
+    if as_verdict(got) is None:
         return f"return one of {', '.join(map(repr, VERDICTS))}, not {got!r}"
-    if _norm(got) == _norm(want):
+    if as_verdict(got) == want:
         return None
     tr, va = case["train_loss"], case["val_loss"]
     best = min(range(len(va)), key=va.__getitem__)
@@ -206,9 +295,12 @@ q5 = CodeExercise(
             "it trains on. You tested the validation loss.",
         ),
     ),  # fmt: skip
-    hint="Three tests in order. best = the epoch with the lowest validation loss. Under-fit: "
-    "train_loss[-1] > 0.3. Over-fit: val_loss[-1] > 1.1 · val_loss[best] and "
-    "train_loss[-1] < train_loss[best]. Otherwise good fit.",
+    hint=[
+        "Three tests, in the rule's order; the first that holds gives the verdict. Over-fit needs "
+        "the epoch of the best validation loss.",
+        "Under-fit looks only at train_loss[-1]. Over-fit compares val_loss[-1] with the best "
+        "validation loss, and train_loss[-1] with the training loss at that best epoch.",
+    ],
     solution="""def diagnose(train_loss, val_loss):
     best = val_loss.index(min(val_loss))  # the epoch (counted from 0) of the best validation loss
     if train_loss[-1] > 0.3:
@@ -307,8 +399,11 @@ q6 = CodeExercise(
             "is an upper bound: the smaller of the two.",
         ),
     ),  # fmt: skip
-    hint="Keep lr / batch size fixed: base_lr × batch_size / base_batch, then cap it with "
-    "min(..., max_lr).",
+    hint=[
+        "For each batch size, first the rate the linear rule gives, then the wall.",
+        "The rule keeps lr / batch size equal to base_lr / base_batch; max_lr is an upper bound "
+        "on every rate.",
+    ],
     solution="""def scaled_lrs(base_lr, base_batch, batch_sizes, max_lr):
     return [min(base_lr * batch_size / base_batch, max_lr) for batch_size in batch_sizes]
 """,

@@ -3,8 +3,9 @@
 q1 to q3 take a number or a word; q4 and q5 take a function the student writes, checked by
 :class:`~gdlessons.exercises.code.CodeExercise`: q4 is a worker's shard worked out by hand,
 compared index for index with ``torch.utils.data.DistributedSampler`` itself; q5 is the all-reduce
-simulated in one process, compared with the gradient of the whole batch within float32 rounding
-(1e-5 of the largest gradient entry), as the chapter compares the runs.
+simulated in one process, compared with the average of the workers' gradients within float32
+rounding (1e-5 of the largest gradient entry); on equal shards that is the gradient of the whole
+batch, as the chapter compares the runs, and an uneven case refuses the one-big-batch shortcut.
 
 >>> q1.check(128).correct, q4.check(...).status, q5.check(q5.reference).status
 (True, 'not attempted', 'correct')
@@ -25,27 +26,88 @@ from gdlessons.exercises import Exercise, as_number, expect_choice, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import tutorial_mlp
 
+_WORKERS, _PER_WORKER = 4, 32
+
 q1 = Exercise(
     "q1",
     "4 workers each take a batch of 32 per iteration. What is the effective batch size of one update?",
-    expect_int(128),
-    hint="All-reduce averages the workers' gradients into one update: which samples does that update see?",
+    expect_int(
+        _WORKERS * _PER_WORKER,
+        mistakes={
+            _PER_WORKER: "That is one worker's batch. The all-reduce combines every worker's "
+            "gradient into the one update, so it sees all their samples.",
+            _PER_WORKER // _WORKERS: "You split the 32 among the workers; each worker takes a "
+            "batch of 32 of its own.",
+            _WORKERS: "That is the number of workers, not of samples.",
+        },
+    ),
+    hint=[
+        "All-reduce combines the workers' gradients into one update: which samples does that "
+        "update see?",
+        "Each worker contributes its own 32 samples, none of them shared: count them all.",
+    ],
     solution="4 × 32 = 128: the same update as one batch of 128, or 4 accumulated micro-batches of 32.",
 )
 
+# q2's case is not in the chapter's padding table, so its answer has to be worked out.
+_N, _W = 1797, 8
+
 q2 = Exercise(
     "q2",
-    "N = 1000 samples over W = 3 workers: how many samples does DistributedSampler repeat (pad) per epoch?",
-    expect_int(2),
-    hint="Each worker gets ceil(N / W) samples; the sampler repeats indices until W × that is filled.",
-    solution="ceil(1000 / 3) = 334 per worker, 3 × 334 = 1002 processed, so 2 samples are repeated.",
+    f"All {_N:,} of scikit-learn's digits over W = {_W} workers: how many samples does "
+    "DistributedSampler repeat (pad) per epoch?",
+    expect_int(
+        math.ceil(_N / _W) * _W - _N,
+        mistakes={
+            _N % _W: "That is the remainder N mod W: the samples left over after dealing out "
+            "whole rounds of W, the ones drop_last would cut. Padding instead repeats samples "
+            "until the last round is full.",
+            math.ceil(_N / _W): "That is how many samples each worker gets per epoch, padding "
+            "included: the question asks how many of all the processed ones are repeats.",
+            math.ceil(_N / _W) * _W: "That is how many samples all workers process per epoch, "
+            "padding included: subtract the ones that are not repeats.",
+        },
+    ),
+    hint=[
+        "Every worker gets the same number of samples, ceil(N / W), so the order is extended "
+        "until W of those are filled.",
+        "Samples processed per epoch = W × ceil(N / W); the repeats are what that exceeds N by.",
+    ],
+    solution=f"ceil({_N} / {_W}) = {math.ceil(_N / _W)} per worker, {_W} × "
+    f"{math.ceil(_N / _W)} = {math.ceil(_N / _W) * _W} processed, so "
+    f"{math.ceil(_N / _W) * _W - _N} samples are repeated.",
 )
 
 q3 = Exercise(
     "q3",
     "What does DDP's all-reduce give every worker: 'sum', 'mean' or 'worker 0' of the gradients?",
-    expect_choice("mean", ("sum", "mean", "worker 0")),
-    hint="The update must equal the big batch's update, whose loss is a mean over all its samples.",
+    expect_choice(
+        "mean",
+        ("sum", "mean", "worker 0"),
+        mistakes={
+            "sum": "Half of it: the all-reduce sums the W gradients across workers, and then DDP "
+            'divides that sum by W (point 3 of "Data parallelism in one picture"), so the '
+            "update is the big batch's, whose loss averages over all its samples. What is a sum "
+            "divided by the number of its terms?",
+            "worker 0": "Worker 0 has no special role: every worker sends its own shard's "
+            "gradient into the all-reduce and gets the same combination of all W back. With "
+            "worker 0's alone the other shards would count for nothing.",
+        },
+        synonyms={
+            "average": "mean",
+            "averaged": "mean",
+            "avg": "mean",
+            "summed": "sum",
+            "total": "sum",
+            "rank 0": "worker 0",
+            "worker0": "worker 0",
+        },  # fmt: skip
+    ),
+    hint=[
+        "The update must equal the big batch's update, whose loss is a mean over all its samples.",
+        'Read point 3 of "Data parallelism in one picture": what happens after the gradients '
+        "are summed?",
+    ],
     solution="The mean: DDP sums the gradients across workers and divides by W.",
 )
 
@@ -117,8 +179,8 @@ def _always_shuffled(n, world_size, rank, epoch, seed, shuffle, drop_last):
 
 
 def _shard_cases():
-    """Padded and trimmed, in order and shuffled, over several epochs, seeds and ranks; N = 1000
-    on 3 workers is q2's case."""
+    """Padded and trimmed, in order and shuffled, over several epochs, seeds and ranks; the last
+    is q2's case."""
     settings = [  # n, world_size, rank, epoch, seed, shuffle, drop_last
         (10, 3, 1, 0, 0, False, False),  # 10 = 3·3 + 1: two indices repeat
         (10, 3, 2, 0, 0, False, True),  # the tail is dropped instead
@@ -126,7 +188,7 @@ def _shard_cases():
         (50, 4, 3, 1, 7, True, False),  # the next epoch, the last worker
         (50, 4, 2, 2, 7, True, True),
         (48, 2, 1, 3, 0, True, False),  # 2 divides 48: nothing to pad
-        (1000, 3, 2, 1, 0, True, False),
+        (_N, _W, _W - 1, 1, 0, True, False),
     ]
     names = ("n", "world_size", "rank", "epoch", "seed", "shuffle", "drop_last")
     return [dict(zip(names, s)) for s in settings]
@@ -211,10 +273,16 @@ q4 = CodeExercise(
             "0, 1, …, N − 1.",
         ),
     ),  # fmt: skip
-    hint="Three moves. The order: with shuffle, `torch.randperm(n, generator=g)` with "
-    "g = `torch.Generator().manual_seed(seed + epoch)`, else 0, 1, …, N − 1. Its length, a multiple "
-    "of W: without drop_last, repeat its first indices up to ceil(N / W)·W; with drop_last, cut it "
-    "to floor(N / W)·W. The deal: `order[rank::world_size]`.",
+    hint=[
+        "Three moves, the same on every worker until the last: an order of all N indices, made a "
+        "multiple of W long, then dealt out like cards.",
+        "The order: with shuffle, a permutation from a generator seeded with seed + epoch, else "
+        "0, 1, …, N − 1. Its length: without drop_last, pad with its first indices up to "
+        "ceil(N / W)·W; with drop_last, cut it to floor(N / W)·W. The deal: worker r takes "
+        "positions r, r + W, r + 2W, …",
+        "Look up the slicing that takes every W-th element from position r, and "
+        "`torch.randperm(n, generator=...)` for the permutation.",
+    ],
     solution="""import math
 
 import torch
@@ -237,8 +305,15 @@ def worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last):
 # --- q5: the all-reduce, simulated ------------------------------------------------------------
 
 
+def _averaged_gradients(model, loss_fn, shards):
+    """What the all-reduce gives every worker: the mean of the W workers' gradients."""
+    grads = _worker_gradients(model, loss_fn, shards)
+    return _reduce(grads, len(shards))
+
+
 def _whole_batch_gradient(model, loss_fn, shards):
-    """What the all-reduce must give: one backward() over all the workers' samples at once."""
+    """The one-big-batch shortcut: one backward() over all the workers' samples at once. Equal to
+    the workers' average when their shards are of equal size, not otherwise."""
     X = torch.cat([xb for xb, _ in shards])
     y = torch.cat([yb for _, yb in shards])
     model.zero_grad()
@@ -294,11 +369,28 @@ def _shard_batches(n, world_size, batch_size, seed):
     return shards
 
 
+def _uneven_shards(sizes, seed):
+    """A batch split unevenly over the workers, as a short last batch split by hand may be."""
+    data = quadratic_data(sum(sizes), seed=seed)
+    parts = torch.split(torch.arange(sum(sizes)), list(sizes))
+    return [(data.X[idx], data.y[idx]) for idx in parts]
+
+
+UNEVEN = (4, 3, 3)  # the last case's shard sizes
+
+
 def _allreduce_cases():
-    return [
+    """The first batch of every worker, as DistributedSampler deals them (equal shards), and one
+    batch of 10 split 4, 3, 3: there one backward() over the whole batch is not the workers'
+    average, so simulating the workers is the only way through."""
+    cases = [
         dict(model=tutorial_mlp(seed=seed), loss_fn=mse_loss, shards=_shard_batches(n, w, b, seed))
         for n, w, b, seed in ((1000, 2, 32, 0), (1000, 4, 8, 1), (90, 3, 10, 2))
     ]
+    cases.append(
+        dict(model=tutorial_mlp(seed=3), loss_fn=mse_loss, shards=_uneven_shards(UNEVEN, 3))
+    )
+    return cases
 
 
 def _compare_averaged(got, want, case):
@@ -312,14 +404,22 @@ def _compare_averaged(got, want, case):
         )
     if got and all(g is None for g in got.values()):
         return "your gradients are all None: call backward() on each worker's loss"
-    W, b = len(case["shards"]), len(case["shards"][0][0])
+    sizes = [len(xb) for xb, _ in case["shards"]]
+    W = len(sizes)
     scale = max(float(g.abs().max()) for g in want.values())
     message = first_difference(
         got, want, bitwise=False, atol=1e-5 * scale, rtol=0.0, name="the gradient"
     )
-    if message and "differs by" in message:
-        message += f" from the gradient of the whole batch of {W * b}"
-    return f"with W = {W} workers of {b} samples, {message}" if message else None
+    if not message:
+        return None
+    if len(set(sizes)) == 1:
+        if "differs by" in message:
+            message += f" from the gradient of the whole batch of {W * sizes[0]}"
+        return f"with W = {W} workers of {sizes[0]} samples, {message}"
+    if "differs by" in message:
+        message += " from the average of the workers' gradients"
+    shares = ", ".join(map(str, sizes))
+    return f"with W = {W} workers of {shares} samples, {message}"
 
 
 q5 = CodeExercise(
@@ -328,12 +428,23 @@ q5 = CodeExercise(
     "`shards` holds one (X, y) batch per worker; each worker computes its loss `loss_fn(model(X), "
     "y)` and its gradient on its own, from the same parameters; return what DDP's all-reduce "
     "gives every worker, the average of the W gradients, as a dict {name: tensor} over "
-    "`model.named_parameters()`. Checked on the chapter's tutorial MLP and data against the "
-    "gradient of the whole batch of W·b, within 1e-5 of its largest entry.",
-    reference=_whole_batch_gradient,
+    "`model.named_parameters()`. Checked on the chapter's tutorial MLP and data, within 1e-5 of "
+    "the largest gradient entry: on three batches split evenly, as DistributedSampler splits "
+    "them, and on one split unevenly (4, 3 and 3 samples).",
+    reference=_averaged_gradients,
     cases=_allreduce_cases,
     compare=_compare_averaged,
     mistakes=(
+        Mistake(
+            _whole_batch_gradient,
+            "You computed one backward() over all the shards at once instead of simulating the "
+            "workers. That is the workers' average only when every shard has the same size: here "
+            "they hold 4, 3 and 3 samples, and each worker's loss is a mean over its own shard, so "
+            "the all-reduce averages three means, in which a sample of a smaller shard weighs "
+            "more. Simulate what each worker computes.",
+            hint="One loss and one backward() per (X, y) in shards, each gradient kept; then the "
+            "average of the kept gradients.",
+        ),
         Mistake(
             _summed,
             "Your gradient is W times too large: it is the sum of the workers' gradients. "
@@ -371,9 +482,13 @@ q5 = CodeExercise(
             "(`p.grad.clone()`); average them after the loop.",
         ),
     ),  # fmt: skip
-    hint="For each (X, y) in shards: `model.zero_grad()`, `loss_fn(model(X), y).backward()`, then "
-    "keep `p.grad.clone()` for every `name, p in model.named_parameters()`. Then, per name, the "
-    "sum of the W gradients divided by W.",
+    hint=[
+        "Simulate the workers one after another with the one model: each computes its own loss "
+        "and gradient, and you keep each worker's gradients before the next one starts.",
+        "backward() adds into .grad: clear it before each worker, and copy the gradients out "
+        "(`p.grad.clone()`) after. The all-reduce is then, per parameter name, the sum of the W "
+        "copies divided by W.",
+    ],
     solution="""def averaged_gradients(model, loss_fn, shards):
     grads = []  # one {name: gradient} per worker
     for X, y in shards:

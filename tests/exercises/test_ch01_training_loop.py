@@ -12,10 +12,42 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch01_training_loop as ex
 from gdlessons.training import train
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_training_loop.ipynb"
+
+# --- q1, q2, q6 -------------------------------------------------------------------------------
+
+
+def test_number_answers_follow_autograd_and_the_loader():
+    w = torch.tensor(ex.Q1_W, requires_grad=True)
+    ((w * ex.Q1_X - ex.Q1_Y) ** 2).backward()
+    assert ex.q1.check(w.grad).correct
+    loader = DataLoader(torch.arange(ex.Q6_N), batch_size=ex.Q6_B, shuffle=True)
+    assert ex.q6.check(sum(1 for _ in range(ex.Q6_EPOCHS) for _ in loader)).correct
+
+
+def test_q1_mistakes_of_the_chain_rule_are_told_apart():
+    """x = 3 keeps the forgotten x, the forgotten 2 and dŷ/dw = w on different numbers."""
+    r = ex.Q1_W * ex.Q1_X - ex.Q1_Y
+    assert "dL/dŷ = 2(ŷ − y) alone" in ex.q1.check(2 * r).message
+    assert "The 2 of d(r²)/dr" in ex.q1.check(r * ex.Q1_X).message
+    assert "multiplied by w" in ex.q1.check(2 * r * ex.Q1_W).message
+
+
+def test_q6_names_floor_and_one_stream():
+    assert "rounded down" in ex.q6.check(18).message
+    assert "one stream" in ex.q6.check(19).message
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_each_question_has_graded_hints_and_a_catalogue(q):
+    assert 2 <= len(q.hints) <= 3
+    if isinstance(q, Exercise):
+        assert len(q.checker.mistakes) >= 2
+
 
 # --- q3 ---------------------------------------------------------------------------------------
 
@@ -41,6 +73,67 @@ def test_q4_the_notebook_shows_the_buggy_loop_the_checker_knows():
     cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]]
     shown = next(c for c in cells if c.startswith("def buggy_descent"))
     assert shown.startswith(inspect.getsource(ex.buggy_descent))
+
+
+def _sgd_descent(model, X, y, lr, iterations):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def _add_descent(model, X, y, lr, iterations):
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(p.grad, alpha=-lr)  # SGD's own update
+        model.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def _data_descent(model, X, y, lr, iterations):
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        for p in model.parameters():
+            p.data = p.data - lr * p.grad  # no torch.no_grad()
+        model.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
+def test_q4_accepts_the_updates_the_chapter_teaches():
+    """torch.optim.SGD and p.add_(p.grad, alpha=-lr) round once where the reference rounds
+    twice (a last-bit difference): the check allows float32 rounding, and its prompt says so."""
+    for fn in (_sgd_descent, _add_descent):
+        result = ex.q4.check(fn)
+        assert result.correct, result.message
+        assert ".data" not in result.message
+    assert "float32 rounding" in ex.q4.prompt and "torch.optim.SGD" in ex.q4.prompt
+
+
+def test_q4_a_difference_beyond_rounding_is_still_wrong():
+    def slower(model, X, y, lr, iterations):
+        return ex._fixed_descent(model, X, y, lr * (1 - 1e-4), iterations)
+
+    result = ex.q4.check(slower)
+    assert result.status == "incorrect" and "at iteration 2, the loss is" in result.message
+
+
+def test_q4_accepts_an_update_through_data_and_says_what_the_chapter_uses():
+    result = ex.q4.check(_data_descent)
+    assert result.correct
+    assert "`with torch.no_grad():`" in result.message and "wrong gradients" in result.message
 
 
 def test_q4_other_fixes_are_named():
@@ -126,6 +219,36 @@ def test_q5_other_wrong_answers_get_the_first_difference():
         ex._one_epoch(model, optimizer, loader)
 
     assert "return the list of losses" in ex.q5.check(returns_nothing).message
+
+
+def test_q5_cases_have_several_iterations_per_epoch_and_the_prompt_warns():
+    assert all(len(case["loader"]) >= 3 for case in ex._epoch_cases())
+    assert "next(iter(loader))" in ex.q5.prompt
+
+
+def test_q5_names_both_ways_of_taking_one_batch_with_next_iter():
+    def one_batch(model, optimizer, loader):
+        xb, yb = next(iter(loader))
+        loss = F.mse_loss(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return [loss.item()]
+
+    def first_batch_each_time(model, optimizer, loader):
+        losses = []
+        for _ in range(len(loader)):
+            xb, yb = next(iter(loader))
+            loss = F.mse_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+        return losses
+
+    assert "one batch per epoch: `next(iter(loader))`" in ex.q5.check(one_batch).message
+    fresh = ex.q5.check(first_batch_each_time).message
+    assert "right number of iterations" in fresh and "next(iter(loader))" in fresh
 
 
 def test_q5_check_leaves_the_cases_and_the_generators_alone():

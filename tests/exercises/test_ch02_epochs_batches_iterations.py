@@ -2,9 +2,11 @@
 the expected answer; what q7 and q8 say about other wrong answers, and that their references are
 what the package iterates. The rules every exercise keeps are tested in test_rules.py."""
 
+import pytest
 import torch
 
 from gdlessons.batching import BatchIterator, iterations_per_epoch
+from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch02_epochs_batches_iterations as ex
 
 
@@ -12,12 +14,43 @@ def test_answers_follow_the_counting_rules():
     assert ex.q1.check(iterations_per_epoch(1797, 64)).correct
     assert ex.q2.check(iterations_per_epoch(1797, 64, drop_last=True)).correct
     assert ex.q3.check(1797 - 28 * 64).correct
-    assert ex.q4.check((1 - 1 / 1438) ** 1438).correct
+    assert ex.q4.check((1 - 1 / ex.TRAIN_N) ** (ex.DRAW_BATCHES * ex.DRAW_B)).correct
+    seen = ex.TRAP_EPOCHS * ex.TRAP_B
+    assert ex.q5.check(seen / ex.TRAP_N).correct
+
+
+def test_q4_matches_a_measured_epoch_drawn_with_replacement():
+    batches = BatchIterator(torch.arange(ex.TRAIN_N), batch_size=ex.DRAW_B, replacement=True,
+                            batches_per_epoch=ex.DRAW_BATCHES, seed=0)  # fmt: skip
+    unused = [1 - len(torch.cat(batches.epoch_indices()).unique()) / ex.TRAIN_N for _ in range(20)]
+    assert ex.q4.check(sum(unused) / len(unused)).correct
+
+
+def test_answers_are_not_the_numbers_the_chapter_prints():
+    """The chapter prints 1/e ≈ 0.368 (N draws from N) and the trap's 128 real epochs."""
+    assert "1/e" in ex.q4.check(0.368).message
+    assert ex.q5.check(128).status == "incorrect"
+    assert (ex.TRAP_EPOCHS, ex.TRAP_B, ex.TRAP_N) != (1000, 128, 1000)
 
 
 def test_close_answers_to_the_fraction_are_accepted_and_far_ones_are_not():
-    assert ex.q4.check(0.37).correct
+    assert ex.q4.check(0.6).correct and ex.q4.check(60.6).status == "incorrect"
     assert ex.q4.check(0.5).status == "incorrect"
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_each_question_has_graded_hints_and_a_catalogue(q):
+    assert 2 <= len(q.hints) <= 3
+    if isinstance(q, Exercise):
+        assert len(q.checker.mistakes) >= 2
+
+
+def test_the_mistakes_are_named():
+    assert "drop_last=True" in ex.q1.check(28).message
+    assert "keeps the short last batch" in ex.q2.check(29).message
+    assert "turns of the loop" in ex.q5.check(ex.TRAP_EPOCHS).message
+    assert "samples seen" in ex.q5.check(ex.TRAP_EPOCHS * ex.TRAP_B).message
+    assert "batches as draws" in ex.q4.check((1 - 1 / ex.TRAIN_N) ** ex.DRAW_BATCHES).message
 
 
 def test_choice_ignores_case_and_spaces():

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from gdlessons.batching import BatchIterator
+from gdlessons.exercises import Exercise, questions_in
+from gdlessons.exercises import ch02_epochs_batches_iterations as ch02
 from gdlessons.exercises import ch03_three_variants as ex
 from gdlessons.hooks import FullTrainLoss, RecordParams
 from gdlessons.metrics import evaluate
@@ -21,6 +23,30 @@ def test_choice_ignores_case_and_spaces():
 
 def test_an_answer_of_the_wrong_shape_is_feedback_not_a_crash():
     assert ex.q1.check("many").status == "incorrect"
+
+
+def test_q1_is_not_chapter_02s_question():
+    assert ex.q1.prompt != ch02.q5.prompt and "next(iter" not in ex.q1.prompt
+    assert not ex.q1.check(ch02.TRAP_EPOCHS * ch02.TRAP_B / ch02.TRAP_N).correct
+
+
+def test_q1_answer_is_what_train_counts():
+    batches = BatchIterator(torch.zeros(ex.Q1_N, 1), torch.zeros(ex.Q1_N, 1), batch_size=ex.Q1_B)
+    per_epoch = len(list(batches))
+    assert ex.q1.check(ex.Q1_ITERATIONS / per_epoch).correct
+
+
+def test_q3_and_q4_name_the_finite_population_factor_and_the_square_root():
+    assert "finite-population factor" in ex.q3.check(100).message
+    assert "standard deviations" in ex.q3.check(111**0.5).message
+    assert "variance σ²/B" in ex.q4.check(64).message
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_each_question_has_graded_hints_and_a_catalogue(q):
+    assert 2 <= len(q.hints) <= 3
+    if isinstance(q, Exercise):
+        assert len(q.checker.mistakes) >= 2
 
 
 # --- q5 ---------------------------------------------------------------------------------------

@@ -137,3 +137,38 @@ def test_q7_check_leaves_the_generators_alone():
     before = torch.get_rng_state()
     ex.q7.check(ex.train_with_accumulation)
     assert torch.equal(before, torch.get_rng_state())
+
+
+# --- feedback that teaches --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", [ex.q1, ex.q2, ex.q3, ex.q4, ex.q5], ids=lambda q: q.name)
+def test_number_and_word_questions_name_at_least_two_mistakes(q):
+    assert len(q.checker.mistakes) >= 2
+
+
+@pytest.mark.parametrize(
+    ("q", "wrong", "named"),
+    [
+        (ex.q1, 7, "one micro-batch short"),
+        (ex.q2, 0.05 / 4, "You divided the rate by k"),
+        (ex.q2, 0.05, "The same rate gives steps k times smaller"),
+        (ex.q3, 1, "weighting each micro-batch by its share"),
+        (ex.q4, "ReLU", "ReLU acts on each number on its own"),
+        (ex.q5, 100, "here it is called after every micro-batch"),
+        (ex.q5, 400, "The schedule runs faster, not slower"),
+    ],
+)
+def test_typical_mistakes_are_named(q, wrong, named):
+    assert named in q.check(wrong).message
+
+
+@pytest.mark.parametrize(
+    "q", [ex.q1, ex.q2, ex.q3, ex.q4, ex.q5, ex.q6, ex.q7], ids=lambda q: q.name
+)
+def test_hints_come_in_steps_and_none_is_the_solution_code(q):
+    """The issue: q6's hint was its solution's code. No hint holds a line of the solution."""
+    assert len(q.hints) >= 2
+    code = [line.split("#")[0].strip() for line in q._solution.splitlines()]
+    for hint in q.hints:
+        assert not [line for line in code if len(line) > 15 and line in hint], hint

@@ -3,9 +3,14 @@ besides the expected answer; what q5 and q6 say about other wrong answers, and t
 references are the chapter's bound and lr_range_test's rates. The rules every exercise keeps are
 tested in test_rules.py."""
 
+import json
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch05_learning_rate as ex
@@ -13,10 +18,16 @@ from gdlessons.landscapes import iterates, regime, stable_lr
 from gdlessons.lr_finder import lr_range_test
 from gdlessons.models import tutorial_mlp
 
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_learning_rate.ipynb"
+OFF_DEFAULT_A = yaml.safe_load(  # the curvature the site's off-default run prints
+    (NOTEBOOK.parents[1] / "tests" / "offdefault_params" / "05_learning_rate.yaml").read_text()
+)["a"]
+
 
 def test_answers_agree_with_the_landscapes_module():
-    assert ex.q1.check(float(stable_lr(4.0))).correct
-    assert ex.q3.check(regime(0.4, 4.0)).correct
+    assert ex.q1.check(float(stable_lr(ex.A))).correct
+    assert ex.q2.check(1 / ex.A).correct
+    assert ex.q3.check(regime(ex.ETA3, ex.A)).correct
     assert ex.q4.check(float(stable_lr(10.0))).correct
 
 
@@ -25,11 +36,80 @@ def test_wrong_type_is_feedback_not_a_crash():
     assert ex.q3.check(" Oscillating ").correct
 
 
+def parameters(path: Path) -> dict:
+    cells = json.loads(path.read_text())["cells"]
+    source = next(
+        "".join(c["source"]) for c in cells if "parameters" in c["metadata"].get("tags", [])
+    )
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("a_shown", [parameters(NOTEBOOK)["a"], OFF_DEFAULT_A])
+def test_q1_to_q3_cannot_be_read_off_the_output_above_them(a_shown):
+    """The issue: q1–q3 asked about the chapter's own a = 4, whose bound, one-step rate and
+    regimes the chapter prints just above. They ask about another curvature now, at the default
+    parameters and at the off-default ones the site is built with."""
+    assert a_shown == ex.A_CHAPTER or a_shown == OFF_DEFAULT_A
+    assert not math.isclose(stable_lr(a_shown), stable_lr(ex.A))
+    assert not math.isclose(1 / a_shown, 1 / ex.A)
+    assert regime(ex.ETA3, a_shown) != regime(ex.ETA3, ex.A)
+    assert f"a = {ex.A:g}" in ex.q1.prompt and f"{ex.A:g}·x²/2" in ex.q2.prompt + ex.q3.prompt
+
+
+def test_copying_the_printed_answers_is_named():
+    assert "the chapter's run printed above" in ex.q1.check(2 / ex.A_CHAPTER).message
+    assert "the chapter's run printed above" in ex.q2.check(1 / ex.A_CHAPTER).message
+
+
+@pytest.mark.parametrize(
+    ("q", "wrong", "named"),
+    [
+        (ex.q1, 1 / 6, "That is the one-step rate"),
+        (ex.q1, 3.0, "The formula is upside down"),
+        (ex.q2, 2 / 6, "That is the stability bound"),
+        (ex.q3, "divergent", "Did you take 1/a, the one-step rate, for the bound?"),
+        (ex.q3, "fast monotone", "Compare η with 1/a"),
+        (ex.q4, 4.0, "the flat direction's bound"),
+        (ex.q4, 2 / 10.5, "the rate that converges fastest"),
+    ],
+)
+def test_typical_mistakes_are_named(q, wrong, named):
+    assert named in q.check(wrong).message
+
+
+@pytest.mark.parametrize("q", [ex.q1, ex.q2, ex.q3, ex.q4], ids=lambda q: q.name)
+def test_number_and_word_questions_name_at_least_two_mistakes(q):
+    assert len(q.checker.mistakes) >= 2
+
+
+@pytest.mark.parametrize("q", [ex.q1, ex.q2, ex.q3, ex.q4, ex.q5, ex.q6], ids=lambda q: q.name)
+def test_hints_come_in_steps(q):
+    assert len(q.hints) >= 2
+
+
 # --- q5 ---------------------------------------------------------------------------------------
 
 
-def test_q5_reference_is_the_bound_two_over_lambda_max():
-    for case in ex._bound_cases():
+def bowls_and_saddles():
+    cases = ex._bound_cases()
+    return [c for c in cases if min(c["curvatures"]) > 0], [
+        c for c in cases if min(c["curvatures"]) < 0
+    ]
+
+
+def run_ends(lam, lr, n):
+    """Where ``n`` updates x ← x − η·λ·x from x = (1, …, 1) end: the largest |coordinate|."""
+    x = np.ones(len(lam))
+    for _ in range(n):
+        x = x - lr * np.asarray(lam) * x
+    return np.abs(x).max()
+
+
+def test_q5_reference_is_the_bound_on_bowls_and_none_on_the_saddle():
+    bowls, saddles = bowls_and_saddles()
+    for case in bowls:
         lam, lrs = case["curvatures"], case["lrs"]
         bound = float(stable_lr(max(lam)))
         assert ex._largest_stable_lr(lam, lrs) == max(lr for lr in lrs if lr < bound)
@@ -38,18 +118,61 @@ def test_q5_reference_is_the_bound_two_over_lambda_max():
             for n in (20, 200):
                 end = np.abs(iterates(lam, np.ones(len(lam)), lr, n)[-1]).max()
                 assert (end < 1) == (lr < bound), (lam, lr, n)
+                assert (run_ends(lam, lr, n) < 1) == (lr < bound)
+    (saddle,) = saddles
+    assert ex._largest_stable_lr(**saddle) is None
+    assert all(run_ends(saddle["curvatures"], lr, 200) > 1 for lr in saddle["lrs"])
 
 
 def test_q5_cases_separate_the_boundaries():
-    """Every case has candidates on both sides of 1/λ_max, 2/λ_max and 2/λ_min, so each mistake
-    shows; the 1-D case also checks a student who ignores all but one coordinate."""
-    cases = ex._bound_cases()
-    assert [len(c["curvatures"]) for c in cases] == [1, 2, 3]
-    for case in cases:
+    """Every bowl has candidates on both sides of 1/λ_max, 2/λ_max and 2/λ_min, so each mistake
+    shows; the 1-D case also checks a student who ignores all but one coordinate. The saddle has
+    candidates below 2/λ_max, so the formula offers one where running finds none."""
+    bowls, (saddle,) = bowls_and_saddles()
+    assert [len(c["curvatures"]) for c in bowls] == [1, 2, 3]
+    for case in bowls:
         lam, lrs = case["curvatures"], np.array(case["lrs"])
         for edge in (1 / max(lam), 2 / max(lam), 2 / min(lam)):
             assert (lrs < edge).any() and (lrs > edge).any()
         assert all(isinstance(x, float) for x in lam + case["lrs"])
+    assert ex._closed_form(**saddle) is not None
+
+
+def test_q5_refuses_the_closed_form_the_prompt_forbids_and_says_why():
+    def by_formula(curvatures, lrs):
+        return max(lr for lr in lrs if lr < 2 / max(curvatures))
+
+    result = ex.q5.check(by_formula)
+    assert result.status == "incorrect"
+    assert "formula η < 2/λ_max, which the question asks you not to use" in result.message
+    assert "saddle" in result.message
+
+    def by_formula_or_equal(curvatures, lrs):
+        return max(lr for lr in lrs if lr <= 2 / max(curvatures))
+
+    assert "not to use" in ex.q5.check(by_formula_or_equal).message
+
+
+def test_q5_accepts_a_run_written_any_way():
+    def in_torch(curvatures, lrs):
+        lam, largest = torch.tensor(curvatures, dtype=torch.float64), None
+        for lr in lrs:
+            x = torch.ones_like(lam)
+            for _ in range(200):
+                x = x * (1 - lr * lam)
+            if x.abs().max() < 1:
+                largest = lr
+        return largest
+
+    assert ex.q5.check(in_torch).correct
+
+
+def test_q5_a_rate_on_the_saddle_is_explained():
+    def never_none(curvatures, lrs):
+        return ex._largest_stable_lr(curvatures, lrs) or lrs[0]
+
+    message = ex.q5.check(never_none).message
+    assert "a saddle" in message and "Return None when no candidate converges" in message
 
 
 def test_q5_other_wrong_answers_are_named():
@@ -68,10 +191,15 @@ def test_q5_other_wrong_answers_are_named():
 
 def test_q5_accepts_numpy_and_tensor_answers():
     def as_tensor(curvatures, lrs):
-        return torch.tensor(ex._largest_stable_lr(curvatures, lrs), dtype=torch.float64)
+        largest = ex._largest_stable_lr(curvatures, lrs)
+        return None if largest is None else torch.tensor(largest, dtype=torch.float64)
+
+    def as_numpy(curvatures, lrs):
+        largest = ex._largest_stable_lr(curvatures, lrs)
+        return None if largest is None else np.float64(largest)
 
     assert ex.q5.check(as_tensor).correct
-    assert ex.q5.check(lambda curvatures, lrs: np.float64(ex._largest_stable_lr(curvatures, lrs)))
+    assert ex.q5.check(as_numpy).correct
 
 
 # --- q6 ---------------------------------------------------------------------------------------
@@ -87,7 +215,7 @@ def test_q6_reference_is_what_lr_range_test_uses():
 
 def test_q6_names_the_first_difference_and_accepts_arrays():
     nudged = ex.q6.check(lambda start_lr, end_lr, iterations: [
-        r * (1 + 1e-6 * (i == 3)) for i, r in enumerate(ex._sweep_rates(start_lr, end_lr, iterations))
+        r * (1 + 1e-4 * (i == 3)) for i, r in enumerate(ex._sweep_rates(start_lr, end_lr, iterations))
     ])  # fmt: skip
     assert "With start_lr=1e-05, end_lr=10.0, iterations=200: at iteration i = 3, the rate is" in (
         nudged.message
@@ -99,3 +227,18 @@ def test_q6_names_the_first_difference_and_accepts_arrays():
         return np.geomspace(start_lr, end_lr, iterations)
 
     assert ex.q6.check(as_array).correct
+
+
+def test_q6_accepts_float32_rates_from_torch_logspace():
+    """The issue: torch.logspace's float32 rates were refused for a difference of 2.5e-13,
+    with nothing said about float32 or the tolerance."""
+
+    def in_float32(start_lr, end_lr, iterations):
+        return torch.logspace(math.log10(start_lr), math.log10(end_lr), iterations)
+
+    assert in_float32(1e-5, 10.0, 200).dtype == torch.float32
+    assert ex.q6.check(in_float32).correct
+    assert ex.q6.check(
+        lambda start_lr, end_lr, iterations: in_float32(start_lr, end_lr, iterations).tolist()
+    ).correct
+    assert "float32" in ex.q6.prompt and "10⁻⁵" in ex.q6.prompt

@@ -5,8 +5,11 @@ test_rules.py."""
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +186,108 @@ def test_q7_accepts_numpy_and_tensor_factors():
         return lambda t: np.float64(reference(t))
 
     assert ex.q7.check(in_numpy).correct
+
+
+# --- feedback that teaches --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", [ex.q1, ex.q2, ex.q3, ex.q5], ids=lambda q: q.name)
+def test_number_questions_name_at_least_two_mistakes(q):
+    assert len(q.checker.mistakes) >= 2
+
+
+@pytest.mark.parametrize(
+    ("q", "wrong", "named"),
+    [
+        (ex.q1, -0.2, "plain gradient descent"),
+        (ex.q1, -0.19, "Your second velocity is μ·v alone"),
+        (ex.q1, -2.0, "effective rate η/(1 − μ)"),
+        (ex.q2, 9 / 11, "the optimal μ is that factor squared"),
+        (ex.q3, 0.1, "where a fresh scheduler starts"),
+        (ex.q3, 0.025, "before the 300th step"),
+        (ex.q4, "eta inside", "In the η-inside form"),
+        (ex.q5, 2.0, "even when the loss gradient is 0"),
+        (ex.q5, 1.98, "without the learning rate"),
+    ],
+)
+def test_typical_mistakes_are_named(q, wrong, named):
+    assert named in q.check(wrong).message
+
+
+def test_q1_mistakes_agree_with_torch_sgd():
+    """The "no momentum" mistake is what torch.optim.SGD gives without momentum."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1)
+    for _ in range(2):
+        p.grad = torch.ones(1)
+        opt.step()
+    assert "plain gradient descent" in ex.q1.check(p.item()).message
+
+
+@pytest.mark.parametrize(
+    "q", [ex.q1, ex.q2, ex.q3, ex.q4, ex.q5, ex.q6, ex.q7], ids=lambda q: q.name
+)
+def test_hints_come_in_steps(q):
+    assert len(q.hints) >= 2
+
+
+# --- the notebook's namespace ----------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_momentum_and_schedules.ipynb"
+
+
+def notebook_namespace(question: str) -> dict:
+    """What a student's answer sees: the names the notebook imports above the cell that checks
+    ``question`` (the answer is defined in that cell, so the notebook's globals are its own)."""
+    cells = [
+        "".join(c["source"])
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["cell_type"] == "code"
+    ]
+    at = next(i for i, s in enumerate(cells) if f"ex.{question}.check(" in s)
+    namespace: dict = {}
+    for source in cells[:at]:
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                exec(compile(ast.Module([node], type_ignores=[]), "notebook", "exec"), namespace)
+    return namespace
+
+
+ANSWER_WITH_TORCH_AND_LAMBDALR = """
+def warmup_cosine_lambda(warmup_iterations, total_iterations):
+    W, T = warmup_iterations, total_iterations
+
+    def factor(t):
+        if t < W:
+            return 0.01 + 0.99 * t / W
+        s = torch.tensor((t - W) / (T - W), dtype=torch.float64)
+        return float(0.5 * (1 + torch.cos(np.pi * s)))
+
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    LambdaLR(probe, factor)  # tried in a real scheduler before it is handed over
+    return factor
+
+
+def sgd_path(p, grad, lrs, momentum, nesterov, weight_decay):
+    path, v = [], torch.zeros_like(p)
+    for lr in lrs:
+        g = grad(p)
+        if weight_decay != 0:
+            g = g.add(p, alpha=weight_decay)
+        v = v.mul(momentum).add(g)
+        step = g.add(v, alpha=momentum) if nesterov else v
+        p = p.add(step, alpha=-lr)
+        path.append(p)
+    return path
+"""
+
+
+@pytest.mark.parametrize(("question", "name"), [("q6", "sgd_path"), ("q7", "warmup_cosine_lambda")])
+def test_an_answer_using_torch_and_lambdalr_runs_in_the_notebook(question, name):
+    """The issue: the exercises speak of torch and LambdaLR but the chapter never imported them,
+    so an answer using them failed with NameError."""
+    namespace = notebook_namespace(question)
+    assert {"torch", "LambdaLR", "np"} <= namespace.keys()
+    exec(ANSWER_WITH_TORCH_AND_LAMBDALR, namespace)
+    result = getattr(ex, question).check(namespace[name])
+    assert result.correct, result.message

@@ -4,12 +4,68 @@ about other wrong answers. The rules every exercise keeps are tested in test_rul
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
+import pytest
 import torch
 
 from gdlessons.chapters import ch07_adaptive_optimizers as ch
+from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch07_adaptive_optimizers as ex
+from tests.exercises import shared
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_adaptive_optimizers.ipynb"
+
+
+# --- feedback that teaches -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_hints_come_in_two_or_three_steps_none_of_them_the_solution(q):
+    assert 2 <= len(q.hints) <= 3
+    lines = [line.strip() for line in q._solution.splitlines() if len(line.strip()) > 15]
+    for hint in q.hints:
+        assert hint.strip() != q._solution.strip()
+        assert not [line for line in lines if line in hint], (q.name, hint)
+
+
+@pytest.mark.parametrize(
+    "q", [q for q in questions_in(ex) if isinstance(q, Exercise)], ids=lambda q: q.name
+)
+def test_number_and_word_questions_name_at_least_one_mistake_per_wrong_choice(q):
+    assert len(q.checker.mistakes) >= (1 if q.name == "q4" else 2)  # q4 has one wrong choice
+
+
+def test_q2_names_the_missing_bias_correction():
+    """A student's answer without bias correction (0.0316) used to get "too large"."""
+    p = torch.zeros(1, requires_grad=True)
+    m = 0.1 * 250.0  # Adam's moments after one update, not bias-corrected
+    v = 0.001 * 250.0**2
+    message = ex.q2.check(0.01 * m / math.sqrt(v)).message
+    assert message.startswith("That is the step without bias correction"), message
+    assert "too large" not in message and p.grad is None
+
+
+def test_q1_and_q5_name_the_mistakes_students_make():
+    assert "running sum" in ex.q1.check(-0.2).message  # each step divided by its own |g|
+    assert "plain SGD" in ex.q1.check(-0.7).message
+    assert "leaving out η" in ex.q5.check(math.log(0.3 / 1e-6) / math.log(1.97)).message
+
+
+def test_q7s_printed_solution_runs_on_its_own():
+    """It uses torch, so it imports it: pasted into a fresh notebook it still runs."""
+    solution = shared.solution_of(ex.q7, "no_decay_on_biases")
+    assert ex.q7.check(solution).correct
+
+
+def test_no_unchecked_try_it_in_the_notebook():
+    """Every "Try it" became a checked question or went (the race's line to copy is not in
+    ch.race)."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "Try it" not in text and "copy `ch.race`" not in text
 
 
 def test_q1_matches_torch_adagrad():

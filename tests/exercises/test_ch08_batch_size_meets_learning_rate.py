@@ -3,17 +3,92 @@ references are the chapter's diagnose and scaling rule; what they say about othe
 the checks leave the cases and the generators alone. The rules every exercise keeps are tested in
 test_rules.py."""
 
+import json
+import math
+from pathlib import Path
+
 import numpy as np
+import pytest
 import torch
 
 from gdlessons.chapters.ch08_batch_size_meets_learning_rate import diagnose
+from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ex
 from gdlessons.history import History
 
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_meets_learning_rate.ipynb"  # fmt: skip
 
-def test_q2_accepts_spacing_and_case():
-    assert ex.q2.check(" Over-Fit ").correct
-    assert not ex.q2.check("overfitting").correct
+
+# --- feedback that teaches -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_hints_come_in_two_or_three_steps_none_of_them_the_solution(q):
+    assert 2 <= len(q.hints) <= 3
+    lines = [line.strip() for line in q._solution.splitlines() if len(line.strip()) > 15]
+    for hint in q.hints:
+        assert hint.strip() != q._solution.strip()
+        assert not [line for line in lines if line in hint], (q.name, hint)
+
+
+@pytest.mark.parametrize(
+    "q", [q for q in questions_in(ex) if isinstance(q, Exercise)], ids=lambda q: q.name
+)
+def test_number_and_word_questions_catalogue_at_least_two_mistakes(q):
+    assert len(q.checker.mistakes) >= 2
+
+
+def test_q1_and_q4_name_iterations_given_for_passes_and_other_counts():
+    assert "iterations (updates) per epoch" in ex.q4.check(math.ceil(1438 / 256)).message
+    assert "short last batch" in ex.q4.check(1438 // 256 * 4).message
+    assert "micro-batch" in ex.q1.check(64).message
+    assert "0.5" not in ex.q3.check(0.5 * 64 / 256).message  # names the mistake, not a number
+
+
+SPELLINGS = ["overfit", "Over-Fit", " over_fit ", "OVER FIT", "Under fit", "underfit", "UNDER-FIT",
+             "GOOD FIT", "good-fit", "goodfit", "Good_Fit"]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", SPELLINGS)
+def test_q2_and_q5_read_a_verdict_the_same_way(word):
+    """A word q5 accepts from a function, q2 accepts as an answer (and the other way round)."""
+    verdict = ex.as_verdict(word)
+    assert verdict in ex.VERDICTS
+    assert ex.q2.check(word).correct == (verdict == "good fit")
+    if verdict != "good fit":
+        assert ex.q2.check(word).message.startswith(ex.q2.checker.mistakes[verdict])
+    spelled = {v: w for v in ex.VERDICTS for w in SPELLINGS if ex.as_verdict(w) == v}
+    spelled[verdict] = word
+
+    def spelled_freely(train_loss, val_loss):
+        return spelled[ex._diagnose(train_loss, val_loss)]
+
+    assert ex.q5.check(spelled_freely).correct
+
+
+def test_q2_and_q5_refuse_the_same_non_verdicts():
+    for word in ("overfitting", "fine", "over"):
+        assert ex.as_verdict(word) is None
+        assert ex.q2.check(word).message.startswith("Choose one of")
+        assert "return one of" in ex.q5.check(lambda train_loss, val_loss, w=word: w).message
+
+
+def test_q2s_answer_follows_from_the_rule_not_from_the_notebooks_output():
+    """Its situation (by the chapter's rule a good fit, although validation rose) is worked
+    out, not copied: none of its numbers is printed in the notebook above it."""
+    train = [2.3 * (0.02 / 2.3) ** (e / 29) for e in range(30)]
+    val = [0.30 + 0.01 * abs(e - 11) / 18 for e in range(30)]
+    assert min(range(30), key=val.__getitem__) == 11 and math.isclose(val[-1], 0.31)
+    assert ex._diagnose(train, val) == "good fit" and ex.q2.check("good fit").correct
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    printed = "".join(
+        "".join(o.get("text", "") or o.get("data", {}).get("text/plain", ""))
+        for c in cells
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+    )
+    for number in ("0.30", "0.31", "epoch 12 "):
+        assert number not in printed
 
 
 def test_checks_leave_the_cases_and_the_global_generators_alone():

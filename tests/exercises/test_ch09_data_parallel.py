@@ -6,27 +6,80 @@ exercise keeps are tested in test_rules.py."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
+from pathlib import Path
 
+import pytest
 import torch
 
-from gdlessons.chapters.ch09_data_parallel import shard_indices
+from gdlessons.chapters.ch09_data_parallel import padding_report, shard_indices
+from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch09_data_parallel as ex
-from gdlessons.exercises import questions_in
 from tests.exercises import shared
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_data_parallel.ipynb"
 
 
 def test_q2_matches_distributed_sampler():
-    shards = shard_indices(1000, 3, 0)
-    assert ex.q2.check(sum(map(len, shards)) - 1000).correct
+    shards = shard_indices(1797, 8, 0)
+    assert ex.q2.check(sum(map(len, shards)) - 1797).correct
+
+
+def test_q2_is_not_a_case_the_notebook_prints():
+    """The chapter's padding table shows N = 1000 and 1001 on 2 to 4 workers: q2's answer must be
+    worked out, not copied."""
+    assert padding_report(1797, 8)["duplicated"] == 3
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    printed = [
+        "".join(o.get("text", "") or o.get("data", {}).get("text/plain", ""))
+        for c in cells
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+    ]
+    assert not [text for text in printed if "1797" in text]  # the prompt writes 1,797
+
+
+# --- feedback that teaches -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", questions_in(ex), ids=lambda q: q.name)
+def test_hints_come_in_two_or_three_steps_none_of_them_the_solution(q):
+    assert 2 <= len(q.hints) <= 3
+    lines = [line.strip() for line in q._solution.splitlines() if len(line.strip()) > 15]
+    for hint in q.hints:
+        assert hint.strip() != q._solution.strip()
+        assert not [line for line in lines if line in hint], (q.name, hint)
+
+
+@pytest.mark.parametrize(
+    "q", [q for q in questions_in(ex) if isinstance(q, Exercise)], ids=lambda q: q.name
+)
+def test_number_and_word_questions_catalogue_at_least_two_mistakes(q):
+    assert len(q.checker.mistakes) >= 2
+
+
+def test_q3_sum_says_all_reduce_sums_then_divides_by_w():
+    """The chapter's own text says all-reduce sums and divides by W: "sum" is half of it."""
+    for word in ("sum", " Sum", "summed"):
+        message = ex.q3.check(word).message
+        assert "sums the W gradients" in message and "divides that sum by W" in message
+    assert ex.q3.check("Average").correct and ex.q3.check("MEAN").correct
+
+
+def test_q1_and_q2_name_per_worker_counts_and_remainders():
+    assert "one worker's batch" in ex.q1.check(32).message
+    assert "remainder N mod W" in ex.q2.check(1797 % 8).message
+    assert "each worker gets" in ex.q2.check(math.ceil(1797 / 8)).message
 
 
 def test_texts_say_iteration_and_update_not_step():
     """The course's word for one optimizer update is "iteration"; "step" is only `.step()`."""
     for q in questions_in(ex):
         mistakes = [t for m in getattr(q, "mistakes", ()) for t in (m.message, m.hint or "")]
-        for text in (q.prompt, q._hint, q._solution, *mistakes):
+        catalogue = getattr(getattr(q, "checker", None), "mistakes", {})
+        for text in (q.prompt, *q.hints, q._solution, *mistakes, *catalogue.values()):
             assert not re.search(r"\bsteps?\b(?!\()|Chapter 0[^9]", text), (q.name, text)
 
 
@@ -134,11 +187,34 @@ def test_q4_accepts_tensors_and_the_global_generator():
 # --- q5 ---------------------------------------------------------------------------------------
 
 
-def test_q5_cases_are_equal_shards_of_the_chapters_first_batch():
-    for case in ex._allreduce_cases():
+def test_q5_cases_are_the_chapters_first_batches_and_one_uneven_split():
+    cases = ex._allreduce_cases()
+    for case in cases[:-1]:
         sizes = {len(xb) for xb, _ in case["shards"]}
         assert len(sizes) == 1 and len(case["shards"]) > 1
-        assert all(p.grad is None for p in case["model"].parameters())
+    assert [len(xb) for xb, _ in cases[-1]["shards"]] == list(ex.UNEVEN)
+    assert all(p.grad is None for case in cases for p in case["model"].parameters())
+
+
+def test_q5_reference_is_the_big_batch_on_equal_shards_only():
+    for case in ex._allreduce_cases():
+        average = ex._averaged_gradients(**copy.deepcopy(case))
+        whole = ex._whole_batch_gradient(**copy.deepcopy(case))
+        equal = all(torch.allclose(average[k], whole[k], atol=1e-6) for k in average)
+        assert equal == (len({len(xb) for xb, _ in case["shards"]}) == 1)
+
+
+def test_q5_refuses_the_one_big_batch_shortcut_and_says_why():
+    def one_big_batch(model, loss_fn, shards):
+        X = torch.cat([X for X, _ in shards])
+        y = torch.cat([y for _, y in shards])
+        loss_fn(model(X), y).backward()
+        return {name: p.grad for name, p in model.named_parameters()}
+
+    result = ex.q5.check(one_big_batch)
+    assert result.status == "incorrect"
+    assert result.message.startswith("You computed one backward() over all the shards at once")
+    assert "4, 3 and 3 samples" in result.message
 
 
 def test_q5_a_model_copy_per_worker_and_a_list_are_correct_too():
@@ -166,12 +242,22 @@ def test_q5_other_wrong_answers_are_named():
     assert "return the averaged gradient of every parameter" in ex.q5.check(a_loss).message
 
     def slightly_off(model, loss_fn, shards):
-        grads = ex._whole_batch_gradient(model, loss_fn, shards)
+        grads = ex._averaged_gradients(model, loss_fn, shards)
         return {name: g * 1.01 for name, g in grads.items()}
 
     message = ex.q5.check(slightly_off).message
     assert re.match(
-        r"In case 1 of 3: with W = 2 workers of 32 samples, `0\.weight` differs by \S+ \(largest "
+        r"In case 1 of 4: with W = 2 workers of 32 samples, `0\.weight` differs by \S+ \(largest "
         r"\|difference\|; \d+ of 32 values differ\) from the gradient of the whole batch of 64\.",
         message,
+    ), message
+
+    def uneven_only_off(model, loss_fn, shards):
+        grads = ex._averaged_gradients(model, loss_fn, shards)
+        off = 1.01 if len({len(X) for X, _ in shards}) > 1 else 1.0
+        return {name: g * off for name, g in grads.items()}
+
+    message = ex.q5.check(uneven_only_off).message
+    assert message.startswith("In case 4 of 4: with W = 3 workers of 4, 3, 3 samples, ") and (
+        "from the average of the workers' gradients" in message
     ), message

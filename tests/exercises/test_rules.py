@@ -42,22 +42,22 @@ CHAPTERS = {
 # (right, wrong) for every number or word question, by chapter.
 ANSWERS = {
     "ch00_welcome": {
-        "q1": (1056, 1024),
-        "q2": (math.sqrt(2 / 64), math.sqrt(1 / 64)),
+        "q1": (1040, 1024),
+        "q2": (math.sqrt(2 / 128), math.sqrt(1 / 128)),
         "q3": ("learning rate", "weight of layer 2"),
         "q4": (0.1, 0.01),
     },
-    "ch01_training_loop": {"q1": (8, 4), "q2": (1.5, 0.5), "q6": (21, 18)},
+    "ch01_training_loop": {"q1": (30, 10), "q2": (1.5, 0.5), "q6": (21, 18)},
     "ch02_epochs_batches_iterations": {
         "q1": (29, 28),
         "q2": (28, 29),
         "q3": (5, 64),
-        "q4": (0.368, 0.632),
-        "q5": (128, 1000),
+        "q4": (0.606, 0.368),
+        "q5": (30, 600),
         "q6": ("B=32", "same"),
     },
     "ch03_three_variants": {
-        "q1": (128, 1000),
+        "q1": (25, 600),
         "q2": ("iteration", "epoch"),
         "q3": (111.0, 100.0),
         "q4": (128, 64),
@@ -70,8 +70,8 @@ ANSWERS = {
         "q5": (25, 100),
     },
     "ch05_learning_rate": {
-        "q1": (0.5, 0.25),
-        "q2": (0.25, 0.5),
+        "q1": (2 / 6, 1 / 6),
+        "q2": (1 / 6, 2 / 6),
         "q3": ("oscillating", "divergent"),
         "q4": (0.2, 4.0),
     },
@@ -91,11 +91,11 @@ ANSWERS = {
     },
     "ch08_batch_size_meets_learning_rate": {
         "q1": (8, 4),
-        "q2": ("over-fit", "good fit"),
+        "q2": ("good fit", "over-fit"),
         "q3": (2.0, 0.5),
         "q4": (24, 6),
     },
-    "ch09_data_parallel": {"q1": (128, 32), "q2": (2, 0), "q3": ("mean", "sum")},
+    "ch09_data_parallel": {"q1": (128, 32), "q2": (3, 5), "q3": ("mean", "sum")},
 }
 
 # Chapters that give every typical mistake a hint of its own (elsewhere some fall back on the
