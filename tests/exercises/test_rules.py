@@ -237,6 +237,31 @@ def test_right_wrong_and_missing_answers(chapter, q):
     assert q.check(...).status == "not attempted"
 
 
+@pytest.mark.parametrize(("chapter", "q"), questions())
+def test_hints_come_in_two_or_three_steps_none_of_them_the_solution(chapter, q):
+    assert 2 <= len(q.hints) <= 3, f"{q.name}: a nudge, then a hint that points at the line"
+    # a hint may name a loop's header; a line of the solution's working (over 25 characters) not
+    lines = [line.strip() for line in q._solution.splitlines() if len(line.strip()) > 25]
+    for hint in q.hints:
+        assert hint.strip() != q._solution.strip(), f"{q.name}: a hint is the solution"
+        assert not [line for line in lines if line in hint], (q.name, hint)
+
+
+@pytest.mark.parametrize(("chapter", "q"), questions(Exercise))
+def test_every_number_and_word_question_catalogues_its_mistakes(chapter, q):
+    """At least two known mistakes each, or every wrong option of a choice with fewer."""
+    catalogue = getattr(q.checker, "mistakes", {})
+    wrong_options = len(_choices(q)) - 1 if _choices(q) else None
+    assert len(catalogue) >= min(2, wrong_options if wrong_options is not None else 2), q.name
+
+
+def _choices(q) -> tuple:
+    """The options of a choice question (from the checker's closure), else ()."""
+    cells = dict(zip(q.checker.__code__.co_freevars, q.checker.__closure__ or ()))
+    norm = cells.get("norm")
+    return tuple(set(norm.cell_contents.values())) if norm is not None else ()
+
+
 @pytest.mark.parametrize(("chapter", "q"), questions(Exercise))
 def test_each_catalogued_mistake_gets_its_own_message(chapter, q):
     """A wrong answer that a known mistake produces is answered by naming that mistake, and
