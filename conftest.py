@@ -6,9 +6,12 @@ runs everything.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("GDLESSONS_PROGRESS", "off")  # a test's answers are not a student's progress
 
 ROOT = Path(__file__).parent
 SLOW_PLACES = (ROOT / "notebooks", ROOT / "tests" / "notebooks", ROOT / "tests" / "browser")

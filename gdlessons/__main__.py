@@ -168,6 +168,20 @@ def lab(folder: Path | None = None, extra: list[str] | None = None) -> int:
     return subprocess.call(command)
 
 
+def progress(*, clear: bool = False) -> int:
+    """Print the exercise results kept on this machine (or forget them with ``clear``)."""
+    from gdlessons import exercise_results as saved
+    from gdlessons.settings import progress_file
+
+    if clear:
+        print(f"Forgot {saved.clear()} kept results.")
+        return 0
+    print(saved.report())
+    where = progress_file()
+    print(f"(kept in {where})" if where else "(results are not being kept: GDLESSONS_PROGRESS=off)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gdlessons", description="Tools for the gdlessons course."
@@ -177,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "check-env", help="print the versions the course needs and whether widgets will work"
     )
+    progress_parser = sub.add_parser(
+        "progress", help="your exercise results across chapters, kept on this machine"
+    )
+    progress_parser.add_argument("--clear", action="store_true", help="forget them all")
     lab_parser = sub.add_parser("lab", help="open the chapters in JupyterLab")
     lab_parser.add_argument("--dir", type=Path, default=None, help="a folder holding the chapters")
     args, rest = parser.parse_known_args(argv)
@@ -186,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         return check_env()
     if args.command == "lab":
         return lab(args.dir, rest)
+    if args.command == "progress":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return progress(clear=args.clear)
     return 2  # pragma: no cover (argparse rejects other commands)
 
 

@@ -10,6 +10,9 @@
   ``frames``).
 - ``GDLESSONS_FRAMES_MAX``: the most slider states drawn per explorer (default
   :data:`gdlessons.display.frames.MAX_FRAMES`).
+- ``GDLESSONS_PROGRESS``: the file a student's exercise results are kept in (default
+  ``~/.gdlessons/progress.json``); ``off`` keeps nothing (the tests set it). Nothing is kept
+  while rendering either.
 
 The two yes/no switches are on for ``1``, ``true``, ``yes`` or ``on`` in any case. Each is read
 when asked, not at import, so a switch set in a running kernel (or by a test) counts at once.
@@ -59,6 +62,16 @@ def frames_folder() -> Path | None:
 def frames_url() -> str:
     """Where the site's pages find the frames: ``GDLESSONS_FRAMES_URL``, else ``"frames"``."""
     return os.environ.get("GDLESSONS_FRAMES_URL", "frames")
+
+
+def progress_file() -> Path | None:
+    """Where exercise results are kept, or ``None`` when they are not (``off``, or rendering)."""
+    value = os.environ.get("GDLESSONS_PROGRESS", "")
+    if rendering() or value.strip().lower() == "off":
+        return None
+    return (
+        Path(value).expanduser() if value.strip() else Path.home() / ".gdlessons" / "progress.json"
+    )
 
 
 def frames_max() -> int | None:

@@ -180,6 +180,31 @@ def build_pages(src: Path, chapters: list[str], *, jobs: int = 2) -> tuple[Path,
     return html, [ln for ln in sphinx.stderr.splitlines() if "WARNING" in ln]
 
 
+QUESTIONS = "questions"  # the folder of each chapter's questions as data, beside the pages
+
+
+def write_questions(folder: Path, chapters: list[str]) -> list[Path]:
+    """``<folder>/<chapter>.json``: the chapter's number and word questions with their answers,
+    tolerances, mistake catalogues and hints (:func:`gdlessons.exercises.as_data`), for a page
+    to check answers with no kernel. A chapter without an exercises module writes nothing."""
+    import importlib
+
+    from gdlessons.exercises import as_data
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        name = f"gdlessons.exercises.ch{chapter}"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        path = folder / f"{chapter}.json"
+        path.write_text(json.dumps(as_data(module), ensure_ascii=False, indent=1), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def build(
     out: Path,
     notebooks: list[Path],
@@ -207,6 +232,7 @@ def build(
     executed = time.perf_counter() - start
 
     html, warnings = build_pages(src, [nb.stem for nb in notebooks], jobs=jobs)
+    write_questions(html / QUESTIONS, [nb.stem for nb in notebooks])
     for chapter in chapters:
         chapter.frame_bytes = _size(html / FRAMES / chapter.name) if (html / FRAMES).exists() else 0
         chapter.page_bytes = _size(html / f"{chapter.name}.html")

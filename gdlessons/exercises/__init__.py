@@ -15,12 +15,15 @@ beats incorrect beats not attempted), so :func:`progress` can sum a chapter up a
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
 import torch
+
+from gdlessons import exercise_results as saved
 
 NOT_ATTEMPTED = "not attempted"
 CORRECT = "correct"
@@ -87,6 +90,7 @@ class Question:
         self._hints_shown = 0
         self.last_result: Result | None = None
         self.best_result: Result | None = None
+        self.chapter = _defining_chapter()
 
     @property
     def _hint(self) -> str:
@@ -102,6 +106,7 @@ class Question:
         self.last_result = Result(self.name, status, message)
         if self.best_result is None or _RANK[status] >= _RANK[self.best_result.status]:
             self.best_result = self.last_result
+        saved.record(self.chapter, self.name, status)  # across sessions: gdlessons progress
         return self.last_result
 
     def _stuck(self) -> str:
@@ -126,6 +131,17 @@ class Question:
 
     def __repr__(self) -> str:
         return f"{self.name}: {self.prompt}"
+
+
+def _defining_chapter() -> str:
+    """The chapter whose exercises module is defining a question ("ch01_training_loop"), or ""."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith(f"{__name__}.ch"):
+            return name.rsplit(".", 1)[-1]
+        frame = frame.f_back
+    return ""
 
 
 class Exercise(Question):
@@ -269,6 +285,7 @@ def expect_int(
         return f"Not quite: {int(value)} is too {'large' if value > expected else 'small'}."
 
     checker.mistakes = mistakes  # the catalogue, for the tests that try each mistake
+    checker.spec = {"kind": "int", "answer": int(expected)}  # what as_data() exports
     return checker
 
 
@@ -305,6 +322,7 @@ def expect_close(
         return f"Not quite: {value:g} is too {side} (within {tolerance_text(rtol, atol)} counts)."
 
     checker.mistakes = mistakes
+    checker.spec = {"kind": "number", "answer": float(expected), "rtol": rtol, "atol": atol}
     return checker
 
 
@@ -364,7 +382,29 @@ def expect_choice(
         return caught.get(chosen) or f"{answer!r} is not it; think about what each option changes."
 
     checker.mistakes = {norm[k]: v for k, v in caught.items()}
+    checker.spec = {"kind": "choice", "answer": expected, "choices": list(choices),
+                    "synonyms": {word: norm[normalise_word(word)] for word in synonyms or {}}}  # fmt: skip
     return checker
+
+
+def as_data(source: ModuleType | Iterable[Question] | dict) -> list[dict]:
+    """Every number and word question of a chapter as plain data (prompt, answer, tolerance,
+    choices, the mistake catalogue, hints, solution), so a page with no kernel can check them
+    the way :meth:`Exercise.check` does. Code questions need Python and are left out.
+
+    >>> q = Exercise("q1", "2 + 2?", expect_int(4, mistakes={22: "You joined the digits."}), hint="Count.", solution="4")
+    >>> as_data([q])[0]["mistakes"], as_data([q])[0]["answer"]
+    ([[22, 'You joined the digits.']], 4)
+    """
+    rows = []
+    for q in questions_in(source):
+        spec = getattr(getattr(q, "checker", None), "spec", None)
+        if not isinstance(q, Exercise) or spec is None:
+            continue
+        mistakes = [[wrong, message] for wrong, message in q.checker.mistakes.items()]
+        rows.append({"name": q.name, "prompt": q.prompt, **spec, "mistakes": mistakes,
+                     "hints": list(q.hints), "solution": q._solution})  # fmt: skip
+    return rows
 
 
 def questions_in(source: ModuleType | Iterable[Question] | dict) -> list[Question]:

@@ -67,6 +67,13 @@ def test_frames_lie_beside_the_pages(built):
     assert not empty, f"chapters whose explorers have no frames beside the pages: {empty}"
 
 
+def test_every_chapters_questions_lie_beside_the_pages_as_data(built):
+    out, _ = built
+    for nb in NOTEBOOKS:
+        rows = json.loads((out / "html" / "questions" / f"{nb.stem}.json").read_text())
+        assert rows and all(r["answer"] is not None and r["hints"] for r in rows), nb.stem
+
+
 @pytest.fixture(scope="module")
 def site(built):
     reason = _unavailable()

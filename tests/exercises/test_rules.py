@@ -237,6 +237,22 @@ def test_right_wrong_and_missing_answers(chapter, q):
     assert q.check(...).status == "not attempted"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_data_a_page_checks_with_agrees_with_the_check(chapter):
+    """as_data(): every number and word question, and what it says, agrees with check()."""
+    from gdlessons.exercises import as_data
+
+    rows = as_data(CHAPTERS[chapter])
+    exercises = [q.name for q in questions_in(CHAPTERS[chapter]) if isinstance(q, Exercise)]
+    assert [r["name"] for r in rows] == exercises
+    for row in rows:
+        q = getattr(CHAPTERS[chapter], row["name"])
+        assert q.check(row["answer"]).correct, row["name"]
+        for wrong, message in row["mistakes"]:
+            assert q.check(wrong).message.startswith(message), (row["name"], wrong)
+        assert row["hints"] == q.hints and json.loads(json.dumps(row)) == row
+
+
 @pytest.mark.parametrize(("chapter", "q"), questions())
 def test_hints_come_in_two_or_three_steps_none_of_them_the_solution(chapter, q):
     assert 2 <= len(q.hints) <= 3, f"{q.name}: a nudge, then a hint that points at the line"
