@@ -309,11 +309,11 @@ def _compare_fractions(got, want, case):
     value = as_number(got)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"return the fraction as one number; you returned {reprlib.repr(got)}"
-    if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
+    if math.isclose(value, want, rel_tol=1e-6, abs_tol=1e-12):  # float32 rounding passes
         return None
     return (
-        f"for {len(case['batches'])} batches ({draws} draws), your fraction is {value:.4g}, "
-        f"expected {want:.4g}"
+        f"for {len(case['batches'])} batches ({draws} draws), your fraction is {value:.6g}, "
+        f"expected {want:.6g} (within a relative 1e-06)"
     )
 
 

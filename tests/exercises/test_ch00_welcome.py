@@ -127,3 +127,69 @@ def test_q6_check_leaves_the_cases_and_the_generators_alone():
     assert torch.equal(case["model"][0].weight, weight)
     assert all(torch.equal(a, b) for a, b in zip(ex._model_cases()[0]["model"].parameters(),
                                                   case["model"].parameters()))  # fmt: skip
+
+
+# --- other correct answers --------------------------------------------------------------------
+
+
+def _q5_distribution(weight):
+    """torch.distributions.Uniform: the same draws as uniform_, copied into the given tensor."""
+    bound = (6 / weight.size(-1)) ** 0.5
+    sampler = torch.distributions.Uniform(-bound, bound)
+    with torch.no_grad():
+        weight.copy_(sampler.sample(weight.shape))
+
+
+def _q5_rand_like(weight):
+    """Scale and shift U(0, 1) draws, written with slice assignment."""
+    _, fan_in = weight.shape
+    bound = math.sqrt(3) * math.sqrt(2 / fan_in)  # √3 times He's standard deviation
+    with torch.no_grad():
+        weight[:] = torch.rand_like(weight) * (2 * bound) - bound
+
+
+def _q5_through_data(weight):
+    fan_in = weight.shape[-1]
+    weight.data.uniform_(-math.sqrt(6 / fan_in), math.sqrt(6 / fan_in))
+
+
+def test_q5_other_correct_answers_pass():
+    for fn in (_q5_distribution, _q5_rand_like, _q5_through_data):
+        result = ex.q5.check(fn)
+        assert result.correct, result.message
+
+
+def _q6_apply(model):
+    """model.apply with a per-module function; biases through nn.init.constant_."""
+
+    def init(module):
+        if isinstance(module, nn.Linear):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.constant_(module.bias, 0.0)
+
+    model.apply(init)
+
+
+def _q6_randn(model):
+    """By hand from N(0, 1): std √2 / √fan_in, biases filled with 0 through the layer's state."""
+    with torch.no_grad():
+        for layer in model.children():
+            if type(layer) is nn.Linear:
+                std = math.sqrt(2) / math.sqrt(layer.weight.shape[1])
+                layer.weight.copy_(torch.randn(layer.weight.shape) * std)
+                layer.bias.fill_(0)
+
+
+def _q6_init_normal(model):
+    """nn.init.normal_ with the gain nn.init.calculate_gain gives for ReLU."""
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            gain = nn.init.calculate_gain("relu")
+            nn.init.normal_(layer.weight, mean=0.0, std=gain / math.sqrt(layer.in_features))
+            nn.init.zeros_(layer.bias)
+
+
+def test_q6_other_correct_answers_pass():
+    for fn in (_q6_apply, _q6_randn, _q6_init_normal):
+        result = ex.q6.check(fn)
+        assert result.correct, result.message

@@ -252,3 +252,139 @@ def test_q5_check_leaves_the_cases_and_the_generators_alone():
     w = case["model"].w.detach().clone()
     ex.q5.check(lambda model, optimizer, loader: ex._one_epoch(model, optimizer, loader))
     assert torch.equal(case["model"].w, w)
+
+
+# --- other correct answers --------------------------------------------------------------------
+
+
+def _q3_loop(w, b, X, y):
+    """A plain Python loop over the samples, summing then dividing by N."""
+    dw = db = 0.0
+    for x_i, y_i in zip(X.flatten().tolist(), y.flatten().tolist()):
+        r = w * x_i + b - y_i
+        dw += 2 * r * x_i
+        db += 2 * r
+    return dw / len(X), db / len(X)
+
+
+def _q3_expanded(w, b, X, y):
+    """The expanded formula: dL/dw = 2(w·E[x²] + b·E[x] − E[xy]), dL/db = 2(w·E[x] + b − E[y])."""
+    return (
+        2 * (w * (X**2).mean() + b * X.mean() - (X * y).mean()),
+        2 * (w * X.mean() + b - y.mean()),
+    )
+
+
+def _q3_matrix(w, b, X, y):
+    """The design matrix [x, 1]: the gradient is (2/N)·Aᵀr."""
+    A = torch.cat([X, torch.ones_like(X)], dim=1)
+    r = A @ torch.tensor([[float(w)], [float(b)]]) - y
+    grad = 2 / len(X) * (A.T @ r)
+    return grad[0, 0], grad[1, 0]
+
+
+def _q3_torch_func(w, b, X, y):
+    """torch.func.grad of the loss (no backward())."""
+
+    def loss(params):
+        return ((params[0] * X + params[1] - y) ** 2).mean()
+
+    return torch.func.grad(loss)(torch.tensor([float(w), float(b)])).unbind()
+
+
+def test_q3_other_correct_answers_pass():
+    for fn in (_q3_loop, _q3_expanded, _q3_matrix, _q3_torch_func):
+        result = ex.q3.check(fn)
+        assert result.correct, result.message
+
+
+def _q4_sgd_zero_first(model, X, y, lr, iterations):
+    """torch.optim.SGD, zeroing at the top of the loop instead of after the step."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(iterations):
+        optimizer.zero_grad()
+        loss = torch.nn.MSELoss()(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def _q4_autograd_grad(model, X, y, lr, iterations):
+    """torch.autograd.grad returns fresh gradients: nothing accumulates in .grad to clear."""
+    params = list(model.parameters())
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), y)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.sub_(lr * g)
+        losses.append(loss.item())
+    return losses
+
+
+def _q4_grad_none(model, X, y, lr, iterations):
+    """Update by name through the state, clearing each gradient by setting it to None."""
+    losses = []
+    for _ in range(iterations):
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        with torch.no_grad():
+            for _name, p in model.named_parameters():
+                p.copy_(p - lr * p.grad)
+                p.grad = None
+        losses.append(loss.detach().item())
+    return losses
+
+
+def test_q4_other_correct_fixes_pass():
+    for fn in (_q4_sgd_zero_first, _q4_autograd_grad, _q4_grad_none):
+        result = ex.q4.check(fn)
+        assert result.correct, result.message
+
+
+def _q5_zero_first(model, optimizer, loader):
+    """zero_grad() at the top of each iteration, the loss as float()."""
+    losses = []
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = torch.nn.MSELoss()(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def _q5_one_iterator(model, optimizer, loader):
+    """One iterator for the whole epoch, advanced len(loader) times with next()."""
+    batches = iter(loader)
+    losses = []
+    for _ in range(len(loader)):
+        xb, yb = next(batches)
+        loss = F.mse_loss(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.detach().item())
+    return losses
+
+
+def _q5_enumerate(model, optimizer, loader):
+    """enumerate over the batches, losses stored by index."""
+    losses = [None] * len(loader)
+    for i, batch in enumerate(loader):
+        xb, yb = batch
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(xb), yb, reduction="mean")
+        loss.backward()
+        optimizer.step()
+        losses[i] = loss.item()
+    return losses
+
+
+def test_q5_other_correct_answers_pass():
+    for fn in (_q5_zero_first, _q5_one_iterator, _q5_enumerate):
+        result = ex.q5.check(fn)
+        assert result.correct, result.message

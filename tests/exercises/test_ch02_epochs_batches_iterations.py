@@ -3,6 +3,7 @@ the expected answer; what q7 and q8 say about other wrong answers, and that thei
 what the package iterates. The rules every exercise keeps are tested in test_rules.py."""
 
 import torch
+from torch.utils.data import DataLoader
 
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.exercises import ch02_epochs_batches_iterations as ex
@@ -113,3 +114,77 @@ def test_q8_check_leaves_the_generators_alone():
     before = torch.get_rng_state()
     ex.q8.check(ex._unused_fraction)
     assert torch.equal(before, torch.get_rng_state())
+
+
+# --- other correct answers --------------------------------------------------------------------
+
+
+def _q7_while(n, batch_size, drop_last):
+    """Take batches off what is left until too few remain."""
+    sizes, left = [], n
+    while left >= batch_size:
+        sizes.append(batch_size)
+        left -= batch_size
+    if left > 0 and not drop_last:
+        sizes.append(left)
+    return sizes
+
+
+def _q7_min(n, batch_size, drop_last):
+    """One comprehension over the batch starts; drop_last filters the short one out."""
+    sizes = [min(batch_size, n - start) for start in range(0, n, batch_size)]
+    return [s for s in sizes if s == batch_size] if drop_last else sizes
+
+
+def _q7_dataloader(n, batch_size, drop_last):
+    """What a DataLoader over n samples hands out."""
+    loader = DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)
+    return [len(xb) for xb in loader]
+
+
+def _q7_split(n, batch_size, drop_last):
+    """torch.split cuts the indices into chunks, the last one short."""
+    chunks = torch.arange(n).split(batch_size)
+    return [len(c) for c in chunks if not (drop_last and len(c) < batch_size)]
+
+
+def test_q7_other_correct_answers_pass():
+    for fn in (_q7_while, _q7_min, _q7_dataloader, _q7_split):
+        result = ex.q7.check(fn)
+        assert result.correct, result.message
+
+
+def _q8_set(n, batches):
+    """A Python set of the indices drawn."""
+    used = set()
+    for idx in batches:
+        used.update(idx.tolist())
+    return len(set(range(n)) - used) / n
+
+
+def _q8_bincount(n, batches):
+    """How often each sample was drawn: the unused ones were drawn 0 times."""
+    counts = torch.bincount(torch.cat(batches), minlength=n)
+    return (counts == 0).sum().item() / n
+
+
+def _q8_isin(n, batches):
+    """torch.isin, averaged in float64."""
+    used = torch.isin(torch.arange(n), torch.cat(batches))
+    return float((~used).double().mean())
+
+
+def test_q8_other_correct_answers_pass():
+    for fn in (_q8_set, _q8_bincount, _q8_isin):
+        result = ex.q8.check(fn)
+        assert result.correct, result.message
+
+
+def test_q8_a_float32_mean_passes():
+    def float32_mean(n, batches):
+        used = torch.zeros(n, dtype=torch.bool)
+        used[torch.cat(batches)] = True
+        return (~used).float().mean()
+
+    result = ex.q8.check(float32_mean)
+    assert result.correct, result.message

@@ -6,6 +6,8 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
 
 from gdlessons.batching import BatchIterator
 from gdlessons.exercises import ch02_epochs_batches_iterations as ch02
@@ -179,3 +181,85 @@ def test_q6_check_leaves_the_cases_and_the_generators_alone():
     before = torch.get_rng_state()
     ex.q6.check(ex._no_copy)
     assert torch.equal(before, torch.get_rng_state())
+
+
+# --- other correct answers --------------------------------------------------------------------
+
+
+def _q5_split_expanded(w, b, X, y, batch_size, lr):
+    """torch.split for the batches, the gradient from the expanded formula."""
+    path = []
+    for xb, yb in zip(X.split(batch_size), y.split(batch_size)):
+        dw = 2 * (w * (xb**2).mean() + b * xb.mean() - (xb * yb).mean())
+        db = 2 * (w * xb.mean() + b - yb.mean())
+        w, b = w - lr * dw, b - lr * db
+        path.append((float(w), float(b)))
+    return path
+
+
+def _q5_per_sample(w, b, X, y, batch_size, lr):
+    """Plain Python floats: sum over each batch's samples, then divide by its size."""
+    xs, ys = X.flatten().tolist(), y.flatten().tolist()
+    path = []
+    for start in range(0, len(xs), batch_size):
+        batch = list(zip(xs[start : start + batch_size], ys[start : start + batch_size]))
+        dw = sum(2 * (w * x + b - t) * x for x, t in batch) / len(batch)
+        db = sum(2 * (w * x + b - t) for x, t in batch) / len(batch)
+        w, b = w - lr * dw, b - lr * db
+        path.append((w, b))
+    return path
+
+
+def _q5_optim_sgd(w, b, X, y, batch_size, lr):
+    """torch.optim.SGD on the two parameters, batches from a DataLoader without shuffling."""
+    params = [
+        torch.tensor(float(w), requires_grad=True),
+        torch.tensor(float(b), requires_grad=True),
+    ]
+    optimizer = torch.optim.SGD(params, lr=lr)
+    loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=False)
+    path = []
+    for xb, yb in loader:
+        loss = F.mse_loss(params[0] * xb + params[1], yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        path.append(tuple(p.item() for p in params))
+    return path
+
+
+def test_q5_other_correct_answers_pass():
+    for fn in (_q5_split_expanded, _q5_per_sample, _q5_optim_sgd):
+        result = ex.q5.check(fn)
+        assert result.correct, result.message
+
+
+def _q6_by_hand_loss(model, data, batch_sizes, epochs, lr, seed):
+    """A dict comprehension; the full-data MSE computed by hand under no_grad."""
+
+    def trained(B):
+        run = copy.deepcopy(model)
+        train(run, data, batch_size=B, epochs=epochs, lr=lr, seed=seed)
+        with torch.no_grad():
+            return F.mse_loss(run(data.X), data.y).item()
+
+    return {B: trained(B) for B in batch_sizes}
+
+
+def _q6_restore_state(model, data, batch_sizes, epochs, lr, seed):
+    """Train the given model itself, putting its starting state back before every run (and at
+    the end); the loss from train()'s validation on the same data."""
+    start = copy.deepcopy(model.state_dict())
+    losses = {}
+    for B in batch_sizes:
+        model.load_state_dict(start)
+        h = train(model, data, batch_size=B, epochs=epochs, lr=lr, seed=seed, val_data=data)
+        losses[B] = h.final_val_loss
+    model.load_state_dict(start)
+    return losses
+
+
+def test_q6_other_correct_answers_pass():
+    for fn in (_q6_by_hand_loss, _q6_restore_state):
+        result = ex.q6.check(fn)
+        assert result.correct, result.message

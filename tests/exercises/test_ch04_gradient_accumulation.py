@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.functional import mse_loss
 
+from gdlessons.batching import BatchIterator
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch04_gradient_accumulation as ex
 from tests.exercises import shared
@@ -156,3 +157,98 @@ def test_q7_check_leaves_the_generators_alone():
 )
 def test_typical_mistakes_are_named(q, wrong, named):
     assert named in q.check(wrong).message
+
+
+# --- correct answers written differently from the reference ----------------------------------
+
+
+def q6_summed_losses_over_index_slices(model, X, y, micro_batch_size):
+    """Slices by index and a summed loss divided by the batch's element count."""
+    model.zero_grad()
+    for start in range(0, len(X), micro_batch_size):
+        xb, yb = X[start : start + micro_batch_size], y[start : start + micro_batch_size]
+        (mse_loss(model(xb), yb, reduction="sum") / y.numel()).backward()
+
+
+def q6_autograd_grad_added_by_hand(model, X, y, micro_batch_size):
+    """torch.autograd.grad per micro-batch, the shares added into .grad by hand."""
+    params = list(model.parameters())
+    total = [torch.zeros_like(p) for p in params]
+    for xb, yb in zip(X.split(micro_batch_size), y.split(micro_batch_size)):
+        gs = torch.autograd.grad(mse_loss(model(xb), yb), params)
+        for t, g in zip(total, gs):
+            t.add_(g, alpha=len(xb) / len(X))
+    for p, t in zip(params, total):
+        p.grad = t
+
+
+def q6_loss_scaling(model, X, y, micro_batch_size, scale=1024.0):
+    """Loss scaling as in mixed precision: scale each micro-batch loss up, unscale .grad after."""
+    for xb, yb in zip(X.split(micro_batch_size), y.split(micro_batch_size)):
+        (mse_loss(model(xb), yb) * len(xb) / len(X) * scale).backward()
+    for p in model.parameters():
+        p.grad /= scale
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [q6_summed_losses_over_index_slices, q6_autograd_grad_added_by_hand, q6_loss_scaling],
+    ids=lambda fn: fn.__name__,
+)
+def test_q6_accepts_correct_answers_written_differently(fn):
+    result = ex.q6.check(fn)
+    assert result.correct, result.message
+
+
+def q7_manual_step_and_summed_losses(model, data, *, micro_batch_size, accumulation_steps,
+                                     epochs, lr, seed):  # fmt: skip
+    """Summed micro-batch losses over index slices and a hand-written SGD step."""
+    batches = BatchIterator(data.X, data.y, batch_size=micro_batch_size * accumulation_steps,
+                            seed=seed)  # fmt: skip
+    update_losses = []
+    for _ in range(epochs):
+        for X, y in batches:
+            running = 0.0
+            for start in range(0, len(X), micro_batch_size):
+                xb, yb = X[start : start + micro_batch_size], y[start : start + micro_batch_size]
+                loss = mse_loss(model(xb), yb, reduction="sum") / y.numel()
+                loss.backward()
+                running += loss.item()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= lr * p.grad
+                    p.grad = None
+            update_losses.append(running)
+    return update_losses
+
+
+def q7_one_backward_per_batch_with_loss_scaling(model, data, *, micro_batch_size,
+                                                accumulation_steps, epochs, lr, seed):  # fmt: skip
+    """The micro-batch losses weighted by size and summed into one graph, scaled up for backward
+    and the gradients unscaled before torch.optim.SGD's step."""
+    scale = 256.0
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    batches = BatchIterator(data.X, data.y, batch_size=micro_batch_size * accumulation_steps,
+                            seed=seed)  # fmt: skip
+    update_losses = []
+    for _ in range(epochs):
+        for X, y in batches:
+            pieces = zip(X.split(micro_batch_size), y.split(micro_batch_size))
+            loss = sum(mse_loss(model(xb), yb) * len(xb) for xb, yb in pieces) / len(X)
+            optimizer.zero_grad()
+            (loss * scale).backward()
+            for p in model.parameters():
+                p.grad.div_(scale)
+            optimizer.step()
+            update_losses.append(loss.item())
+    return update_losses
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [q7_manual_step_and_summed_losses, q7_one_backward_per_batch_with_loss_scaling],
+    ids=lambda fn: fn.__name__,
+)
+def test_q7_accepts_correct_answers_written_differently(fn):
+    result = ex.q7.check(fn)
+    assert result.correct, result.message

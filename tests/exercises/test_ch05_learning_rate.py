@@ -232,3 +232,90 @@ def test_q6_accepts_float32_rates_from_torch_logspace():
         lambda start_lr, end_lr, iterations: in_float32(start_lr, end_lr, iterations).tolist()
     ).correct
     assert "float32" in ex.q6.prompt and "10⁻⁵" in ex.q6.prompt
+
+
+# --- correct answers written differently from the reference ----------------------------------
+
+
+def q5_every_candidate_at_once_in_torch(curvatures, lrs):
+    """All the candidates' runs side by side: one row of a float64 tensor per rate."""
+    lam = torch.tensor(curvatures, dtype=torch.float64)
+    eta = torch.tensor(lrs, dtype=torch.float64)[:, None]
+    x = torch.ones(len(lrs), len(curvatures), dtype=torch.float64)
+    for _ in range(200):
+        x = x - eta * lam * x
+    converged = (x.abs().amax(dim=1) < 1).tolist()
+    stable = [lr for lr, ok in zip(lrs, converged) if ok]
+    return stable[-1] if stable else None
+
+
+def q5_largest_first_in_plain_python(curvatures, lrs):
+    """Lists of floats, no numpy; tries the largest rate first and stops at the first that converges."""
+    for lr in reversed(lrs):
+        x = [1.0] * len(curvatures)
+        for _ in range(200):
+            x = [xi - lr * lam * xi for xi, lam in zip(x, curvatures)]
+        if max(abs(xi) for xi in x) < 1:
+            return lr
+    return None
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [q5_every_candidate_at_once_in_torch, q5_largest_first_in_plain_python],
+    ids=lambda fn: fn.__name__,
+)
+def test_q5_accepts_correct_answers_written_differently(fn):
+    result = ex.q5.check(fn)
+    assert result.correct, result.message
+
+
+def q6_each_rate_from_the_last(start_lr, end_lr, iterations):
+    """A running product: every rate is the one before times the same factor."""
+    factor = (end_lr / start_lr) ** (1 / (iterations - 1))
+    rates = [start_lr]
+    while len(rates) < iterations:
+        rates.append(rates[-1] * factor)
+    return rates
+
+
+def q6_evenly_spaced_logarithms(start_lr, end_lr, iterations):
+    """Equal steps in log(rate), then back with exp."""
+    return np.exp(np.linspace(math.log(start_lr), math.log(end_lr), iterations)).tolist()
+
+
+def q6_read_off_a_lambdalr(start_lr, end_lr, iterations):
+    """What lr_range_test does: a LambdaLR multiplying start_lr by factorⁱ, read every iteration."""
+    factor = (end_lr / start_lr) ** (1 / (iterations - 1))
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=start_lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: factor**i)
+    rates = []
+    for _ in range(iterations):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def q6_exponential_lr(start_lr, end_lr, iterations):
+    """torch's ExponentialLR with gamma the factor: the same geometric growth."""
+    gamma = (end_lr / start_lr) ** (1 / (iterations - 1))
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=start_lr)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
+    rates = []
+    for _ in range(iterations):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [q6_each_rate_from_the_last, q6_evenly_spaced_logarithms, q6_read_off_a_lambdalr,
+     q6_exponential_lr],
+    ids=lambda fn: fn.__name__,
+)  # fmt: skip
+def test_q6_accepts_correct_answers_written_differently(fn):
+    result = ex.q6.check(fn)
+    assert result.correct, result.message

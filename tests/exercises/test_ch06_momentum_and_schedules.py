@@ -279,3 +279,102 @@ def test_an_answer_using_torch_and_lambdalr_runs_in_the_notebook(question, name)
     exec(ANSWER_WITH_TORCH_AND_LAMBDALR, namespace)
     result = getattr(ex, question).check(namespace[name])
     assert result.correct, result.message
+
+
+# --- correct answers written differently from the reference ----------------------------------
+
+
+def q6_in_place_velocity_buffer(p, grad, lrs, momentum, nesterov, weight_decay):
+    """The velocity as a buffer updated in place (as torch.optim.SGD keeps its momentum_buffer),
+    with torch's functional forms; p is a new tensor every update."""
+    path, buf = [], None
+    for lr in lrs:
+        d_p = grad(p)
+        if weight_decay != 0:
+            d_p = torch.add(d_p, p, alpha=weight_decay)
+        if buf is None:
+            buf = torch.clone(d_p).detach()
+        else:
+            buf.mul_(momentum).add_(d_p)
+        if nesterov:
+            d_p = d_p.add(buf, alpha=momentum)
+        else:
+            d_p = buf
+        p = torch.add(p, d_p, alpha=-lr)
+        path.append(p)
+    return path
+
+
+def q6_torch_sgd_driven_by_lambdalr(p, grad, lrs, momentum, nesterov, weight_decay):
+    """torch.optim.SGD itself at base rate 1, its rate set by a LambdaLR whose factor is the
+    schedule's rate (1·η is η exactly)."""
+    p = p.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD(
+        [p], lr=1.0, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: lrs[min(t, len(lrs) - 1)])
+    path = []
+    for _ in lrs:
+        optimizer.zero_grad()
+        p.grad = grad(p.detach())
+        optimizer.step()
+        scheduler.step()
+        path.append(p.detach().clone())
+    return path
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [q6_in_place_velocity_buffer, q6_torch_sgd_driven_by_lambdalr],
+    ids=lambda fn: fn.__name__,
+)
+def test_q6_accepts_correct_answers_written_differently(fn):
+    result = ex.q6.check(fn)
+    assert result.correct, result.message
+
+
+def q7_one_lambda_squared_cosine(warmup_iterations, total_iterations):
+    """One lambda; the warm-up as an interpolation, the half cosine as cos²(π·s/2)."""
+    W, T = warmup_iterations, total_iterations
+    return lambda t: (
+        (1 - t / W) * 0.01 + t / W if t < W else math.cos(math.pi / 2 * (t - W) / (T - W)) ** 2
+    )
+
+
+def q7_precomputed_table(warmup_iterations, total_iterations):
+    """Every factor computed once with numpy, then looked up."""
+    W, T = warmup_iterations, total_iterations
+    warm = np.linspace(0.01, 1.0, W + 1)[:-1]
+    decay = 0.5 * (1 + np.cos(np.pi * np.linspace(0.0, 1.0, T - W + 1)))
+    table = np.concatenate([warm, decay])
+    return lambda t: float(table[min(t, T)])
+
+
+def q7_read_off_linearlr_then_cosineannealinglr(warmup_iterations, total_iterations):
+    """torch's LinearLR then CosineAnnealingLR (joined by SequentialLR) run on a probe optimizer
+    at rate 1, their rates handed to LambdaLR as factors."""
+    W, T = warmup_iterations, total_iterations
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    warm = torch.optim.lr_scheduler.LinearLR(probe, start_factor=0.01, total_iters=W)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(probe, T_max=T - W)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(probe, [warm, decay], milestones=[W])
+    factors = []
+    for _ in range(T + 1):
+        factors.append(probe.param_groups[0]["lr"])
+        probe.step()
+        scheduler.step()
+    return lambda t: factors[min(t, T)]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        q7_one_lambda_squared_cosine,
+        q7_precomputed_table,
+        q7_read_off_linearlr_then_cosineannealinglr,
+    ],
+    ids=lambda fn: fn.__name__,
+)
+def test_q7_accepts_correct_answers_written_differently(fn):
+    result = ex.q7.check(fn)
+    assert result.correct, result.message

@@ -145,3 +145,79 @@ def test_q7_names_other_differences():
     assert "use torch.optim.AdamW" in ex.q7.check(plain_adam).message
     assert "returned list" in ex.q7.check(no_optimizer).message
     assert "has lr 0.1, expected 0.001" in ex.q7.check(fast_biases).message
+
+
+# --- correct answers written differently from the reference --------------------------------------
+
+
+def test_q6_accepts_torch_adamw_given_the_moments_as_its_state():
+    def with_torch_adamw(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
+        param = torch.nn.Parameter(p.clone())
+        opt = torch.optim.AdamW([param], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)  # fmt: skip
+        opt.state[param] = {
+            "step": torch.tensor(float(t - 1)),  # AdamW counts this update itself
+            "exp_avg": m.clone(),
+            "exp_avg_sq": v.clone(),
+        }
+        param.grad = g.clone()
+        opt.step()
+        state = opt.state[param]
+        return param.detach(), state["exp_avg"], state["exp_avg_sq"]
+
+    result = ex.q6.check(with_torch_adamw)
+    assert result.correct, result.message
+
+
+def test_q6_accepts_an_element_by_element_loop_with_math():
+    def loop(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
+        new_p, new_m, new_v = [], [], []
+        for pi, gi, mi, vi in zip(p.tolist(), g.tolist(), m.tolist(), v.tolist()):
+            mi = beta1 * mi + (1 - beta1) * gi
+            vi = beta2 * vi + (1 - beta2) * gi**2
+            step = lr * (mi / (1 - beta1**t)) / (math.sqrt(vi / (1 - beta2**t)) + eps)
+            new_p.append(pi - lr * weight_decay * pi - step)
+            new_m.append(mi)
+            new_v.append(vi)
+        return torch.tensor(new_p), torch.tensor(new_m), torch.tensor(new_v)
+
+    result = ex.q6.check(loop)
+    assert result.correct, result.message
+
+
+def test_q6_accepts_torchs_own_arrangement_with_lerp_and_addcdiv():
+    def like_torch(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
+        m = torch.lerp(m, g, 1 - beta1)
+        v = v.mul(beta2).addcmul(g, g, value=1 - beta2)
+        step_size = lr / (1 - beta1**t)
+        denom = v.sqrt() / math.sqrt(1 - beta2**t) + eps
+        return p.mul(1 - lr * weight_decay).addcdiv(m, denom, value=-step_size), m, v
+
+    result = ex.q6.check(like_torch)
+    assert result.correct, result.message
+
+
+def test_q7_accepts_add_param_group_and_a_loop_over_the_modules():
+    def with_add_param_group(model):
+        named = list(model.named_parameters())
+        opt = torch.optim.AdamW(
+            [p for n, p in named if n.rsplit(".", 1)[-1] != "bias"], lr=1e-3, weight_decay=0.01
+        )
+        opt.add_param_group({"params": [p for n, p in named if n.rsplit(".", 1)[-1] == "bias"], "weight_decay": 0.0})  # fmt: skip
+        return opt
+
+    def by_module(model):
+        weights, biases = [], []
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                weights.append(module.weight)
+                if module.bias is not None:
+                    biases.append(module.bias)
+        return torch.optim.AdamW(
+            [{"params": weights}, {"params": biases, "weight_decay": 0}],
+            lr=1e-3,
+            weight_decay=0.01,  # the default for the groups that do not set their own
+        )
+
+    for answer in (with_add_param_group, by_module):
+        result = ex.q7.check(answer)
+        assert result.correct, (answer.__name__, result.message)

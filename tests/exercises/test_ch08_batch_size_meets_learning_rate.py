@@ -160,3 +160,73 @@ def test_q6_other_wrong_answers_name_the_batch_size():
         return np.minimum(base_lr * np.array(batch_sizes) / base_batch, max_lr)
 
     assert ex.q6.check(as_array).correct
+
+
+# --- correct answers written differently from the reference ------------------------------------
+
+
+def test_q5_accepts_a_loop_numpy_and_the_chapters_diagnose():
+    def with_a_loop(train_loss, val_loss):
+        if train_loss[-1] > 0.3:
+            return "under-fit"
+        best_epoch, best_val = 0, val_loss[0]
+        for epoch, value in enumerate(val_loss):
+            if value < best_val:
+                best_epoch, best_val = epoch, value
+        rose = val_loss[-1] > best_val * 1.1
+        kept_learning = train_loss[-1] < train_loss[best_epoch]
+        return "over-fit" if rose and kept_learning else "good fit"
+
+    def with_numpy(train_loss, val_loss):
+        train, val = np.asarray(train_loss), np.asarray(val_loss)
+        best = int(np.argmin(val))
+        verdict = "good fit"
+        if val[-1] > 1.1 * val[best] and train[-1] < train[best]:
+            verdict = "over-fit"
+        if train[-1] > 0.3:
+            verdict = "under-fit"  # under-fit wins, whatever the validation loss did
+        return verdict
+
+    def with_the_chapters_diagnose(train_loss, val_loss):
+        return diagnose(history_of(train_loss, val_loss)).verdict
+
+    for answer in (with_a_loop, with_numpy, with_the_chapters_diagnose):
+        result = ex.q5.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_q6_accepts_a_loop_and_map_with_the_ratio_first():
+    def with_a_loop(base_lr, base_batch, batch_sizes, max_lr):
+        rates = []
+        for b in batch_sizes:
+            lr = base_lr / base_batch * b  # lr per sample, times the batch
+            if lr > max_lr:
+                lr = max_lr
+            rates.append(lr)
+        return rates
+
+    def with_map(base_lr, base_batch, batch_sizes, max_lr):
+        return list(map(lambda b: min(max_lr, base_lr * (b / base_batch)), batch_sizes))
+
+    for answer in (with_a_loop, with_map):
+        result = ex.q6.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_q6_accepts_a_float64_torch_clamp():
+    def with_torch(base_lr, base_batch, batch_sizes, max_lr):
+        sizes = torch.tensor(batch_sizes, dtype=torch.float64)
+        return (sizes * base_lr / base_batch).clamp(max=max_lr)
+
+    result = ex.q6.check(with_torch)
+    assert result.correct, result.message
+
+
+def test_q6_accepts_a_float32_torch_clamp():
+    """torch's default float32 rounds the rates in their last bits: within a relative 1e-6."""
+
+    def with_torch(base_lr, base_batch, batch_sizes, max_lr):
+        return torch.clamp(torch.tensor(batch_sizes) * base_lr / base_batch, max=max_lr)
+
+    result = ex.q6.check(with_torch)
+    assert result.correct, result.message

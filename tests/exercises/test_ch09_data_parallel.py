@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader, DistributedSampler
 
 from gdlessons.chapters.ch09_data_parallel import padding_report, shard_indices
 from gdlessons.exercises import ch09_data_parallel as ex
@@ -244,3 +245,81 @@ def test_q5_other_wrong_answers_are_named():
     assert message.startswith("In case 4 of 4: with W = 3 workers of 4, 3, 3 samples, ") and (
         "from the average of the workers' gradients" in message
     ), message
+
+
+# --- correct answers written differently from the reference ------------------------------------
+
+
+def test_q4_accepts_a_padding_loop_and_a_modular_index():
+    def padding_loop(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        if shuffle:
+            g = torch.Generator()
+            g.manual_seed(seed + epoch)
+            order = torch.randperm(n, generator=g).tolist()
+        else:
+            order = list(range(n))
+        if drop_last:
+            order = order[: n - n % world_size]
+        else:
+            total = math.ceil(n / world_size) * world_size
+            while len(order) < total:
+                order += order[: total - len(order)]
+        shard = []
+        for position in range(rank, len(order), world_size):
+            shard.append(order[position])
+        return shard
+
+    def modular_index(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        g = torch.Generator().manual_seed(seed + epoch)
+        order = torch.randperm(n, generator=g) if shuffle else torch.arange(n)
+        per_worker = n // world_size if drop_last else -(-n // world_size)
+        positions = torch.arange(per_worker) * world_size + rank
+        return order[positions % n].tolist()  # past the end: wrap round to the first indices
+
+    for answer in (padding_loop, modular_index):
+        result = ex.q4.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_q4_accepts_a_dataloader_over_distributed_sampler():
+    def through_a_dataloader(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        sampler = DistributedSampler(
+            list(range(n)),
+            num_replicas=world_size,
+            rank=rank,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+        )
+        sampler.set_epoch(epoch)
+        loader = DataLoader(list(range(n)), sampler=sampler, batch_size=None)
+        return [int(i) for i in loader]
+
+    result = ex.q4.check(through_a_dataloader)
+    assert result.correct, result.message
+
+
+def test_q5_accepts_autograd_grad_and_losses_divided_by_w():
+    def with_autograd_grad(model, loss_fn, shards):
+        names, params = zip(*model.named_parameters())
+        total = [torch.zeros_like(p) for p in params]
+        for X, y in shards:
+            grads = torch.autograd.grad(loss_fn(model(X), y), params)
+            total = [t + g for t, g in zip(total, grads)]
+        return {name: t / len(shards) for name, t in zip(names, total)}
+
+    def accumulated_over_w(model, loss_fn, shards):
+        model.zero_grad()
+        for X, y in shards:  # backward() adds up the W gradients, each already divided by W
+            (loss_fn(model(X), y) / len(shards)).backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    def mean_of_the_workers_losses(model, loss_fn, shards):
+        model.zero_grad()
+        losses = torch.stack([loss_fn(model(X), y) for X, y in shards])
+        losses.mean().backward()
+        return dict((name, p.grad) for name, p in model.named_parameters())
+
+    for answer in (with_autograd_grad, accumulated_over_w, mean_of_the_workers_losses):
+        result = ex.q5.check(answer)
+        assert result.correct, (answer.__name__, result.message)
