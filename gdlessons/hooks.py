@@ -67,23 +67,12 @@ class StepScheduler(Hook):
     or with ``metric="val_loss"`` the validation loss once per epoch."""
 
     def __init__(self, factory: Callable[[torch.optim.Optimizer], object], metric: str = "batch_loss"):  # fmt: skip
-        if not callable(factory) or isinstance(factory, torch.optim.lr_scheduler.LRScheduler):
-            raise TypeError(
-                "scheduler must be a function optimizer -> scheduler, e.g. "
-                "lambda opt: StepLR(opt, step_size=100), not a scheduler already bound to an "
-                f"optimizer; got {type(factory).__name__}"
-            )
-        self.factory = factory
+        self.factory = check_scheduler_factory(factory)
         self.metric = check_choice("metric", metric, ("batch_loss", "val_loss"))
         self.schedule = None
 
     def before_training(self, loop: Loop) -> None:
-        schedule = self.factory(loop.optimizer)
-        if not callable(getattr(schedule, "step", None)):
-            raise TypeError(
-                "scheduler(optimizer) must return an object with .step(), "
-                f"got {type(schedule).__name__}"
-            )
+        schedule = make_scheduler(self.factory, loop.optimizer)
         on_plateau = isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
         if self.metric == "val_loss" and (not on_plateau or loop.val_data is None):
             raise ValueError(
@@ -178,3 +167,34 @@ class StopWhen(Hook):
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of every named parameter."""
     return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def make_scheduler(factory, optimizer: torch.optim.Optimizer):
+    """``factory(optimizer)`` checked: a function ``optimizer -> lr_scheduler`` (or None).
+
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> make_scheduler(lambda o: torch.optim.lr_scheduler.StepLR(o, 10), opt).get_last_lr()
+    [0.1]
+    """
+    if factory is None:
+        return None
+    schedule = check_scheduler_factory(factory)(optimizer)
+    if not callable(getattr(schedule, "step", None)):
+        raise TypeError(
+            f"scheduler(optimizer) must return an object with .step(), got {type(schedule).__name__}"
+        )
+    return schedule
+
+
+def check_scheduler_factory(factory):
+    """``factory`` if it is a function ``optimizer -> lr_scheduler``, else the error naming it."""
+    if isinstance(factory, torch.optim.lr_scheduler.LRScheduler):
+        raise TypeError(
+            "scheduler must be a function optimizer -> scheduler, e.g. "
+            "lambda opt: StepLR(opt, step_size=100), not a scheduler already bound to an optimizer"
+        )
+    if not callable(factory):
+        raise TypeError(
+            f"scheduler must be a function optimizer -> scheduler, got {type(factory).__name__}"
+        )
+    return factory

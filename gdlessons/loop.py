@@ -50,10 +50,17 @@ class Hooks(Hook):
     """Several hooks acting as one, in their order; training stops after an iteration when any
     of them asks to (every one still sees that iteration)."""
 
-    def __init__(self, hooks: Sequence[Hook] = ()):
-        wrong = [type(h).__name__ for h in hooks if not isinstance(h, Hook)]
+    def __init__(self, hooks: Hook | Sequence[Hook] = ()):
+        if isinstance(hooks, Hook):
+            hooks = [hooks]
+        if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):
+            raise TypeError(f"hooks must be a list of hooks (see gdlessons.hooks), got {hooks!r}")
+        wrong = [repr(h) for h in hooks if not isinstance(h, Hook)]
         if wrong:
-            raise TypeError(f"hooks must be Hook instances (see gdlessons.hooks), got {wrong}")
+            raise TypeError(
+                "hooks must be Hook instances such as EvaluateEvery(10) or RecordParams() from "
+                f"gdlessons.hooks, got {', '.join(wrong)}"
+            )
         self.hooks = list(hooks)
 
     def before_training(self, loop: Loop) -> None:

@@ -33,8 +33,9 @@ from gdlessons._validate import check_float, check_int
 from gdlessons.batching import DEFAULT_BATCH_SIZE, EpochBatches
 from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.history import History, Recorder
+from gdlessons.hooks import make_scheduler
 from gdlessons.metrics import LOSSES, resolve_loss
-from gdlessons.training import OPTIMIZERS, OPTIONS, check_options, make_scheduler
+from gdlessons.training import OPTIMIZERS, OPTIONS, check_options
 
 GENERAL_KEYS = (
     "optimizer",

@@ -20,7 +20,7 @@ from gdlessons.batching import DEFAULT_BATCH_SIZE, EpochBatches
 from gdlessons.checks import check_model_fits, check_training_data
 from gdlessons.history import Recorder
 from gdlessons.hooks import ProgressBar, RecordEpoch, StepScheduler
-from gdlessons.loop import Hook, Loop, run_loop
+from gdlessons.loop import Hook, Hooks, Loop, run_loop
 from gdlessons.metrics import resolve_loss
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -238,7 +238,7 @@ def train(
     accumulation_steps = check_int(
         "accumulation_steps", accumulation_steps, low=1, high=epoch_batches.batch_size
     )
-    hooks = _check_hooks(hooks)
+    hooks = Hooks(hooks).hooks
     loss_fn = resolve_loss(loss)
     check_model_fits(model, X, y, loss, "data")
     val = check_training_data(val_data, "val_data") if val_data is not None else None
@@ -284,44 +284,3 @@ def _check_not_moved(options: dict) -> None:
         raise TypeError(
             f"train() takes these through hooks and batches (gdlessons.hooks): {'; '.join(moved)}"
         )
-
-
-def _check_hooks(hooks) -> list[Hook]:
-    if isinstance(hooks, Hook):
-        hooks = [hooks]
-    if isinstance(hooks, (str, bytes)) or not hasattr(hooks, "__iter__"):
-        raise TypeError(f"hooks must be a list of hooks (see gdlessons.hooks), got {hooks!r}")
-    hooks = list(hooks)
-    wrong = [repr(h) for h in hooks if not isinstance(h, Hook)]
-    if wrong:
-        raise TypeError(
-            f"hooks must be Hook instances such as EvaluateEvery(10) or RecordParams() from "
-            f"gdlessons.hooks, got {', '.join(wrong)}"
-        )
-    return hooks
-
-
-def make_scheduler(factory, optimizer: torch.optim.Optimizer):
-    """``factory(optimizer)`` checked: a function ``optimizer -> lr_scheduler`` (or None).
-
-    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    >>> make_scheduler(lambda o: torch.optim.lr_scheduler.StepLR(o, 10), opt).get_last_lr()
-    [0.1]
-    """
-    if factory is None:
-        return None
-    if isinstance(factory, torch.optim.lr_scheduler.LRScheduler):
-        raise TypeError(
-            "scheduler must be a function optimizer -> scheduler, e.g. "
-            "lambda opt: StepLR(opt, step_size=100), not a scheduler already bound to an optimizer"
-        )
-    if not callable(factory):
-        raise TypeError(
-            f"scheduler must be a function optimizer -> scheduler, got {type(factory).__name__}"
-        )
-    schedule = factory(optimizer)
-    if not hasattr(schedule, "step"):
-        raise TypeError(
-            f"scheduler(optimizer) must return an object with .step(), got {type(schedule).__name__}"
-        )
-    return schedule

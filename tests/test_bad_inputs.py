@@ -92,7 +92,6 @@ from gdlessons.training import (
     check_option,
     check_options,
     make_optimizer,
-    make_scheduler,
     train,
 )
 
@@ -208,7 +207,8 @@ CASES = [
     ("confusion matrix with fewer classes than scores", lambda: confusion_matrix(digits_classifier(hidden=4), (IMAGES, LABELS), classes=5), "classes must be the number"),
     ("batch size 0 resolved", lambda: resolve_batch_size(0, 10), "batch_size must be between 1 and 10"),
     ("a loss given as a number", lambda: resolve_loss(3), "loss must be one of"),
-    ("a scheduler of a number", lambda: make_scheduler(3, None), "scheduler must be a function"),
+    ("a scheduler of a number", lambda: hooks.make_scheduler(3, None), "scheduler must be a function"),
+    ("a scheduler already bound to an optimizer", lambda: hooks.check_scheduler_factory(torch.optim.lr_scheduler.StepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), 10)), "not a scheduler already bound"),
     ("training data of nothing", lambda: check_training_data(None), "data must be a Dataset"),
     ("suggestions for no range test", lambda: add_suggestions(None), "result must be a RangeTest"),
     ("a suggested rate of no range test", lambda: suggested_lr(None), "result must be a RangeTest"),
