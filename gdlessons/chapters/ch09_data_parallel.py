@@ -31,6 +31,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -309,7 +310,7 @@ def _launch() -> None:
                     f"the workers did not finish within {job['config']['timeout']:g} s"
                 )
     except Exception as exc:
-        (run_dir / "error.txt").write_text(_reason(exc, run_dir) + "\n")
+        (run_dir / "error.txt").write_text(_reason(exc, run_dir, context.processes) + "\n")
         sys.exit(1)
     finally:
         for process in context.processes:
@@ -326,18 +327,42 @@ def _dump_stacks(processes) -> None:
     time.sleep(1.0)
 
 
-def _reason(exc: BaseException, run_dir: Path) -> str:
-    """One line saying why the workers failed."""
+def _reason(exc: BaseException, run_dir: Path, processes=()) -> str:
+    """One line saying why the workers failed: the cause, not its echo.
+
+    When one worker dies, the others fail soon after with gloo's "Connection closed by peer";
+    which of them PyTorch reports first is a race. So a worker killed by a signal the launcher
+    did not send comes first, then a worker that raised anything but a lost peer, and only then
+    the worker PyTorch reported.
+    """
     index = getattr(exc, "error_index", None)
     if index is None:
         return str(exc)
-    if getattr(exc, "signal_name", None):
-        return f"worker {index} was killed by {exc.signal_name}"
+    codes = [process.exitcode for process in processes]
+    crashed = [i for i, code in enumerate(codes) if code is not None and code < 0
+               and -code not in (signal.SIGTERM, signal.SIGKILL)]  # fmt: skip
+    messages = [_raised(run_dir, i) for i in range(len(codes))]
+    raised = [i for i, m in enumerate(messages) if m is not None and not _LOST_PEER.search(m)]
+    index = (crashed or raised or [index])[0]
+    code = codes[index] if index < len(codes) else getattr(exc, "exit_code", None)
+    if code is not None and code < 0:
+        return f"worker {index} {_describe_exit(code)}"
+    message = _raised(run_dir, index)
+    if message is not None:
+        return f"worker {index} raised {message or 'an exception'}"
+    return f"worker {index} exited with code {code if code is not None else '?'}"
+
+
+_LOST_PEER = re.compile(r"(closed|reset) by peer|Connection (closed|reset|refused)", re.IGNORECASE)
+
+
+def _raised(run_dir: Path, index: int) -> str | None:
+    """The first line of what worker ``index`` raised, or None if it raised nothing."""
     reported = run_dir / f"error-{index}.txt"
-    if reported.exists():
-        lines = reported.read_text().strip().splitlines()
-        return f"worker {index} raised {lines[0] if lines else 'an exception'}"
-    return f"worker {index} exited with code {getattr(exc, 'exit_code', '?')}"
+    if not reported.exists():
+        return None
+    lines = reported.read_text().strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _die_with_parent() -> None:

@@ -5,6 +5,7 @@ import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from gdlessons.chapters.ch09_data_parallel import (
     STORED,
     ParallelRun,
     WorkersFailed,
+    _reason,
     check_parameters,
     compare,
     draw_epoch_times,
@@ -101,6 +103,23 @@ def test_a_failing_worker_is_reported_and_leaves_no_process_behind(fail_with, re
     with pytest.raises(WorkersFailed, match=reason):
         run_data_parallel(2, fail_rank=1, fail_with=fail_with, **SMALL)
     assert set(children()) - before == set()
+
+
+@pytest.mark.parametrize("reported", [0, 1])  # which worker PyTorch happened to see first
+@pytest.mark.parametrize(("codes", "errors", "reason"), [
+    ([1, -6], {0: "RuntimeError: [pair.cc:553] Connection closed by peer"}, "worker 1 was killed by SIGABRT"),
+    ([1, 1], {0: "RuntimeError: Connection closed by peer", 1: "RuntimeError: on purpose"},
+     "worker 1 raised RuntimeError: on purpose"),
+    ([-15, 1], {1: "ValueError: bad"}, "worker 1 raised ValueError: bad"),  # 0 ended by the launcher
+])  # fmt: skip
+def test_the_cause_is_reported_not_its_echo_in_the_other_workers(
+    tmp_path, reported, codes, errors, reason
+):
+    for index, text in errors.items():
+        (tmp_path / f"error-{index}.txt").write_text(text)
+    failure = SimpleNamespace(error_index=reported)
+    processes = [SimpleNamespace(exitcode=code) for code in codes]
+    assert _reason(failure, tmp_path, processes) == reason
 
 
 @pytest.mark.slow
