@@ -5,6 +5,10 @@ parameters into a temporary file beside it, strips papermill's timing metadata (
 chapter leaves ``git diff`` empty), and only then replaces the stored chapter, atomically. A
 chapter that fails or is interrupted leaves the stored chapter untouched; its half-run output is
 kept in ``notebooks/.failed/`` for inspection. Ends with a table of per-chapter run times.
+
+``--answers`` renders an answer key instead: each chapter with its your-turn cells filled with
+the course's solutions, into ``--into DIR`` (``answers/``, ignored by git); the stored chapters,
+which students get with those cells blank, are left alone.
 """
 
 from __future__ import annotations
@@ -113,6 +117,26 @@ def render(notebook: Path) -> float:
         tmp.unlink(missing_ok=True)
 
 
+def render_answers(notebook: Path, folder: Path) -> float:
+    """Execute ``notebook`` with every your-turn cell filled with its solution, into
+    ``folder/<same name>``; return the seconds taken."""
+    from gdlessons.exercises.your_turn import fill_in, solutions
+
+    notebook = Path(notebook)
+    filled = fill_in(json.loads(notebook.read_text(encoding="utf-8")), solutions(notebook))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{notebook.stem}.", suffix=".answers.ipynb",
+                                dir=notebook.parent)  # fmt: skip
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(filled, f, indent=1, ensure_ascii=False)
+    try:
+        seconds = execute(Path(name), folder / notebook.name, cwd=notebook.parent)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    strip_run_metadata(folder / notebook.name)
+    return seconds
+
+
 def _first_line(exc: BaseException) -> str:
     if hasattr(exc, "ename"):  # papermill's PapermillExecutionError: name the cell and the error
         return f"{exc.ename}: {exc.evalue} (code cell {exc.exec_count})"
@@ -138,6 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="chapters to render, as paths, stems or numbers (default: all in notebooks/)",
     )
+    parser.add_argument(
+        "--answers",
+        action="store_true",
+        help="render an answer key (your-turn cells filled with the solutions) into --into "
+        "and leave the stored chapters alone",
+    )
+    parser.add_argument(
+        "--into", type=Path, default=Path("answers"), metavar="DIR",
+        help="where --answers writes (default: answers/)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     notebooks = [_by_name(nb) for nb in args.notebooks] or sorted(
         Path("notebooks").glob("[0-9][0-9]_*.ipynb")
@@ -157,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     for nb in bar:
         bar.set_postfix_str(nb.name)
         try:
-            seconds = render(nb)
+            seconds = render_answers(nb, args.into) if args.answers else render(nb)
         except KeyboardInterrupt:
             print(f"\n{nb.name} INTERRUPTED: {nb} is unchanged; chapters after it were not run")
             _report_kept(nb)

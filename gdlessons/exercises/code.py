@@ -29,6 +29,7 @@ is stopped after ``time_limit`` seconds.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import dis
@@ -38,6 +39,7 @@ import os
 import random
 import signal
 import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -140,32 +142,55 @@ class CodeExercise(Question):
     def check(self, fn: object) -> Result:
         """Run ``fn`` on every case and say whether it matches the reference."""
         if fn is Ellipsis or fn is None or _is_placeholder(fn):
-            return self._record(
-                NOT_ATTEMPTED,
-                "Write the body of the function (replace the `raise NotImplementedError` or the "
-                "`...`), then run the cell again.",
-            )
+            return self._record(NOT_ATTEMPTED, _BLANK)
         if not callable(fn):
             return self._record(
                 INCORRECT, f"Expected a function, got {type(fn).__name__}." + self._stuck()
             )
+        result = self._check_function(fn)
+        line = _unfinished_line(fn)
+        if line is not None and not result.correct:  # a `...` still stands where code goes
+            return self._record(
+                NOT_ATTEMPTED,
+                f"Line {line} of `{fn.__name__}` is still `...`: replace it with your code, run "
+                "that cell, then this one again.",
+            )
+        return self._record(result.status, result.message)
+
+    def use(self, fn: object) -> Callable:
+        """Check ``fn`` and return what the chapter goes on with: ``fn`` when it passes, else
+        the reference, so the story after a your-turn cell runs whatever the student wrote.
+        Prints the check's result and which function the chapter uses."""
+        result = self.check(fn)
+        name = getattr(fn, "__name__", None) or "function"
+        print(repr(result))
+        if result.correct:
+            print(f"→ The chapter goes on with your `{name}`.")
+            return fn
+        until = "Until yours passes, the" if result.status == INCORRECT else "The"
+        print(f"→ {until} chapter goes on with the course's `{name}` ({self.call}.solution() "
+              "shows it).")  # fmt: skip
+        return self.reference
+
+    def _check_function(self, fn: Callable) -> Result:
+        """The check's verdict on a function, not yet recorded."""
         with _isolated():
             cases = self._fresh_cases()
             problem = _signature_problem(fn, cases[0])
             if problem:
-                return self._record(INCORRECT, problem + self._stuck())
+                return Result(self.name, INCORRECT, problem + self._stuck())
             outputs = []
             for i, case in enumerate(cases):
                 try:
                     got = self._call(fn, case, i, limit=self.time_limit)
                 except NotImplementedError:
-                    return self.check(...)
+                    return Result(self.name, NOT_ATTEMPTED, _BLANK)
                 except TimeLimitExceeded:
-                    return self._record(INCORRECT, self._too_slow())
+                    return Result(self.name, INCORRECT, self._too_slow())
                 except Exception as exc:
-                    return self._record(INCORRECT, self._raised(exc, fn))
+                    return Result(self.name, INCORRECT, self._raised(exc, fn))
                 if got is _PLACEHOLDER:
-                    return self.check(...)
+                    return Result(self.name, NOT_ATTEMPTED, _BLANK)
                 outputs.append(got)
             wants = [self._call(self.reference, case, i) for i, case in enumerate(cases)]
             failures = [
@@ -174,17 +199,17 @@ class CodeExercise(Question):
             ]
             failures = [(i, msg) for i, msg in failures if msg]
             if not failures:
-                return self._record(CORRECT, "Well done: your function matches on every case.")
+                return Result(self.name, CORRECT, "Well done: your function matches on every case.")
             for mistake in self.mistakes:
                 if self._matches(mistake.fn, outputs, cases):
                     after = f" Hint: {mistake.hint}" if mistake.hint else self._stuck()
-                    return self._record(INCORRECT, mistake.message + after)
+                    return Result(self.name, INCORRECT, mistake.message + after)
             i, message = failures[0]
             where = _describe(cases[i], i, len(cases))
             message = _sentence(message)
             if where:  # "With lr=0.1: at iteration 3, ..."
                 message = message[:1].lower() + message[1:] if message[1:2].islower() else message
-            return self._record(INCORRECT, where + message + self._stuck())
+            return Result(self.name, INCORRECT, where + message + self._stuck())
 
     def solution(self) -> str:
         """Print the reference solution as code to copy into the exercise cell."""
@@ -200,7 +225,7 @@ class CodeExercise(Question):
 
     def _call(self, fn: Callable, case: dict, index: int, limit: float | None = None):
         """What ``compare`` sees of ``fn`` run on a private copy of ``case``."""
-        kwargs = copy.deepcopy(case)
+        kwargs = _private_copy(case)
         _seed(self.seed + index)
         with torch.enable_grad(), time_limit(limit):  # as in a notebook cell, whatever ran before
             returned = fn(**kwargs)
@@ -236,6 +261,22 @@ class CodeExercise(Question):
 
 
 _PLACEHOLDER = object()  # a function that returned ``...``
+_BLANK = (
+    "Write the body of the function (replace the `raise NotImplementedError` or the `...`), "
+    "then run the cell again."
+)
+
+
+def _private_copy(case: dict) -> dict:
+    """A deep copy of ``case`` that keeps what each model's ``.grad`` holds (a ``Parameter``'s
+    deep copy drops it): a step's check hands over models mid-iteration."""
+    copied = copy.deepcopy(case)
+    for key, value in case.items():
+        if isinstance(value, nn.Module):
+            for original, twin in zip(value.parameters(), copied[key].parameters()):
+                if original.grad is not None:
+                    twin.grad = original.grad.detach().clone()
+    return copied
 
 
 def _returned(returned, args):
@@ -281,6 +322,21 @@ def _is_placeholder(fn: object) -> bool:
             continue
         return False
     return True
+
+
+def _unfinished_line(fn: object) -> int | None:
+    """The line (counted from ``def``) of the first ``...`` in ``fn``'s code, where a your-turn
+    cell left the student's code out (``r = ...``, ``return ..., ...``, a bare ``...``); an
+    ``x[..., 0]`` index does not count. None if there is none, or no source to read."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    indexing = {id(n) for sub in ast.walk(tree) if isinstance(sub, ast.Subscript)
+                for n in ast.walk(sub.slice)}  # fmt: skip
+    lines = [node.lineno for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and node.value is Ellipsis and id(node) not in indexing]  # fmt: skip
+    return min(lines, default=None)
 
 
 def _signature_problem(fn: Callable, case: dict) -> str | None:

@@ -1,4 +1,4 @@
-"""Chapter 01 exercises: what q3, q4 and q5 accept besides the reference, what they say about
+"""Chapter 01 exercises: what t2, q3 and t3 accept besides the reference, what they say about
 other wrong answers, and that the reference is train()'s loop. The rules every exercise keeps are
 tested in test_rules.py."""
 
@@ -17,15 +17,15 @@ from gdlessons.training import train
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_training_loop.ipynb"
 
-# --- q1, q2, q6 -------------------------------------------------------------------------------
+# --- q1, q2, q4 -------------------------------------------------------------------------------
 
 
 def test_number_answers_follow_autograd_and_the_loader():
     w = torch.tensor(ex.Q1_W, requires_grad=True)
     ((w * ex.Q1_X - ex.Q1_Y) ** 2).backward()
     assert ex.q1.check(w.grad).correct
-    loader = DataLoader(torch.arange(ex.Q6_N), batch_size=ex.Q6_B, shuffle=True)
-    assert ex.q6.check(sum(1 for _ in range(ex.Q6_EPOCHS) for _ in loader)).correct
+    loader = DataLoader(torch.arange(ex.Q4_N), batch_size=ex.Q4_B, shuffle=True)
+    assert ex.q4.check(sum(1 for _ in range(ex.Q4_EPOCHS) for _ in loader)).correct
 
 
 def test_q1_mistakes_of_the_chain_rule_are_told_apart():
@@ -36,32 +36,32 @@ def test_q1_mistakes_of_the_chain_rule_are_told_apart():
     assert "multiplied by w" in ex.q1.check(2 * r * ex.Q1_W).message
 
 
-def test_q6_names_floor_and_one_stream():
-    assert "rounded down" in ex.q6.check(18).message
-    assert "one stream" in ex.q6.check(19).message
+def test_q4_names_floor_and_one_stream():
+    assert "rounded down" in ex.q4.check(18).message
+    assert "one stream" in ex.q4.check(19).message
+
+
+# --- t2 ---------------------------------------------------------------------------------------
+
+
+def test_t2_other_wrong_answers_get_the_first_difference():
+    swapped = ex.t2.check(lambda w, b, X, y: tuple(reversed(ex._autograd_gradients(w, b, X, y))))
+    assert "`dL/dw` differs by" in swapped.message
+    assert "pair" in ex.t2.check(lambda w, b, X, y: torch.zeros(2)).message
+
+
+def test_t2_accepts_floats_and_float64():
+    def in_float64(w, b, X, y):
+        r = w * X.double() + b - y.double()
+        return float(2 * (r * X.double()).mean()), float(2 * r.mean())
+
+    assert ex.t2.check(in_float64).correct
 
 
 # --- q3 ---------------------------------------------------------------------------------------
 
 
-def test_q3_other_wrong_answers_get_the_first_difference():
-    swapped = ex.q3.check(lambda w, b, X, y: tuple(reversed(ex._autograd_gradients(w, b, X, y))))
-    assert "`dL/dw` differs by" in swapped.message
-    assert "pair" in ex.q3.check(lambda w, b, X, y: torch.zeros(2)).message
-
-
-def test_q3_accepts_floats_and_float64():
-    def in_float64(w, b, X, y):
-        r = w * X.double() + b - y.double()
-        return float(2 * (r * X.double()).mean()), float(2 * r.mean())
-
-    assert ex.q3.check(in_float64).correct
-
-
-# --- q4 ---------------------------------------------------------------------------------------
-
-
-def test_q4_the_notebook_shows_the_buggy_loop_the_checker_knows():
+def test_q3_the_notebook_shows_the_buggy_loop_the_checker_knows():
     cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"]]
     shown = next(c for c in cells if c.startswith("def buggy_descent"))
     assert shown.startswith(inspect.getsource(ex.buggy_descent))
@@ -104,31 +104,31 @@ def _data_descent(model, X, y, lr, iterations):
     return losses
 
 
-def test_q4_accepts_the_updates_the_chapter_teaches():
+def test_q3_accepts_the_updates_the_chapter_teaches():
     """torch.optim.SGD and p.add_(p.grad, alpha=-lr) round once where the reference rounds
     twice (a last-bit difference): the check allows float32 rounding, and its prompt says so."""
     for fn in (_sgd_descent, _add_descent):
-        result = ex.q4.check(fn)
+        result = ex.q3.check(fn)
         assert result.correct, result.message
         assert ".data" not in result.message
-    assert "float32 rounding" in ex.q4.prompt and "torch.optim.SGD" in ex.q4.prompt
+    assert "float32 rounding" in ex.q3.prompt and "torch.optim.SGD" in ex.q3.prompt
 
 
-def test_q4_a_difference_beyond_rounding_is_still_wrong():
+def test_q3_a_difference_beyond_rounding_is_still_wrong():
     def slower(model, X, y, lr, iterations):
         return ex._fixed_descent(model, X, y, lr * (1 - 1e-4), iterations)
 
-    result = ex.q4.check(slower)
+    result = ex.q3.check(slower)
     assert result.status == "incorrect" and "at iteration 2, the loss is" in result.message
 
 
-def test_q4_accepts_an_update_through_data_and_says_what_the_chapter_uses():
-    result = ex.q4.check(_data_descent)
+def test_q3_accepts_an_update_through_data_and_says_what_the_chapter_uses():
+    result = ex.q3.check(_data_descent)
     assert result.correct
     assert "`with torch.no_grad():`" in result.message and "wrong gradients" in result.message
 
 
-def test_q4_other_fixes_are_named():
+def test_q3_other_fixes_are_named():
     def zero_then_update_from_none(model, X, y, lr, iterations):
         losses = []
         for _ in range(iterations):
@@ -141,7 +141,7 @@ def test_q4_other_fixes_are_named():
             losses.append(loss.item())
         return losses
 
-    result = ex.q4.check(zero_then_update_from_none)
+    result = ex.q3.check(zero_then_update_from_none)
     assert "at iteration 2, the loss is" in result.message
 
     def outside_no_grad(model, X, y, lr, iterations):
@@ -151,17 +151,17 @@ def test_q4_other_fixes_are_named():
             p -= lr * p.grad
         return [loss.item()]
 
-    raised = ex.q4.check(outside_no_grad)
+    raised = ex.q3.check(outside_no_grad)
     assert (
         "leaf Variable that requires grad" in raised.message
         and "p -= lr * p.grad" in raised.message
     )
 
 
-# --- q5 ---------------------------------------------------------------------------------------
+# --- t3 ---------------------------------------------------------------------------------------
 
 
-def test_q5_reference_is_trains_loop_bit_for_bit():
+def test_t3_reference_is_trains_loop_bit_for_bit():
     """The reference's parameters after the epoch are train()'s, on the loader's own batches."""
     for case in ex._epoch_cases():
         loader = case["loader"]
@@ -181,7 +181,7 @@ def test_q5_reference_is_trains_loop_bit_for_bit():
 
 
 @pytest.mark.slow
-def test_q5_other_wrong_answers_get_the_first_difference():
+def test_t3_other_wrong_answers_get_the_first_difference():
     def tensors_and_no_zeroing(model, optimizer, loader):
         losses = []
         for xb, yb in loader:
@@ -191,12 +191,12 @@ def test_q5_other_wrong_answers_get_the_first_difference():
             losses.append(loss)
         return losses
 
-    assert "holds tensors" in ex.q5.check(tensors_and_no_zeroing).message
+    assert "holds tensors" in ex.t3.check(tensors_and_no_zeroing).message
 
     def reversed_losses(model, optimizer, loader):
         return ex._one_epoch(model, optimizer, loader)[::-1]
 
-    assert "at iteration 1, the loss is" in ex.q5.check(reversed_losses).message
+    assert "at iteration 1, the loss is" in ex.t3.check(reversed_losses).message
 
     def nudged(model, optimizer, loader):
         losses = ex._one_epoch(model, optimizer, loader)
@@ -205,20 +205,20 @@ def test_q5_other_wrong_answers_get_the_first_difference():
                 p.mul_(1.001)
         return losses
 
-    assert "after the epoch, `" in ex.q5.check(nudged).message
+    assert "after the epoch, `" in ex.t3.check(nudged).message
 
     def returns_nothing(model, optimizer, loader):
         ex._one_epoch(model, optimizer, loader)
 
-    assert "return the list of losses" in ex.q5.check(returns_nothing).message
+    assert "return the list of losses" in ex.t3.check(returns_nothing).message
 
 
-def test_q5_cases_have_several_iterations_per_epoch_and_the_prompt_warns():
+def test_t3_cases_have_several_iterations_per_epoch_and_the_prompt_warns():
     assert all(len(case["loader"]) >= 3 for case in ex._epoch_cases())
-    assert "next(iter(loader))" in ex.q5.prompt
+    assert "next(iter(loader))" in ex.t3.prompt
 
 
-def test_q5_names_both_ways_of_taking_one_batch_with_next_iter():
+def test_t3_names_both_ways_of_taking_one_batch_with_next_iter():
     def one_batch(model, optimizer, loader):
         xb, yb = next(iter(loader))
         loss = F.mse_loss(model(xb), yb)
@@ -238,26 +238,26 @@ def test_q5_names_both_ways_of_taking_one_batch_with_next_iter():
             losses.append(loss.item())
         return losses
 
-    assert "one batch per epoch: `next(iter(loader))`" in ex.q5.check(one_batch).message
-    fresh = ex.q5.check(first_batch_each_time).message
+    assert "one batch per epoch: `next(iter(loader))`" in ex.t3.check(one_batch).message
+    fresh = ex.t3.check(first_batch_each_time).message
     assert "right number of iterations" in fresh and "next(iter(loader))" in fresh
 
 
-def test_q5_check_leaves_the_cases_and_the_generators_alone():
+def test_t3_check_leaves_the_cases_and_the_generators_alone():
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    ex.q5.check(ex._one_epoch)
+    ex.t3.check(ex._one_epoch)
     assert torch.equal(before, torch.get_rng_state())
     case = ex._epoch_cases()[0]
     w = case["model"].w.detach().clone()
-    ex.q5.check(lambda model, optimizer, loader: ex._one_epoch(model, optimizer, loader))
+    ex.t3.check(lambda model, optimizer, loader: ex._one_epoch(model, optimizer, loader))
     assert torch.equal(case["model"].w, w)
 
 
 # --- other correct answers --------------------------------------------------------------------
 
 
-def _q3_loop(w, b, X, y):
+def _t2_loop(w, b, X, y):
     """A plain Python loop over the samples, summing then dividing by N."""
     dw = db = 0.0
     for x_i, y_i in zip(X.flatten().tolist(), y.flatten().tolist()):
@@ -267,7 +267,7 @@ def _q3_loop(w, b, X, y):
     return dw / len(X), db / len(X)
 
 
-def _q3_expanded(w, b, X, y):
+def _t2_expanded(w, b, X, y):
     """The expanded formula: dL/dw = 2(w·E[x²] + b·E[x] − E[xy]), dL/db = 2(w·E[x] + b − E[y])."""
     return (
         2 * (w * (X**2).mean() + b * X.mean() - (X * y).mean()),
@@ -275,7 +275,7 @@ def _q3_expanded(w, b, X, y):
     )
 
 
-def _q3_matrix(w, b, X, y):
+def _t2_matrix(w, b, X, y):
     """The design matrix [x, 1]: the gradient is (2/N)·Aᵀr."""
     A = torch.cat([X, torch.ones_like(X)], dim=1)
     r = A @ torch.tensor([[float(w)], [float(b)]]) - y
@@ -283,7 +283,7 @@ def _q3_matrix(w, b, X, y):
     return grad[0, 0], grad[1, 0]
 
 
-def _q3_torch_func(w, b, X, y):
+def _t2_torch_func(w, b, X, y):
     """torch.func.grad of the loss (no backward())."""
 
     def loss(params):
@@ -292,13 +292,13 @@ def _q3_torch_func(w, b, X, y):
     return torch.func.grad(loss)(torch.tensor([float(w), float(b)])).unbind()
 
 
-def test_q3_other_correct_answers_pass():
-    for fn in (_q3_loop, _q3_expanded, _q3_matrix, _q3_torch_func):
-        result = ex.q3.check(fn)
+def test_t2_other_correct_answers_pass():
+    for fn in (_t2_loop, _t2_expanded, _t2_matrix, _t2_torch_func):
+        result = ex.t2.check(fn)
         assert result.correct, result.message
 
 
-def _q4_sgd_zero_first(model, X, y, lr, iterations):
+def _q3_sgd_zero_first(model, X, y, lr, iterations):
     """torch.optim.SGD, zeroing at the top of the loop instead of after the step."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
@@ -311,7 +311,7 @@ def _q4_sgd_zero_first(model, X, y, lr, iterations):
     return losses
 
 
-def _q4_autograd_grad(model, X, y, lr, iterations):
+def _q3_autograd_grad(model, X, y, lr, iterations):
     """torch.autograd.grad returns fresh gradients: nothing accumulates in .grad to clear."""
     params = list(model.parameters())
     losses = []
@@ -325,7 +325,7 @@ def _q4_autograd_grad(model, X, y, lr, iterations):
     return losses
 
 
-def _q4_grad_none(model, X, y, lr, iterations):
+def _q3_grad_none(model, X, y, lr, iterations):
     """Update by name through the state, clearing each gradient by setting it to None."""
     losses = []
     for _ in range(iterations):
@@ -339,13 +339,13 @@ def _q4_grad_none(model, X, y, lr, iterations):
     return losses
 
 
-def test_q4_other_correct_fixes_pass():
-    for fn in (_q4_sgd_zero_first, _q4_autograd_grad, _q4_grad_none):
-        result = ex.q4.check(fn)
+def test_q3_other_correct_fixes_pass():
+    for fn in (_q3_sgd_zero_first, _q3_autograd_grad, _q3_grad_none):
+        result = ex.q3.check(fn)
         assert result.correct, result.message
 
 
-def _q5_zero_first(model, optimizer, loader):
+def _t3_zero_first(model, optimizer, loader):
     """zero_grad() at the top of each iteration, the loss as float()."""
     losses = []
     for xb, yb in loader:
@@ -357,7 +357,7 @@ def _q5_zero_first(model, optimizer, loader):
     return losses
 
 
-def _q5_one_iterator(model, optimizer, loader):
+def _t3_one_iterator(model, optimizer, loader):
     """One iterator for the whole epoch, advanced len(loader) times with next()."""
     batches = iter(loader)
     losses = []
@@ -371,7 +371,7 @@ def _q5_one_iterator(model, optimizer, loader):
     return losses
 
 
-def _q5_enumerate(model, optimizer, loader):
+def _t3_enumerate(model, optimizer, loader):
     """enumerate over the batches, losses stored by index."""
     losses = [None] * len(loader)
     for i, batch in enumerate(loader):
@@ -384,7 +384,56 @@ def _q5_enumerate(model, optimizer, loader):
     return losses
 
 
-def test_q5_other_correct_answers_pass():
-    for fn in (_q5_zero_first, _q5_one_iterator, _q5_enumerate):
-        result = ex.q5.check(fn)
+def test_t3_other_correct_answers_pass():
+    for fn in (_t3_zero_first, _t3_one_iterator, _t3_enumerate):
+        result = ex.t3.check(fn)
         assert result.correct, result.message
+
+
+# --- t1: the update and the zeroing -----------------------------------------------------------
+
+
+def _t1_optim(model, lr):
+    """torch.optim.SGD on the model's parameters: its step, then its zero_grad()."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def _t1_add_and_none(model, lr):
+    """add_ with alpha, and each gradient cleared by setting it to None."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(p.grad, alpha=-lr)
+            p.grad = None
+
+
+def _t1_by_name_zeroed_in_place(model, lr):
+    """Through the state dict's names, each .grad zeroed in place."""
+    for _name, p in model.named_parameters():
+        with torch.no_grad():
+            p.copy_(p - lr * p.grad)
+        p.grad.zero_()
+
+
+def test_t1_other_correct_answers_pass():
+    for fn in (_t1_optim, _t1_add_and_none, _t1_by_name_zeroed_in_place):
+        result = ex.t1.check(fn)
+        assert result.correct, result.message
+
+
+def test_t1_an_update_outside_no_grad_shows_the_error_and_the_hint():
+    def outside(model, lr):
+        for p in model.parameters():
+            p -= lr * p.grad
+        model.zero_grad()
+
+    result = ex.t1.check(outside)
+    assert "a leaf Variable that requires grad" in result.message and "no_grad" in result.message
+
+
+def test_t1_the_check_sees_the_gradients_of_one_backward():
+    """The cases hand over models mid-iteration: their private copies keep .grad."""
+    case = ex._step_cases()[0]
+    assert case["model"].w.grad is not None
+    assert ex.t1.check(lambda model, lr: model.zero_grad()).status == "incorrect"

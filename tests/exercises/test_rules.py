@@ -29,6 +29,7 @@ import torch
 import gdlessons.exercises
 from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises.code import CodeExercise, _isolated, _run_compare
+from gdlessons.exercises.your_turn import USE_LINE
 from tests.exercises import shared
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -47,7 +48,7 @@ ANSWERS = {
         "q3": ("learning rate", "weight of layer 2"),
         "q4": (0.1, 0.01),
     },
-    "ch01_training_loop": {"q1": (30, 10), "q2": (1.5, 0.5), "q6": (21, 18)},
+    "ch01_training_loop": {"q1": (30, 10), "q2": (1.5, 0.5), "q4": (21, 18)},
     "ch02_epochs_batches_iterations": {
         "q1": (29, 28),
         "q2": (28, 29),
@@ -146,14 +147,29 @@ def sources(chapter: str) -> list[str]:
 
 
 def check_cell(chapter: str, q) -> tuple[int, str]:
-    """The index of the one cell that checks ``q``, and the name it hands to the check: the
-    cell ends with ``ex.q5.check(he_uniform_)``."""
-    at = [i for i, s in enumerate(sources(chapter)) if f"ex.{q.name}.check(" in s]
+    """The index of the one cell that checks ``q``, and the name it hands to the check: an
+    exercise cell ends with ``ex.q5.check(he_uniform_)``, a story's your-turn check with
+    ``sgd_step = ex.t1.use(sgd_step)``."""
+    call = "use" if is_story(q) else "check"
+    at = [i for i, s in enumerate(sources(chapter)) if f"ex.{q.name}.{call}(" in s]
     assert len(at) == 1, f"{q.name} is checked in {len(at)} cells"
-    last = sources(chapter)[at[0]].splitlines()[-1]
-    checked = re.fullmatch(rf"ex\.{q.name}\.check\((\w+)\)", last)
+    last = sources(chapter)[at[0]].splitlines()[-1].split("  #")[0]
+    pattern = USE_LINE if is_story(q) else re.compile(rf"ex\.{q.name}\.check\((?P<function>\w+)\)")
+    checked = pattern.fullmatch(last)
     assert checked, f"the cell that checks {q.name} ends with {last!r}, not with the check"
-    return at[0], checked.group(1)
+    return at[0], checked.group("function")
+
+
+def is_story(q) -> bool:
+    """A your-turn question of the story (t1, t2, ...), not an end-of-chapter exercise."""
+    return re.fullmatch(r"t\d+", q.name) is not None
+
+
+def defining_cell(chapter: str, q) -> int:
+    """The cell that defines the function ``q`` checks: the your-turn cell above the check, or
+    the exercise cell itself."""
+    at, _ = check_cell(chapter, q)
+    return at - 1 if is_story(q) else at
 
 
 def imports_above(chapter: str, index: int) -> dict:
@@ -173,7 +189,10 @@ def imports_above(chapter: str, index: int) -> dict:
 def test_questions_are_numbered_in_order_and_of_a_kind_these_rules_know(chapter):
     found = questions_in(CHAPTERS[chapter])
     assert found, "no questions"
-    assert [q.name for q in found] == [f"q{i}" for i in range(1, len(found) + 1)]
+    story = [q.name for q in found if is_story(q)]  # your-turn cells first, in story order
+    exercises = [f"q{i}" for i in range(1, len(found) - len(story) + 1)]
+    assert [q.name for q in found] == [f"t{i}" for i in range(1, len(story) + 1)] + exercises
+    assert all(isinstance(q, CodeExercise) for q in found if is_story(q)), "a story's task is code"
     for q in found:
         assert isinstance(q, (Exercise, CodeExercise)), f"{q.name} is a {type(q).__name__}"
 
@@ -203,10 +222,18 @@ def test_hints_come_in_steps_then_the_solution(chapter, q, capsys):
 @pytest.mark.parametrize(("chapter", "q"), questions())
 def test_notebook_checks_each_question_once_with_hint_and_solution_below(chapter, q):
     """The check is its cell's last line, so its result shows; uncommenting the hint in the cell
-    after it keeps that result on screen; the unedited notebook shows "not attempted"."""
-    at, _ = check_cell(chapter, q)
-    assert sources(chapter)[at + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()"
-    assert f"{q.name}: not attempted" in json.dumps(code_cells(chapter)[at]["outputs"])
+    after it keeps that result on screen; the unedited notebook shows "not attempted". A
+    your-turn check says which function the story goes on with, and names hint() itself."""
+    at, name = check_cell(chapter, q)
+    shown = json.dumps(code_cells(chapter)[at]["outputs"])
+    assert f"{q.name}: not attempted" in shown
+    if is_story(q):
+        assert (
+            f"goes on with the course's `{name}`" in shown
+            and f"ex.{q.name}.hint()" in sources(chapter)[at]
+        )
+    else:
+        assert sources(chapter)[at + 1] == f"# ex.{q.name}.hint()\n# ex.{q.name}.solution()"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -304,7 +331,8 @@ def test_reference_and_printed_solution_are_correct(chapter, q):
     """The printed solution, pasted into the exercise cell (below the notebook's imports),
     defines the function the cell checks, and passes; checks leave the generators alone."""
     at, name = check_cell(chapter, q)
-    assert f"def {name}(" in sources(chapter)[at], f"the cell checks {name} but does not define it"
+    defined = sources(chapter)[defining_cell(chapter, q)]
+    assert f"def {name}(" in defined, f"the cell checks {name} but does not define it"
     solution = shared.solution_of(q, name, imports_above(chapter, at))
     before = generators()
     assert q.check(q.reference).correct

@@ -158,3 +158,15 @@ def test_small_on_disk(notebook):
     assert notebook.stat().st_size < 3_000_000, (
         f"{notebook.name} is {notebook.stat().st_size / 1e6:.1f} MB"
     )
+
+
+def test_each_your_turn_cell_is_checked_right_below_and_the_story_uses_it(notebook):
+    """A your-turn cell is followed by its check (``f = ex.tN.use(f)``, which raises here if
+    not), and a later cell of the story calls the function the check handed on."""
+    from gdlessons.exercises.your_turn import your_turn_cells
+
+    nb = load(notebook)
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    for turn in your_turn_cells(nb):
+        later = [s for s in sources[turn.index + 2 :] if re.search(rf"\b{turn.function}\(", s)]
+        assert later, f"nothing after {turn.question}'s check calls {turn.function}()"
