@@ -10,6 +10,14 @@ from torch import nn
 from gdlessons.exercises import ch00_welcome as ex
 from gdlessons.models import count_parameters, initialise
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (1040, 1024),
+    "q2": (math.sqrt(2 / 128), math.sqrt(1 / 128)),
+    "q3": ("learning rate", "weight of layer 2"),
+    "q4": (0.1, 0.01),
+}
+
 # --- q1 to q4 ---------------------------------------------------------------------------------
 
 

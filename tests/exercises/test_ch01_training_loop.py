@@ -15,6 +15,9 @@ from torch.utils.data import DataLoader
 from gdlessons.exercises import ch01_training_loop as ex
 from gdlessons.training import train
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {"q1": (30, 10), "q2": (1.5, 0.5), "q4": (21, 18)}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_training_loop.ipynb"
 
 # --- q1, q2, q4 -------------------------------------------------------------------------------

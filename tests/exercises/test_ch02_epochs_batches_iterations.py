@@ -8,6 +8,16 @@ from torch.utils.data import DataLoader
 from gdlessons.batching import BatchIterator, iterations_per_epoch
 from gdlessons.exercises import ch02_epochs_batches_iterations as ex
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (29, 28),
+    "q2": (28, 29),
+    "q3": (5, 64),
+    "q4": (0.606, 0.368),
+    "q5": (30, 600),
+    "q6": ("B=32", "same"),
+}
+
 
 def test_answers_follow_the_counting_rules():
     assert ex.q1.check(iterations_per_epoch(1797, 64)).correct

@@ -17,6 +17,14 @@ from gdlessons.metrics import evaluate
 from gdlessons.models import LinearModel
 from gdlessons.training import train
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (25, 600),
+    "q2": ("iteration", "epoch"),
+    "q3": (111.0, 100.0),
+    "q4": (128, 64),
+}
+
 
 def test_choice_ignores_case_and_spaces():
     assert ex.q2.check("  Iteration ").correct

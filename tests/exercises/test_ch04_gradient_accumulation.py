@@ -19,6 +19,15 @@ from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch04_gradient_accumulation as ex
 from tests.exercises import shared
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (8, 6),
+    "q2": (0.2, 0.05),
+    "q3": (8, 1.6),
+    "q4": ("BatchNorm1d", "ReLU"),
+    "q5": (25, 100),
+}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_gradient_accumulation.ipynb"
 
 

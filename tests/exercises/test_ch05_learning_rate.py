@@ -18,6 +18,14 @@ from gdlessons.landscapes import iterates, regime, stable_lr
 from gdlessons.lr_finder import lr_range_test
 from gdlessons.models import tutorial_mlp
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (2 / 6, 1 / 6),
+    "q2": (1 / 6, 2 / 6),
+    "q3": ("oscillating", "divergent"),
+    "q4": (0.2, 4.0),
+}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_learning_rate.ipynb"
 OFF_DEFAULT_A = yaml.safe_load(  # the curvature the site's off-default run prints
     (NOTEBOOK.parents[1] / "tests" / "offdefault_params" / "05_learning_rate.yaml").read_text()

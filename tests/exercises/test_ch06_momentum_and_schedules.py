@@ -20,6 +20,15 @@ from gdlessons.chapters.ch06_momentum_and_schedules import sgd_step
 from gdlessons.exercises import ch06_momentum_and_schedules as ex
 from tests.exercises import shared
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (-0.29, -0.19),
+    "q2": (0.669, 0.818),
+    "q3": (0.0125, 0.1),
+    "q4": ("pytorch", "eta_inside"),
+    "q5": (1.998, 2.0),
+}
+
 
 def test_q1_matches_torch_sgd():
     p = torch.zeros(1, requires_grad=True)

@@ -16,6 +16,15 @@ from gdlessons.exercises import Exercise, questions_in
 from gdlessons.exercises import ch07_adaptive_optimizers as ex
 from tests.exercises import shared
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (-0.18, -0.3),
+    "q2": (0.01, 0.0316),
+    "q3": ("sgd", "both"),
+    "q4": ("adamw", "adam"),
+    "q5": (136, 40),
+}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_adaptive_optimizers.ipynb"
 
 

@@ -15,6 +15,14 @@ from gdlessons.chapters.ch08_batch_size_meets_learning_rate import diagnose
 from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ex
 from gdlessons.history import History
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {
+    "q1": (8, 4),
+    "q2": ("good fit", "over-fit"),
+    "q3": (2.0, 0.5),
+    "q4": (24, 6),
+}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_meets_learning_rate.ipynb"  # fmt: skip
 
 

@@ -19,6 +19,9 @@ from gdlessons.exercises import ch09_data_parallel as ex
 from gdlessons.exercises import questions_in
 from tests.exercises import shared
 
+# The right answer and a typical wrong one of each number or word question (test_rules.py).
+RIGHT_AND_WRONG = {"q1": (128, 32), "q2": (3, 5), "q3": ("mean", "sum")}
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_data_parallel.ipynb"
 
 

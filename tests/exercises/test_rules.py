@@ -2,8 +2,8 @@
 
 Each ``gdlessons/exercises/chNN_*.py`` is found here by itself, and its questions are the ones
 :func:`questions_in` lists, so a new chapter or question is covered without editing this file,
-except for its data below: a number or word question needs its right answer and a typical wrong
-one in ``ANSWERS`` (the tests fail until it has them). A code question needs nothing here: its
+except for its data: a number or word question needs its right answer and a typical wrong one in
+``RIGHT_AND_WRONG`` of its chapter's test file (the tests fail until it has them). A code question needs nothing here: its
 function is the one the chapter's notebook hands to the check. What one chapter's answers,
 mistakes and feedback say is tested in that chapter's file.
 """
@@ -14,7 +14,6 @@ import ast
 import functools
 import importlib
 import json
-import math
 import pkgutil
 import random
 import re
@@ -42,61 +41,8 @@ CHAPTERS = {
 
 # (right, wrong) for every number or word question, by chapter.
 ANSWERS = {
-    "ch00_welcome": {
-        "q1": (1040, 1024),
-        "q2": (math.sqrt(2 / 128), math.sqrt(1 / 128)),
-        "q3": ("learning rate", "weight of layer 2"),
-        "q4": (0.1, 0.01),
-    },
-    "ch01_training_loop": {"q1": (30, 10), "q2": (1.5, 0.5), "q4": (21, 18)},
-    "ch02_epochs_batches_iterations": {
-        "q1": (29, 28),
-        "q2": (28, 29),
-        "q3": (5, 64),
-        "q4": (0.606, 0.368),
-        "q5": (30, 600),
-        "q6": ("B=32", "same"),
-    },
-    "ch03_three_variants": {
-        "q1": (25, 600),
-        "q2": ("iteration", "epoch"),
-        "q3": (111.0, 100.0),
-        "q4": (128, 64),
-    },
-    "ch04_gradient_accumulation": {
-        "q1": (8, 6),
-        "q2": (0.2, 0.05),
-        "q3": (8, 1.6),
-        "q4": ("BatchNorm1d", "ReLU"),
-        "q5": (25, 100),
-    },
-    "ch05_learning_rate": {
-        "q1": (2 / 6, 1 / 6),
-        "q2": (1 / 6, 2 / 6),
-        "q3": ("oscillating", "divergent"),
-        "q4": (0.2, 4.0),
-    },
-    "ch06_momentum_and_schedules": {
-        "q1": (-0.29, -0.19),
-        "q2": (0.669, 0.818),
-        "q3": (0.0125, 0.1),
-        "q4": ("pytorch", "eta_inside"),
-        "q5": (1.998, 2.0),
-    },
-    "ch07_adaptive_optimizers": {
-        "q1": (-0.18, -0.3),
-        "q2": (0.01, 0.0316),
-        "q3": ("sgd", "both"),
-        "q4": ("adamw", "adam"),
-        "q5": (136, 40),
-    },
-    "ch08_batch_size_meets_learning_rate": {
-        "q1": (8, 4),
-        "q2": ("good fit", "over-fit"),
-        "q3": (2.0, 0.5),
-        "q4": (24, 6),
-    },
-    "ch09_data_parallel": {"q1": (128, 32), "q2": (3, 5), "q3": ("mean", "sum")},
+    chapter: importlib.import_module(f"tests.exercises.test_{chapter}").RIGHT_AND_WRONG
+    for chapter in CHAPTERS
 }
 
 # Chapters that give every typical mistake a hint of its own (elsewhere some fall back on the
