@@ -3,9 +3,9 @@
 Each ``gdlessons/exercises/chNN_*.py`` is found here by itself, and its questions are the ones
 :func:`questions_in` lists, so a new chapter or question is covered without editing this file,
 except for its data: a number or word question needs its right answer and a typical wrong one in
-``RIGHT_AND_WRONG`` of its chapter's test file (the tests fail until it has them). A code question needs nothing here: its
-function is the one the chapter's notebook hands to the check. What one chapter's answers,
-mistakes and feedback say is tested in that chapter's file.
+``RIGHT_AND_WRONG`` of its chapter's test file (the tests fail until it has them). A code question
+needs nothing here: its function is the one the chapter's notebook hands to the check. What one
+chapter's answers, mistakes and feedback say is tested in that chapter's file.
 """
 
 from __future__ import annotations
