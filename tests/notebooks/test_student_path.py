@@ -14,7 +14,7 @@ import pytest
 from gdlessons.exercises.your_turn import fill_in, solutions, your_turn_cells
 from gdlessons.render import execute
 from tests.exercises import test_ch01_training_loop as ch01_answers
-from tests.notebooks.conftest import ROOT, offdefault_params
+from tests.notebooks.conftest import NOTEBOOKS, ROOT, load, offdefault_params
 
 CHAPTER_01 = ROOT / "notebooks" / "01_training_loop.ipynb"
 
@@ -89,3 +89,23 @@ def test_an_instructor_renders_the_answer_key_beside_the_stored_chapter(tmp_path
             turn.question
         ].strip("\n")
         assert f"goes on with your `{turn.function}`" in _shown(key["cells"][turn.index + 1])
+
+
+WITH_YOUR_TURN = [nb for nb in NOTEBOOKS if your_turn_cells(load(nb))]
+
+
+@pytest.mark.parametrize("chapter", WITH_YOUR_TURN, ids=[nb.stem for nb in WITH_YOUR_TURN])
+def test_every_chapter_goes_on_with_the_students_functions(chapter, tmp_path):
+    """Each chapter, every your-turn cell filled with the course's solution (pasted as a student
+    would), run at its off-default parameters: every check passes and hands the student's
+    function on, and the story after it runs with that function to the chapter's end."""
+    notebook = fill_in(load(chapter), solutions(chapter))
+    source, output = tmp_path / chapter.name, tmp_path / f"out-{chapter.name}"
+    source.write_text(json.dumps(notebook))
+    execute(source, output, offdefault_params(chapter), cwd=chapter.parent)
+    ran = json.loads(output.read_text())
+    for turn in your_turn_cells(notebook):
+        [shown] = [
+            _shown(c) for c in ran["cells"] if f"ex.{turn.question}.use(" in "".join(c["source"])
+        ]
+        assert f"goes on with your `{turn.function}`" in shown, shown
