@@ -258,11 +258,19 @@ def _no_x(w, b, X, y):
 t2 = CodeExercise(
     "t2",
     "Write `line_gradients(w, b, X, y)` returning the pair (dL/dw, dL/db) of the mean squared "
-    "error L = mean((w·x + b − y)²) from the formula, without `backward()`. It is compared with "
+    "error L = mean((w·x + b − y)²) from the formula, without autograd (no `backward()`, "
+    "`torch.autograd.grad` or `torch.func.grad`: the check refuses them). It is compared with "
     "autograd's gradients on three small datasets.",
     reference=_autograd_gradients,
     cases=_gradient_cases,
     compare=_compare_gradients,
+    forbids=[
+        (
+            r"\.backward\(|autograd\.grad|func\.grad|\.grad\b",
+            "the task is the formula, written without autograd, so that it can witness what "
+            "autograd computes.",
+        )
+    ],
     mistakes=(
         Mistake(
             _half, "Your derivatives are half of autograd's: d(r²)/dr = 2r, and the 2 is missing."

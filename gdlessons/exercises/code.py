@@ -37,6 +37,7 @@ import inspect
 import math
 import os
 import random
+import re
 import signal
 import sys
 import textwrap
@@ -98,6 +99,10 @@ class CodeExercise(Question):
     ``outcome(returned, args)``, if given, turns a call's return value and its (private, after
     the call) arguments into what is compared: for a function that trains a model in place,
     ``lambda losses, args: (losses, args["model"].state_dict())``.
+    ``forbids`` holds the shortcuts the prompt rules out, as (regular expression, why) pairs
+    searched for in the student's code (comments left out): a match is refused with its why,
+    however right the output (a pattern such as ``backward`` with why "the prompt asks for the
+    formula").
     Before each function call the global generators are seeded alike (``seed + case index``), so
     code that draws random numbers (a shuffling ``DataLoader``) gives the reference's draws.
     """
@@ -116,6 +121,7 @@ class CodeExercise(Question):
         time_limit: float | None = 30.0,
         outcome: Callable[[object, dict], object] | None = None,
         seed: int = 0,
+        forbids: Sequence[tuple[str, str]] = (),
     ):
         super().__init__(name, prompt, hint=hint, solution=solution)
         checked = (("reference", reference), ("cases", cases), ("compare", compare),
@@ -138,6 +144,7 @@ class CodeExercise(Question):
         self.reference, self.cases, self.compare = reference, cases, compare
         self.mistakes, self.time_limit, self.seed = mistakes, time_limit, seed
         self.outcome = outcome or _returned
+        self.forbids = tuple((re.compile(pattern), why) for pattern, why in forbids)
 
     def check(self, fn: object) -> Result:
         """Run ``fn`` on every case and say whether it matches the reference."""
@@ -147,6 +154,9 @@ class CodeExercise(Question):
             return self._record(
                 INCORRECT, f"Expected a function, got {type(fn).__name__}." + self._stuck()
             )
+        shortcut = self._shortcut(fn)
+        if shortcut:
+            return self._record(INCORRECT, shortcut + self._stuck())
         result = self._check_function(fn)
         line = _unfinished_line(fn)
         if line is not None and not result.correct:  # a `...` still stands where code goes
@@ -171,6 +181,21 @@ class CodeExercise(Question):
         print(f"→ {until} chapter goes on with the course's `{name}` ({self.call}.solution() "
               "shows it).")  # fmt: skip
         return self.reference
+
+    def _shortcut(self, fn: Callable) -> str | None:
+        """Why the student's code takes a shortcut the prompt rules out, or None."""
+        if not self.forbids or fn is self.reference:  # the reference may be autograd itself
+            return None
+        try:
+            source = textwrap.dedent(inspect.getsource(fn))
+        except (OSError, TypeError):
+            return None
+        code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+        for pattern, why in self.forbids:
+            found = pattern.search(code)
+            if found:
+                return f"Your function uses `{found.group(0).strip()}`: {why}"
+        return None
 
     def _check_function(self, fn: Callable) -> Result:
         """The check's verdict on a function, not yet recorded."""

@@ -286,8 +286,15 @@ def _t2_matrix(w, b, X, y):
     return grad[0, 0], grad[1, 0]
 
 
+def _t2_one_pass(w, b, X, y):
+    """Sums in one pass over the samples, in float64."""
+    n = len(X)
+    r = (w * X.double() + b - y.double()).flatten()
+    return float(2 * (r @ X.double().flatten()) / n), float(2 * r.sum() / n)
+
+
 def _t2_torch_func(w, b, X, y):
-    """torch.func.grad of the loss (no backward())."""
+    """torch.func.grad of the loss: right numbers, but autograd, which the prompt rules out."""
 
     def loss(params):
         return ((params[0] * X + params[1] - y) ** 2).mean()
@@ -295,8 +302,22 @@ def _t2_torch_func(w, b, X, y):
     return torch.func.grad(loss)(torch.tensor([float(w), float(b)])).unbind()
 
 
+def _t2_backward(w, b, X, y):
+    """backward() on the loss: the shortcut the prompt rules out."""
+    w = torch.tensor(float(w), requires_grad=True)
+    b = torch.tensor(float(b), requires_grad=True)
+    ((w * X + b - y) ** 2).mean().backward()
+    return w.grad, b.grad
+
+
+def test_t2_refuses_autograd_and_says_why():
+    for fn in (_t2_torch_func, _t2_backward):
+        result = ex.t2.check(fn)
+        assert result.status == "incorrect" and "without autograd" in result.message, fn
+
+
 def test_t2_other_correct_answers_pass():
-    for fn in (_t2_loop, _t2_expanded, _t2_matrix, _t2_torch_func):
+    for fn in (_t2_loop, _t2_expanded, _t2_matrix, _t2_one_pass):
         result = ex.t2.check(fn)
         assert result.correct, result.message
 
