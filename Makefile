@@ -89,11 +89,20 @@ benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 # Widgets are tested in JupyterLab in headless Chromium, from Debian's packages (never a browser download).
+# axe-core, from npm into build/ (never a CDN): the site test checks every page with it.
+AXE_VERSION := 4.14.1
+AXE := build/npm/node_modules/axe-core/axe.min.js
 browser-deps:
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium not installed: the browser test will be skipped (install Debian's chromium)."; fi; }
+	@test -f $(AXE) || command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else echo "npm not installed: the site's accessibility test will fail (install Debian's npm)."; fi; }
+	@test -f $(AXE) || ! command -v npm >/dev/null || { mkdir -p build/npm && cd build/npm && \
+		npm install --silent --no-audit --no-fund --no-save axe-core@$(AXE_VERSION) >/dev/null; }
 
 clean:
 	rm -rf $(VENV) tests/output build

@@ -74,7 +74,7 @@ def show_figures_inline() -> bool:
         return False
     from matplotlib.figure import Figure
 
-    from gdlessons.display.plots import figure_png, shown_size
+    from gdlessons.display.plots import describe, figure_png, shown_size
     from gdlessons.display.sizes import check
     from gdlessons.settings import rendering
 
@@ -82,7 +82,8 @@ def show_figures_inline() -> bool:
         png = figure_png(fig)
         if rendering():  # a render (papermill, the tests, the site) holds figures to the sizes
             check(fig)
-        return png, shown_size(fig)  # IPython's (data, metadata): the CSS size
+        # IPython's (data, metadata): the CSS size, and alt text the course's site shows
+        return png, {**shown_size(fig), "alt": describe(fig)}
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, png_at_shown_size)
     return True

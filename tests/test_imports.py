@@ -39,6 +39,8 @@ DEFERRED = {
 SHARED_MAY_IMPORT: dict[tuple[str, str], str] = {
     ("gdlessons.book.build", "gdlessons.exercises"): "the site publishes every chapter's "
     "number and word questions as data (exercises.as_data), found by name, no chapter listed",
+    ("gdlessons.render", "gdlessons.exercises.your_turn"): "an answer key fills each chapter's "
+    "your-turn cells with that chapter's solutions, found by name, no chapter listed",
 }
 
 

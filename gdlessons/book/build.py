@@ -49,7 +49,14 @@ INDEX = """\
 An interactive, tested course on training neural networks with gradient descent in PyTorch.
 Every chapter's numbers, figures and sliders come from running its code: on this site each
 explorer's sliders move through pictures drawn ahead of time by that code, with no Python
-needed. To change the code, open the chapter in JupyterLab (see the project's README).
+needed. To write the code yourself (each chapter asks you to), run the chapters:
+
+- **In the browser, nothing to install:** [on Binder]({binder}) (JupyterLab) or
+  [in Colab]({colab}) (each chapter opens with its own Colab badge).
+- **On your machine:** `git clone {repository}`, then `make lab` in the clone (it sets up
+  a virtual environment with CPU PyTorch and opens JupyterLab); the
+  [repository]({repository}) has the notebooks, the package, the tests and a README with
+  the details.
 
 ```{{toctree}}
 :maxdepth: 1
@@ -58,6 +65,30 @@ needed. To change the code, open the chapter in JupyterLab (see the project's RE
 {chapters}
 ```
 """
+
+
+def repository_url() -> str:
+    """The course's repository, as pyproject.toml declares it (the package's metadata)."""
+    from importlib.metadata import metadata
+
+    for entry in metadata("gdlessons").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "repository":
+            return url.strip()
+    raise RuntimeError("pyproject.toml declares no Repository URL under [project.urls]")
+
+
+def index_page(chapters: list[str]) -> str:
+    """The contents page: how to run the chapters (Binder, Colab, locally), then the chapters."""
+    repository = repository_url()
+    owner_name = repository.removeprefix("https://github.com/").strip("/")
+    first = f"notebooks/{chapters[0]}.ipynb" if chapters else "notebooks"
+    return INDEX.format(
+        repository=repository,
+        binder=f"https://mybinder.org/v2/gh/{owner_name}/HEAD?urlpath=lab/tree/{first}",
+        colab=f"https://colab.research.google.com/github/{owner_name}/blob/main/{first}",
+        chapters="\n".join(chapters),
+    )
 
 
 @dataclass
@@ -126,6 +157,12 @@ def _clean(notebook: Path) -> None:
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             cell["source"] = offline_markdown("".join(cell["source"]))
+        alts = [o["metadata"]["image/png"]["alt"] for o in cell.get("outputs", [])
+                if "alt" in o.get("metadata", {}).get("image/png", {})]  # fmt: skip
+        if alts:  # MyST-NB takes an image's alt text from its cell (one for all its figures)
+            cell["metadata"].setdefault("mystnb", {}).setdefault("image", {})["alt"] = " / ".join(
+                alts
+            )
     notebook.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
 
 
@@ -165,7 +202,7 @@ def build_pages(src: Path, chapters: list[str], *, jobs: int = 2) -> tuple[Path,
     for name in ("explorer.js", "explorer.css", "favicon.svg"):
         shutil.copy(STATIC / name, src / "_static" / name)
     (src / "conf.py").write_text(CONF.format(frames=FRAMES), encoding="utf-8")
-    (src / "index.md").write_text(INDEX.format(chapters="\n".join(chapters)), encoding="utf-8")
+    (src / "index.md").write_text(index_page(chapters), encoding="utf-8")
     html = src.parent / "html"
     shutil.rmtree(html, ignore_errors=True)
     sphinx = subprocess.run(
@@ -177,7 +214,23 @@ def build_pages(src: Path, chapters: list[str], *, jobs: int = 2) -> tuple[Path,
         raise RuntimeError(f"sphinx failed:\n{sphinx.stderr[-3000:]}")
     if (src / FRAMES).exists():
         shutil.copytree(src / FRAMES, html / FRAMES)
+    for page in html.glob("*.html"):
+        page.write_text(accessible(page.read_text(encoding="utf-8")), encoding="utf-8")
     return html, [ln for ln in sphinx.stderr.splitlines() if "WARNING" in ln]
+
+
+def accessible(page: str) -> str:
+    """What the theme's HTML lacks for WCAG 2.1 AA: the sidebar caption that says it is a
+    heading gets its level, and every code or output block, which scrolls sideways when its
+    lines are long, can be reached and scrolled from the keyboard.
+
+    >>> accessible('<p class="caption" role="heading"><pre>x = 1</pre>')
+    '<p class="caption" role="heading" aria-level="2"><pre tabindex="0">x = 1</pre>'
+    """
+    page = page.replace('role="heading">', 'role="heading" aria-level="2">')
+    return re.sub(
+        r"<pre(?![^>]*tabindex)(\s[^>]*)?>", lambda m: f'<pre{m.group(1) or ""} tabindex="0">', page
+    )
 
 
 QUESTIONS = "questions"  # the folder of each chapter's questions as data, beside the pages

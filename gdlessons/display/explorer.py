@@ -228,16 +228,9 @@ class Explorer:
         png = self.png() if png is None else png
         parts = [f"<b>{html.escape(self.title)}</b>"] if self.title else []
         alt = html.escape(self.title or "explorer", quote=True)
-        parts.append(
-            f'<img class="gdl-figure" alt="{alt}" width="{self.shown_width(png)}" '
-            f'style="max-width:100%;height:auto" '
-            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
-        )
-        text = self.readout()
-        if text:
-            parts.append(f'<pre class="gdl-readout">{html.escape(text)}</pre>')
-        parts.append(f'<p class="gdl-note"><i>{html.escape(STATIC_NOTE)}</i></p>')
-        folder = frames_folder()
+        picture = f'src="data:image/png;base64,{base64.b64encode(png).decode()}"'
+        width = self.shown_width(png)
+        folder, data = frames_folder(), None
         if folder is not None:
             # imported here, not at the top: frames is built on this module (it draws an
             # Explorer's states), and only a build of the static site needs it
@@ -246,8 +239,24 @@ class Explorer:
             number = next(_EXPORTED)
             url = f"{frames_url()}/explorer-{number}"
             manifest = export_frames(self, folder / f"explorer-{number}", url)
+            # The page shows the start state's frame file, fetched once and only when scrolled
+            # near, instead of a second copy of it inline in the page.
+            first = manifest["frames"][",".join(str(c["initial"]) for c in manifest["controls"])]
+            picture, width = (
+                f'src="{html.escape(first["src"], quote=True)}" loading="lazy"',
+                first["width"],
+            )
             # "</" never appears inside the JSON, so it cannot end the script element early
             data = json.dumps(manifest, ensure_ascii=False).replace("</", "<\\/")
+        parts.append(
+            f'<img class="gdl-figure" alt="{alt}" width="{width}" '
+            f'style="max-width:100%;height:auto" {picture}/>'
+        )
+        text = self.readout()
+        if text:
+            parts.append(f'<pre class="gdl-readout">{html.escape(text)}</pre>')
+        parts.append(f'<p class="gdl-note"><i>{html.escape(STATIC_NOTE)}</i></p>')
+        if data is not None:
             parts.append(f'<script type="application/json" class="gdl-frames">{data}</script>')
         return '<div class="gdl-explorer">\n' + "\n".join(parts) + "\n</div>"
 

@@ -118,6 +118,7 @@ def grid(explorer, max_frames: int = MAX_FRAMES) -> tuple[list[dict], int]:
                 "values": values,
                 "labels": labels,
                 "initial": _nearest(values, explorer.initial[name]),
+                "all": len(values),  # before thinning: the page says how many it shows
             }
         )
     full = math.prod(len(c["values"]) for c in controls)

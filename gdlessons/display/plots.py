@@ -187,6 +187,25 @@ def figure_png(fig: Figure, *, density: float = DENSITY) -> bytes:
     return buffer.getvalue()
 
 
+def describe(fig: Figure) -> str:
+    """A figure's alt text: its title, then each panel's title and what its axes show.
+
+    >>> fig, ax = new_axes(); _ = ax.set(title="Loss", xlabel="epoch", ylabel="MSE")
+    >>> describe(fig)
+    'Loss (x: epoch; y: MSE)'
+    """
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
+    heading = fig._suptitle.get_text().strip() if fig._suptitle is not None else ""
+    panels = []
+    for ax in fig.get_axes():
+        axes = "; ".join(f"{name}: {label}" for name, label in
+                         (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label.strip())  # fmt: skip
+        title = ax.get_title().strip()
+        if title or axes:
+            panels.append(f"{title} ({axes})" if title and axes else title or f"({axes})")
+    return ". ".join(filter(None, [heading, ", ".join(panels)])) or "a figure"
+
+
 def shown_size(fig: Figure) -> dict[str, int]:
     """The CSS size a figure is shown at, whatever the density it is stored at: the ``width``
     and ``height`` a notebook's image metadata (or an ``<img>``) gives.

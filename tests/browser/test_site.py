@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gdlessons.book.build import build
+from gdlessons.book.build import build, repository_url
 from tests.browser.test_jupyterlab import CHROMIUM, FLAGS, _unavailable
 from tests.lab_server import free_port
 from tests.notebooks.conftest import NOTEBOOKS, notebook_ids, offdefault_params
@@ -145,6 +145,10 @@ def test_contents_search_and_links(site):
     links = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
     for nb in NOTEBOOKS:
         assert f"{nb.stem}.html" in links, f"the contents do not link {nb.stem}"
+    for place in ("https://mybinder.org/v2/gh/", "https://colab.research.google.com/github/",
+                  repository_url()):  # fmt: skip
+        assert any(link and link.startswith(place) for link in links), f"no link to {place}"
+    assert "make lab" in page.text_content("article"), "the contents do not say how to run locally"
     page.goto(f"{base}/search.html?q=momentum", wait_until="networkidle")
     page.wait_for_selector("#search-results li, .search li", timeout=20000)
     found = page.eval_on_selector_all("#search-results li a, .search li a", "as => as.length")
@@ -158,12 +162,20 @@ MOVE = """async ([root, control, target]) => {
   if (input.type === 'checkbox') input.checked = !input.checked;
   else input.value = String(target);
   input.dispatchEvent(new Event('input', {bubbles: true}));
+  // the picture and the readout change together, once the new state's picture is decoded
+  while (root.dataset.shown !== root.dataset.state) await new Promise(r => setTimeout(r, 5));
   const image = root.querySelector('img.gdl-figure');
-  await image.decode();
   return {ms: performance.now() - start, state: root.dataset.state, src: image.src,
           readout: (root.querySelector('pre.gdl-readout') || {}).textContent || '',
-          width: image.naturalWidth};
+          width: image.naturalWidth, alt: image.alt, url: location.href};
 }"""
+
+
+def _start_frames(page) -> set[str]:
+    """The addresses of every explorer's start picture on the page."""
+    return set(
+        page.eval_on_selector_all(".gdl-explorer img.gdl-figure", "is => is.map(i => i.src)")
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
@@ -176,9 +188,16 @@ def test_every_explorer_moves_through_its_stored_frames(site, notebook):
     assert page.query_selector("a.next-page, a.prev-page"), "no previous/next link"
     times = []
     for root in roots:
+        root.scroll_into_view_if_needed()
+        root.hover()
+        page.wait_for_timeout(100)
+    starts = _start_frames(page)
+    fetched = {u for u in requests if "/frames/" in u}
+    assert fetched <= starts, f"frames fetched before any control moved: {sorted(fetched - starts)}"
+    for root in roots:
         assert "gdl-live" in root.get_attribute("class"), "the explorer's script did not start"
+        assert root.query_selector("pre.gdl-readout").get_attribute("aria-live") == "polite"
         manifest = json.loads(root.query_selector("script.gdl-frames").text_content())
-        root.hover()  # fetches and decodes every picture once
         for control in manifest["controls"]:
             before = root.get_attribute("data-state")
             last = len(control["labels"]) - 1
@@ -192,6 +211,14 @@ def test_every_explorer_moves_through_its_stored_frames(site, notebook):
             ), f"moving {control['label']} did not show the stored frame"
             assert moved["readout"] == frame["readout"], f"{control['label']}: readout differs"
             assert moved["width"] > 0, f"{frame['src']} did not decode"
+            value = control["labels"][
+                int(moved["state"].split(",")[manifest["controls"].index(control)])
+            ]
+            assert f"{control['label']} {value}" in moved["alt"], "the alt text does not follow"
+            assert (
+                f"{root.get_attribute('data-explorer')}={moved['state'].replace(',', '%2C')}"
+                in moved["url"]
+            )
             times.append(moved["ms"])
     assert not _outside(requests, base), _outside(requests, base)
     assert not problems, problems
@@ -199,3 +226,74 @@ def test_every_explorer_moves_through_its_stored_frames(site, notebook):
     (OUTPUT / f"{notebook.stem}.moves.json").write_text(
         json.dumps({"median_ms": statistics.median(times), "max_ms": max(times)})
     )
+
+
+def test_a_shared_address_opens_an_explorer_in_its_state(site):
+    """The address a reader copies after moving a control opens the page in that state."""
+    base, browser, _ = site
+    page, _, problems = _open(browser, f"{base}/{NOTEBOOKS[1].stem}.html")
+    root = page.query_selector(".gdl-explorer")
+    manifest = json.loads(root.query_selector("script.gdl-frames").text_content())
+    control = manifest["controls"][0]
+    target = 0 if control["initial"] else len(control["labels"]) - 1
+    moved = page.evaluate(MOVE, [root, control["name"], target])
+    other, _, more = _open(browser, moved["url"])
+    again = other.query_selector(".gdl-explorer")
+    other.wait_for_function("r => r.dataset.shown === r.dataset.state", arg=again)
+    assert again.get_attribute("data-state") == moved["state"]
+    assert again.query_selector(f'[data-control="{control["name"]}"]').input_value() == str(target)
+    assert again.query_selector("pre.gdl-readout").text_content() == moved["readout"]
+    assert not problems and not more, problems + more
+
+
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / "build"
+    / "npm"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+
+@pytest.mark.parametrize("page_name", ["index"] + [nb.stem for nb in NOTEBOOKS])
+def test_no_serious_accessibility_violation(site, page_name):
+    """axe-core (from npm, installed by `make browser-deps`) over WCAG 2.1 A and AA; and every
+    figure's alt text says what it shows, not where its file is."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing: run `make browser-deps` (it installs {AXE})")
+    base, browser, _ = site
+    page, _, _ = _open(browser, f"{base}/{page_name}.html")
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}))
+             .violations.filter(v => ['serious', 'critical'].includes(v.impact))
+             .map(v => `${v.id}: ${v.nodes.length} (${v.nodes[0].target.join(' ')})`)"""
+    )
+    assert not violations, violations
+    alts = page.eval_on_selector_all(
+        "article img", "is => is.map(i => i.getAttribute('alt') || '')"
+    )
+    bad = [a for a in alts if not a.strip() or a.endswith((".png", ".svg"))]
+    assert not bad, f"figures without alt text that says what they show: {bad[:3]}"
+
+
+def test_readable_on_a_phone_and_in_the_dark(site):
+    """At 390 px code wraps instead of hiding its ends and the explorer's targets are at least
+    24 px; in the dark theme every figure sits on a light card."""
+    base, browser, _ = site
+    page = browser.new_page(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page.goto(f"{base}/{NOTEBOOKS[1].stem}.html", wait_until="networkidle")
+    hidden = page.eval_on_selector_all(
+        "div.highlight pre", "ps => ps.filter(p => p.scrollWidth > p.clientWidth + 1).length"
+    )
+    assert hidden == 0, f"{hidden} code blocks run off a phone's screen"
+    small = page.eval_on_selector_all(
+        ".gdl-explorer input, .gdl-explorer select",
+        "es => es.map(e => e.getBoundingClientRect()).filter(r => r.height < 24).length",
+    )
+    assert small == 0, f"{small} explorer controls are under 24 px tall"
+    backgrounds = page.eval_on_selector_all(
+        ".cell_output img, img.gdl-figure", "is => is.map(i => getComputedStyle(i).backgroundColor)"
+    )
+    assert backgrounds and set(backgrounds) == {"rgb(255, 255, 255)"}, set(backgrounds)

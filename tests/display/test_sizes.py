@@ -70,8 +70,10 @@ def test_the_notebook_formatter_gives_the_shown_size(monkeypatch):
         assert show_figures_inline()
         fig, ax = new_axes(figsize=(5, 3))
         ax.plot([0, 1])
+        ax.set(title="A line", xlabel="epoch", ylabel="loss")
         data, metadata = shell.display_formatter.format(fig)
-        assert metadata["image/png"] == {"width": 5 * INCH_PX, "height": 3 * INCH_PX}
+        assert metadata["image/png"] == {"width": 5 * INCH_PX, "height": 3 * INCH_PX,
+                                         "alt": "A line (x: epoch; y: loss)"}  # fmt: skip
         png = data["image/png"]
         assert int.from_bytes(png[16:20], "big") == 5 * INCH_PX * DENSITY
     finally:

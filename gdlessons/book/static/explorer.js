@@ -2,8 +2,16 @@
 // Each explorer's HTML output carries a manifest (script.gdl-frames): its controls, and per
 // state the picture drawn ahead of time by the chapter's own PyTorch and matplotlib code, and
 // the readout. Moving a control swaps the picture and the readout; nothing is computed here.
+//
+// Light pages: nothing is fetched until a reader moves a control; then the pictures nearest the
+// state shown come first and the rest follow in the background, a few at a time. The picture
+// and the readout always belong to one state (data-shown): while the state a reader moved to
+// is still loading, the explorer says so (data-loading) instead of pairing the new readout with
+// the old picture. Each move writes the explorer's state into the page's URL (?x1=2,0,3), and a
+// page opened with such a URL starts there.
 (function () {
   "use strict";
+  const AT_ONCE = 4; // pictures fetched at the same time in the background
 
   function control(spec, index, state, onChange) {
     const row = document.createElement("label");
@@ -18,7 +26,6 @@
     if (spec.kind === "checkbox") {
       input = document.createElement("input");
       input.type = "checkbox";
-      input.checked = state[index] === 1;
       input.addEventListener("input", () => onChange(index, input.checked ? 1 : 0));
     } else if (spec.kind === "dropdown") {
       input = document.createElement("select");
@@ -28,7 +35,6 @@
         option.textContent = label;
         input.appendChild(option);
       });
-      input.value = String(state[index]);
       input.addEventListener("input", () => onChange(index, Number(input.value)));
     } else {
       input = document.createElement("input");
@@ -36,94 +42,167 @@
       input.min = "0";
       input.max = String(spec.labels.length - 1);
       input.step = "1";
-      input.value = String(state[index]);
-      shown.textContent = spec.labels[state[index]];
       input.addEventListener("input", () => {
         shown.textContent = spec.labels[Number(input.value)];
         onChange(index, Number(input.value));
       });
     }
+    const set = (value) => {
+      if (spec.kind === "checkbox") input.checked = value === 1;
+      else input.value = String(value);
+      shown.textContent = spec.labels[value];
+    };
+    set(state[index]);
     input.dataset.control = spec.name;
     input.setAttribute("aria-label", spec.label);
     row.appendChild(input);
     if (spec.kind === "slider") row.appendChild(shown);
-    return row;
+    return { row, set };
   }
 
-  function setUp(root) {
+  function subsetNote(manifest) {
+    const drawn = Object.keys(manifest.frames).length;
+    if (!manifest.subset) {
+      return `Move the controls: all ${drawn} states were drawn ahead of time by the chapter's ` +
+        "own code; run the chapter in JupyterLab to change it.";
+    }
+    const thinned = manifest.controls
+      .filter((c) => c.all && c.labels.length < c.all)
+      .map((c) => `${c.label}: ${c.labels.length} of its ${c.all} values`);
+    return `Move the controls: ${drawn.toLocaleString("en")} of the explorer's ` +
+      `${manifest.full.toLocaleString("en")} states were drawn ahead of time` +
+      (thinned.length ? ` (${thinned.join("; ")}, always with both ends and the start value)` : "") +
+      ". Run the chapter in JupyterLab for every value.";
+  }
+
+  function setUp(root, id) {
     const data = root.querySelector("script.gdl-frames");
     const image = root.querySelector("img.gdl-figure");
     if (!data || !image) return;
     const manifest = JSON.parse(data.textContent);
-    const state = manifest.controls.map((c) => c.initial);
+    const controls = manifest.controls;
+    const state = controls.map((c) => c.initial);
+    const title = image.alt;
     const readout = root.querySelector("pre.gdl-readout");
-    const decoded = new Map(); // src -> an <img> whose picture is already decoded
-    let warm = false;
-    const warmUp = () => {
-      // Fetch and decode every picture once: a later move swaps in a decoded image element,
-      // so it neither waits for the network nor decodes again.
-      if (warm) return;
-      warm = true;
-      const decoding = [];
-      for (const frame of Object.values(manifest.frames)) {
-        if (decoded.has(frame.src)) continue;
+    if (readout) readout.setAttribute("aria-live", "polite");
+    const ready = new Map(); // src -> an <img> whose picture is decoded
+    const loading = new Map(); // src -> the promise of that <img>
+    let current = image;
+    let started = false;
+    let active = 0;
+
+    const altFor = (indices) =>
+      `${title}: ` + controls.map((c, i) => `${c.label} ${c.labels[indices[i]]}`).join(", ");
+    const startKey = state.join(",");
+    const startFrame = manifest.frames[startKey];
+    if (startFrame && image.getAttribute("src") === startFrame.src) {
+      // the page's own picture is the start state's frame: it is never fetched twice
+      loading.set(startFrame.src, image.decode().then(() => (ready.set(startFrame.src, image), image)));
+    }
+    image.alt = altFor(state);
+
+    const load = (frame) => {
+      if (!loading.has(frame.src)) {
         const img = new Image();
+        img.decoding = "async";
         img.src = frame.src;
         img.width = frame.width; // CSS pixels: a picture stored denser is shown at its size
         img.className = image.className;
-        img.alt = image.alt;
         img.setAttribute("style", image.getAttribute("style") || "");
-        decoded.set(frame.src, img);
-        decoding.push(img.decode().catch(() => {}));
+        loading.set(frame.src, img.decode().then(() => (ready.set(frame.src, img), img)));
       }
-      Promise.all(decoding).then(() => (root.dataset.warm = "done"));
+      return loading.get(frame.src);
     };
-    let current = image;
-    const show = () => {
+    const nearestMissing = () => {
+      let best = null;
+      let bestDistance = Infinity;
+      for (const [key, frame] of Object.entries(manifest.frames)) {
+        if (loading.has(frame.src)) continue;
+        const d = key.split(",").reduce((sum, v, i) => sum + Math.abs(Number(v) - state[i]), 0);
+        if (d < bestDistance) [best, bestDistance] = [frame, d];
+      }
+      return best;
+    };
+    const pump = () => {
+      // in the background, nearest to the state shown first, a few at a time
+      while (started && active < AT_ONCE) {
+        const frame = nearestMissing();
+        if (!frame) {
+          if (active === 0) root.dataset.warm = "done";
+          return;
+        }
+        active += 1;
+        load(frame).catch(() => {}).finally(() => {
+          active -= 1;
+          pump();
+        });
+      }
+    };
+
+    const show = (fromUrl) => {
       const key = state.join(",");
       const frame = manifest.frames[key];
       if (!frame) return;
-      let next = decoded.get(frame.src);
-      if (!next || !next.complete) {
-        next = image; // not loaded yet: the page's own element loads it
-        image.src = frame.src;
-        image.width = frame.width;
-      }
-      if (next !== current) {
-        current.replaceWith(next);
-        current = next;
-      }
-      if (readout) readout.textContent = frame.readout;
       root.dataset.state = key;
+      const indices = state.slice();
+      const apply = (img) => {
+        if (root.dataset.state !== key) return; // a later move has taken over
+        img.alt = altFor(indices);
+        if (img !== current) {
+          current.replaceWith(img);
+          current = img;
+        }
+        if (readout) readout.textContent = frame.readout;
+        root.dataset.shown = key;
+        delete root.dataset.loading;
+        if (!fromUrl) writeUrl(key);
+      };
+      const img = ready.get(frame.src);
+      if (img) apply(img);
+      else {
+        root.dataset.loading = "true";
+        load(frame).then(apply, () => delete root.dataset.loading);
+      }
+      started = true;
+      pump();
     };
+    const writeUrl = (key) => {
+      const url = new URL(window.location.href);
+      if (key === startKey) url.searchParams.delete(id);
+      else url.searchParams.set(id, key);
+      window.history.replaceState(window.history.state, "", url);
+    };
+
     const panel = document.createElement("div");
     panel.className = "gdl-controls";
-    manifest.controls.forEach((spec, i) => {
-      panel.appendChild(
-        control(spec, i, state, (index, value) => {
-          state[index] = value;
-          show();
-        }),
-      );
+    const setters = controls.map((spec, i) => {
+      const made = control(spec, i, state, (index, value) => {
+        state[index] = value;
+        show(false);
+      });
+      panel.appendChild(made.row);
+      return made.set;
     });
     root.insertBefore(panel, image);
-    root.addEventListener("pointerenter", warmUp);
-    root.addEventListener("focusin", warmUp);
+    root.dataset.explorer = id;
     const note = root.querySelector(".gdl-note");
-    if (note) {
-      const drawn = Object.keys(manifest.frames).length;
-      note.textContent = manifest.subset
-        ? `Move the controls: ${drawn} of the explorer's ${manifest.full} states were drawn ` +
-          "ahead of time (every other value along the longest sliders, their ends and start " +
-          "values kept). Run the chapter in JupyterLab for every value."
-        : `Move the controls: all ${drawn} states were drawn ahead of time by the chapter's ` +
-          "own code; run the chapter in JupyterLab to change it.";
-    }
-    root.dataset.state = state.join(",");
+    if (note) note.textContent = subsetNote(manifest);
+    root.dataset.state = startKey;
+    root.dataset.shown = startKey;
     root.classList.add("gdl-live");
+
+    const asked = new URL(window.location.href).searchParams.get(id);
+    if (asked && asked !== startKey && manifest.frames[asked]) {
+      asked.split(",").forEach((v, i) => {
+        state[i] = Number(v);
+        setters[i](state[i]);
+      });
+      show(true);
+    }
   }
 
-  const start = () => document.querySelectorAll(".gdl-explorer").forEach(setUp);
+  const start = () =>
+    document.querySelectorAll(".gdl-explorer").forEach((root, i) => setUp(root, `x${i + 1}`));
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
