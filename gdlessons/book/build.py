@@ -35,7 +35,7 @@ html_theme = "furo"
 html_favicon = "_static/favicon.svg"  # else browsers ask the server for a missing favicon.ico
 copyright = "2026 the gdlessons contributors (MIT License)"
 html_static_path = ["_static"]
-html_js_files = ["explorer.js"]
+html_js_files = ["explorer.js", "quiz.js"]
 html_css_files = ["explorer.css"]
 html_copy_source = False
 html_show_sourcelink = False
@@ -199,7 +199,7 @@ def build_pages(src: Path, chapters: list[str], *, jobs: int = 2) -> tuple[Path,
     """Sphinx over the executed chapters in ``src``: the site in ``src/../html``, with the
     frames beside the pages. Returns the site's folder and Sphinx's warnings."""
     (src / "_static").mkdir(exist_ok=True)
-    for name in ("explorer.js", "explorer.css", "favicon.svg"):
+    for name in ("explorer.js", "quiz.js", "explorer.css", "favicon.svg"):
         shutil.copy(STATIC / name, src / "_static" / name)
     (src / "conf.py").write_text(CONF.format(frames=FRAMES), encoding="utf-8")
     (src / "index.md").write_text(index_page(chapters), encoding="utf-8")
@@ -238,13 +238,15 @@ QUESTIONS = "questions"  # the folder of each chapter's questions as data, besid
 
 def write_questions(folder: Path, chapters: list[str]) -> list[Path]:
     """``<folder>/<chapter>.json``: the chapter's number and word questions with their answers,
-    tolerances, mistake catalogues and hints (:func:`gdlessons.exercises.as_data`), for a page
-    to check answers with no kernel. A chapter without an exercises module writes nothing."""
+    tolerances, mistake catalogues and hints (:func:`gdlessons.exercises.as_data`), for the page
+    to check answers with no kernel (``static/quiz.js``), and where the chapter opens in Colab
+    and on Binder, for its code questions. A chapter without an exercises module writes nothing."""
     import importlib
 
     from gdlessons.exercises import as_data
 
     folder.mkdir(parents=True, exist_ok=True)
+    owner_name = repository_url().removeprefix("https://github.com/").strip("/")
     written = []
     for chapter in chapters:
         name = f"gdlessons.exercises.ch{chapter}"
@@ -252,8 +254,14 @@ def write_questions(folder: Path, chapters: list[str]) -> list[Path]:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
             continue
+        notebook = f"notebooks/{chapter}.ipynb"
+        data = {
+            "colab": f"https://colab.research.google.com/github/{owner_name}/blob/main/{notebook}",
+            "binder": f"https://mybinder.org/v2/gh/{owner_name}/HEAD?urlpath=lab/tree/{notebook}",
+            "questions": as_data(module),
+        }
         path = folder / f"{chapter}.json"
-        path.write_text(json.dumps(as_data(module), ensure_ascii=False, indent=1), encoding="utf-8")
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         written.append(path)
     return written
 

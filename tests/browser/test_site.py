@@ -70,8 +70,10 @@ def test_frames_lie_beside_the_pages(built):
 def test_every_chapters_questions_lie_beside_the_pages_as_data(built):
     out, _ = built
     for nb in NOTEBOOKS:
-        rows = json.loads((out / "html" / "questions" / f"{nb.stem}.json").read_text())
+        data = json.loads((out / "html" / "questions" / f"{nb.stem}.json").read_text())
+        rows = data["questions"]
         assert rows and all(r["answer"] is not None and r["hints"] for r in rows), nb.stem
+        assert data["colab"].endswith(f"notebooks/{nb.name}") and "mybinder.org" in data["binder"]
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +299,61 @@ def test_readable_on_a_phone_and_in_the_dark(site):
         ".cell_output img, img.gdl-figure", "is => is.map(i => getComputedStyle(i).backgroundColor)"
     )
     assert backgrounds and set(backgrounds) == {"rgb(255, 255, 255)"}, set(backgrounds)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())
+def test_every_question_is_answered_on_its_page_as_the_notebook_checks_it(site, notebook):
+    """Each number and word question has a form on its page. The page's check agrees with the
+    course's: the answer (as typed) is correct, each catalogued mistake gets its own message,
+    hints come one at a time and the solution only after them; each code question links to where
+    it runs. The stored "not attempted" output is hidden."""
+    from gdlessons.exercises import questions_in
+    from gdlessons.exercises.code import CodeExercise
+
+    base, browser, _ = site
+    page, requests, problems = _open(browser, f"{base}/{notebook.stem}.html")
+    data = json.loads(
+        page.evaluate(
+            "async () => JSON.stringify(await (await fetch(`questions/${location.pathname.split('/').pop().replace('.html', '')}.json`)).json())"
+        )
+    )
+    page.wait_for_function(
+        "n => document.body.dataset.quizzes === String(n)", arg=len(data["questions"])
+    )
+    for q in data["questions"]:
+        form = page.query_selector(f'form.gdl-quiz[data-question="{q["name"]}"]')
+        assert form, f"{q['name']} has no form on its page"
+        answers = [(str(q["answer"]), "correct")] + [
+            (str(w), "incorrect") for w, _ in q["mistakes"]
+        ]
+        for typed, status in answers:
+            field = form.query_selector("input, select")
+            field.select_option(typed) if q["kind"] == "choice" else field.fill(typed)
+            form.query_selector("button:text('Check')").click()
+            shown = form.query_selector(".gdl-result").text_content()
+            assert form.get_attribute("data-status") == status, (q["name"], typed, shown)
+            if status == "incorrect":
+                message = dict((str(w), m) for w, m in q["mistakes"])[typed]
+                assert message in shown, (q["name"], typed, shown)
+        solution = form.query_selector("button:text('Solution')")
+        for k in range(len(q["hints"])):
+            assert solution.is_disabled(), f"{q['name']}: the solution before hint {k + 1}"
+            form.query_selector("button:has-text('Hint')").click()
+        assert not solution.is_disabled()
+        solution.click()
+        assert q["solution"] in form.query_selector(".gdl-solution").text_content()
+    code = [q for q in questions_in(_exercises(notebook)) if isinstance(q, CodeExercise)]
+    links = page.query_selector_all("p.gdl-code-question a")
+    assert len(links) == 2 * len(code), "each code question links to Colab and Binder"
+    stale = page.evaluate(
+        "() => [...document.querySelectorAll('.cell_output')].filter(o => !o.closest('[hidden]')"
+        " && o.textContent.includes('not attempted')).length"
+    )
+    assert stale == 0, f"{stale} outputs still say 'not attempted' on the page"
+    assert not _outside(requests, base) and not problems, problems
+
+
+def _exercises(notebook):
+    import importlib
+
+    return importlib.import_module(f"gdlessons.exercises.ch{notebook.stem}")
