@@ -20,6 +20,7 @@ Chapters expose ``EXPLORERS = {name: factory}`` in their modules so that
 from __future__ import annotations
 
 import gc
+import io
 import itertools
 from collections.abc import Callable, Hashable, Mapping
 from contextlib import contextmanager
@@ -110,15 +111,16 @@ class Explorer:
         self._redraw.check_backgrounds = on
 
     @contextmanager
-    def drawing_at(self, density: float, compress_level: int):
-        """Draw at another density and compression inside the ``with`` (the site's frames), with a
-        redraw of its own: the live explorer's remembered layouts and backgrounds are left as they
-        were, and are back in use afterwards."""
+    def drawing_at(self, density: float, compress_level: int, image_format: str = "png"):
+        """Draw at another density, compression and format inside the ``with`` (the site's
+        frames), with a redraw of its own: the live explorer's remembered layouts and backgrounds
+        are left as they were, and are back in use afterwards."""
         live = self._redraw
         self._redraw = Redraw(
             density,
             remember_layouts=live.remember_layouts,
             compress_level=compress_level,
+            image_format=image_format,
             check_backgrounds=live.check_backgrounds,
         )
         try:
@@ -205,10 +207,16 @@ class Explorer:
         self._box.add_class("gdl-explorer")
         return self._box
 
-    def shown_width(self, png: bytes) -> int:
-        """The CSS width a picture is shown at: its pixel width (from the PNG header) over the
-        density it was drawn at, so it is never scaled and its text keeps its size."""
-        return round(int.from_bytes(png[16:20], "big") / self._redraw.density)
+    def shown_width(self, picture: bytes) -> int:
+        """The CSS width a picture is shown at: its pixel width over the density it was drawn
+        at, so it is never scaled and its text keeps its size."""
+        if picture[:8] == b"\x89PNG\r\n\x1a\n":  # the width is in the header: no decoding
+            pixels = int.from_bytes(picture[16:20], "big")
+        else:
+            from PIL import Image
+
+            pixels = Image.open(io.BytesIO(picture)).size[0]
+        return round(pixels / self._redraw.density)
 
     def _readout_html(self, state) -> str:
         import html

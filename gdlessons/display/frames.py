@@ -3,7 +3,7 @@
 Every explorer is a pure function from slider values to a figure, so its states can be drawn
 once and shown later by a page that swaps images as a slider moves (the course's static site,
 ``make book``). :func:`export_frames` draws each state with the explorer's own drawing code and
-writes one PNG per distinct picture plus a manifest: each control's kind, label and value labels,
+writes one picture (lossless WebP) per distinct state picture plus a manifest: each control's kind, label and value labels,
 and per state the picture's file and the readout text.
 
 Which states: every value each control allows, when the whole grid holds at most ``max_frames``
@@ -31,6 +31,9 @@ MAX_FRAMES = 200
 #: notebook's own picture is at DENSITY).
 FRAME_DENSITY = 1.25
 FRAME_COMPRESSION = 6
+#: Lossless WebP: the same pixels as PNG in about 0.4 of the bytes (chapter 01's frames, 84 → 32
+#: KB each), encoded faster than PNG at level 6; every current browser shows it.
+FRAME_FORMAT = "webp"
 
 
 def control_kind(control) -> str:
@@ -170,7 +173,7 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     start = time.perf_counter()
-    with explorer.drawing_at(FRAME_DENSITY, FRAME_COMPRESSION):
+    with explorer.drawing_at(FRAME_DENSITY, FRAME_COMPRESSION, FRAME_FORMAT):
         _draw_frames(explorer, controls, folder, url, frames)
     shown = [{k: v for k, v in c.items() if k != "values"} for c in controls]
     seconds = round(time.perf_counter() - start, 2)
@@ -186,14 +189,14 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
 def _draw_frames(explorer, controls: list[dict], folder: Path, url: str, frames: dict) -> None:
     for index in itertools.product(*(range(len(c["values"])) for c in controls)):
         state = {c["name"]: c["values"][i] for c, i in zip(controls, index)}
-        png = explorer.png(**state)
-        name = hashlib.sha1(png).hexdigest()[:16] + ".png"
+        picture = explorer.png(**state)  # in FRAME_FORMAT inside drawing_at
+        name = hashlib.sha1(picture).hexdigest()[:16] + "." + FRAME_FORMAT
         path = folder / name
         if not path.exists():
-            path.write_bytes(png)
+            path.write_bytes(picture)
         key = ",".join(map(str, index))
         frames[key] = {
             "src": f"{url}/{name}",
-            "width": explorer.shown_width(png),
+            "width": explorer.shown_width(picture),
             "readout": explorer.readout(**state),
         }

@@ -70,12 +70,15 @@ class Redraw:
         *,
         remember_layouts: bool = True,
         compress_level: int = FAST,
+        image_format: str = "png",
         check_backgrounds: bool = False,
     ):
         from gdlessons._validate import check_float, check_int
 
         density = check_float("density", density, low=0.0, low_open=True)
         compress_level = check_int("compress_level", compress_level, low=0, high=9)
+        if image_format not in FORMATS:
+            raise ValueError(f"image_format must be one of {sorted(FORMATS)}, got {image_format!r}")
         for name, value in (
             ("remember_layouts", remember_layouts),
             ("check_backgrounds", check_backgrounds),
@@ -84,6 +87,7 @@ class Redraw:
                 raise TypeError(f"{name} must be True or False, got {value!r}")
         self.density = density
         self.compress_level = compress_level  # the site's frames, drawn once, are packed tighter
+        self.image_format = image_format
         self.remember_layouts = remember_layouts
         self.check_backgrounds = check_backgrounds
         self._canvas: FigureCanvasAgg | None = None
@@ -100,7 +104,7 @@ class Redraw:
             self._scene = _Scene(fig, INCH_PX * self.density)
         if self._scene is not None and self._scene.fig is fig:
             canvas = self._scene.draw(background, moving, check=self.check_backgrounds)
-            return _encode(canvas, self.compress_level)
+            return _encode(canvas, self.compress_level, self.image_format)
         return self._whole(fig)
 
     def _whole(self, fig: Figure) -> bytes:
@@ -124,7 +128,7 @@ class Redraw:
                 canvas.draw()  # drawn, not yet encoded: only a picture that is kept is
                 needs = _needs(fig, canvas.get_renderer())
                 if layouts[0].holds(needs):
-                    return _encode(canvas, self.compress_level)
+                    return _encode(canvas, self.compress_level, self.image_format)
                 # Labels grew: widen the margins they outgrew, or take another remembered
                 # layout with the room, or else lay the figure out afresh.
                 wider = layouts[0].widened(needs, fig, canvas.get_renderer())
@@ -133,7 +137,7 @@ class Redraw:
                     canvas.draw()
                     if wider.holds(_needs(fig, canvas.get_renderer())):
                         layouts[0] = wider
-                        return _encode(canvas, self.compress_level)
+                        return _encode(canvas, self.compress_level, self.image_format)
                     layouts[0].apply(fig)
                 for i, layout in enumerate(layouts[1:], start=1):
                     if layout.holds(needs):
@@ -141,7 +145,7 @@ class Redraw:
                         canvas.draw()
                         if layout.holds(_needs(fig, canvas.get_renderer())):
                             layouts.insert(0, layouts.pop(i))
-                            return _encode(canvas, self.compress_level)
+                            return _encode(canvas, self.compress_level, self.image_format)
                         break
                 # None has room: run the layout engine on this figure, already drawn once
                 # (its ticks made, its text measured), then draw it with the new layout.
@@ -152,7 +156,7 @@ class Redraw:
             if key is not None:
                 layouts.insert(0, _Layout.capture(fig, canvas.get_renderer()))
                 del layouts[_LAYOUTS_KEPT:]
-            return _encode(canvas, self.compress_level)
+            return _encode(canvas, self.compress_level, self.image_format)
         finally:
             FigureCanvasBase(fig)  # detach: the shared canvas moves on to the next figure
             canvas.figure = None  # and holds on to none
@@ -239,13 +243,21 @@ class _Scene:
             )
 
 
-def _encode(canvas: FigureCanvasAgg, compress_level: int) -> bytes:
-    """The canvas' pixels as PNG bytes at the figure's dpi. RGB: the figures are opaque, and
-    without the alpha channel the file is about a tenth smaller and quicker to encode."""
+FORMATS = {"png", "webp"}
+"""How a picture is stored: PNG (the notebook's, shown everywhere) or lossless WebP (the site's
+frames: the same pixels in about 0.4 of the bytes, and quicker to encode than PNG level 6)."""
+
+
+def _encode(canvas: FigureCanvasAgg, compress_level: int, image_format: str = "png") -> bytes:
+    """The canvas' pixels as PNG (or lossless WebP) bytes at the figure's dpi. RGB: the figures
+    are opaque, and without the alpha channel the file is about a tenth smaller and quicker to
+    encode."""
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").convert("RGB").save(
-        buffer, format="png", compress_level=compress_level
-    )
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").convert("RGB")
+    if image_format == "webp":  # method 2, quality 0: measured the best bytes for the time
+        image.save(buffer, format="webp", lossless=True, method=2, quality=0)
+    else:
+        image.save(buffer, format="png", compress_level=compress_level)
     return buffer.getvalue()
 
 

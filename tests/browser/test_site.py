@@ -299,6 +299,19 @@ def test_readable_on_a_phone_and_in_the_dark(site):
         ".cell_output img, img.gdl-figure", "is => is.map(i => getComputedStyle(i).backgroundColor)"
     )
     assert backgrounds and set(backgrounds) == {"rgb(255, 255, 255)"}, set(backgrounds)
+    page.wait_for_timeout(300)
+    scaled = page.eval_on_selector_all(
+        ".cell_output img, img.gdl-figure",
+        "is => is.filter(i => i.complete && i.getBoundingClientRect().width < 0.99 * i.width).length",
+    )
+    assert scaled == 0, f"{scaled} figures shrunk on a phone: their text would fall under 9 px"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, "the page is wider"
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}))
+             .violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)"""
+    )
+    assert not violations, violations
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=notebook_ids())

@@ -87,7 +87,7 @@ def test_export_writes_each_distinct_picture_once_with_its_readout(tmp_path):
     assert first["width"] == ex.shown_width(notebook_picture) and ex.density == DENSITY
     assert manifest["frames"]["2,0,0"]["src"] != first["src"]  # k = 4 is another picture
     assert manifest["frames"]["5,1,1"]["readout"] == "k = 7, b"
-    files = list((tmp_path / "ex").glob("*.png"))
+    files = list((tmp_path / "ex").glob("*.webp"))
     assert len(files) == len({f["src"] for f in manifest["frames"].values()}) <= 32
 
 

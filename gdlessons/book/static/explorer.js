@@ -183,7 +183,11 @@
       panel.appendChild(made.row);
       return made.set;
     });
-    root.insertBefore(panel, image);
+    const picture = document.createElement("div"); // on a phone it scrolls sideways
+    picture.className = "gdl-picture";
+    image.replaceWith(picture);
+    picture.appendChild(image);
+    root.insertBefore(panel, picture);
     root.dataset.explorer = id;
     const note = root.querySelector(".gdl-note");
     if (note) note.textContent = subsetNote(manifest);
@@ -201,8 +205,27 @@
     }
   }
 
-  const start = () =>
+  // A figure wider than a phone scrolls inside its box: such a box is reachable from the
+  // keyboard (and named), the others stay out of the tab order.
+  const scrollers = () =>
+    document.querySelectorAll(".cell_output, .gdl-picture").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "figure (scrolls sideways)");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+
+  const start = () => {
     document.querySelectorAll(".gdl-explorer").forEach((root, i) => setUp(root, `x${i + 1}`));
+    scrollers();
+    window.addEventListener("load", scrollers);
+    window.addEventListener("resize", scrollers);
+  };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
