@@ -158,13 +158,18 @@
         if (!fromUrl) writeUrl(key);
       };
       const img = ready.get(frame.src);
-      if (img) apply(img);
-      else {
+      const background = () => {
+        started = true;
+        pump();
+      };
+      if (img) {
+        apply(img);
+        background();
+      } else {
+        // this state's picture first, alone on the link; the neighbours after it
         root.dataset.loading = "true";
-        load(frame).then(apply, () => delete root.dataset.loading);
+        load(frame).then(apply, () => delete root.dataset.loading).finally(background);
       }
-      started = true;
-      pump();
     };
     const writeUrl = (key) => {
       const url = new URL(window.location.href);
