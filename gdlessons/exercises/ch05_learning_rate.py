@@ -1,14 +1,22 @@
-"""Chapter 05 exercises: the learning rate on quadratics (the bound 2/a, the one-step rate,
-regimes, 2/λ_max) and the range test.
+"""Chapter 05 exercises: gradient descent on quadratics written by hand inside the story, then
+the learning rate on quadratics (the bound 2/a, the one-step rate, regimes, 2/λ_max) and the
+range test.
 
-q1–q4 take a number or a word (q1–q3 on a curvature other than the chapter's, so that their
-answers are worked out, not read off the output above them); q5 and q6 take a function the
-student writes, checked by :class:`~gdlessons.exercises.code.CodeExercise`: q5 finds the stability
-bound by running gradient descent (a saddle among its cases tells running it from the formula),
-q6 gives the range test's rate at every iteration, within float32 rounding.
+The story's your-turn cells (checked by :class:`~gdlessons.exercises.code.CodeExercise` against
+the computation the chapter ran before): t1 the run x ← x − η·λ·x on f = ½·Σ λᵢ·xᵢ², up to
+float32 rounding; t2 the bound 2/λ_max from the Hessian's largest eigenvalue, to a relative 1e-5;
+t3 the snapshot of everything a training update changes (parameters, buffers, gradients,
+momentum buffers), with which the story checks that the range test leaves the model untouched.
 
->>> q1.check(1 / 3).correct, q2.check(...).status, q6.check(...).status
-(True, 'not attempted', 'not attempted')
+At the end, q1–q4 take a number or a word (q1–q3 on a curvature other than the chapter's, so
+that their answers are worked out, not read off the output above them); q5 and q6 take a
+function: q5 finds the stability bound by running gradient descent (a saddle among its cases
+tells running it from the formula), q6 gives the range test's rate at every iteration, within
+float32 rounding; q7 asks what the explorer's 2-D panel shows (up to which condition number one
+rate can make the run fast monotone), worked out from the two factors.
+
+>>> q1.check(1 / 3).correct, q2.check(...).status, q6.check(...).status, t1.check(...).status
+(True, 'not attempted', 'not attempted', 'not attempted')
 """
 
 from __future__ import annotations
@@ -16,15 +24,507 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from torch import nn
 
 from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close
-from gdlessons.exercises.code import CodeExercise, Mistake, close_tensors
-from gdlessons.landscapes import REGIMES
+from gdlessons.exercises.code import CodeExercise, Mistake, close_tensors, first_difference
+from gdlessons.landscapes import REGIMES, SLOW_ABOVE, iterates
+from gdlessons.models import tutorial_mlp
 
 A = 6.0  # q1–q3's curvature: not the chapter's a, so the answers are worked out, not read off
 A_CHAPTER = 4.0  # the chapter's default a, whose bound and one-step rate are printed above
 ETA3 = 0.25  # q3's rate: past 1/A, below 2/A
 LAMBDAS4 = (0.5, 10.0)  # q4's curvatures
+
+# --- t1: gradient descent on the quadratic, run by hand --------------------------------------
+
+
+def _descend(curvatures, x0, lr, iterations):
+    """The run the chapter drew before its your-turn cell: ``landscapes.iterates``."""
+    return iterates(curvatures, x0, lr, iterations)
+
+
+def _path_without_start(curvatures, x0, lr, iterations):
+    lam, x = np.asarray(curvatures, dtype=float), np.asarray(x0, dtype=float)
+    path = []
+    for _ in range(iterations):
+        x = x - lr * lam * x
+        path.append(x)
+    return np.array(path)
+
+
+def _path_aliased(curvatures, x0, lr, iterations):
+    lam, x = np.asarray(curvatures, dtype=float), np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(iterations):
+        x -= lr * lam * x  # the mistake: changes the one array every row of path is
+        path.append(x)
+    return np.array(path)
+
+
+def _path_uphill(curvatures, x0, lr, iterations):
+    lam, x = np.asarray(curvatures, dtype=float), np.asarray(x0, dtype=float)
+    path = [x]
+    for _ in range(iterations):
+        x = x + lr * lam * x
+        path.append(x)
+    return np.array(path)
+
+
+def _path_without_curvature(curvatures, x0, lr, iterations):
+    x = np.asarray(x0, dtype=float)
+    path = [x]
+    for _ in range(iterations):
+        x = x - lr * x
+        path.append(x)
+    return np.array(path)
+
+
+def _path_double_gradient(curvatures, x0, lr, iterations):
+    lam, x = np.asarray(curvatures, dtype=float), np.asarray(x0, dtype=float)
+    path = [x]
+    for _ in range(iterations):
+        x = x - lr * 2 * lam * x
+        path.append(x)
+    return np.array(path)
+
+
+def _descend_cases():
+    """2-D (an oscillating and a crawling axis), 1-D divergent, 3-D: no curvature is 1, so a
+    step that forgets λ shows."""
+    return [
+        dict(curvatures=[0.5, 3.0], x0=[1.2, -0.8], lr=0.45, iterations=12),
+        dict(curvatures=[2.5], x0=[1.0], lr=0.9, iterations=8),
+        dict(curvatures=[0.2, 1.5, 6.0], x0=[1.0, 2.0, -1.0], lr=0.1, iterations=20),
+    ]
+
+
+PATH_ROUNDING = 1e-5  # of the path's largest |coordinate|: float32 (torch's default) passes
+
+
+def _as_array(got) -> np.ndarray | str:
+    """The student's path as a float64 array, or a message saying why it is not one."""
+    if isinstance(got, torch.Tensor):
+        return got.detach().cpu().double().numpy()
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return (
+            f"return the path as an array of shape (iterations + 1, d), not a {type(got).__name__}"
+        )
+
+
+def _compare_path(got, want, case):
+    path = _as_array(got)
+    if isinstance(path, str):
+        return path
+    if path.shape != want.shape:
+        return (
+            f"your path has shape {path.shape}, expected {want.shape}: one row per point (x0 "
+            "first, then one per update), one column per coordinate"
+        )
+    atol = PATH_ROUNDING * float(np.abs(want).max())
+    return first_difference(
+        list(path), list(want), bitwise=False, atol=atol, rtol=PATH_ROUNDING,
+        name="the point", index="at iteration {}", start=0,
+    )  # fmt: skip
+
+
+t1 = CodeExercise(
+    "t1",
+    "Write `descend(curvatures, x0, lr, iterations)`: gradient descent on f(x) = ½·Σ λᵢ·xᵢ² "
+    "from x0, returning every point it visits, x0 first, as an array of shape "
+    "(iterations + 1, d). One update is x ← x − η·λ·x, coordinate by coordinate (the gradient "
+    "of f is λ·x). It is compared with the chapter's runs on a 2-D, a 1-D (divergent) and a 3-D "
+    "quadratic, up to float32 rounding (a relative 1e-5 of the path's largest coordinate).",
+    reference=_descend,
+    cases=_descend_cases,
+    compare=_compare_path,
+    mistakes=(
+        Mistake(
+            _path_without_start,
+            "Your path starts after the first update: row 0 must be x0 itself, then one row per "
+            "update, iterations + 1 rows in all.",
+            hint="Put x0 into the path before the loop, as the cell's `path = [x]` does.",
+        ),
+        Mistake(
+            _path_aliased,
+            "Every row of your path is the last point: `x -= ...` changes the array in place, "
+            "and every row you appended is that same array.",
+            hint="Make a new array at each update, `x = x - ...`, or append `x.copy()`.",
+        ),
+        Mistake(
+            _path_uphill,
+            "Your path climbs away from the minimum: the gradient λ·x points uphill, so the "
+            "update subtracts it.",
+            hint="x ← x − η·λ·x, with a minus.",
+        ),
+        Mistake(
+            _path_without_curvature,
+            "Your update ignores the curvatures: the gradient of ½·λᵢ·xᵢ² is λᵢ·xᵢ, so each "
+            "coordinate moves by η·λᵢ·xᵢ, not η·xᵢ.",
+            hint="Multiply by the array of curvatures `lam` too.",
+        ),
+        Mistake(
+            _path_double_gradient,
+            "Your steps are twice too long: the gradient of ½·λ·x² is λ·x (the ½ cancels the 2 "
+            "of x²), not 2·λ·x.",
+            hint="The step is η·λ·x, without a 2.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Repeat `iterations` times: compute the gradient at the current point, step against it "
+        "by η times it, and record the new point.",
+        "With `lam` and `x` as NumPy arrays the update is one line for every coordinate at once: "
+        "the gradient is `lam * x`; assign a new `x` (not `x -= ...`) and append it to `path`.",
+    ],
+    solution="""import numpy as np
+
+
+def descend(curvatures, x0, lr, iterations):
+    lam = np.asarray(curvatures, dtype=float)
+    x = np.asarray(x0, dtype=float)
+    path = [x]
+    for _ in range(iterations):
+        x = x - lr * lam * x  # the gradient of ½·Σ λᵢ·xᵢ² is λ·x, coordinate by coordinate
+        path.append(x)  # a new array at every update: nothing appended changes later
+    return np.array(path)
+""",
+)
+
+
+# --- t2: the bound from the Hessian's largest eigenvalue -------------------------------------
+
+
+def _stable_lr_at(loss, x):
+    hessian = torch.autograd.functional.hessian(loss, x)
+    return 2 / torch.linalg.eigvalsh(hessian).max()
+
+
+def _bound_from_diagonal(loss, x):
+    return 2 / torch.autograd.functional.hessian(loss, x).diagonal().max()
+
+
+def _bound_from_smallest(loss, x):
+    return 2 / torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, x))[0]
+
+
+def _one_step_rate(loss, x):
+    return 1 / torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, x)).max()
+
+
+def _bound_from_frobenius(loss, x):
+    return 2 / torch.linalg.norm(torch.autograd.functional.hessian(loss, x))
+
+
+def _bound_at_zero(loss, x):
+    hessian = torch.autograd.functional.hessian(loss, torch.zeros_like(x))
+    return 2 / torch.linalg.eigvalsh(hessian).max()
+
+
+def _rotation(angle: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
+
+
+def _hessian_cases():
+    """A tilted bowl (its axes are not the coordinates), linear regression's MSE in its three
+    weights (Hessian 2/N·XᵀX) and a quartic bowl, whose curvature grows away from 0."""
+    gen = torch.Generator().manual_seed(51)
+    turn = _rotation(0.5)
+    tilted = turn @ torch.diag(torch.tensor([0.8, 5.0], dtype=torch.float64)) @ turn.T
+    shift = torch.tensor([0.3, -0.7], dtype=torch.float64)
+
+    def tilted_bowl(x):
+        return 0.5 * x @ tilted @ x + shift @ x
+
+    X = torch.randn(20, 3, generator=gen, dtype=torch.float64) @ torch.tensor(
+        [[1.0, 0.6, 0.0], [0.0, 1.0, 0.4], [0.0, 0.0, 0.5]], dtype=torch.float64
+    )
+    y = torch.randn(20, generator=gen, dtype=torch.float64)
+
+    def linear_regression_mse(w):
+        return ((X @ w - y) ** 2).mean()
+
+    bowl = (
+        _rotation(1.1)
+        @ torch.diag(torch.tensor([0.5, 2.0], dtype=torch.float64))
+        @ _rotation(1.1).T
+    )
+
+    def quartic_bowl(x):
+        return (x**4).sum() / 4 + 0.5 * x @ bowl @ x
+
+    return [
+        dict(loss=tilted_bowl, x=torch.tensor([0.3, -1.0], dtype=torch.float64)),
+        dict(loss=linear_regression_mse, x=torch.randn(3, generator=gen, dtype=torch.float64)),
+        dict(loss=quartic_bowl, x=torch.tensor([1.5, -0.5], dtype=torch.float64)),
+    ]
+
+
+HESSIAN_RTOL = 1e-5  # float32 eigenvalues pass
+
+
+def _compare_bound_at(got, want, case):
+    value = as_number(got)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"return the bound as a number (a float or a one-element tensor), not {got!r}"
+    if math.isclose(value, float(want), rel_tol=HESSIAN_RTOL):
+        return None
+    where = ", ".join(f"{v:.3g}" for v in case["x"].tolist())
+    return (
+        f"on `{case['loss'].__name__}` at x = ({where}) your bound is {value:.4g}, expected "
+        f"{float(want):.4g}"
+    )
+
+
+t2 = CodeExercise(
+    "t2",
+    "Write `stable_lr_at(loss, x)`: the largest learning rate at which gradient descent "
+    "converges near the point x (a 1-D tensor), 2/λ_max, where λ_max is the largest eigenvalue "
+    "of the Hessian of `loss` at x. Use `torch.autograd.functional.hessian(loss, x)` for the "
+    "Hessian and `torch.linalg.eigvalsh` for its eigenvalues. It is checked on a tilted bowl, "
+    "linear regression's mean squared error and a quartic bowl (whose curvature changes from "
+    "point to point), to a relative 1e-5.",
+    reference=_stable_lr_at,
+    cases=_hessian_cases,
+    compare=_compare_bound_at,
+    mistakes=(
+        Mistake(
+            _bound_from_diagonal,
+            "You read the curvatures off the Hessian's diagonal. They are its eigenvalues only "
+            "when the quadratic's axes are the coordinates (a diagonal Hessian, as in the "
+            "chapter's bowl); on a tilted bowl the steepest direction is steeper than any "
+            "diagonal entry says.",
+            hint="Take the eigenvalues: `torch.linalg.eigvalsh(hessian)`.",
+        ),
+        Mistake(
+            _bound_from_smallest,
+            "Your bound is the flattest direction's, 2/λ_min: `torch.linalg.eigvalsh` lists the "
+            "eigenvalues in ascending order, so `[0]` is the smallest. At that rate the steepest "
+            "direction diverges.",
+            hint="Take the largest eigenvalue: `.max()`, or the last one, `[-1]`.",
+        ),
+        Mistake(
+            _one_step_rate,
+            "That is 1/λ_max, the rate at which the steepest direction lands in one step. Larger "
+            "rates still converge, oscillating, until its factor 1 − η·λ_max reaches −1.",
+            hint="The bound is where 1 − η·λ_max = −1.",
+        ),
+        Mistake(
+            _bound_from_frobenius,
+            "`torch.linalg.norm` of a matrix is its Frobenius norm, √(Σ λᵢ²) for a symmetric "
+            "matrix: larger than λ_max whenever another curvature is not zero, so your bound is "
+            "too cautious.",
+            hint="Take the largest eigenvalue itself (or the spectral norm, `ord=2`).",
+        ),
+        Mistake(
+            _bound_at_zero,
+            "Your bound is right on the two quadratics but not on the quartic bowl: you took the "
+            "Hessian at 0, and a loss that is not quadratic curves differently at every point. "
+            "The bound holds near x, from the Hessian at x.",
+            hint="Pass x itself to `hessian(loss, x)`.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Two lines: the Hessian of `loss` at x (a d × d matrix of second derivatives), then 2 "
+        "divided by its largest eigenvalue.",
+        "`torch.autograd.functional.hessian(loss, x)` gives the matrix; `torch.linalg.eigvalsh` "
+        "its eigenvalues, smallest first.",
+    ],
+    solution="""import torch
+
+
+def stable_lr_at(loss, x):
+    hessian = torch.autograd.functional.hessian(loss, x)  # second derivatives of loss at x
+    return 2 / torch.linalg.eigvalsh(hessian).max()  # the steepest direction sets the bound
+""",
+)
+
+
+# --- t3: a snapshot of everything training changes -------------------------------------------
+
+
+def _snapshot(model, optimizer):
+    """The chapter's snapshot: parameters, buffers, gradients and the momentum buffers, cloned."""
+    tensors = [*model.state_dict().values(), *(p.grad for p in model.parameters())]
+    return [t.clone() for t in tensors + [s["momentum_buffer"] for s in optimizer.state.values()]]
+
+
+def _snapshot_not_cloned(model, optimizer):
+    tensors = [*model.state_dict().values(), *(p.grad for p in model.parameters())]
+    return tensors + [s["momentum_buffer"] for s in optimizer.state.values()]
+
+
+def _snapshot_without_buffers(model, optimizer):
+    tensors = [*model.parameters(), *(p.grad for p in model.parameters())]
+    tensors += [s["momentum_buffer"] for s in optimizer.state.values()]
+    return [t.detach().clone() for t in tensors]
+
+
+def _snapshot_without_gradients(model, optimizer):
+    tensors = list(model.state_dict().values())
+    return [t.clone() for t in tensors + [s["momentum_buffer"] for s in optimizer.state.values()]]
+
+
+def _snapshot_without_momentum(model, optimizer):
+    tensors = [*model.state_dict().values(), *(p.grad for p in model.parameters())]
+    return [t.clone() for t in tensors]
+
+
+def _snapshot_case(model: nn.Module, momentum: float, seed: int) -> dict:
+    """A model whose gradients, momentum buffers (and batch-norm statistics) all hold values,
+    after two updates: the buffers then differ from the gradients, so each is told apart."""
+    gen = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(16, 1, generator=gen), torch.randn(16, 1, generator=gen)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=momentum)
+    for rows in (slice(0, 8), slice(8, 16)):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(X[rows]), y[rows]).backward()
+        optimizer.step()
+    torch.nn.functional.mse_loss(model(X), y).backward()  # fresh gradients, not yet used
+    return dict(model=model, optimizer=optimizer)
+
+
+def _snapshot_cases():
+    with torch.random.fork_rng():  # the global generator is left as it was
+        torch.manual_seed(52)
+        normed = nn.Sequential(nn.Linear(1, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 1))
+    return [_snapshot_case(normed, 0.9, 53), _snapshot_case(tutorial_mlp(seed=4), 0.5, 54)]
+
+
+def _owners(model: nn.Module, optimizer) -> dict[int, str]:
+    """Which of the model's and optimizer's tensors lives at each storage address."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    owners = {t.data_ptr(): f"`{k}`" for k, t in model.state_dict().items()}
+    owners.update({p.grad.data_ptr(): f"`{n}.grad`" for n, p in model.named_parameters()
+                   if p.grad is not None})  # fmt: skip
+    for p, state in optimizer.state.items():
+        if isinstance(state.get("momentum_buffer"), torch.Tensor):
+            owners[state["momentum_buffer"].data_ptr()] = f"the momentum buffer of `{names[id(p)]}`"
+    return owners
+
+
+def _train_on(returned, args):
+    """What the snapshot holds after one more forward (batch norm updates its statistics),
+    backward (adding into each .grad in place) and step (parameters and momentum buffers, in
+    place): a snapshot that holds the model's own tensors instead of copies moves with them.
+    Those are named too (``shared``), found by their storage before the step."""
+    model, optimizer = args["model"], args["optimizer"]
+    if not isinstance(returned, (list, tuple)):
+        return {"copies": returned, "shared": []}
+    owners = _owners(model, optimizer)
+    shared = [owners[t.data_ptr()] for t in returned
+              if isinstance(t, torch.Tensor) and t.data_ptr() in owners]  # fmt: skip
+    gen = torch.Generator().manual_seed(55)
+    X, y = torch.randn(8, 1, generator=gen), torch.randn(8, 1, generator=gen)
+    torch.nn.functional.mse_loss(model(X), y).backward()
+    optimizer.step()
+    copies = [t.detach().clone() if isinstance(t, torch.Tensor) else t for t in returned]
+    return {"copies": copies, "shared": list(dict.fromkeys(shared))}
+
+
+def _labels(model: nn.Module, optimizer) -> list[str]:
+    """What each tensor of the reference's snapshot is, in its order, in the chapter's words."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    params = set(names.values())
+    labels = [
+        f"the parameter `{k}`" if k in params
+        else f"the buffer `{k}` (buffers are in model.state_dict(), not in model.parameters())"
+        for k in model.state_dict()
+    ]  # fmt: skip
+    labels += [f"`{n}.grad` (gradients are not in model.state_dict())" for n in names.values()]
+    labels += [
+        f"the momentum buffer of `{names[id(p)]}` (it lives in optimizer.state)"
+        for p in optimizer.state
+    ]
+    return labels
+
+
+def _compare_snapshot(got, want, case):
+    copies = got["copies"]
+    if not isinstance(copies, (list, tuple)) or not all(
+        isinstance(t, torch.Tensor) for t in copies
+    ):
+        return f"return a list of tensors (the copies), not a {type(copies).__name__}"
+    if got["shared"] != want["shared"]:
+        if not got["shared"]:
+            return "your snapshot copies tensors that should not have been copied"
+        return (
+            f"your snapshot holds {got['shared'][0]} itself, not a copy: training changes it in "
+            "place, and your 'before' with it (`.clone()` each tensor)"
+        )
+    unused = list(copies)
+    for label, tensor in zip(_labels(case["model"], case["optimizer"]), want["copies"]):
+        at = next(
+            (i for i, t in enumerate(unused) if t.shape == tensor.shape and torch.equal(t, tensor)),
+            None,
+        )
+        if at is None:
+            return (
+                f"your snapshot holds no copy of {label} as it was when you took the snapshot "
+                "(a tensor put in without `.clone()` moves on when training does)"
+            )
+        del unused[at]  # each copy stands for one tensor only
+    return None
+
+
+t3 = CodeExercise(
+    "t3",
+    "Write `snapshot(model, optimizer)`: a list of copies of every tensor a training update "
+    "changes: the model's parameters and buffers (`model.state_dict()`), every parameter's "
+    "`.grad`, and the optimizer's momentum buffers (`optimizer.state[p]['momentum_buffer']`), "
+    "each cloned, so that comparing two snapshots with `torch.equal` tells whether anything "
+    "moved. The check takes your snapshot, trains one more step, and looks in your list for an "
+    "exact copy of each tensor as it was; the order does not matter.",
+    reference=_snapshot,
+    cases=_snapshot_cases,
+    outcome=_train_on,
+    compare=_compare_snapshot,
+    mistakes=(
+        Mistake(
+            _snapshot_not_cloned,
+            "Your snapshot holds the model's and the optimizer's own tensors, not copies: when "
+            "training changes them in place, your 'before' changes too, and every comparison "
+            "would say nothing moved.",
+            hint="Clone each tensor: `t.clone()`.",
+        ),
+        Mistake(
+            _snapshot_without_buffers,
+            "Your snapshot leaves out the buffers, such as batch norm's running mean and "
+            "variance: training changes them too, and they are in `model.state_dict()`, not in "
+            "`model.parameters()`.",
+            hint="Start from `model.state_dict().values()`: parameters and buffers.",
+        ),
+        Mistake(
+            _snapshot_without_gradients,
+            "Your snapshot leaves out the gradients: `model.state_dict()` holds parameters and "
+            "buffers but no `.grad`, and the range test promises to leave those as they were too.",
+            hint="Add `p.grad` for every `p` in `model.parameters()`.",
+        ),
+        Mistake(
+            _snapshot_without_momentum,
+            "Your snapshot leaves out the optimizer's momentum buffers: they are not part of the "
+            "model but of the optimizer, in `optimizer.state`, one dict per parameter.",
+            hint="Add `s['momentum_buffer']` for every `s` in `optimizer.state.values()`.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Three places hold what training changes: the model's state dict (parameters and "
+        "buffers), each parameter's `.grad`, and the optimizer's per-parameter state. Collect "
+        "them into one list, then copy every one.",
+        "`model.state_dict().values()`, `p.grad for p in model.parameters()`, "
+        "`s['momentum_buffer'] for s in optimizer.state.values()`; then `.clone()` each.",
+    ],
+    solution="""def snapshot(model, optimizer):
+    tensors = list(model.state_dict().values())  # parameters and buffers
+    tensors += [p.grad for p in model.parameters()]  # gradients: not in the state dict
+    tensors += [s["momentum_buffer"] for s in optimizer.state.values()]  # the optimizer's
+    return [t.clone() for t in tensors]  # copies: the originals move when training does
+""",
+)
+
 
 q1 = Exercise(
     "q1",
@@ -371,4 +871,49 @@ q6 = CodeExercise(
     solution="""def sweep_rates(start_lr, end_lr, iterations):
     return [start_lr * (end_lr / start_lr) ** (i / (iterations - 1)) for i in range(iterations)]
 """,
+)
+
+
+# --- q7: the explorer's question, worked out -------------------------------------------------
+
+# 9: the flat axis keeps at most 0.8 at a rate where the steep one still shrinks as fast
+KAPPA7 = (1 + SLOW_ABOVE) / (1 - SLOW_ABOVE)
+
+q7 = Exercise(
+    "q7",
+    "In the explorer of the first section, the 2-D panel runs gradient descent on a quadratic "
+    "with curvatures λ_max = a and λ_min = a/κ, and its title names the run by its slowest axis "
+    "(the one with the largest |1 − η·λ|). Up to which condition number κ can some learning "
+    "rate make that title say 'fast monotone' (the slowest axis shrinks without overshooting, "
+    f"keeping at most {SLOW_ABOVE:g} of its error per iteration)? The sliders show roughly where "
+    "it stops; work the exact value out from the two factors 1 − η·λ.",
+    expect_close(
+        KAPPA7,
+        rtol=0.01,
+        mistakes={
+            1 / (1 - SLOW_ABOVE): "You kept the steep axis from overshooting too (η ≤ 1/λ_max). "
+            "The title names the run by its slowest axis: the steep one may zig-zag, as long as "
+            f"it shrinks at least as fast, |1 − η·λ_max| ≤ {SLOW_ABOVE:g}.",
+            2 / (1 - SLOW_ABOVE): "You let the steep axis go up to its bound 2/λ_max, where its "
+            f"factor reaches −1: long before that its size passes {SLOW_ABOVE:g}, and the steep "
+            "axis, zig-zagging, becomes the slowest one.",
+            2.0: "That is the κ at which the flat axis's one-step rate 1/λ_min reaches the steep "
+            f"axis's bound. 'Fast monotone' asks less of the flat axis: to keep at most "
+            f"{SLOW_ABOVE:g} of its error, not to land in one step.",
+        },
+    ),
+    hint=[
+        f"The title says 'fast monotone' when both factors have size at most {SLOW_ABOVE:g} and "
+        "the slowest, the flat axis's 1 − η·a/κ, is not negative. Which factor limits η from "
+        "above, which from below?",
+        f"The flat axis needs 1 − η·a/κ ≤ {SLOW_ABOVE:g}, a lower limit on η; the steep one needs "
+        f"1 − η·a ≥ −{SLOW_ABOVE:g}, an upper limit. Such an η exists while the lower limit stays "
+        "below the upper one.",
+    ],
+    solution=f"Flat axis: 1 − η·a/κ ≤ {SLOW_ABOVE:g} ⇔ η ≥ {1 - SLOW_ABOVE:.1f}·κ/a. Steep "
+    f"axis: 1 − η·a ≥ −{SLOW_ABOVE:g} ⇔ η ≤ {1 + SLOW_ABOVE:.1f}/a (it may zig-zag, but must "
+    f"not become the slowest). Both hold for some η while {1 - SLOW_ABOVE:.1f}·κ/a ≤ "
+    f"{1 + SLOW_ABOVE:.1f}/a, that is κ ≤ {1 + SLOW_ABOVE:.1f}/{1 - SLOW_ABOVE:.1f} = "
+    f"{KAPPA7:.3g}, whatever a is. Past it every rate leaves one axis keeping more than "
+    f"{SLOW_ABOVE:g} of its error: the flat axis crawls, or the steep one zig-zags slowly.",
 )

@@ -1,7 +1,9 @@
-"""Chapter 05 exercises: the answers agree with the landscapes module; what the questions accept
-besides the expected answer; what q5 and q6 say about other wrong answers, and that their
-references are the chapter's bound and lr_range_test's rates. The rules every exercise keeps are
-tested in test_rules.py."""
+"""Chapter 05 exercises: the story's your-turn cells t1–t3 accept correct answers written
+differently (torch.optim.SGD on the quadratic, torch.func, optimizer.state_dict()) and name what
+other wrong answers get wrong; the answers agree with the landscapes module; what the questions
+accept besides the expected answer; what q5 and q6 say about other wrong answers, and that their
+references are the chapter's bound and lr_range_test's rates; q7 agrees with the regimes the
+explorer names. The rules every exercise keeps are tested in test_rules.py."""
 
 import json
 import math
@@ -11,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from torch import nn
 
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch05_learning_rate as ex
-from gdlessons.landscapes import iterates, regime, stable_lr
+from gdlessons.landscapes import eigenvalues_from_condition, iterates, regime, stable_lr
 from gdlessons.lr_finder import lr_range_test
 from gdlessons.models import tutorial_mlp
 
@@ -24,6 +27,7 @@ RIGHT_AND_WRONG = {
     "q2": (1 / 6, 2 / 6),
     "q3": ("oscillating", "divergent"),
     "q4": (0.2, 4.0),
+    "q7": (9.0, 5.0),
 }
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_learning_rate.ipynb"
@@ -327,3 +331,225 @@ def q6_exponential_lr(start_lr, end_lr, iterations):
 def test_q6_accepts_correct_answers_written_differently(fn):
     result = ex.q6.check(fn)
     assert result.correct, result.message
+
+
+# --- t1: gradient descent on the quadratic ---------------------------------------------------
+
+
+def t1_with_torch_sgd(curvatures, x0, lr, iterations):
+    """torch.optim.SGD itself on f = ½·Σ λᵢ·xᵢ², in float32 (torch's default dtype)."""
+    lam = torch.tensor(curvatures)
+    x = torch.tensor(x0, requires_grad=True)
+    optimizer = torch.optim.SGD([x], lr=lr)
+    path = [x.detach().clone()]
+    for _ in range(iterations):
+        optimizer.zero_grad()
+        (0.5 * (lam * x**2).sum()).backward()
+        optimizer.step()
+        path.append(x.detach().clone())
+    return torch.stack(path)
+
+
+def t1_closed_form(curvatures, x0, lr, iterations):
+    """Every point at once: after k updates each coordinate is (1 − η·λᵢ)ᵏ times where it started."""
+    factor = 1 - lr * np.asarray(curvatures, dtype=float)
+    steps = np.arange(iterations + 1)[:, None]
+    return factor**steps * np.asarray(x0, dtype=float)
+
+
+def t1_in_place_with_copies(curvatures, x0, lr, iterations):
+    """`x -= ...` is fine when what is appended is a copy; rows of a preallocated array."""
+    path = np.empty((iterations + 1, len(x0)))
+    x = np.array(x0, dtype=float)
+    path[0] = x
+    for k in range(1, iterations + 1):
+        x -= lr * np.asarray(curvatures) * x
+        path[k] = x
+    return path
+
+
+@pytest.mark.parametrize(
+    "fn", [t1_with_torch_sgd, t1_closed_form, t1_in_place_with_copies], ids=lambda fn: fn.__name__
+)
+def test_t1_accepts_correct_answers_written_differently(fn):
+    result = ex.t1.check(fn)
+    assert result.correct, result.message
+
+
+def test_t1_reference_is_the_run_the_chapter_drew():
+    for case in ex._descend_cases():
+        assert np.array_equal(ex._descend(**case), iterates(**case))
+
+
+def test_t1_names_the_first_wrong_point_and_a_flat_path():
+    def off_at_three(curvatures, x0, lr, iterations):
+        path = iterates(curvatures, x0, lr, iterations).copy()
+        path[3] *= 1.01
+        return path
+
+    message = ex.t1.check(off_at_three).message
+    assert "With lr=0.45, iterations=12: at iteration 3, the point differs by" in message
+
+    def flat(curvatures, x0, lr, iterations):
+        return iterates(curvatures, x0, lr, iterations).ravel()
+
+    assert "has shape (26,), expected (13, 2)" in ex.t1.check(flat).message
+    assert "not a str" in ex.t1.check(lambda curvatures, x0, lr, iterations: "path").message
+
+
+# --- t2: the bound from the Hessian ----------------------------------------------------------
+
+
+def t2_torch_func_spectral_norm(loss, x):
+    """torch.func.hessian, and the spectral norm, which is λ_max for a positive-definite H."""
+    hessian = torch.func.hessian(loss)(x)
+    return 2 / torch.linalg.matrix_norm(hessian, ord=2)
+
+
+def t2_double_backward(loss, x):
+    """The Hessian row by row, differentiating the gradient again; eigenvalues in float32."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss(x), x, create_graph=True)
+    rows = [torch.autograd.grad(g, x, retain_graph=True)[0] for g in grad]
+    hessian = torch.stack(rows).float()
+    return float(2 / torch.linalg.eigvals(hessian).real.max())
+
+
+@pytest.mark.parametrize(
+    "fn", [t2_torch_func_spectral_norm, t2_double_backward], ids=lambda fn: fn.__name__
+)
+def test_t2_accepts_correct_answers_written_differently(fn):
+    result = ex.t2.check(fn)
+    assert result.correct, result.message
+
+
+def test_t2_cases_tell_the_mistakes_apart():
+    """The tilted bowl's diagonal is not its curvatures, and the quartic's Hessian at 0 is not
+    the one at x."""
+    tilted, regression, quartic = ex._hessian_cases()
+    for case in (tilted, regression):
+        hessian = torch.autograd.functional.hessian(case["loss"], case["x"])
+        assert not torch.allclose(hessian, torch.diag(hessian.diagonal()))
+    at_x = torch.autograd.functional.hessian(quartic["loss"], quartic["x"])
+    at_zero = torch.autograd.functional.hessian(
+        quartic["loss"], torch.zeros(2, dtype=torch.float64)
+    )
+    assert not torch.allclose(at_x, at_zero)
+
+
+def test_t2_on_the_chapters_bowl_is_the_printed_bound():
+    lam = eigenvalues_from_condition(25.0, lambda_max=4.0)
+    curvature = torch.tensor(lam, dtype=torch.float64)
+    bound = ex._stable_lr_at(
+        lambda x: 0.5 * (curvature * x**2).sum(), torch.ones(2, dtype=torch.float64)
+    )
+    assert float(bound) == float(stable_lr(4.0)) == 0.5
+
+
+def test_t2_other_wrong_answers_are_named():
+    message = ex.t2.check(lambda loss, x: 0.1).message
+    assert (
+        "In case 1 of 3: on `tilted_bowl` at x = (0.3, -1) your bound is 0.1, expected 0.4"
+        in message
+    )
+    assert "a number" in ex.t2.check(lambda loss, x: torch.ones(2)).message
+
+
+# --- t3: the snapshot ------------------------------------------------------------------------
+
+
+def t3_from_state_dicts(model, optimizer):
+    """Deep copies of both state dicts, flattened, and the gradients cloned."""
+    import copy
+
+    tensors = list(copy.deepcopy(model.state_dict()).values())
+    tensors += [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    state = copy.deepcopy(optimizer.state_dict())["state"]
+    tensors += [s["momentum_buffer"] for s in state.values()]
+    return tensors
+
+
+def t3_by_parameter(model, optimizer):
+    """Parameter by parameter: the value, its gradient and its momentum buffer side by side;
+    then the buffers."""
+    copies = []
+    for p in model.parameters():
+        copies += [p.detach().clone(), p.grad.detach().clone()]
+        copies.append(optimizer.state[p]["momentum_buffer"].clone())
+    copies += [b.clone() for b in model.buffers()]
+    return copies
+
+
+@pytest.mark.parametrize("fn", [t3_from_state_dicts, t3_by_parameter], ids=lambda fn: fn.__name__)
+def test_t3_accepts_correct_answers_written_differently(fn):
+    result = ex.t3.check(fn)
+    assert result.correct, result.message
+
+
+def test_t3_cases_hold_everything_a_snapshot_must_keep():
+    """Batch norm's buffers, gradients and momentum buffers that differ from the gradients (two
+    updates were made), so each part a snapshot can leave out shows."""
+    for case in ex._snapshot_cases():
+        model, optimizer = case["model"], case["optimizer"]
+        for p in model.parameters():
+            buffer = optimizer.state[p]["momentum_buffer"]
+            assert p.grad.abs().max() > 0 and not torch.equal(buffer, p.grad)
+    normed = ex._snapshot_cases()[0]["model"]
+    assert any(isinstance(m, nn.BatchNorm1d) for m in normed.modules())
+
+
+def test_t3_names_what_is_missing_what_is_not_copied_and_the_wrong_type():
+    def one_buffer_missing(model, optimizer):
+        return [t.clone() for k, t in model.state_dict().items() if k != "1.running_var"] + [
+            t.clone() for t in ex._snapshot(model, optimizer)[len(model.state_dict()) :]
+        ]
+
+    message = ex.t3.check(one_buffer_missing).message
+    assert message.startswith("Your snapshot leaves out the buffers"), message
+    assert "a list of tensors" in ex.t3.check(lambda model, optimizer: model.state_dict()).message
+
+    def grads_not_cloned(model, optimizer):
+        tensors = [t.clone() for t in model.state_dict().values()]
+        tensors += [p.grad for p in model.parameters()]
+        return tensors + [s["momentum_buffer"].clone() for s in optimizer.state.values()]
+
+    message = ex.t3.check(grads_not_cloned).message
+    assert "your snapshot holds `0.weight.grad` itself, not a copy" in message, message
+
+    def detached_parameters(model, optimizer):
+        copies = ex._snapshot(model, optimizer)
+        return [p.detach() for p in model.parameters()] + copies
+
+    assert "holds `0.weight` itself" in ex.t3.check(detached_parameters).message
+
+
+def test_t3_snapshot_sees_what_the_range_test_must_restore():
+    """As the chapter uses it: equal before and after nothing, unequal after one update."""
+    case = ex._snapshot_cases()[1]
+    model, optimizer = case["model"], case["optimizer"]
+    before = ex._snapshot(model, optimizer)
+    assert all(map(torch.equal, before, ex._snapshot(model, optimizer)))
+    optimizer.step()
+    assert not all(map(torch.equal, before, ex._snapshot(model, optimizer)))
+
+
+# --- q7: the explorer's question -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a", [0.5, 4.0, 10.0])
+def test_q7_answer_is_where_the_explorer_stops_showing_fast_monotone(a):
+    rates = np.geomspace(1e-3, 3.0, 4001) / a
+
+    def some_rate_is_fast(kappa):
+        lam = eigenvalues_from_condition(kappa, lambda_max=a)
+        return any(regime(lr, lam) == "fast monotone" for lr in rates)
+
+    assert some_rate_is_fast(0.99 * ex.KAPPA7)
+    assert not some_rate_is_fast(1.01 * ex.KAPPA7)
+    assert ex.q7.check(ex.KAPPA7).correct
+
+
+def test_q7_mistakes_are_named():
+    assert "kept the steep axis from overshooting" in ex.q7.check(5.0).message
+    assert "up to its bound 2/λ_max" in ex.q7.check(10.0).message
+    assert "one-step rate 1/λ_min" in ex.q7.check(2.0).message
