@@ -29,6 +29,7 @@ from gdlessons.display.frames import control_kind, control_values, export_frames
 from gdlessons.display.frames import grid as frame_grid
 from gdlessons.display.landscapes import draw_path, plot_contours_2d, plot_curve_1d, plot_regimes_1d
 from gdlessons.display.plots import (
+    describe,
     figure_png,
     line_style,
     loss_curve,
@@ -252,6 +253,7 @@ CASES = [
     ("a PNG of nothing", lambda: figure_png(None), "fig must be"),
     ("a PNG at density 0", lambda: figure_png(new_figure(), density=0), "density"),
     ("the shown size of nothing", lambda: shown_size(None), "fig must be"),
+    ("the alt text of nothing", lambda: describe(None), "fig must be"),
     ("a redraw at density 0", lambda: Redraw(0), "density"),
     ("a redraw with compression 12", lambda: Redraw(compress_level=12), "compress_level"),
     ("size problems of nothing", lambda: problems(None), "fig must be"),

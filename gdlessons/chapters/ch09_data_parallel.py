@@ -85,39 +85,56 @@ def shard_indices(
     >>> shard_indices(5, 2, 0, shuffle=False)
     [[0, 2, 4], [1, 3, 0]]
     """
-    from torch.utils.data import DistributedSampler
-
     n = check_int("n", n, low=1)
     world_size = check_int("world_size", world_size, low=1, high=n)
     epoch = check_int("epoch", epoch, low=0)
     seed = check_int("seed", seed, low=0, high=2**32 - 1)
     check_bool("shuffle", shuffle)
-    shards = []
-    for rank in range(world_size):
-        sampler = DistributedSampler(
-            range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
-        )
-        sampler.set_epoch(epoch)
-        shards.append(list(sampler))
-    return shards
+    return [
+        _sampler_shard(n, world_size, r, epoch, seed, shuffle, False) for r in range(world_size)
+    ]
+
+
+def _sampler_shard(n, world_size, rank, epoch, seed, shuffle, drop_last) -> list[int]:
+    """``DistributedSampler``'s indices for worker ``rank`` after ``set_epoch(epoch)``."""
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(range(n), num_replicas=world_size, rank=rank, shuffle=shuffle,
+                                 seed=seed, drop_last=drop_last)  # fmt: skip
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+
+def _global_batch(shards: list[list[int]], iteration: int, batch_size: int) -> list[int]:
+    """The sample indices of one iteration's global batch (``iteration`` 0 is the first): worker
+    0's micro-batch of its shard, then worker 1's, … (chapter 09's your-turn t2).
+
+    >>> _global_batch([[4, 0, 6, 2], [7, 3, 5, 1]], 1, 2)
+    [6, 2, 5, 1]
+    """
+    start = iteration * batch_size
+    return [i for shard in shards for i in shard[start : start + batch_size]]
 
 
 def global_batches(
-    n: int, world_size: int, batch_size: int, epoch: int, *, seed: int = 0
+    n: int, world_size: int, batch_size: int, epoch: int, *, seed: int = 0, make=_global_batch
 ) -> list[torch.Tensor]:
     """The big batches that W workers with per-worker batch ``batch_size`` process together in
     one epoch: batch j is worker 0's j-th slice, then worker 1's, … (so that splitting it into W
-    equal micro-batches gives back each worker's slice).
+    equal micro-batches gives back each worker's slice). ``make(shards, iteration, batch_size)``
+    makes each one (a student's ``global_batch``, in the notebook).
 
     >>> [b.tolist() for b in global_batches(8, 2, 2, 0)][0]
     [4, 7, 0, 3]
     """
     shards = shard_indices(n, world_size, epoch, seed=seed)
     check_batch_fits(batch_size, n, world_size)
+    if not callable(make):
+        raise TypeError(f"make must be a function (shards, iteration, batch_size), got {make!r}")
     per_worker = len(shards[0])
     return [
-        torch.tensor([i for shard in shards for i in shard[start : start + batch_size]])
-        for start in range(0, per_worker, batch_size)
+        torch.as_tensor(make(shards, j, batch_size), dtype=torch.long)
+        for j in range(-(-per_worker // batch_size))
     ]
 
 
@@ -498,17 +515,18 @@ def run_data_parallel(
 
 def single_process_references(
     world_size: int, *, n: int = 1000, batch_size: int = 32, epochs: int = 3, lr: float = 0.01,
-    momentum: float = 0.0, seed: int = 0,
+    momentum: float = 0.0, seed: int = 0, make=_global_batch,
 ) -> dict[str, dict[str, torch.Tensor]]:  # fmt: skip
     """The two one-process runs that W workers must equal, both through ``train()`` on the same
-    global batches: one batch of W·b per update, and W accumulated micro-batches of b."""
+    global batches (each made by ``make``, as :func:`global_batches` takes it): one batch of W·b
+    per update, and W accumulated micro-batches of b."""
     world_size = check_int("world_size", world_size, low=1)
     n = check_int("n", n, low=max(2, world_size))
     batch_size = check_batch_fits(batch_size, n, world_size)
     check_int("epochs", epochs, low=1)
     check_int("seed", seed, low=0, high=2**32 - 1)
     data = quadratic_data(n, seed=seed)
-    order = lambda epoch: global_batches(n, world_size, batch_size, epoch - 1, seed=seed)  # noqa: E731
+    order = lambda epoch: global_batches(n, world_size, batch_size, epoch - 1, seed=seed, make=make)  # noqa: E731
     results = {}
     for name, steps in (("one big batch", 1), ("accumulation", world_size)):
         model = tutorial_mlp(seed=seed)
@@ -538,22 +556,36 @@ def compare(run: ParallelRun, references: dict[str, dict[str, torch.Tensor]]) ->
     return rows
 
 
-def equivalence_rows(runs: list[ParallelRun]) -> list[dict]:
+def equivalence_rows(runs: list[ParallelRun], *, make=_global_batch) -> list[dict]:
     """:func:`compare` for every run with more than one worker, each against the references
-    trained with that run's own settings."""
+    trained with that run's own settings, on the global batches ``make`` makes."""
     check_sequence("runs", runs, item=lambda name, r: check_instance(name, r, ParallelRun))
     return [
         row
         for run in runs
         if run.world_size > 1
-        for row in compare(run, single_process_references(run.world_size, **run.settings))
+        for row in compare(
+            run, single_process_references(run.world_size, **run.settings, make=make)
+        )
     ]
 
 
-def padding_report(n: int, world_size: int, *, seed: int = 0) -> dict:
-    """What padding does when W does not divide N: duplicated samples per epoch."""
-    shards = shard_indices(n, world_size, 0, seed=seed)
-    flat = [i for shard in shards for i in shard]
+def padding_report(n: int, world_size: int, *, seed: int = 0, shard=_sampler_shard) -> dict:
+    """What padding does when W does not divide N: duplicated samples per epoch. ``shard(n,
+    world_size, rank, epoch, seed, shuffle, drop_last)`` gives each worker's indices
+    (``DistributedSampler``'s; in the notebook, a student's ``worker_shard``).
+
+    >>> padding_report(5, 2)["duplicated"]
+    1
+    """
+    shard_indices(n, world_size, 0, seed=seed)  # checks n, world_size and seed
+    if not callable(shard):
+        raise TypeError(
+            "shard must be a function (n, world_size, rank, epoch, seed, shuffle, drop_last), "
+            f"got {shard!r}"
+        )
+    shards = [shard(n, world_size, rank, 0, seed, True, False) for rank in range(world_size)]
+    flat = [int(i) for s in shards for i in s]
     return {"N": n, "W": world_size, "per worker": len(shards[0]), "samples processed": len(flat),
             "duplicated": len(flat) - len(set(flat)), "missing": n - len(set(flat))}  # fmt: skip
 

@@ -1,13 +1,16 @@
-"""Chapter 09 exercises: data parallelism.
+"""Chapter 09 exercises: data parallelism, simulated in one process, then transfer questions.
 
-q1 to q3 take a number or a word; q4 and q5 take a function the student writes, checked by
-:class:`~gdlessons.exercises.code.CodeExercise`: q4 is a worker's shard worked out by hand,
-compared index for index with ``torch.utils.data.DistributedSampler`` itself; q5 is the all-reduce
-simulated in one process, compared with the average of the workers' gradients within float32
-rounding (1e-5 of the largest gradient entry); on equal shards that is the gradient of the whole
-batch, as the chapter compares the runs, and an uneven case refuses the one-big-batch shortcut.
+The story's your-turn cells, checked by :class:`~gdlessons.exercises.code.CodeExercise`: t1 a
+worker's shard, worked out by hand and compared index for index with
+``torch.utils.data.DistributedSampler`` itself; t2 one iteration's global batch, the union of the
+workers' micro-batches in rank order, compared index for index; t3 the all-reduce simulated in one
+process, compared with the average of the workers' gradients within float32 rounding (1e-5 of the
+largest gradient entry): on equal micro-batches that is the gradient of the global batch, and an
+uneven case refuses the one-big-batch shortcut. At the end: q1 to q3 take a number or a word; q4 a
+function, the gradient of the global batch when the workers' micro-batches differ in size (a
+weighted average, within the same rounding).
 
->>> q1.check(128).correct, q4.check(...).status, q5.check(q5.reference).status
+>>> q1.check(128).correct, t1.check(...).status, t3.check(t3.reference).status
 (True, 'not attempted', 'correct')
 """
 
@@ -17,102 +20,47 @@ import math
 import reprlib
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch.nn.functional import mse_loss
 from torch.utils.data import DistributedSampler
 
 from gdlessons.data import quadratic_data
-from gdlessons.exercises import Exercise, as_number, expect_choice, expect_int
+from gdlessons.exercises import Exercise, expect_choice, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import tutorial_mlp
 
 _WORKERS, _PER_WORKER = 4, 32
-
-q1 = Exercise(
-    "q1",
-    "4 workers each take a batch of 32 per iteration. What is the effective batch size of one update?",
-    expect_int(
-        _WORKERS * _PER_WORKER,
-        mistakes={
-            _PER_WORKER: "That is one worker's batch. The all-reduce combines every worker's "
-            "gradient into the one update, so it sees all their samples.",
-            _PER_WORKER // _WORKERS: "You split the 32 among the workers; each worker takes a "
-            "batch of 32 of its own.",
-            _WORKERS: "That is the number of workers, not of samples.",
-        },
-    ),
-    hint=[
-        "All-reduce combines the workers' gradients into one update: which samples does that "
-        "update see?",
-        "Each worker contributes its own 32 samples, none of them shared: count them all.",
-    ],
-    solution="4 × 32 = 128: the same update as one batch of 128, or 4 accumulated micro-batches of 32.",
-)
-
-# q2's case is not in the chapter's padding table, so its answer has to be worked out.
+# q2's case is not in the chapter's padding table, so its answer has to be worked out; t1
+# checks it too.
 _N, _W = 1797, 8
 
-q2 = Exercise(
-    "q2",
-    f"All {_N:,} of scikit-learn's digits over W = {_W} workers: how many samples does "
-    "DistributedSampler repeat (pad) per epoch?",
-    expect_int(
-        math.ceil(_N / _W) * _W - _N,
-        mistakes={
-            _N % _W: "That is the remainder N mod W: the samples left over after dealing out "
-            "whole rounds of W, the ones drop_last would cut. Padding instead repeats samples "
-            "until the last round is full.",
-            math.ceil(_N / _W): "That is how many samples each worker gets per epoch, padding "
-            "included: the question asks how many of all the processed ones are repeats.",
-            math.ceil(_N / _W) * _W: "That is how many samples all workers process per epoch, "
-            "padding included: subtract the ones that are not repeats.",
-        },
-    ),
-    hint=[
-        "Every worker gets the same number of samples, ceil(N / W), so the order is extended "
-        "until W of those are filled.",
-        "Samples processed per epoch = W × ceil(N / W); the repeats are what that exceeds N by.",
-    ],
-    solution=f"ceil({_N} / {_W}) = {math.ceil(_N / _W)} per worker, {_W} × "
-    f"{math.ceil(_N / _W)} = {math.ceil(_N / _W) * _W} processed, so "
-    f"{math.ceil(_N / _W) * _W - _N} samples are repeated.",
-)
 
-q3 = Exercise(
-    "q3",
-    "What does DDP's all-reduce give every worker: 'sum', 'mean' or 'worker 0' of the gradients?",
-    expect_choice(
-        "mean",
-        ("sum", "mean", "worker 0"),
-        mistakes={
-            "sum": "Half of it: the all-reduce sums the W gradients across workers, and then DDP "
-            'divides that sum by W (point 3 of "Data parallelism in one picture"), so the '
-            "update is the big batch's, whose loss averages over all its samples. What is a sum "
-            "divided by the number of its terms?",
-            "worker 0": "Worker 0 has no special role: every worker sends its own shard's "
-            "gradient into the all-reduce and gets the same combination of all W back. With "
-            "worker 0's alone the other shards would count for nothing.",
-        },
-        synonyms={
-            "average": "mean",
-            "averaged": "mean",
-            "avg": "mean",
-            "summed": "sum",
-            "total": "sum",
-            "rank 0": "worker 0",
-            "worker0": "worker 0",
-        },  # fmt: skip
-    ),
-    hint=[
-        "The update must equal the big batch's update, whose loss is a mean over all its samples.",
-        'Read point 3 of "Data parallelism in one picture": what happens after the gradients '
-        "are summed?",
-    ],
-    solution="The mean: DDP sums the gradients across workers and divides by W.",
-)
+def _compare_indices(got, want, what: str) -> str | None:
+    """None if ``got`` is a list of ``want``'s indices in its order, else the first difference.
+    A list of Python ints, as DistributedSampler gives them: the story prints and joins them."""
+    if isinstance(got, (torch.Tensor, np.ndarray)):
+        return (
+            f"{what} is a {type(got).__name__}; return a list of ints, as DistributedSampler's "
+            "indices are (`.tolist()` turns it into one)"
+        )
+    if not isinstance(got, list):
+        return f"return the list of sample indices; you returned {reprlib.repr(got)}"
+    wrong = [i for i in got if isinstance(i, bool) or not isinstance(i, int)]
+    if wrong:
+        return (
+            f"{what} holds {wrong[0]!r}, a {type(wrong[0]).__name__}: sample indices are whole "
+            "numbers, Python ints (`int(i)`, or `.tolist()` of a tensor)"
+        )
+    if len(got) != len(want):
+        return f"{what} has {len(got)} indices, expected {len(want)}"
+    for position, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            return f"position {position} of {what} is {g}, expected {w}"
+    return None
 
 
-# --- q4: a worker's shard, by hand ------------------------------------------------------------
+# --- t1: a worker's shard, by hand ------------------------------------------------------------
 
 
 def _sampler_shard(n, world_size, rank, epoch, seed, shuffle, drop_last):
@@ -195,29 +143,18 @@ def _shard_cases():
 
 
 def _compare_shard(got, want, case):
-    try:
-        got = [as_number(i) for i in got]
-    except TypeError:
-        return f"return the list of the worker's sample indices; you returned {reprlib.repr(got)}"
-    rank = case["rank"]
-    wrong = [i for i in got if isinstance(i, bool) or not isinstance(i, int)]
-    if wrong:
-        return f"worker {rank}'s shard holds {wrong[0]!r}: sample indices are whole numbers"
-    if len(got) != len(want):
-        return f"worker {rank}'s shard has {len(got)} indices, expected {len(want)}"
-    for position, (g, w) in enumerate(zip(got, want)):
-        if g != w:
-            return f"position {position} of worker {rank}'s shard is {g}, expected {w}"
-    return None
+    return _compare_indices(got, want, f"worker {case['rank']}'s shard")
 
 
-q4 = CodeExercise(
-    "q4",
-    "Write `worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last)`: the sample indices, "
-    "in order, that `DistributedSampler(range(n), num_replicas=world_size, rank=rank, seed=seed, "
-    "shuffle=shuffle, drop_last=drop_last)` gives worker `rank` after `set_epoch(epoch)`, worked out "
-    "by hand. Checked against DistributedSampler itself, index for index, with N that W divides and "
-    "N that it does not, with and without shuffle and drop_last, over several epochs and ranks.",
+t1 = CodeExercise(
+    "t1",
+    "Write `worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last)`: the list of "
+    "sample indices (Python ints), in order, that `DistributedSampler(range(n), num_replicas=world_size, rank=rank, "
+    "seed=seed, shuffle=shuffle, drop_last=drop_last)` gives worker `rank` after "
+    "`set_epoch(epoch)`, worked out by hand with the sampler's three moves: the order, its "
+    "length made a multiple of W, the deal. Checked against DistributedSampler itself, index for "
+    "index, with N that W divides and N that it does not, with and without shuffle and "
+    "drop_last, over several epochs and ranks.",
     reference=_sampler_shard,
     cases=_shard_cases,
     compare=_compare_shard,
@@ -271,6 +208,7 @@ q4 = CodeExercise(
             _always_shuffled,
             "With shuffle=False your shards are shuffled: the sampler then keeps the order "
             "0, 1, …, N − 1.",
+            hint="Shuffle only `if shuffle:`; otherwise the order is `list(range(n))`.",
         ),
     ),  # fmt: skip
     hint=[
@@ -302,30 +240,147 @@ def worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last):
 )
 
 
-# --- q5: the all-reduce, simulated ------------------------------------------------------------
+# --- t2: one iteration's global batch -------------------------------------------------------
 
 
-def _averaged_gradients(model, loss_fn, shards):
+def _global_batch(shards, iteration, batch_size):
+    """Micro-batch number ``iteration`` of every worker's shard, worker 0's first."""
+    start = iteration * batch_size
+    return [i for shard in shards for i in shard[start : start + batch_size]]
+
+
+def _interleaved(shards, iteration, batch_size):
+    start = iteration * batch_size
+    positions = range(start, min(start + batch_size, len(shards[0])))
+    return [shard[j] for j in positions for shard in shards]
+
+
+def _first_worker_only(shards, iteration, batch_size):
+    start = iteration * batch_size
+    return shards[0][start : start + batch_size]
+
+
+def _starts_at_iteration(shards, iteration, batch_size):
+    return [i for shard in shards for i in shard[iteration : iteration + batch_size]]
+
+
+def _counted_from_one(shards, iteration, batch_size):
+    start = (iteration - 1) * batch_size
+    return [i for shard in shards for i in shard[start : start + batch_size]]
+
+
+def _end_to_end(shards, iteration, batch_size):
+    flat = [i for shard in shards for i in shard]
+    size = len(shards) * batch_size
+    return flat[iteration * size : (iteration + 1) * size]
+
+
+def _global_batch_cases():
+    """The shards of one epoch as DistributedSampler deals them; the iterations asked for include
+    a short last one (the shard is no multiple of b) and one worker alone."""
+    settings = [  # n, world_size, batch_size, iteration, seed
+        (10, 2, 2, 1, 0),  # 5 indices per worker
+        (50, 3, 4, 4, 7),  # 17 per worker: iteration 4 is the last, 1 index per worker
+        (1000, 4, 32, 2, 1),
+        (20, 1, 6, 3, 2),  # one worker: its micro-batch is the global batch, and short
+    ]
+    return [
+        dict(shards=[_sampler_shard(n, w, r, 0, seed, True, False) for r in range(w)],
+             iteration=iteration, batch_size=b)
+        for n, w, b, iteration, seed in settings
+    ]  # fmt: skip
+
+
+def _compare_global_batch(got, want, case):
+    return _compare_indices(got, want, f"the global batch of W = {len(case['shards'])} workers")
+
+
+t2 = CodeExercise(
+    "t2",
+    "Write `global_batch(shards, iteration, batch_size)`: `shards` holds the W workers' sample "
+    "indices for one epoch (worker r's at `shards[r]`); in iteration `iteration` (0 for the first) "
+    "each worker takes micro-batch number `iteration` of its shard, its positions "
+    "iteration·b to iteration·b + b − 1 (fewer in a short last one). Return the global batch: "
+    "worker 0's micro-batch, then worker 1's, …, so that cut into pieces of b it gives back each "
+    "worker's, as a list of ints. Checked index for index on DistributedSampler's shards, with W = 1 to 4 and a "
+    "short last iteration.",
+    reference=_global_batch,
+    cases=_global_batch_cases,
+    compare=_compare_global_batch,
+    mistakes=(
+        Mistake(
+            _interleaved,
+            "Your global batch holds the right samples in another order: position by position "
+            "across the workers, where it should be worker 0's micro-batch, then worker 1's, …; "
+            "cut into pieces of b, yours does not give back each worker's micro-batch.",
+            hint="Take each shard's whole micro-batch in turn: the loop over the shards outside.",
+        ),
+        Mistake(
+            _first_worker_only,
+            "Your global batch is worker 0's micro-batch alone: every worker takes one in the same "
+            "iteration, and the update sees all W of them.",
+            hint="Join the micro-batches of every shard, not only `shards[0]`.",
+        ),
+        Mistake(
+            _starts_at_iteration,
+            "Your micro-batches start at position `iteration` of each shard, so those of "
+            "consecutive iterations overlap: micro-batch number j starts at position j·b.",
+            hint="Multiply the iteration by `batch_size` to find where it starts.",
+        ),
+        Mistake(
+            _counted_from_one,
+            "Your global batch is the previous iteration's: iteration 0 is the first, so micro-"
+            "batch number `iteration` starts at position iteration·b.",
+            hint="Start at `iteration * batch_size`, without subtracting 1.",
+        ),
+        Mistake(
+            _end_to_end,
+            "You laid the shards end to end and cut W·b indices out of them: that takes them "
+            "from one or two shards, where every worker gives b of its own.",
+            hint="Cut b indices out of each shard separately, at the same positions.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Every worker takes the same positions of its own shard in the same iteration: find "
+        "where micro-batch number `iteration` starts and ends, then take that slice of each shard.",
+        "It starts at position iteration·b and holds b indices (a slice stops at the shard's end "
+        "by itself). Go over the shards in rank order and put their slices one after another into "
+        "one list.",
+    ],
+    solution="""def global_batch(shards, iteration, batch_size):
+    start = iteration * batch_size  # the same positions in every worker's shard
+    batch = []
+    for shard in shards:  # worker 0's micro-batch first
+        batch += shard[start : start + batch_size]
+    return batch
+""",
+)
+
+
+# --- t3: the all-reduce, simulated ------------------------------------------------------------
+
+
+def _averaged_gradients(model, loss_fn, micro_batches):
     """What the all-reduce gives every worker: the mean of the W workers' gradients."""
-    grads = _worker_gradients(model, loss_fn, shards)
-    return _reduce(grads, len(shards))
+    grads = _worker_gradients(model, loss_fn, micro_batches)
+    return _reduce(grads, len(micro_batches))
 
 
-def _whole_batch_gradient(model, loss_fn, shards):
+def _whole_batch_gradient(model, loss_fn, micro_batches):
     """The one-big-batch shortcut: one backward() over all the workers' samples at once. Equal to
-    the workers' average when their shards are of equal size, not otherwise."""
-    X = torch.cat([xb for xb, _ in shards])
-    y = torch.cat([yb for _, yb in shards])
+    the workers' average when their micro-batches are of equal size, not otherwise."""
+    X = torch.cat([xb for xb, _ in micro_batches])
+    y = torch.cat([yb for _, yb in micro_batches])
     model.zero_grad()
     loss_fn(model(X), y).backward()
     return {name: p.grad.detach().clone() for name, p in model.named_parameters()}
 
 
-def _worker_gradients(model, loss_fn, shards, *, scale=1.0, zero=True):
-    """Each worker's gradient on its shard, from one model (zeroed between workers unless
+def _worker_gradients(model, loss_fn, micro_batches, *, scale=1.0, zero=True):
+    """Each worker's gradient on its micro-batch, from one model (zeroed between workers unless
     ``zero`` is False); each worker's loss is multiplied by ``scale``."""
     grads = []
-    for xb, yb in shards:
+    for xb, yb in micro_batches:
         if zero:
             model.zero_grad()
         (loss_fn(model(xb), yb) * scale).backward()
@@ -337,74 +392,84 @@ def _reduce(grads, divide_by):
     return {name: sum(g[name] for g in grads) / divide_by for name in grads[0]}
 
 
-def _summed(model, loss_fn, shards):
-    return _reduce(_worker_gradients(model, loss_fn, shards), 1)
+def _summed(model, loss_fn, micro_batches):
+    return _reduce(_worker_gradients(model, loss_fn, micro_batches), 1)
 
 
-def _divided_twice(model, loss_fn, shards):
-    W = len(shards)
-    return _reduce(_worker_gradients(model, loss_fn, shards, scale=1 / W), W)
+def _divided_twice(model, loss_fn, micro_batches):
+    W = len(micro_batches)
+    return _reduce(_worker_gradients(model, loss_fn, micro_batches, scale=1 / W), W)
 
 
-def _not_zeroed(model, loss_fn, shards):
-    return _reduce(_worker_gradients(model, loss_fn, shards, zero=False), len(shards))
+def _not_zeroed(model, loss_fn, micro_batches):
+    return _reduce(_worker_gradients(model, loss_fn, micro_batches, zero=False), len(micro_batches))
 
 
-def _worker_zero_only(model, loss_fn, shards):
-    return _worker_gradients(model, loss_fn, shards)[0]
+def _worker_zero_only(model, loss_fn, micro_batches):
+    return _worker_gradients(model, loss_fn, micro_batches)[0]
 
 
-def _last_worker_only(model, loss_fn, shards):
-    return _worker_gradients(model, loss_fn, shards)[-1]
+def _last_worker_only(model, loss_fn, micro_batches):
+    return _worker_gradients(model, loss_fn, micro_batches)[-1]
 
 
-def _shard_batches(n, world_size, batch_size, seed):
-    """The first batch of every worker, as the chapter's workers take it: a DistributedSampler's
-    first ``batch_size`` indices on the tutorial data."""
+def _first_micro_batches(n, world_size, batch_size, seed):
+    """The first micro-batch of every worker, as the chapter's workers take it: a
+    DistributedSampler's first ``batch_size`` indices on the tutorial data."""
     data = quadratic_data(n, seed=seed)
-    shards = []
+    micro_batches = []
     for rank in range(world_size):
         idx = _sampler_shard(n, world_size, rank, 0, seed, True, False)[:batch_size]
-        shards.append((data.X[idx], data.y[idx]))
-    return shards
+        micro_batches.append((data.X[idx], data.y[idx]))
+    return micro_batches
 
 
-def _uneven_shards(sizes, seed):
+def _uneven_micro_batches(sizes, seed):
     """A batch split unevenly over the workers, as a short last batch split by hand may be."""
     data = quadratic_data(sum(sizes), seed=seed)
     parts = torch.split(torch.arange(sum(sizes)), list(sizes))
     return [(data.X[idx], data.y[idx]) for idx in parts]
 
 
-UNEVEN = (4, 3, 3)  # the last case's shard sizes
+UNEVEN = (4, 3, 3)  # the last case's micro-batch sizes
 
 
 def _allreduce_cases():
-    """The first batch of every worker, as DistributedSampler deals them (equal shards), and one
-    batch of 10 split 4, 3, 3: there one backward() over the whole batch is not the workers'
+    """The first micro-batch of every worker, as DistributedSampler deals them (equal sizes), and
+    one batch of 10 split 4, 3, 3: there one backward() over the whole batch is not the workers'
     average, so simulating the workers is the only way through."""
     cases = [
-        dict(model=tutorial_mlp(seed=seed), loss_fn=mse_loss, shards=_shard_batches(n, w, b, seed))
+        dict(
+            model=tutorial_mlp(seed=seed),
+            loss_fn=mse_loss,
+            micro_batches=_first_micro_batches(n, w, b, seed),
+        )
         for n, w, b, seed in ((1000, 2, 32, 0), (1000, 4, 8, 1), (90, 3, 10, 2))
     ]
     cases.append(
-        dict(model=tutorial_mlp(seed=3), loss_fn=mse_loss, shards=_uneven_shards(UNEVEN, 3))
+        dict(
+            model=tutorial_mlp(seed=3),
+            loss_fn=mse_loss,
+            micro_batches=_uneven_micro_batches(UNEVEN, 3),
+        )
     )
     return cases
 
 
 def _compare_averaged(got, want, case):
-    names = list(want)
-    if isinstance(got, (list, tuple)) and len(got) == len(names):
-        got = dict(zip(names, got))  # in the order of model.parameters()
+    if isinstance(got, (list, tuple)) and len(got) == len(want):
+        return (
+            f"you returned a {type(got).__name__} of gradients: return a dict {{name: tensor}}, "
+            "each gradient under its parameter's name (`model.named_parameters()` gives both)"
+        )
     if not isinstance(got, Mapping):
         return (
-            "return the averaged gradient of every parameter, as a dict {name: tensor} in the "
-            f"order of model.named_parameters(); you returned {reprlib.repr(got)}"
+            "return the averaged gradient of every parameter, as a dict {name: tensor} over "
+            f"model.named_parameters(); you returned {reprlib.repr(got)}"
         )
     if got and all(g is None for g in got.values()):
         return "your gradients are all None: call backward() on each worker's loss"
-    sizes = [len(xb) for xb, _ in case["shards"]]
+    sizes = [len(xb) for xb, _ in case["micro_batches"]]
     W = len(sizes)
     scale = max(float(g.abs().max()) for g in want.values())
     message = first_difference(
@@ -422,35 +487,36 @@ def _compare_averaged(got, want, case):
     return f"with W = {W} workers of {shares} samples, {message}"
 
 
-q5 = CodeExercise(
-    "q5",
-    "Write `averaged_gradients(model, loss_fn, shards)`: simulate W workers in one process. "
-    "`shards` holds one (X, y) batch per worker; each worker computes its loss `loss_fn(model(X), "
-    "y)` and its gradient on its own, from the same parameters; return what DDP's all-reduce "
-    "gives every worker, the average of the W gradients, as a dict {name: tensor} over "
-    "`model.named_parameters()`. Checked on the chapter's tutorial MLP and data, within 1e-5 of "
-    "the largest gradient entry: on three batches split evenly, as DistributedSampler splits "
-    "them, and on one split unevenly (4, 3 and 3 samples).",
+t3 = CodeExercise(
+    "t3",
+    "Write `averaged_gradients(model, loss_fn, micro_batches)`: simulate W workers in one "
+    "process. `micro_batches` holds one (X, y) per worker; each worker computes its loss "
+    "`loss_fn(model(X), y)` and its gradient on its own, from the same parameters; return what "
+    "DDP's all-reduce gives every worker, the average of the W gradients, as a dict "
+    "{name: tensor} over `model.named_parameters()`. Checked on the chapter's tutorial MLP and "
+    "data, within 1e-5 of the largest gradient entry (float32 rounding): on three global batches "
+    "split evenly, as DistributedSampler splits them, and on one split unevenly (4, 3 and 3 "
+    "samples).",
     reference=_averaged_gradients,
     cases=_allreduce_cases,
     compare=_compare_averaged,
     mistakes=(
         Mistake(
             _whole_batch_gradient,
-            "You computed one backward() over all the shards at once instead of simulating the "
-            "workers. That is the workers' average only when every shard has the same size: here "
-            "they hold 4, 3 and 3 samples, and each worker's loss is a mean over its own shard, so "
-            "the all-reduce averages three means, in which a sample of a smaller shard weighs "
-            "more. Simulate what each worker computes.",
-            hint="One loss and one backward() per (X, y) in shards, each gradient kept; then the "
-            "average of the kept gradients.",
+            "You computed one backward() over all the micro-batches at once instead of simulating "
+            "the workers. That is the workers' average only when every micro-batch has the same "
+            "size: here they hold 4, 3 and 3 samples, and each worker's loss is a mean over its "
+            "own, so the all-reduce averages three means, in which a sample of a smaller "
+            "micro-batch weighs more. Simulate what each worker computes.",
+            hint="One loss and one backward() per (X, y) in micro_batches, each gradient kept; "
+            "then the average of the kept gradients.",
         ),
         Mistake(
             _summed,
             "Your gradient is W times too large: it is the sum of the workers' gradients. "
             "All-reduce sums them and DDP then divides by W, so that the update is the big "
             "batch's, whose loss is a mean.",
-            hint="Divide the sum by `len(shards)`.",
+            hint="Divide the sum by `len(micro_batches)`.",
         ),
         Mistake(
             _divided_twice,
@@ -463,15 +529,15 @@ q5 = CodeExercise(
             _not_zeroed,
             "Your workers' gradients leak into each other: backward() adds into .grad, so "
             "without zeroing between workers each one's gradient includes those computed before "
-            "it. Each real worker has its own model copy, whose .grad holds only its own shard's.",
+            "it. Each real worker has its own model copy, whose .grad holds only its own micro-batch's.",
             hint="`model.zero_grad()` before each worker's backward(), then copy each gradient "
             "out (`p.grad.clone()`).",
         ),
         Mistake(
             _worker_zero_only,
             "Your gradient is worker 0's alone, the gradient of its b samples: with it the other "
-            "workers' shards count for nothing, and without the all-reduce each worker would "
-            "make its own update and the copies would drift apart.",
+            "workers' micro-batches count for nothing, and without the all-reduce each worker "
+            "would make its own update and the copies would drift apart.",
             hint="Keep every worker's gradient and average them.",
         ),
         Mistake(
@@ -489,13 +555,213 @@ q5 = CodeExercise(
         "(`p.grad.clone()`) after. The all-reduce is then, per parameter name, the sum of the W "
         "copies divided by W.",
     ],
-    solution="""def averaged_gradients(model, loss_fn, shards):
+    solution="""def averaged_gradients(model, loss_fn, micro_batches):
     grads = []  # one {name: gradient} per worker
-    for X, y in shards:
+    for X, y in micro_batches:
         model.zero_grad()  # each worker starts from its own, empty .grad
         loss_fn(model(X), y).backward()
         grads.append({name: p.grad.clone() for name, p in model.named_parameters()})
-    W = len(shards)
+    W = len(micro_batches)
     return {name: sum(g[name] for g in grads) / W for name in grads[0]}  # the all-reduce: mean
+""",
+)
+
+
+# --- the end-of-chapter exercises ------------------------------------------------------------
+
+q1 = Exercise(
+    "q1",
+    "4 workers each take a batch of 32 per iteration. What is the effective batch size of one update?",
+    expect_int(
+        _WORKERS * _PER_WORKER,
+        mistakes={
+            _PER_WORKER: "That is one worker's batch. The all-reduce combines every worker's "
+            "gradient into the one update, so it sees all their samples.",
+            _PER_WORKER // _WORKERS: "You split the 32 among the workers; each worker takes a "
+            "batch of 32 of its own.",
+            _WORKERS: "That is the number of workers, not of samples.",
+        },
+    ),
+    hint=[
+        "All-reduce combines the workers' gradients into one update: which samples does that "
+        "update see?",
+        "Each worker contributes its own 32 samples, none of them shared: count them all.",
+    ],
+    solution="4 × 32 = 128: the same update as one batch of 128, or 4 accumulated micro-batches of 32.",
+)
+
+q2 = Exercise(
+    "q2",
+    f"All {_N:,} of scikit-learn's digits over W = {_W} workers: how many samples does "
+    "DistributedSampler repeat (pad) per epoch?",
+    expect_int(
+        math.ceil(_N / _W) * _W - _N,
+        mistakes={
+            _N % _W: "That is the remainder N mod W: the samples left over after dealing out "
+            "whole rounds of W, the ones drop_last would cut. Padding instead repeats samples "
+            "until the last round is full.",
+            math.ceil(_N / _W): "That is how many samples each worker gets per epoch, padding "
+            "included: the question asks how many of all the processed ones are repeats.",
+            math.ceil(_N / _W) * _W: "That is how many samples all workers process per epoch, "
+            "padding included: subtract the ones that are not repeats.",
+        },
+    ),
+    hint=[
+        "Every worker gets the same number of samples, ceil(N / W), so the order is extended "
+        "until W of those are filled.",
+        "Samples processed per epoch = W × ceil(N / W); the repeats are what that exceeds N by.",
+    ],
+    solution=f"ceil({_N} / {_W}) = {math.ceil(_N / _W)} per worker, {_W} × "
+    f"{math.ceil(_N / _W)} = {math.ceil(_N / _W) * _W} processed, so "
+    f"{math.ceil(_N / _W) * _W - _N} samples are repeated.",
+)
+
+q3 = Exercise(
+    "q3",
+    "What does DDP's all-reduce give every worker: 'sum', 'mean' or 'worker 0' of the gradients?",
+    expect_choice(
+        "mean",
+        ("sum", "mean", "worker 0"),
+        mistakes={
+            "sum": "Half of it: the all-reduce sums the W gradients across workers, and then DDP "
+            'divides that sum by W (point 3 of "Data parallelism in one picture"), so the '
+            "update is the big batch's, whose loss averages over all its samples. What is a sum "
+            "divided by the number of its terms?",
+            "worker 0": "Worker 0 has no special role: every worker sends its own shard's "
+            "gradient into the all-reduce and gets the same combination of all W back. With "
+            "worker 0's alone the other shards would count for nothing.",
+        },
+        synonyms={
+            "average": "mean",
+            "averaged": "mean",
+            "avg": "mean",
+            "summed": "sum",
+            "total": "sum",
+            "rank 0": "worker 0",
+            "worker0": "worker 0",
+        },  # fmt: skip
+    ),
+    hint=[
+        "The update must equal the big batch's update, whose loss is a mean over all its samples.",
+        'Read point 3 of "Data parallelism in one picture": what happens after the gradients '
+        "are summed?",
+    ],
+    solution="The mean: DDP sums the gradients across workers and divides by W.",
+)
+
+
+# --- q4: the global batch's gradient from uneven micro-batches -------------------------------
+
+
+def _global_gradient(grads, sizes):
+    """Each worker's gradient weighed by its number of samples, over all the samples."""
+    total = sum(sizes)
+    return {name: sum(s * g[name] for s, g in zip(sizes, grads)) / total for name in grads[0]}
+
+
+def _plain_mean(grads, sizes):
+    return {name: sum(g[name] for g in grads) / len(grads) for name in grads[0]}
+
+
+def _weighted_over_w(grads, sizes):
+    return {name: sum(s * g[name] for s, g in zip(sizes, grads)) / len(grads) for name in grads[0]}
+
+
+def _weighted_sum(grads, sizes):
+    return {name: sum(s * g[name] for s, g in zip(sizes, grads)) for name in grads[0]}
+
+
+def _inverse_weights(grads, sizes):
+    total = sum(1 / s for s in sizes)
+    return {name: sum(g[name] / s for s, g in zip(sizes, grads)) / total for name in grads[0]}
+
+
+GLOBAL_SIZES = ((4, 3, 3), (10, 2), (8, 8), (5, 1, 1, 1))  # q4's micro-batch sizes, case by case
+
+
+def _global_gradient_cases():
+    """Each worker's gradient of its mean loss over its own micro-batch, for micro-batches of
+    different sizes (and one case of equal ones)."""
+    cases = []
+    for seed, sizes in enumerate(GLOBAL_SIZES, start=3):
+        model = tutorial_mlp(seed=seed)
+        grads = _worker_gradients(model, mse_loss, _uneven_micro_batches(sizes, seed))
+        cases.append(dict(grads=grads, sizes=list(sizes)))
+    return cases
+
+
+def _compare_global_gradient(got, want, case):
+    names = list(want)
+    if isinstance(got, (list, tuple)) and len(got) == len(names):
+        got = dict(zip(names, got))  # in the order of the workers' dicts
+    if not isinstance(got, Mapping):
+        return (
+            "return the gradient of every parameter as a dict {name: tensor}, as each worker's "
+            f"is given; you returned {reprlib.repr(got)}"
+        )
+    scale = max(float(g.abs().max()) for g in want.values())
+    message = first_difference(
+        got, want, bitwise=False, atol=1e-5 * scale, rtol=0.0, name="the gradient"
+    )
+    if message:
+        sizes = ", ".join(map(str, case["sizes"]))
+        return f"with micro-batches of {sizes} samples, {message}"
+    return None
+
+
+q4 = CodeExercise(
+    "q4",
+    "Workers whose micro-batches differ in size (a dataset split by files of different lengths, "
+    "without DistributedSampler's padding): worker r's gradient `grads[r]` (a dict {name: "
+    "tensor}) is that of its mean loss over its own `sizes[r]` samples. Write "
+    "`global_gradient(grads, sizes)` returning the gradient of the mean loss over all their "
+    "samples together, the global batch's, as one dict {name: tensor}. Checked within 1e-5 of the "
+    "largest gradient entry (float32 rounding), on micro-batches of 4, 3, 3; 10, 2; 8, 8; and "
+    "5, 1, 1, 1 samples.",
+    reference=_global_gradient,
+    cases=_global_gradient_cases,
+    compare=_compare_global_gradient,
+    mistakes=(
+        Mistake(
+            _plain_mean,
+            "Yours is what DDP's all-reduce gives, the plain mean of the W gradients, each worker "
+            "counted alike: right only when the micro-batches are of equal size. Each gradient is "
+            "a mean over its own samples, so in a plain mean a sample of a small micro-batch "
+            "weighs more than one of a large micro-batch.",
+            hint="Weigh each worker's gradient by its number of samples before adding them up.",
+        ),
+        Mistake(
+            _weighted_over_w,
+            "You weighed each gradient by its number of samples, then divided by the number of "
+            "workers W: that weighted sum counts every sample once, so divide by how many "
+            "samples there are.",
+            hint="Divide by `sum(sizes)`, not by `len(grads)`.",
+        ),
+        Mistake(
+            _weighted_sum,
+            "Yours is the gradient of the summed loss over all the samples, N times the mean's: "
+            "the weighted sum still has to be divided by the number of samples N.",
+            hint="After the weighted sum, divide by the total number of samples, `sum(sizes)`.",
+        ),
+        Mistake(
+            _inverse_weights,
+            "You weighed each gradient by 1 / its size, so the smallest micro-batch counts the "
+            "most: a worker with more samples carries more of the global batch, so its weight "
+            "grows with its size.",
+            hint="Weigh worker r's gradient by `sizes[r]` itself.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "A mean over a worker's s samples is their sum divided by s: turn each gradient back into "
+        "its share of one sum over all the samples, then divide that sum by how many there are.",
+        "Per parameter name: multiply worker r's gradient by sizes[r], add these up over the "
+        "workers, and divide by the total number of samples.",
+    ],
+    solution="""def global_gradient(grads, sizes):
+    total = sum(sizes)  # the samples of the global batch
+    combined = {}
+    for name in grads[0]:  # worker r's mean times its sizes[r] samples is its share of the sum
+        combined[name] = sum(s * g[name] for s, g in zip(sizes, grads)) / total
+    return combined
 """,
 )

@@ -63,6 +63,32 @@ def test_global_batches_split_back_into_the_workers_slices():
     assert first.tolist() == shards[0][:3] + shards[1][:3]
 
 
+def test_the_story_hands_its_students_functions_to_the_counts_and_the_references():
+    """The notebook's padding table counts the shards its `worker_shard` deals out, and the
+    references train on the global batches its `global_batch` makes; a function that is not one
+    is named."""
+    calls = []
+
+    def worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last):
+        calls.append(rank)
+        return shard_indices(n, world_size, epoch, seed=seed)[rank]
+
+    assert padding_report(1000, 3, shard=worker_shard) == padding_report(1000, 3)
+    assert calls == [0, 1, 2]
+
+    def reversed_ranks(shards, iteration, batch_size):  # a different global batch, to be seen
+        start = iteration * batch_size
+        return [i for shard in shards[::-1] for i in shard[start : start + batch_size]]
+
+    mine = global_batches(20, 2, 3, 0, make=reversed_ranks)
+    assert [b.tolist() for b in mine] != [b.tolist() for b in global_batches(20, 2, 3, 0)]
+    assert mine[0].dtype == torch.long and len(mine) == 4  # 10 per worker: 3 + 3 + 3 + 1
+    with pytest.raises(TypeError, match="shard must be a function"):
+        padding_report(10, 2, shard=[0, 1])
+    with pytest.raises(TypeError, match="make must be a function"):
+        single_process_references(2, n=20, batch_size=3, epochs=1, make="global_batch")
+
+
 @pytest.mark.slow
 def test_two_workers_equal_the_big_batch_and_accumulation():
     before = set(children())
