@@ -280,6 +280,10 @@ CASES = [
     ("measured variance of no draws", lambda: ch03.measured_variance(torch.zeros(10, 3), [1], draws=0), "draws"),
     ("doubling batch sizes of no samples", lambda: ch03.doubling_batch_sizes(0), "n"),
     ("a noise plot of nothing", lambda: ch03.noise_plot(None), "result must be a NoiseResult"),
+    ("an evaluation per epoch of no times", lambda: ch03.EvaluatePerEpoch(0), "times must be >= 1"),
+    ("a warm-up of no model", lambda: ch03.warm_up("net", LINE, [1]), "model must be a torch.nn.Module"),
+    ("random batches larger than the data", lambda: ch03.random_batches(10, [11]), "batch_sizes"),
+    ("a noise result of a 1-D tensor", lambda: ch03.noise_result(torch.zeros(5), {1: [1.0]}), "grads must be a 2-D tensor"),
     # ch04: gradients, memory and the accumulation explorer
     ("a flat gradient of a tensor", lambda: ch04.flat_gradient(torch.zeros(3)), "model must be a torch.nn.Module"),
     ("a flat gradient of a model without parameters", lambda: ch04.flat_gradient(torch.nn.ReLU()), "model must have parameters"),

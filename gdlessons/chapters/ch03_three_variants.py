@@ -78,6 +78,48 @@ def line_style(i: int, points: int, *, markers: int = 8) -> dict:
                 markevery=(min(k * every // 3, max(points - 1, 0)), every))  # fmt: skip
 
 
+class EvaluatePerEpoch(EvaluateEvery):
+    """The full-data loss before training and about ``times`` times per epoch: every
+    ⌊iterations per epoch / times⌋ updates, at least once per update. One such hook measures
+    every variant alike whatever its batch size, so the same ``hooks=[...]`` serves them all.
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> hook = EvaluatePerEpoch(2)
+    >>> [train(LinearModel(), linear_data(40), batch_size=B, epochs=1, hooks=[hook]).evals.iteration
+    ...  for B in (8, 40)]
+    [[0, 2, 4], [0, 1]]
+    """
+
+    def __init__(self, times: int):
+        self.times = check_int("times", times, low=1)
+        self.k = 1
+
+    def before_training(self, loop) -> None:
+        self.k = max(1, (loop.iterations_per_epoch or 1) // self.times)
+        super().before_training(loop)
+
+
+def warm_up(model: nn.Module, data, batch_sizes, *, iterations: int = 3, lr: float = 0.01) -> None:
+    """Train a throw-away copy of ``model`` for a few ``iterations`` at each batch size, so that
+    PyTorch's one-off costs (the first use of each tensor shape) are paid before any timed run
+    and the wall clock compares steady speeds. ``model`` itself is left as it was.
+
+    >>> from gdlessons.data import linear_data
+    >>> from gdlessons.models import LinearModel
+    >>> model = LinearModel(w=0.5)
+    >>> warm_up(model, linear_data(40), ["full", 1])
+    >>> model.w.item()
+    0.5
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    iterations = check_int("iterations", iterations, low=1)
+    for batch_size in batch_sizes:
+        train(copy.deepcopy(model), data, batch_size=batch_size, lr=lr,
+              hooks=[StopWhen(lambda record: record["iteration"] >= iterations)])  # fmt: skip
+
+
 def compare_variants(
     model: nn.Module,
     data,
@@ -90,14 +132,15 @@ def compare_variants(
     warmup: int = 3,
     **train_kwargs,
 ) -> dict[str, History]:
-    """Train a copy of ``model`` per variant (label -> batch size) and return their histories.
+    """Train a copy of ``model`` per variant (label -> batch size) and return their histories:
+    the loop the chapter's first your-turn cell writes, with the measurements around it.
 
     Every copy starts from the same parameters, sees the same data for the same number of
     epochs at the same learning rate; only the batch size differs. The full-data loss is measured
-    about ``evals_per_epoch`` times per epoch (at least once per iteration for batch GD), so the
-    curves compare the model, not each run's own batch. Before each timed run, ``warmup``
-    iterations on a throw-away copy pay PyTorch's one-off costs (first use of each tensor shape),
-    so the wall-clock panel compares steady speeds.
+    about ``evals_per_epoch`` times per epoch (:class:`EvaluatePerEpoch`, at least once per
+    iteration for batch GD), so the curves compare the model, not each run's own batch. Before
+    each timed run, ``warmup`` iterations on a throw-away copy (:func:`warm_up`) pay PyTorch's
+    one-off costs, so the wall-clock panel compares steady speeds.
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
@@ -110,21 +153,16 @@ def compare_variants(
     variants = dict(DEFAULT_VARIANTS if variants is None else variants)
     if not variants:
         raise ValueError("variants must map at least one label to a batch size, got {}")
-    n = len(as_tensors(data)[0])
     evals_per_epoch = check_int("evals_per_epoch", evals_per_epoch, low=1)
+    measure = [EvaluatePerEpoch(evals_per_epoch), FullTrainLoss()]  # the loss at the end too
     warmup = check_int("warmup", warmup, low=0)
     extra_hooks = list(train_kwargs.pop("hooks", ()))
     runs = {}
     for label, batch_size in variants.items():
-        per_epoch = iterations_per_epoch(n, resolve_batch_size(batch_size, n))
         if warmup:
-            train(copy.deepcopy(model), data, batch_size=batch_size, lr=lr, seed=seed,
-                  hooks=[StopWhen(lambda record: record["iteration"] >= warmup)])  # fmt: skip
-        every = EvaluateEvery(max(1, per_epoch // evals_per_epoch))
-        runs[label] = train(
-            copy.deepcopy(model), data, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed,
-            hooks=[every, FullTrainLoss(), *extra_hooks], **train_kwargs,  # the loss at the end too
-        )  # fmt: skip
+            warm_up(model, data, [batch_size], iterations=warmup, lr=lr)
+        runs[label] = train(copy.deepcopy(model), data, batch_size=batch_size, epochs=epochs,
+                            lr=lr, seed=seed, hooks=[*measure, *extra_hooks], **train_kwargs)  # fmt: skip
     return runs
 
 
@@ -566,15 +604,12 @@ def measured_variance(
     n = len(grads)
     draws = check_int("draws", draws, low=2)
     centred = grads.double() - grads.double().mean(0)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     out, errors = [], []
-    for B in batch_sizes:
-        B = check_int("batch_sizes", B, low=1, high=n)
+    for B, chosen in random_batches(n, batch_sizes, draws=draws, seed=seed).items():
         if B == n:
             out.append(float(centred.mean(0).pow(2).sum()))
             errors.append(0.0)
             continue
-        chosen = torch.rand(draws, n, generator=generator).argsort(dim=1)[:, :B]
         if B <= 16:
             deviation = centred[chosen].mean(1)
         else:
@@ -584,6 +619,29 @@ def measured_variance(
         out.append(float(squared.mean()))
         errors.append(float(squared.std() / draws**0.5))
     return (np.asarray(out), np.asarray(errors)) if stderr else np.asarray(out)
+
+
+def random_batches(
+    n: int, batch_sizes, *, draws: int = 500, seed: int = 0
+) -> dict[int, torch.Tensor]:
+    """``draws`` random batches per batch size B, each B distinct samples of the N (drawn without
+    replacement, as in a shuffled epoch): a (draws, B) tensor of sample indices per B. At B = N
+    every such batch is the whole data, so there is one: all N samples.
+
+    >>> {B: tuple(b.shape) for B, b in random_batches(10, [1, 4, 10], draws=3).items()}
+    {1: (3, 1), 4: (3, 4), 10: (1, 10)}
+    """
+    n = check_int("n", n, low=1)
+    draws = check_int("draws", draws, low=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    batches = {}
+    for B in _non_empty(batch_sizes):
+        B = check_int("batch_sizes", B, low=1, high=n)
+        if B == n:
+            batches[B] = torch.arange(n)[None]
+        else:  # each row a random permutation of the N samples, cut to its first B
+            batches[B] = torch.rand(draws, n, generator=generator).argsort(dim=1)[:, :B]
+    return batches
 
 
 @dataclass(frozen=True)
@@ -662,6 +720,39 @@ def gradient_noise(
         sigma2=sigma2,
         signal=float(mean.pow(2).sum()),
     )
+
+
+def noise_result(grads: torch.Tensor, squared: Mapping[int, object]) -> NoiseResult:
+    """The measurement set beside the theory: ``squared`` maps each batch size B to the values
+    ‖g_B − ḡ‖² of its random batches (numbers or 0-d tensors), ``grads`` holds one sample's
+    gradient per row (for σ² and the signal ‖ḡ‖²). The measured variance at B is their mean,
+    its standard error their standard deviation over √draws (0 for a single batch).
+
+    >>> g = torch.tensor([[1.0], [-1.0]])
+    >>> r = noise_result(g, {1: [1.0, 1.0, 1.0], 2: [0.0]})
+    >>> r.measured.tolist(), r.theory.tolist(), r.sigma2
+    ([1.0, 0.0], [1.0, 0.0], 1.0)
+    """
+    if not isinstance(grads, torch.Tensor) or grads.ndim != 2:
+        raise TypeError(
+            "grads must be a 2-D tensor (samples, parameters), e.g. from per_sample_gradients"
+        )
+    check_mapping_of("squared", squared, object, "a list of squared distances ‖g_B − ḡ‖²")
+    n = len(grads)
+    sizes = [check_int("squared's batch sizes", B, low=1, high=n) for B in squared]
+    measured, stderr = [], []
+    for B in sizes:
+        values = torch.tensor([float(v) for v in squared[B]], dtype=torch.float64)
+        if values.numel() == 0 or not bool(values.isfinite().all()):
+            raise ValueError(f"squared[{B}] must hold finite numbers, got {values.tolist()[:5]}")
+        measured.append(float(values.mean()))
+        stderr.append(float(values.std() / len(values) ** 0.5) if len(values) > 1 else 0.0)
+    g = grads.double()
+    mean = g.mean(0)
+    sigma2 = float((g - mean).pow(2).sum(1).mean())
+    return NoiseResult(n=n, batch_sizes=sizes, measured=np.asarray(measured),
+                       stderr=np.asarray(stderr), theory=theory_variance(sigma2, n, sizes),
+                       sigma2=sigma2, signal=float(mean.pow(2).sum()))  # fmt: skip
 
 
 def noise_plot(result: NoiseResult, *, title: str | None = None, ax: Axes | None = None) -> Figure:

@@ -5,6 +5,7 @@ from torch import nn
 
 from gdlessons.chapters.ch03_three_variants import (
     EXPLORERS,
+    EvaluatePerEpoch,
     compare_variants,
     comparison_table,
     default_target,
@@ -25,11 +26,13 @@ from gdlessons.chapters.ch03_three_variants import (
     measured_variance,
     momentum_one_demo,
     noise_plot,
+    noise_result,
     path_length,
     path_sentences,
     path_table,
     per_sample_gradients,
     per_sample_gradients_loop,
+    random_batches,
     reach_sentences,
     reach_table,
     replay_sentences,
@@ -40,6 +43,7 @@ from gdlessons.chapters.ch03_three_variants import (
     trajectory_plot,
     tutorial_plot,
     tutorial_replay,
+    warm_up,
 )
 from gdlessons.data import linear_data, quadratic_data
 from gdlessons.display.plots import new_axes
@@ -486,3 +490,71 @@ def test_gradient_noise_bad_arguments_are_named():
 def test_doubling_batch_sizes():
     assert doubling_batch_sizes(8) == [1, 2, 4, 8]
     assert doubling_batch_sizes(1000)[-2:] == [512, 1000]
+
+
+# --- the pieces the story's your-turn cells plug into ---------------------------------------
+
+
+def test_one_evaluate_per_epoch_hook_measures_every_batch_size_alike():
+    hook = EvaluatePerEpoch(4)
+    for B, every in ((1, 15), (6, 2), ("full", 1)):
+        h = train(LinearModel(), LINE, batch_size=B, epochs=2, lr=0.05, hooks=[hook])
+        per_epoch = h.config["iterations_per_epoch"]
+        assert h.evals.iteration == list(range(0, 2 * per_epoch + 1, every))
+    with pytest.raises(ValueError, match="times must be >= 1"):
+        EvaluatePerEpoch(0)
+
+
+def test_warm_up_leaves_the_model_and_the_generators_alone():
+    model = LinearModel(w=0.5)
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    warm_up(model, LINE, ["full", 1, 8])
+    assert model.w.item() == 0.5 and torch.equal(state, torch.get_rng_state())
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        warm_up("net", LINE, [1])
+    with pytest.raises(ValueError, match="iterations must be >= 1"):
+        warm_up(model, LINE, [1], iterations=0)
+
+
+def test_random_batches_draw_distinct_samples_and_the_whole_data_at_n():
+    batches = random_batches(10, [1, 4, 10], draws=200, seed=1)
+    assert {B: tuple(b.shape) for B, b in batches.items()} == {
+        1: (200, 1),
+        4: (200, 4),
+        10: (1, 10),
+    }
+    assert all(len(set(row.tolist())) == 4 for row in batches[4])
+    assert sorted(batches[10][0].tolist()) == list(range(10))
+    assert set(batches[1].flatten().tolist()) == set(range(10))  # every sample gets drawn
+    assert torch.equal(random_batches(10, [4], seed=1)[4], random_batches(10, [4], seed=1)[4])
+    with pytest.raises(ValueError, match="batch_sizes"):
+        random_batches(10, [11])
+    with pytest.raises(ValueError, match="draws must be >= 1"):
+        random_batches(10, [1], draws=0)
+    with pytest.raises(ValueError, match="batch_sizes must hold at least one"):
+        random_batches(10, [])
+
+
+def test_noise_result_agrees_with_gradient_noise():
+    model, data = tutorial_mlp(seed=0), quadratic_data(64, seed=0)
+    r = gradient_noise(model, data, draws=100, seed=4)
+    grads = per_sample_gradients(model, data).double()
+    batches = random_batches(64, r.batch_sizes, draws=100, seed=4)
+    squared = {B: ((grads[b].mean(1) - grads.mean(0)) ** 2).sum(1) for B, b in batches.items()}
+    mine = noise_result(grads, {B: v.tolist() for B, v in squared.items()})
+    np.testing.assert_allclose(mine.measured, r.measured, rtol=1e-5, atol=1e-20)
+    np.testing.assert_allclose(mine.stderr, r.stderr, rtol=1e-5)
+    assert (mine.sigma2, mine.signal) == pytest.approx((r.sigma2, r.signal))
+    assert mine.theory.tolist() == pytest.approx(r.theory.tolist())
+
+
+def test_noise_result_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="grads must be a 2-D tensor"):
+        noise_result(torch.zeros(5), {1: [1.0]})
+    with pytest.raises(TypeError, match="squared must be a dict"):
+        noise_result(torch.zeros(5, 2), [1.0])
+    with pytest.raises(ValueError, match="squared's batch sizes"):
+        noise_result(torch.zeros(5, 2), {6: [1.0]})
+    with pytest.raises(ValueError, match=r"squared\[2\] must hold finite numbers"):
+        noise_result(torch.zeros(5, 2), {2: [float("nan")]})

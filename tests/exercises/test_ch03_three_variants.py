@@ -1,19 +1,23 @@
-"""Chapter 03 exercises: what the questions accept besides the expected answer; what q5 and q6
-say about other wrong answers, and that their references are what train() does. The rules every
-exercise keeps are tested in test_rules.py."""
+"""Chapter 03 exercises: what the questions accept besides the expected answer; what t1, t2, t3
+and q5 say about other wrong answers, and that their references are what the chapter's package
+computes (train(), compare_variants, path_length, measured_variance). The rules every exercise
+keeps are tested in test_rules.py."""
 
 import copy
+import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from gdlessons.batching import BatchIterator
+from gdlessons.chapters import ch03_three_variants as ch
+from gdlessons.data import linear_data
 from gdlessons.exercises import ch02_epochs_batches_iterations as ch02
 from gdlessons.exercises import ch03_three_variants as ex
 from gdlessons.hooks import FullTrainLoss, RecordParams
-from gdlessons.metrics import evaluate
 from gdlessons.models import LinearModel
 from gdlessons.training import train
 
@@ -23,6 +27,7 @@ RIGHT_AND_WRONG = {
     "q2": ("iteration", "epoch"),
     "q3": (111.0, 100.0),
     "q4": (128, 64),
+    "q6": (33.56, 50.0),
 }
 
 
@@ -126,71 +131,6 @@ def test_q5_other_wrong_answers_get_the_first_difference():
     )
 
 
-# --- q6 ---------------------------------------------------------------------------------------
-
-
-def test_q6_reference_starts_every_run_from_the_given_model():
-    case = ex._comparison_cases()[1]
-    before = copy.deepcopy(case["model"])
-    losses = ex._fair_comparison(**case)
-    assert torch.equal(case["model"].w, before.w)  # the given model is untouched
-    for B, loss in losses.items():
-        run = copy.deepcopy(before)
-        train(run, case["data"], batch_size=B, epochs=case["epochs"], lr=case["lr"],
-              seed=case["seed"])  # fmt: skip
-        assert loss == evaluate(run, case["data"])
-
-
-def test_q6_the_full_train_loss_of_train_passes():
-    def recorded(model, data, batch_sizes, epochs, lr, seed):
-        return {B: train(copy.deepcopy(model), data, batch_size=B, epochs=epochs, lr=lr,
-                         seed=seed, hooks=[FullTrainLoss()]).epochs.full_train_loss[-1]
-                for B in batch_sizes}  # fmt: skip
-
-    assert ex.q6.check(recorded).correct
-
-
-@pytest.mark.slow
-def test_q6_other_wrong_answers_get_the_first_difference():
-    prefix = "With epochs=2, lr=0.01, seed=0: "
-    assert (
-        prefix + "return a dict from each batch size"
-        in ex.q6.check(
-            lambda model, data, batch_sizes, epochs, lr, seed: [0.5] * len(batch_sizes)
-        ).message
-    )
-    assert (
-        prefix + "your dict has no entry for B = 24"
-        in ex.q6.check(lambda model, data, batch_sizes, epochs, lr, seed: {}).message
-    )
-    assert (
-        prefix + "for B = 24, your loss is 'low', not a number"
-        in ex.q6.check(
-            lambda model, data, batch_sizes, epochs, lr, seed: dict.fromkeys(batch_sizes, "low")
-        ).message
-    )
-
-    def shifted(model, data, batch_sizes, epochs, lr, seed):
-        return {B: 1.01 * loss for B, loss in ex._fair_comparison(model, data, batch_sizes,
-                                                                 epochs, lr, seed).items()}  # fmt: skip
-
-    assert prefix + "for B = 24, your full-data loss is" in ex.q6.check(shifted).message
-
-    def one_more(model, data, batch_sizes, epochs, lr, seed):
-        return {**ex._fair_comparison(model, data, batch_sizes, epochs, lr, seed), "full": 1.0}
-
-    assert "your dict has an entry for B = 'full', which was not asked for" in (
-        ex.q6.check(one_more).message
-    )
-
-
-def test_q6_check_leaves_the_cases_and_the_generators_alone():
-    torch.manual_seed(11)
-    before = torch.get_rng_state()
-    ex.q6.check(ex._no_copy)
-    assert torch.equal(before, torch.get_rng_state())
-
-
 # --- other correct answers --------------------------------------------------------------------
 
 
@@ -242,32 +182,190 @@ def test_q5_other_correct_answers_pass():
         assert result.correct, result.message
 
 
-def _q6_by_hand_loss(model, data, batch_sizes, epochs, lr, seed):
-    """A dict comprehension; the full-data MSE computed by hand under no_grad."""
-
-    def trained(B):
-        run = copy.deepcopy(model)
-        train(run, data, batch_size=B, epochs=epochs, lr=lr, seed=seed)
-        with torch.no_grad():
-            return F.mse_loss(run(data.X), data.y).item()
-
-    return {B: trained(B) for B in batch_sizes}
+# --- t1: the fair comparison ------------------------------------------------------------------
 
 
-def _q6_restore_state(model, data, batch_sizes, epochs, lr, seed):
-    """Train the given model itself, putting its starting state back before every run (and at
-    the end); the loss from train()'s validation on the same data."""
+def test_t1_reference_is_compare_variants_without_its_warm_up():
+    """The story's train_variants with compare_variants' hooks gives compare_variants' runs."""
+    case = ex._variants_cases()[0]
+    model, data, variants = case["model"], case["data"], case["variants"]
+    hooks = [ch.EvaluatePerEpoch(3), FullTrainLoss()]
+    ours = ex._train_variants(model, data, variants, epochs=2, lr=0.1, seed=3, hooks=hooks)
+    theirs = ch.compare_variants(model, data, variants=variants, epochs=2, lr=0.1, seed=3,
+                                 evals_per_epoch=3)  # fmt: skip
+    for label in variants:
+        assert ours[label] == theirs[label]
+        assert ours[label].evals.train_loss == theirs[label].evals.train_loss
+
+
+def _t1_comprehension(model, data, variants, **budget):
+    """A dict comprehension, the budget spelled out."""
+    epochs, lr, seed, hooks = budget["epochs"], budget["lr"], budget["seed"], budget["hooks"]
+    return {
+        label: train(copy.deepcopy(model), data, batch_size=B, epochs=epochs, lr=lr, seed=seed,
+                     hooks=hooks)
+        for label, B in variants.items()
+    }  # fmt: skip
+
+
+def _t1_restore_state(model, data, variants, **budget):
+    """The given model itself, its starting state_dict put back before every run and at the end
+    (load_state_dict, the library's way to reset a model); each History kept."""
     start = copy.deepcopy(model.state_dict())
-    losses = {}
-    for B in batch_sizes:
+    runs = {}
+    for label, B in variants.items():
         model.load_state_dict(start)
-        h = train(model, data, batch_size=B, epochs=epochs, lr=lr, seed=seed, val_data=data)
-        losses[B] = h.final_val_loss
+        runs[label] = train(model, data, batch_size=B, **budget)
     model.load_state_dict(start)
-    return losses
+    return runs
 
 
-def test_q6_other_correct_answers_pass():
-    for fn in (_q6_by_hand_loss, _q6_restore_state):
-        result = ex.q6.check(fn)
+def test_t1_other_correct_answers_pass():
+    for fn in (_t1_comprehension, _t1_restore_state):
+        result = ex.t1.check(fn)
         assert result.correct, result.message
+
+
+def test_t1_other_wrong_answers_get_the_first_difference():
+    assert (
+        "return a dict from each variant's label"
+        in ex.t1.check(lambda model, data, variants, **budget: [1, 2]).message
+    )
+    assert (
+        "your dict has no run for 'batch (B = N)'"
+        in ex.t1.check(lambda model, data, variants, **budget: {}).message
+    )
+
+    def losses_only(model, data, variants, **budget):
+        runs = ex._train_variants(model, data, variants, **budget)
+        return {label: h.iterations.loss for label, h in runs.items()}
+
+    assert "is a list, not the History train() returns" in ex.t1.check(losses_only).message
+
+    def reversed_sizes(model, data, variants, **budget):
+        sizes = list(reversed(variants.values()))
+        return ex._train_variants(model, data, dict(zip(variants, sizes)), **budget)
+
+    assert "the run 'batch (B = N)' trained with batch_size=8, expected 40" in (
+        ex.t1.check(reversed_sizes).message
+    )
+
+    def faster(model, data, variants, **budget):
+        return ex._train_variants(model, data, variants, **{**budget, "lr": 1.5 * budget["lr"]})
+
+    assert "trained with lr=" in ex.t1.check(faster).message
+
+    def trains_the_given_model_last(model, data, variants, **budget):
+        runs = ex._train_variants(model, data, variants, **budget)
+        train(model, data, **budget)
+        return runs
+
+    assert (
+        "the model you were given was trained" in ex.t1.check(trains_the_given_model_last).message
+    )
+
+
+# --- t2: path length --------------------------------------------------------------------------
+
+
+def test_t2_reference_is_the_package_path_length():
+    h = train(LinearModel(), linear_data(30, seed=2), batch_size=4, epochs=2, lr=0.1,
+              hooks=[RecordParams()])  # fmt: skip
+    w, b = h.param_trajectory("w"), h.param_trajectory("b")
+    assert ex._path_length(w, b) == pytest.approx(ch.path_length(h), rel=1e-6)
+
+
+def _t2_vector_norm(w, b):
+    """torch.linalg.vector_norm along the coordinates of the stacked steps."""
+    steps = torch.stack([w, b], dim=1).diff(dim=0)
+    return torch.linalg.vector_norm(steps, dim=1).sum()  # a 0-d tensor is fine
+
+
+def _t2_loop(w, b):
+    """A Python loop over consecutive points with math.dist."""
+    points = list(zip(w.tolist(), b.tolist()))
+    return sum(math.dist(p, q) for p, q in zip(points, points[1:]))
+
+
+def _t2_float64(w, b):
+    """In float64, from the differences of slices."""
+    w, b = w.double(), b.double()
+    return ((w[1:] - w[:-1]) ** 2 + (b[1:] - b[:-1]) ** 2).sqrt().sum().item()
+
+
+def test_t2_other_correct_answers_pass():
+    for fn in (_t2_vector_norm, _t2_loop, _t2_float64):
+        result = ex.t2.check(fn)
+        assert result.correct, result.message
+
+
+def test_t2_returning_the_steps_is_named():
+    message = ex.t2.check(lambda w, b: torch.hypot(torch.diff(w), torch.diff(b))).message
+    assert "one number, the sum of its steps' lengths" in message
+
+
+# --- t3: one batch's gradient noise -----------------------------------------------------------
+
+
+def test_t3_reference_averaged_is_measured_variance():
+    """The story's measurement (random_batches, the reference, noise_result) is
+    measured_variance's, draw for draw."""
+    grads = torch.randn(40, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    sizes = [1, 3, 20, 40]
+    batches = ch.random_batches(40, sizes, draws=50, seed=2)
+    squared = {
+        B: [ex._batch_noise(grads, batch) for batch in drawn] for B, drawn in batches.items()
+    }
+    result = ch.noise_result(grads, squared)
+    measured, stderr = ch.measured_variance(grads, sizes, draws=50, seed=2, stderr=True)
+    np.testing.assert_allclose(result.measured[:-1], measured[:-1], rtol=1e-6)
+    np.testing.assert_allclose(result.stderr, stderr, rtol=1e-6)
+    assert result.measured[-1] < 1e-25 and measured[-1] < 1e-25
+
+
+def _t3_index_select(grads, batch):
+    """torch.index_select and torch.linalg.vector_norm, squared; a 0-d tensor returned."""
+    g_batch = torch.index_select(grads, 0, batch).mean(dim=0)
+    return torch.linalg.vector_norm(g_batch - grads.mean(dim=0)) ** 2
+
+
+def _t3_centred_first(grads, batch):
+    """Centre every row on the full-data gradient first, then average the batch's rows."""
+    centred = grads - grads.mean(0, keepdim=True)
+    return float(centred[batch].mean(0) @ centred[batch].mean(0))
+
+
+def _t3_one_hot(grads, batch):
+    """A weight vector: 1/B on the batch's samples, minus 1/N on all of them."""
+    weights = torch.full((len(grads),), -1 / len(grads), dtype=grads.dtype)
+    weights[batch] += 1 / len(batch)
+    return (weights @ grads).square().sum().item()
+
+
+def test_t3_other_correct_answers_pass():
+    for fn in (_t3_index_select, _t3_centred_first, _t3_one_hot):
+        result = ex.t3.check(fn)
+        assert result.correct, result.message
+
+
+def test_t3_float32_is_caught_at_b_equals_n():
+    def in_float32(grads, batch):
+        grads = grads.float()
+        return float((grads[batch].mean(0) - grads.mean(0)).pow(2).sum())
+
+    message = ex.t3.check(in_float32).message
+    assert "at B = N (the batch is all the samples)" in message and "float64" in message
+
+
+def test_t3_returning_a_vector_is_named():
+    message = ex.t3.check(lambda grads, batch: grads[batch].mean(0) - grads.mean(0)).message
+    assert "‖g_B − ḡ‖² is one number" in message
+
+
+# --- q6 ---------------------------------------------------------------------------------------
+
+
+def test_q6_answer_puts_the_theory_at_the_signal():
+    B = ex._q6_batch
+    assert ch.theory_variance(ex.Q6_SIGMA2, ex.Q6_N, [B])[0] == pytest.approx(ex.Q6_SIGNAL)
+    assert "(N − B)/(N − 1) matters" in ex.q6.check(50).message
