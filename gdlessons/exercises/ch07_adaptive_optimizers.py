@@ -1,15 +1,885 @@
-"""Chapter 07 exercises: adaptive optimizers, from AdaGrad's step to AdamW's update."""
+"""Chapter 07 exercises: the adaptive optimizers' mechanisms inside the story, then transfer
+questions.
+
+The story's your-turn cells: t1 the parameter groups that keep the biases out of weight decay,
+t2 AdaGrad's step, t3 RMSProp's step, t4 Adam's bias-corrected step, t5 AdamW's decoupled decay
+(t2 to t5 checked bit for bit against the course's rules, which ``torch.optim`` matches to the
+last bit, as section 3 measures), t6 an iteration with the gradient clipped by norm (up to
+float32 rounding). At the end: q1, q2 and q5 take a number, q3 and q4 a choice, q6 a function
+(AMSGrad's step, a new rule built from Adam's pieces, up to float32 rounding).
+
+>>> t4.check(...).status, q4.check("adamw").correct
+('not attempted', True)
+"""
 
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from gdlessons.data import quadratic_data
 from gdlessons.exercises import Exercise, expect_choice, expect_close
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
 from gdlessons.models import digits_classifier, tutorial_mlp
+
+# --- t1: parameter groups without weight decay on biases --------------------------------------
+
+
+def no_decay_on_biases(model: nn.Module) -> torch.optim.Optimizer:
+    """``torch.optim.AdamW`` at lr 1e-3: weight decay 0.01 on the weights, none on the biases."""
+    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-3,
+    )
+
+
+def _one_group(model):
+    return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+
+
+def _swapped(model):
+    decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    no_decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-3,
+    )
+
+
+def _biases_left_out(model):
+    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}], lr=1e-3)
+
+
+def _group_cases() -> list[dict]:
+    no_bias_last = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
+    return [
+        dict(model=tutorial_mlp(seed=0)),
+        dict(model=digits_classifier(hidden=16, seed=0)),
+        dict(model=no_bias_last),
+    ]
+
+
+def _settings(optimizer) -> list[tuple[tuple[int, ...], float, float]]:
+    """(shape, weight_decay, lr) of every parameter the optimizer updates, sorted."""
+    return sorted(
+        (tuple(p.shape), float(group["weight_decay"]), float(group["lr"]))
+        for group in optimizer.param_groups
+        for p in group["params"]
+    )
+
+
+def _compare_groups(got, want, case) -> str | None:
+    if not isinstance(got, torch.optim.Optimizer):
+        return f"your function returned {type(got).__name__}; return the optimizer, e.g. torch.optim.AdamW([...], lr=1e-3)"  # fmt: skip
+    if not isinstance(got, torch.optim.AdamW):
+        return f"your optimizer is torch.optim.{type(got).__name__}; use torch.optim.AdamW"
+    mine, theirs = _settings(got), _settings(want)
+    if len(mine) != len(theirs):
+        return (f"your optimizer updates {len(mine)} parameter tensors, the model has {len(theirs)}: "
+                "every parameter must be in exactly one group")  # fmt: skip
+    for (shape, wd, lr), (_, want_wd, want_lr) in zip(mine, theirs, strict=True):
+        kind = "a bias" if len(shape) == 1 else "a weight"
+        if wd != want_wd:
+            return f"{kind} of shape {shape} has weight_decay {wd:g}, expected {want_wd:g}"
+        if lr != want_lr:
+            return f"{kind} of shape {shape} has lr {lr:g}, expected {want_lr:g}"
+    if _groups(got) != _groups(want):
+        return (
+            "every parameter has the right settings, but your groups are not the two asked for, "
+            "in that order: group 0 the weights (weight_decay 0.01), group 1 the biases (0.0); "
+            "param_groups keeps the order you give, and the chapter's table lists it"
+        )
+    return None
+
+
+def _groups(optimizer) -> list[tuple[float, list[tuple[int, ...]]]]:
+    """(weight_decay, sorted parameter shapes) of each non-empty group, in the optimizer's order."""
+    return [
+        (float(group["weight_decay"]), sorted(tuple(p.shape) for p in group["params"]))
+        for group in optimizer.param_groups
+        if group["params"]
+    ]
+
+
+t1 = CodeExercise(
+    "t1",
+    "Write `no_decay_on_biases(model)`: return torch.optim.AdamW at lr=1e-3 with two parameter "
+    "groups, in this order: the weights with weight_decay=0.01, then the biases (parameters whose "
+    "name ends in 'bias') with 0.0. It is checked on three models, one with a layer that has no "
+    "bias.",
+    reference=no_decay_on_biases,
+    cases=_group_cases,
+    compare=_compare_groups,
+    mistakes=(
+        Mistake(
+            _one_group,
+            "Every parameter decays, the biases too: give the biases a group of their own with "
+            "weight_decay=0.0.",
+            hint="Split model.named_parameters() by whether the name ends in 'bias'.",
+        ),
+        Mistake(
+            _swapped,
+            "Your groups are swapped: the biases decay and the weights do not.",
+            hint="Check which list each `name.endswith('bias')` test fills.",
+        ),
+        Mistake(
+            _biases_left_out,
+            "The biases are in no group, so the optimizer never updates them: put them in a "
+            "second group with weight_decay=0.0.",
+            hint="Every parameter must be in exactly one group.",
+        ),
+    ),
+    hint=[
+        "The cell above built an optimizer from a list of parameter groups, each a dict with a "
+        "'params' entry and its own settings.",
+        "model.named_parameters() gives (name, parameter) pairs: sort them into two lists by the "
+        "name's ending, and give each list a group with its own 'weight_decay'.",
+    ],
+    solution="""import torch
+
+
+def no_decay_on_biases(model):
+    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-3,
+    )
+""",
+)
+
+# --- t2 to t5: the update rules, bit for bit --------------------------------------------------
+#
+# Each rule does to one tensor p what torch.optim does to it, given its gradient g and a dict
+# `state` (empty before the first update, like optimizer.state[p]); it returns the new p. The
+# tests pin these references to torch.optim bit for bit. A check calls the student's rule once
+# per case, on a state that earlier updates of the reference filled, and compares the new p and
+# every state entry bit for bit: section 3's lesson is that these few operations ARE torch.optim.
+
+
+def _state_outcome(returned, args):
+    return returned, dict(args["state"])
+
+
+def _differs(got, want, name: str, optimizer: str, ops: str, bitwise: bool = True) -> str | None:
+    """None if ``got`` is ``want`` (bit for bit, or up to float32 rounding), else what differs."""
+    if bitwise:
+        problem = first_difference(got, want, bitwise=True, name=name)
+    else:
+        scale = float(torch.as_tensor(want).abs().max()) if torch.as_tensor(want).numel() else 0.0
+        problem = first_difference(got, want, bitwise=False, atol=1e-5 * scale, rtol=0.0, name=name)  # fmt: skip
+    if problem is None:
+        return None
+    if bitwise and isinstance(got, torch.Tensor) and got.shape == torch.as_tensor(want).shape:
+        g, w = got.detach().double(), torch.as_tensor(want).double()
+        gap = float((g - w).abs().max())
+        if gap <= 1e-5 * max(float(w.abs().max()), 1e-30):
+            return (
+                f"after your update, {name} is {optimizer}'s up to float32 rounding (the largest "
+                f"difference is {gap:.2g}) but not bit for bit: torch.optim rounds its own way, "
+                f"so write it with its operations, in its order: {ops}"
+            )
+    return f"after your update, {problem}"
+
+
+def _rule_compare(optimizer: str, ops: str, *, bitwise: bool = True):
+    """compare() for a rule p ← rule(p, g, state, ...): the new p, then every state entry."""
+
+    def compare(got, want, case) -> str | None:
+        p, state = got
+        want_p, want_state = want
+        if not isinstance(p, torch.Tensor):
+            return f"your function returned {type(p).__name__}: return the new p, a tensor"
+        problem = _differs(p, want_p, "the new p", optimizer, ops, bitwise)
+        if problem:
+            return problem
+        for key, value in want_state.items():
+            if key not in state:
+                return (
+                    f"after your update, state has no entry '{key}': keep it there, so that the "
+                    "next update starts from it"
+                )
+            problem = _differs(state[key], value, f"state['{key}']", optimizer, ops, bitwise)
+            if problem:
+                return problem
+        return None
+
+    return compare
+
+
+def _draw(shape, scale: float, gen: torch.Generator) -> torch.Tensor:
+    """A gradient: ``scale`` times a normal draw, every tenth entry ten times larger."""
+    g = scale * torch.randn(shape, generator=gen)
+    return g * torch.where(torch.arange(g.numel()).reshape(shape) % 10 == 0, 10.0, 1.0)
+
+
+def _rule_cases(rule, settings: list[dict], *, seed: int) -> list[dict]:
+    """One case per entry of ``settings``: a random p after ``earlier`` updates of ``rule`` (the
+    reference: they fill the state) and the gradient of the next update, ``scale`` times a
+    normal draw, every tenth entry ten times larger (so both ends of √G + ε are exercised)."""
+    gen = torch.Generator().manual_seed(seed)
+    cases = []
+    for entry in settings:
+        entry = dict(entry)
+        shape, earlier, scale = entry.pop("shape"), entry.pop("earlier"), entry.pop("scale")
+
+        p, state = torch.randn(shape, generator=gen), {}
+        for _ in range(earlier):
+            p = rule(p, _draw(shape, scale, gen), state, **entry)
+        cases.append(dict(p=p, g=_draw(shape, scale, gen), state=state, **entry))
+    return cases
+
+
+# --- t2: AdaGrad -------------------------------------------------------------------------------
+
+
+def adagrad_step(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    """One torch.optim.Adagrad update of the tensor p: returns the new p; state["sum"] keeps G."""
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient λ·p joins g
+    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # G ← G + g²
+    return p.addcdiv(g, G.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√G + ε)
+
+
+def _adagrad_replaces_sum(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    G = state["sum"] = torch.zeros_like(p).addcmul(g, g)  # the mistake: this g² only
+    return p.addcdiv(g, G.sqrt().add(eps), value=-lr)
+
+
+def _adagrad_no_root(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)
+    return p.addcdiv(g, G.add(eps), value=-lr)
+
+
+def _adagrad_not_kept(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    G = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # the mistake: not stored
+    return p.addcdiv(g, G.sqrt().add(eps), value=-lr)
+
+
+def _adagrad_eps_inside(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)
+    return p.addcdiv(g, G.add(eps).sqrt(), value=-lr)
+
+
+def _adagrad_cases() -> list[dict]:
+    return _rule_cases(
+        adagrad_step,
+        [
+            dict(shape=(16, 16), earlier=0, scale=1.0, lr=0.1, eps=1e-10, weight_decay=0.0),
+            dict(shape=(200,), earlier=3, scale=1.0, lr=0.05, eps=1e-10, weight_decay=0.1),
+            dict(shape=(200,), earlier=2, scale=0.01, lr=0.1, eps=0.01, weight_decay=0.0),
+        ],
+        seed=2,
+    )
+
+
+_ADAGRAD_OPS = (
+    "`state.get('sum', torch.zeros_like(p)).addcmul(g, g)` for G + g·g and "
+    "`p.addcdiv(g, G.sqrt().add(eps), value=-lr)` for p − lr·g/(√G + eps)"
+)
+
+t2 = CodeExercise(
+    "t2",
+    "Write `adagrad_step(p, g, state, *, lr, eps, weight_decay)`: one torch.optim.Adagrad update "
+    "of the tensor p with gradient g, returning the new p. G, the sum of every squared gradient "
+    "so far, lives in state['sum'] (absent before the first update: start from zeros). The check "
+    "compares the new p and state['sum'] with torch.optim's bit for bit, so use PyTorch's own "
+    "operations as the text above says, on a first update and after earlier ones.",
+    reference=adagrad_step,
+    cases=_adagrad_cases,
+    outcome=_state_outcome,
+    compare=_rule_compare("torch.optim.Adagrad", _ADAGRAD_OPS),
+    mistakes=(
+        Mistake(
+            _adagrad_replaces_sum,
+            "Your G holds this update's g² only: AdaGrad's G is a running sum, the G kept in "
+            "state['sum'] plus g², so every earlier gradient keeps shrinking the rate.",
+            hint="Start from state.get('sum', torch.zeros_like(p)), add g·g to it, store it back.",
+        ),
+        Mistake(
+            _adagrad_no_root,
+            "You divided by G itself; AdaGrad divides by its square root, √G + ε.",
+            hint="`G.sqrt()` before adding eps.",
+        ),
+        Mistake(
+            _adagrad_not_kept,
+            "Your step is right, but state['sum'] does not hold the new G: the next update would "
+            "forget this one's g².",
+            hint="Assign the new G to state['sum'] as well (`G = state['sum'] = ...`).",
+        ),
+        Mistake(
+            _adagrad_eps_inside,
+            "You put eps inside the square root: AdaGrad divides by √G + ε, not √(G + ε).",
+            hint="Take G.sqrt() first, then .add(eps).",
+        ),
+    ),
+    hint=[
+        "Two lines: the new G (the old one from state, or zeros, plus g²), stored in "
+        "state['sum']; then the step that divides g by √G + ε.",
+        "`addcmul(g, g)` adds g·g to a tensor; `p.addcdiv(g, d, value=-lr)` is p − lr·g/d, "
+        "with d = G.sqrt().add(eps).",
+    ],
+    solution='''import torch
+
+
+def adagrad_step(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
+    """One torch.optim.Adagrad update of the tensor p: returns the new p; state["sum"] keeps G."""
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient λ·p joins g
+    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # G ← G + g²
+    return p.addcdiv(g, G.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√G + ε)
+''',
+)
+
+
+# --- t3: RMSProp -------------------------------------------------------------------------------
+
+
+def rmsprop_step(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    """One torch.optim.RMSprop update of p (no momentum, not centred); state["square_avg"] keeps s."""
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state.get("square_avg", torch.zeros_like(p))
+    s = state["square_avg"] = s.mul(alpha).addcmul(g, g, value=1 - alpha)  # s ← α·s + (1 − α)·g²
+    return p.addcdiv(g, s.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√s + ε)
+
+
+def _rmsprop_swapped(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state.get("square_avg", torch.zeros_like(p))
+    s = state["square_avg"] = s.mul(1 - alpha).addcmul(g, g, value=alpha)
+    return p.addcdiv(g, s.sqrt().add(eps), value=-lr)
+
+
+def _rmsprop_sum(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state["square_avg"] = state.get("square_avg", torch.zeros_like(p)).addcmul(g, g)
+    return p.addcdiv(g, s.sqrt().add(eps), value=-lr)
+
+
+def _rmsprop_gradients(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state.get("square_avg", torch.zeros_like(p))
+    s = state["square_avg"] = s.mul(alpha).add(g, alpha=1 - alpha)  # the mistake: g, not g²
+    return p.addcdiv(g, s.sqrt().add(eps), value=-lr)
+
+
+def _rmsprop_eps_inside(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state.get("square_avg", torch.zeros_like(p))
+    s = state["square_avg"] = s.mul(alpha).addcmul(g, g, value=1 - alpha)
+    return p.addcdiv(g, s.add(eps).sqrt(), value=-lr)
+
+
+def _rmsprop_cases() -> list[dict]:
+    return _rule_cases(
+        rmsprop_step,
+        [
+            dict(
+                shape=(16, 16),
+                earlier=0,
+                scale=1.0,
+                lr=0.01,
+                alpha=0.99,
+                eps=1e-8,
+                weight_decay=0.0,
+            ),  # fmt: skip
+            dict(
+                shape=(200,), earlier=4, scale=1.0, lr=0.003, alpha=0.9, eps=1e-8, weight_decay=0.1
+            ),  # fmt: skip
+            dict(
+                shape=(200,), earlier=2, scale=0.01, lr=0.01, alpha=0.9, eps=0.01, weight_decay=0.0
+            ),  # fmt: skip
+        ],
+        seed=3,
+    )
+
+
+t3 = CodeExercise(
+    "t3",
+    "Write `rmsprop_step(p, g, state, *, lr, alpha, eps, weight_decay)`: one torch.optim.RMSprop "
+    "update (no momentum, not centred) of the tensor p with gradient g, returning the new p. The "
+    "moving average s of the squared gradients lives in state['square_avg'] (zeros before the "
+    "first update). The check compares the new p and state['square_avg'] bit for bit with "
+    "torch.optim's, so use PyTorch's operations as the text above says.",
+    reference=rmsprop_step,
+    cases=_rmsprop_cases,
+    outcome=_state_outcome,
+    compare=_rule_compare(
+        "torch.optim.RMSprop",
+        "`s.mul(alpha).addcmul(g, g, value=1 - alpha)` for α·s + (1 − α)·g·g and "
+        "`p.addcdiv(g, s.sqrt().add(eps), value=-lr)` for the step",
+    ),
+    mistakes=(
+        Mistake(
+            _rmsprop_swapped,
+            "Your average weighs the old s by 1 − α and the new g² by α: the other way round. "
+            "With α = 0.99 the old average keeps 99% and each g² adds 1%.",
+            hint="s ← α·s + (1 − α)·g²: `mul(alpha)`, then `addcmul` with value=1 - alpha.",
+        ),
+        Mistake(
+            _rmsprop_sum,
+            "Your s is AdaGrad's running sum: RMSProp lets old squares fade, s ← α·s + (1 − α)·g².",
+            hint="Multiply the old s by alpha before adding (1 − alpha)·g·g.",
+        ),
+        Mistake(
+            _rmsprop_gradients,
+            "Your s averages the gradients, not their squares: its root is then not a size (and "
+            "of a negative average, not a number at all).",
+            hint="`addcmul(g, g, ...)` adds g·g.",
+        ),
+        Mistake(
+            _rmsprop_eps_inside,
+            "You put eps inside the square root: RMSProp divides by √s + ε, not √(s + ε).",
+            hint="Take s.sqrt() first, then .add(eps).",
+        ),
+    ),
+    hint=[
+        "As in adagrad_step, two lines: the new s, stored in state['square_avg'], then the step "
+        "that divides g by √s + ε. Only the first line changes: the old s fades.",
+        "The old s (or zeros) times alpha, plus (1 − alpha)·g·g: `mul(alpha)` then "
+        "`addcmul(g, g, value=1 - alpha)`; the step is AdaGrad's `addcdiv` with s in place of G.",
+    ],
+    solution='''import torch
+
+
+def rmsprop_step(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
+    """One torch.optim.RMSprop update of p (no momentum, not centred); state["square_avg"] keeps s."""
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    s = state.get("square_avg", torch.zeros_like(p))
+    s = state["square_avg"] = s.mul(alpha).addcmul(g, g, value=1 - alpha)  # s ← α·s + (1 − α)·g²
+    return p.addcdiv(g, s.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√s + ε)
+''',
+)
+
+
+# --- t4: Adam ----------------------------------------------------------------------------------
+
+
+def adam_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One torch.optim.Adam update of p; state keeps the update count "step" and the moments "m", "v"."""
+    beta1, beta2 = betas
+    t = state["step"] = state.get("step", 0) + 1
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)  # Adam's weight_decay is an L2 penalty, as in SGD
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)  # β₁·m + (1 − β₁)·g
+    v = state.get("v", torch.zeros_like(p))
+    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)  # β₂·v + (1 − β₂)·g²
+    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # √v̂ + ε, where v̂ = v / (1 − β₂ᵗ)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))  # p − η·m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ)
+
+
+def _adam_moments(p, g, state, beta1, beta2, weight_decay, *, keep_step=True):
+    t = state.get("step", 0) + 1
+    if keep_step:
+        state["step"] = t
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
+    v = state.get("v", torch.zeros_like(p))
+    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)
+    return t, m, v
+
+
+def _adam_no_correction(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    t, m, v = _adam_moments(p, g, state, *betas, weight_decay)
+    return p.addcdiv(m, v.sqrt().add(eps), value=-lr)
+
+
+def _adam_step_not_kept(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    t, m, v = _adam_moments(p, g, state, beta1, beta2, weight_decay, keep_step=False)
+    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
+
+
+def _adam_unrooted(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    t, m, v = _adam_moments(p, g, state, beta1, beta2, weight_decay)
+    denom = (v.sqrt() / (1 - beta2**t)).add(eps)  # the mistake: no root on the correction
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
+
+
+def _adam_eps_inside(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    t, m, v = _adam_moments(p, g, state, beta1, beta2, weight_decay)
+    denom = (v / (1 - beta2**t)).add(eps).sqrt()
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
+
+
+def _adam_cases() -> list[dict]:
+    return _rule_cases(
+        adam_step,
+        [
+            dict(
+                shape=(16, 16),
+                earlier=0,
+                scale=1.0,
+                lr=0.01,
+                betas=(0.9, 0.999),
+                eps=1e-8,
+                weight_decay=0.0,
+            ),  # fmt: skip
+            dict(
+                shape=(200,),
+                earlier=5,
+                scale=1.0,
+                lr=0.003,
+                betas=(0.8, 0.99),
+                eps=1e-8,
+                weight_decay=0.1,
+            ),  # fmt: skip
+            dict(
+                shape=(200,),
+                earlier=2,
+                scale=0.01,
+                lr=0.01,
+                betas=(0.9, 0.999),
+                eps=0.01,
+                weight_decay=0.0,
+            ),  # fmt: skip
+        ],
+        seed=4,
+    )
+
+
+t4 = CodeExercise(
+    "t4",
+    "Write `adam_step(p, g, state, *, lr, betas, eps, weight_decay)`: one torch.optim.Adam update "
+    "of the tensor p with gradient g, returning the new p. state keeps the number of updates so "
+    "far in state['step'] (t is that number plus one: 1 at the first update) and the moments in "
+    "state['m'] and state['v'] (zeros before the first update). The check compares the new p "
+    "and every state entry bit for bit with torch.optim's, so follow PyTorch's arrangement, as "
+    "the text above writes it.",
+    reference=adam_step,
+    cases=_adam_cases,
+    outcome=_state_outcome,
+    compare=_rule_compare(
+        "torch.optim.Adam",
+        "`m.lerp(g, 1 - beta1)`, `v.mul(beta2).addcmul(g, g, value=1 - beta2)`, "
+        "`denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)` and "
+        "`p.addcdiv(m, denom, value=-lr / (1 - beta1**t))`",
+    ),
+    mistakes=(
+        Mistake(
+            _adam_no_correction,
+            "Your step has no bias correction: m and v start at zero, so early on they are too "
+            "small; Adam divides m by 1 − β₁ᵗ and v by 1 − β₂ᵗ.",
+            hint="The step size is lr / (1 - beta1**t); √v is divided by (1 - beta2**t) ** 0.5.",
+        ),
+        Mistake(
+            _adam_step_not_kept,
+            "Your step is right this time, but state['step'] does not count it: at the next "
+            "update t would be 1 again, and the bias correction would treat m and v as if they "
+            "held one gradient.",
+            hint="Store the new count: `t = state['step'] = ...`.",
+        ),
+        Mistake(
+            _adam_unrooted,
+            "You divided √v by 1 − β₂ᵗ: v̂ = v / (1 − β₂ᵗ), so √v̂ = √v / √(1 − β₂ᵗ).",
+            hint="Divide v.sqrt() by (1 - beta2**t) ** 0.5.",
+        ),
+        Mistake(
+            _adam_eps_inside,
+            "You put eps inside the square root: Adam divides by √v̂ + ε, not √(v̂ + ε).",
+            hint="Take the root of v first, then .add(eps).",
+        ),
+    ),
+    hint=[
+        "Four pieces: the count t (state['step'] + 1, stored back), the moments m and v (as "
+        "in rmsprop_step, stored in state), the denominator √v̂ + ε, the step with m̂.",
+        "With t in hand: m from `lerp`, v from `mul(beta2).addcmul(g, g, value=1 - beta2)`; the "
+        "denominator divides v.sqrt() by (1 - beta2**t) ** 0.5 and then adds eps; `addcdiv` "
+        "takes value = −lr / (1 − beta1**t).",
+    ],
+    solution='''import torch
+
+
+def adam_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One torch.optim.Adam update of p; state keeps the update count "step" and the moments "m", "v"."""
+    beta1, beta2 = betas
+    t = state["step"] = state.get("step", 0) + 1
+    if weight_decay:
+        g = g.add(p, alpha=weight_decay)  # Adam's weight_decay is an L2 penalty, as in SGD
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)  # β₁·m + (1 − β₁)·g
+    v = state.get("v", torch.zeros_like(p))
+    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)  # β₂·v + (1 − β₂)·g²
+    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # √v̂ + ε, where v̂ = v / (1 − β₂ᵗ)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))  # p − η·m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ)
+''',
+)
+
+
+# --- t5: AdamW ---------------------------------------------------------------------------------
+
+
+def adamw_step(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    """One torch.optim.AdamW update: shrink p by (1 − η·λ), then Adam without weight decay."""
+    p = p.mul(1 - lr * weight_decay)
+    return adam_step(p, g, state, lr=lr, **adam_settings)
+
+
+def _adamw_l2(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    return adam_step(p, g, state, lr=lr, weight_decay=weight_decay, **adam_settings)
+
+
+def _adamw_decay_after(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    p = adam_step(p, g, state, lr=lr, **adam_settings)
+    return p.mul(1 - lr * weight_decay)
+
+
+def _adamw_without_lr(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    p = p.mul(1 - weight_decay)
+    return adam_step(p, g, state, lr=lr, **adam_settings)
+
+
+def _adamw_twice(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    p = p.mul(1 - lr * weight_decay)
+    return adam_step(p, g, state, lr=lr, weight_decay=weight_decay, **adam_settings)
+
+
+def _adamw_cases() -> list[dict]:
+    return _rule_cases(
+        adamw_step,
+        [
+            dict(
+                shape=(16, 16),
+                earlier=0,
+                scale=1.0,
+                lr=0.01,
+                weight_decay=0.1,
+                betas=(0.9, 0.999),
+                eps=1e-8,
+            ),  # fmt: skip
+            dict(
+                shape=(200,),
+                earlier=3,
+                scale=1.0,
+                lr=0.05,
+                weight_decay=0.5,
+                betas=(0.8, 0.99),
+                eps=1e-8,
+            ),  # fmt: skip
+        ],
+        seed=5,
+    )
+
+
+t5 = CodeExercise(
+    "t5",
+    "Write `adamw_step(p, g, state, *, lr, weight_decay, **adam_settings)`: one torch.optim.AdamW "
+    "update of the tensor p, returning the new p. Decoupled weight decay first shrinks p itself "
+    "by the factor (1 − lr·weight_decay); then comes Adam's step without any weight decay: call "
+    "your `adam_step` (from t4) with `lr` and the `adam_settings` (betas, eps) passed on. The "
+    "check compares the new p and the state bit for bit with torch.optim's.",
+    reference=adamw_step,
+    cases=_adamw_cases,
+    outcome=_state_outcome,
+    compare=_rule_compare(
+        "torch.optim.AdamW",
+        "`p.mul(1 - lr * weight_decay)`, then adam_step on the result",
+    ),
+    mistakes=(
+        Mistake(
+            _adamw_l2,
+            "You passed weight_decay on to adam_step: that is Adam's L2 penalty, whose gradient "
+            "λ·p is then divided by √v̂ like the rest of g. AdamW shrinks p itself, outside the "
+            "adaptive step, and runs Adam without weight decay.",
+            hint="Multiply p by (1 - lr * weight_decay); call adam_step without weight_decay.",
+        ),
+        Mistake(
+            _adamw_decay_after,
+            "You shrank p after Adam's step: AdamW shrinks the old p, before the step.",
+            hint="The decay comes first, then adam_step on the shrunk p.",
+        ),
+        Mistake(
+            _adamw_without_lr,
+            "You shrank p by 1 − λ: AdamW's factor is 1 − η·λ, the learning rate times the "
+            "weight decay (with λ = 0.01 and η = 0.001, a millionth of p per update, not 1%).",
+            hint="The factor is (1 - lr * weight_decay).",
+        ),
+        Mistake(
+            _adamw_twice,
+            "Your p decays twice: once by the factor (right) and once more through adam_step's "
+            "weight_decay, Adam's L2 penalty. AdamW's Adam step has no weight decay.",
+            hint="Leave weight_decay out of the adam_step call.",
+        ),
+    ),
+    hint=[
+        "Two lines: shrink p, then hand it to adam_step. Which of adam_step's arguments must "
+        "stay at 0 for AdamW?",
+        "The shrink is `p.mul(...)` by one minus lr times weight_decay; then return "
+        "`adam_step(p, g, state, lr=lr, **adam_settings)`, with no weight_decay passed on.",
+    ],
+    # The course's Adam step under another name, so that pasting this over a your-turn cell
+    # keeps the student's own adam_step (t4) in the notebook.
+    solution='''from gdlessons.exercises.ch07_adaptive_optimizers import adam_step as course_adam_step
+
+
+def adamw_step(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
+    """One torch.optim.AdamW update: shrink p by (1 − η·λ), then Adam without weight decay."""
+    p = p.mul(1 - lr * weight_decay)  # decoupled: p itself shrinks, outside the adaptive step
+    return course_adam_step(p, g, state, lr=lr, **adam_settings)  # or your adam_step from t4
+''',
+)
+
+# --- t6: an iteration with the gradient clipped by norm ---------------------------------------
+
+
+def clipped_step(model, optimizer, xb, yb, max_norm):
+    """One iteration on (xb, yb) with the gradient's norm capped at max_norm; returns the norm found."""
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # before the step
+    optimizer.step()
+    return norm
+
+
+def _clip_after_step(model, optimizer, xb, yb, max_norm):
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+
+def _clip_by_value(model, optimizer, xb, yb, max_norm):
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)
+    optimizer.step()
+    return norm
+
+
+def _clip_no_step(model, optimizer, xb, yb, max_norm):
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+
+def _clipped_norm(model, optimizer, xb, yb, max_norm):
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # the clipped one's
+    optimizer.step()
+    return norm
+
+
+def _clip_cases() -> list[dict]:
+    data = quadratic_data(60, seed=7)
+    X, y = data.tensors()
+    cases = []
+    settings = ((1, 0.2, 0.0, 1.0), (2, 0.05, 0.9, 0.5), (3, 0.01, 0.0, 100.0))
+    for seed, lr, momentum, max_norm in settings:  # the last: a norm below max_norm
+        model = tutorial_mlp(seed=seed)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        cases.append(
+            dict(model=model, optimizer=optimizer, xb=X[:20], yb=y[:20], max_norm=max_norm)
+        )
+    return cases
+
+
+def _clip_outcome(returned, args):
+    return returned, {k: v.detach().clone() for k, v in args["model"].state_dict().items()}
+
+
+def _compare_clip(got, want, case) -> str | None:
+    norm, params = got
+    want_norm, want_params = want
+    largest = max(float(v.abs().max()) for v in want_params.values())
+    problem = first_difference(params, want_params, bitwise=False, atol=1e-5 * largest, rtol=0.0, name="the parameters")  # fmt: skip
+    if problem:
+        return f"after your iteration, {problem}"
+    if norm is None or want_norm is None:
+        if norm is want_norm:
+            return None
+        return "your function returned None: return the norm clip_grad_norm_ found"
+    return first_difference(norm, want_norm, bitwise=False, atol=0.0, rtol=1e-5, name="the norm you returned")  # fmt: skip
+
+
+t6 = CodeExercise(
+    "t6",
+    "Complete `clipped_step(model, optimizer, xb, yb, max_norm)`: after the given forward pass, "
+    "zero_grad() and backward(), cap the norm of the whole gradient (all parameters together) at "
+    "max_norm with torch.nn.utils.clip_grad_norm_, make the update, and return the norm that "
+    "clip_grad_norm_ found. The check compares the parameters after the iteration and the norm "
+    "up to float32 rounding (a relative 1e-5), with clipping acting and not acting.",
+    reference=clipped_step,
+    cases=_clip_cases,
+    outcome=_clip_outcome,
+    compare=_compare_clip,
+    mistakes=(
+        Mistake(
+            _clip_after_step,
+            "You clipped after optimizer.step(): the update had already used the whole "
+            "gradient. Clipping goes between backward() and step().",
+            hint="First clip_grad_norm_, then optimizer.step().",
+        ),
+        Mistake(
+            _clip_by_value,
+            "You capped every gradient entry at max_norm (clip_grad_value_): clipping by norm "
+            "rescales the whole gradient, keeping its direction, so that its length is at most "
+            "max_norm.",
+            hint="torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm).",
+        ),
+        Mistake(
+            _clip_no_step,
+            "No parameter moved: clipping only rescales the gradients in .grad; "
+            "optimizer.step() makes the update.",
+            hint="After clipping, optimizer.step().",
+        ),
+        Mistake(
+            _clipped_norm,
+            "The norm you returned is the clipped gradient's (at most max_norm): return what "
+            "the first clip_grad_norm_ call returns, the norm it found before clipping.",
+            hint="Call clip_grad_norm_ once and keep its return value.",
+        ),
+    ),
+    hint=[
+        "Two lines between backward() and the return: the clip, then the update. The clip "
+        "returns the norm you are asked for.",
+        "`norm = torch.nn.utils.clip_grad_norm_(...)` over model.parameters() with max_norm, "
+        "then optimizer.step(), then return norm.",
+    ],
+    solution='''import torch
+import torch.nn.functional as F
+
+
+def clipped_step(model, optimizer, xb, yb, max_norm):
+    """One iteration on (xb, yb) with the gradient's norm capped at max_norm; returns the norm found."""
+    loss = F.mse_loss(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # between backward and step
+    optimizer.step()
+    return norm
+''',
+)
+
 
 # The wrong answers that known mistakes give, each computed from its mistake.
 
@@ -166,241 +1036,128 @@ q5 = Exercise(
 )
 
 
-# --- q6: AdamW's update, written out ------------------------------------------------------------
+# --- q6: AMSGrad, a new rule from Adam's pieces ------------------------------------------------
 
 
-def adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    """One AdamW update of the tensor ``p`` with gradient ``g``; ``m`` and ``v`` are the moment
-    estimates before it and ``t`` this update's number (1 for the first). Returns (p, m, v)."""
-    p = p * (1 - lr * weight_decay)  # decoupled weight decay, on the old p
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    m_hat = m / (1 - beta1**t)  # bias corrections
+def amsgrad_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """One torch.optim.Adam(amsgrad=True) update of p: Adam divided by the largest v so far."""
+    beta1, beta2 = betas
+    t = state["step"] = state.get("step", 0) + 1
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
+    v = state["v"] = state.get("v", torch.zeros_like(p)).mul(beta2).addcmul(g, g, value=1 - beta2)
+    v_max = state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), v)
+    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
+
+
+def _ams_moments(p, g, state, beta1, beta2):
+    t = state["step"] = state.get("step", 0) + 1
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
+    v = state["v"] = state.get("v", torch.zeros_like(p)).mul(beta2).addcmul(g, g, value=1 - beta2)
+    return t, m, v
+
+
+def _ams_max_of_corrected(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    t, m, v = _ams_moments(p, g, state, beta1, beta2)
     v_hat = v / (1 - beta2**t)
-    return p - lr * m_hat / (v_hat.sqrt() + eps), m, v
+    v_max = state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), v_hat)
+    return p - lr * (m / (1 - beta1**t)) / (v_max.sqrt() + eps)
 
 
-def _no_bias_correction(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    p = p * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    return p - lr * m / (v.sqrt() + eps), m, v
+def _ams_plain_adam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    t, m, v = _ams_moments(p, g, state, beta1, beta2)
+    state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), v)
+    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # the mistake: v, not the max
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 
 
-def _eps_inside(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    p = p * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    return p - lr * (m / (1 - beta1**t)) / (v / (1 - beta2**t) + eps).sqrt(), m, v
+def _ams_max_of_squares(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    t, m, v = _ams_moments(p, g, state, beta1, beta2)
+    v_max = state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), g * g)
+    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 
 
-def _l2_penalty(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    g = g + weight_decay * p  # Adam's weight_decay: an L2 penalty, not AdamW
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    return p - lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps), m, v
+def _ams_not_kept(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    t, m, v = _ams_moments(p, g, state, beta1, beta2)
+    v_max = torch.maximum(state.get("v_max", torch.zeros_like(p)), v)  # the mistake: not stored
+    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 
 
-def _decay_after(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    p = p - lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
-    return p * (1 - lr * weight_decay), m, v
-
-
-def _adamw_cases() -> list[dict]:
-    gen = torch.Generator().manual_seed(7)
+def _amsgrad_cases() -> list[dict]:
+    """States after large gradients, then a small one: v has fallen below its largest value."""
+    gen = torch.Generator().manual_seed(6)
     cases = []
-    settings = [
-        dict(t=1, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, scale=1.0),
-        dict(t=5, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, scale=1.0),
-        dict(t=3, lr=0.05, beta1=0.8, beta2=0.99, eps=0.1, weight_decay=0.01, scale=0.01),
-    ]
-    for s in settings:
-        scale = s.pop("scale")
-        p = torch.randn(6, generator=gen)
-        m, v = torch.zeros(6), torch.zeros(6)
-        for step in range(1, s["t"]):  # the moments after t − 1 earlier updates
-            g = scale * torch.randn(6, generator=gen)
-            p, m, v = adamw_update(p, g, m, v, step, **{k: s[k] for k in ("lr", "beta1", "beta2", "eps", "weight_decay")})  # fmt: skip
-        cases.append(dict(p=p, g=scale * torch.randn(6, generator=gen), m=m, v=v, **s))
+    for earlier, lr, betas in ((4, 0.01, (0.9, 0.999)), (6, 0.003, (0.8, 0.9))):
+        p, state = torch.randn(10, generator=gen), {}
+        for k in range(earlier):
+            scale = 5.0 if k < 2 else 0.1
+            p = amsgrad_step(p, scale * torch.randn(10, generator=gen), state, lr=lr, betas=betas)
+        g = 0.1 * torch.randn(10, generator=gen)
+        cases.append(dict(p=p, g=g, state=state, lr=lr, betas=betas, eps=1e-8))
     return cases
 
 
-def _compare_update(got, want, case) -> str | None:
-    if not isinstance(got, (tuple, list)) or len(got) != 3:
-        what = f"{len(got)} values" if isinstance(got, (tuple, list)) else f"a {type(got).__name__}"
-        return f"your function returned {what}; return three tensors: (new p, new m, new v)"
-    for name, a, b in zip(("p", "m", "v"), got, want, strict=True):
-        problem = first_difference(a, b, bitwise=False, atol=1e-7, rtol=1e-5, name=f"the new {name}")  # fmt: skip
-        if problem:
-            return problem
-    return None
-
-
-ADAMW_SOLUTION = """def adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, weight_decay):
-    p = p * (1 - lr * weight_decay)  # decoupled weight decay, on the old p
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    m_hat = m / (1 - beta1**t)  # bias corrections
-    v_hat = v / (1 - beta2**t)
-    return p - lr * m_hat / (v_hat.sqrt() + eps), m, v
-"""
-
 q6 = CodeExercise(
     "q6",
-    "Write AdamW's update for one tensor: adamw_update(p, g, m, v, t, *, lr, beta1, beta2, eps, "
-    "weight_decay) returns (new p, new m, new v). m and v are the moment estimates before the "
-    "update, t is its number (1 for the first). Write the textbook form: decay p by (1 − lr·wd), "
-    "update m and v, correct their bias, step by lr·m̂/(√v̂ + eps).",
-    reference=adamw_update,
-    cases=_adamw_cases,
-    compare=_compare_update,
+    "torch.optim.Adam(amsgrad=True) is Adam with one more tensor of state: v_max, the largest v "
+    "so far, element by element (it starts at zeros). It divides by √v_max / √(1 − β₂ᵗ) + ε "
+    "instead of √v / √(1 − β₂ᵗ) + ε, so a coordinate's step cannot grow back after a large "
+    "gradient has passed. Write amsgrad_step(p, g, state, *, lr, betas, eps) (no weight decay), "
+    "keeping state['step'], state['m'], state['v'] as adam_step does and the maximum in "
+    "state['v_max']. It is checked up to float32 rounding (a relative 1e-5), not bit for bit, "
+    "on states where v has fallen below its largest value.",
+    reference=amsgrad_step,
+    cases=_amsgrad_cases,
+    outcome=_state_outcome,
+    compare=_rule_compare("torch.optim.Adam(amsgrad=True)", "", bitwise=False),
     mistakes=(
         Mistake(
-            _no_bias_correction,
-            "Your update has no bias correction: the moments start at 0, so divide m by "
-            "(1 − beta1**t) and v by (1 − beta2**t) before the step.",
-            hint="m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t).",
+            _ams_max_of_corrected,
+            "You kept the largest bias-corrected v̂; PyTorch keeps the largest v itself and "
+            "corrects it by √(1 − β₂ᵗ) at each update.",
+            hint="torch.maximum(old v_max, v), with v as adam_step computes it.",
         ),
         Mistake(
-            _eps_inside,
-            "You put eps inside the square root: torch divides by √v̂ + eps, not √(v̂ + eps).",
-            hint="(v_hat.sqrt() + eps)",
+            _ams_plain_adam,
+            "You kept v_max but your step divides by √v, as plain Adam does: AMSGrad's "
+            "denominator is built from v_max.",
+            hint="Use v_max in place of v in the denominator.",
         ),
         Mistake(
-            _l2_penalty,
-            "You added weight_decay·p to the gradient: that is Adam's L2 penalty. AdamW decays "
-            "the weight directly, p ← p·(1 − lr·weight_decay), outside the adaptive step.",
-            hint="Leave g alone; multiply p by (1 - lr * weight_decay).",
+            _ams_max_of_squares,
+            "Your v_max is the largest g², not the largest v: the maximum is taken over the "
+            "moving average.",
+            hint="torch.maximum(old v_max, v).",
         ),
         Mistake(
-            _decay_after,
-            "You decayed p after the Adam step. AdamW decays the old p, before the step.",
-            hint="Do the decay first, then the step.",
+            _ams_not_kept,
+            "Your step is right, but state['v_max'] does not hold the new maximum: the next "
+            "update would compare against a stale one.",
+            hint="Store it: `v_max = state['v_max'] = ...`.",
         ),
     ),
     hint=[
-        "Section 3's adam_step and adamw_step do this with PyTorch's in-place operations; write "
-        "the same arithmetic out plainly, in AdamW's order: decay, moments, bias correction, step.",
-        "The decay uses the old p; m and v are moving averages of g and g² with factors beta1 and "
-        "beta2; m̂ and v̂ divide them by 1 − beta1ᵗ and 1 − beta2ᵗ; eps goes outside the root.",
+        "Start from your adam_step without its weight decay: one line more (the maximum, kept in "
+        "state), and one changed (the denominator).",
+        "`torch.maximum(a, b)` is the element-wise maximum; take it of state['v_max'] (zeros at "
+        "first) and the new v, store it, and use its square root in the denominator.",
     ],
-    solution=ADAMW_SOLUTION,
-)
+    solution="""import torch
 
 
-# --- q7: parameter groups without weight decay on biases --------------------------------------
-
-
-def no_decay_on_biases(model: nn.Module) -> torch.optim.Optimizer:
-    """``torch.optim.AdamW`` at lr 1e-3: weight decay 0.01 on the weights, none on the biases."""
-    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
-    no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=1e-3,
-    )
-
-
-def _one_group(model):
-    return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-
-
-def _swapped(model):
-    decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
-    no_decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=1e-3,
-    )
-
-
-def _biases_left_out(model):
-    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}], lr=1e-3)
-
-
-def _group_cases() -> list[dict]:
-    no_bias_last = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
-    return [
-        dict(model=tutorial_mlp(seed=0)),
-        dict(model=digits_classifier(hidden=16, seed=0)),
-        dict(model=no_bias_last),
-    ]
-
-
-def _settings(optimizer) -> list[tuple[tuple[int, ...], float, float]]:
-    """(shape, weight_decay, lr) of every parameter the optimizer updates, sorted."""
-    return sorted(
-        (tuple(p.shape), float(group["weight_decay"]), float(group["lr"]))
-        for group in optimizer.param_groups
-        for p in group["params"]
-    )
-
-
-def _compare_groups(got, want, case) -> str | None:
-    if not isinstance(got, torch.optim.Optimizer):
-        return f"your function returned {type(got).__name__}; return the optimizer, e.g. torch.optim.AdamW([...], lr=1e-3)"  # fmt: skip
-    if not isinstance(got, torch.optim.AdamW):
-        return f"your optimizer is torch.optim.{type(got).__name__}; use torch.optim.AdamW"
-    mine, theirs = _settings(got), _settings(want)
-    if len(mine) != len(theirs):
-        return (f"your optimizer updates {len(mine)} parameter tensors, the model has {len(theirs)}: "
-                "every parameter must be in exactly one group")  # fmt: skip
-    for (shape, wd, lr), (_, want_wd, want_lr) in zip(mine, theirs, strict=True):
-        kind = "a bias" if len(shape) == 1 else "a weight"
-        if wd != want_wd:
-            return f"{kind} of shape {shape} has weight_decay {wd:g}, expected {want_wd:g}"
-        if lr != want_lr:
-            return f"{kind} of shape {shape} has lr {lr:g}, expected {want_lr:g}"
-    return None
-
-
-GROUPS_SOLUTION = """import torch
-
-
-def no_decay_on_biases(model):
-    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
-    no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=1e-3,
-    )
-"""
-
-q7 = CodeExercise(
-    "q7",
-    "Write no_decay_on_biases(model): return torch.optim.AdamW at lr=1e-3 with two parameter "
-    "groups, weight_decay=0.01 for the weights and 0.0 for the biases (parameters whose name ends "
-    "in 'bias'). It is checked on three models, one with a layer that has no bias.",
-    reference=no_decay_on_biases,
-    cases=_group_cases,
-    compare=_compare_groups,
-    mistakes=(
-        Mistake(
-            _one_group,
-            "Every parameter decays, the biases too: give the biases a group of their own with "
-            "weight_decay=0.0.",
-            hint="Split model.named_parameters() by whether the name ends in 'bias'.",
-        ),
-        Mistake(
-            _swapped,
-            "Your groups are swapped: the biases decay and the weights do not.",
-            hint="Check which list each `name.endswith('bias')` test fills.",
-        ),
-        Mistake(
-            _biases_left_out,
-            "The biases are in no group, so the optimizer never updates them: put them in a "
-            "second group with weight_decay=0.0.",
-            hint="Every parameter must be in exactly one group.",
-        ),
-    ),
-    hint=[
-        "Section 1 built an optimizer from a list of parameter groups, each a dict with its own "
-        "settings.",
-        "model.named_parameters() gives (name, parameter) pairs: sort them into two lists by the "
-        "name's ending, and give each list a group with its own 'weight_decay'.",
-    ],
-    solution=GROUPS_SOLUTION,
+def amsgrad_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    t = state["step"] = state.get("step", 0) + 1
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
+    v = state["v"] = state.get("v", torch.zeros_like(p)).mul(beta2).addcmul(g, g, value=1 - beta2)
+    v_max = state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), v)  # the new line
+    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # v_max where Adam has v
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
+""",
 )

@@ -1,6 +1,6 @@
-"""Adaptive optimizers: the notebook's hand-written rules vs torch.optim bit for bit, the vectorised
-engine on the two-parameter surfaces, the rare-feature and saddle measurements, the race, the
-plots and the explorer."""
+"""Adaptive optimizers: the course's hand-written rules (the references of the notebook's your-turn
+cells) vs torch.optim bit for bit, the vectorised engine on the two-parameter surfaces, the
+rare-feature and saddle measurements, the race, the plots and the explorer."""
 
 from __future__ import annotations
 
@@ -30,15 +30,17 @@ RULES = ("adagrad_step", "rmsprop_step", "adam_step", "adamw_step")
 
 @pytest.fixture(scope="module")
 def rules() -> dict:
-    """The update rules exactly as the notebook's cells write them (the lines the student runs)."""
-    namespace = {"torch": torch}
-    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and source.startswith(tuple(f"def {r}(" for r in RULES)):
-            exec(compile(source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102
-    missing = [r for r in RULES if r not in namespace]
-    assert not missing, f"the notebook no longer defines {missing}"
-    return {name: namespace[name] for name in RULES}
+    """The update rules the story goes on with until a student's pass their checks (t2 to t5):
+    the course's references, whose your-turn cells the notebook leaves for the student."""
+    from gdlessons.exercises import ch07_adaptive_optimizers as ex
+    from gdlessons.exercises.your_turn import your_turn_cells
+
+    defined = {
+        t.function for t in your_turn_cells(json.loads(NOTEBOOK.read_text(encoding="utf-8")))
+    }
+    missing = [r for r in RULES if r not in defined]
+    assert not missing, f"the notebook no longer asks for {missing}"
+    return {name: getattr(ex, name) for name in RULES}
 
 
 TORCH = {
@@ -51,7 +53,7 @@ TORCH = {
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1], ids=["no-decay", "decay"])
 @pytest.mark.parametrize("name", RULES)
-def test_notebook_rules_are_bitwise_torch_over_300_random_updates(rules, name, weight_decay):
+def test_course_rules_are_bitwise_torch_over_300_random_updates(rules, name, weight_decay):
     optimizer, settings = TORCH[name]
     gen = torch.Generator().manual_seed(0)
     p_torch = torch.randn(257, generator=gen, requires_grad=True)
