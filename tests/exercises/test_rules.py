@@ -52,6 +52,7 @@ EVERY_MISTAKE_HINTED = {
     "ch02_epochs_batches_iterations",
     "ch03_three_variants",
     "ch04_gradient_accumulation",
+    "ch06_momentum_and_schedules",
 }
 
 
