@@ -1,6 +1,6 @@
-"""Chapter 00 exercises: what q5 and q6 accept besides the reference, what they say about other
-wrong answers, and that their checks leave the cases and the generators alone. The rules every
-exercise keeps are tested in test_rules.py."""
+"""Chapter 00 exercises: what t1, t2, t3 and q5 accept besides the reference, what they say about
+other wrong answers, and that their checks leave the cases and the generators alone. The rules
+every exercise keeps are tested in test_rules.py."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from gdlessons.exercises import ch00_welcome as ex
-from gdlessons.models import count_parameters, initialise
+from gdlessons.models import count_parameters, initialise, tutorial_mlp
 
 # The right answer and a typical wrong one of each number or word question (test_rules.py).
 RIGHT_AND_WRONG = {
@@ -43,10 +43,10 @@ def test_the_mistakes_are_named_not_sized():
     assert "learned" in ex.q3.check("Bias of layer 0").message
 
 
-# --- q5 ---------------------------------------------------------------------------------------
+# --- t3 ---------------------------------------------------------------------------------------
 
 
-def test_q5_reference_draws_the_promised_distribution():
+def test_t3_reference_draws_the_promised_distribution():
     """kaiming_uniform_ (the reference) is U(±√(6/fan_in)): bound and spread as the chapter says."""
     weight = torch.zeros(2000, 50)
     ex._kaiming_uniform(weight)
@@ -55,7 +55,7 @@ def test_q5_reference_draws_the_promised_distribution():
     assert math.isclose(float(weight.std()), math.sqrt(2 / 50), rel_tol=0.01)
 
 
-def test_q5_other_ways_to_draw_the_same_numbers_pass():
+def test_t3_other_ways_to_draw_the_same_numbers_pass():
     def by_rand(weight):
         bound = math.sqrt(6 / weight.shape[1])
         weight.copy_((torch.rand(weight.shape) * 2 - 1) * bound)
@@ -65,37 +65,37 @@ def test_q5_other_ways_to_draw_the_same_numbers_pass():
         with torch.no_grad():
             return weight.uniform_(-bound, bound)
 
-    assert ex.q5.check(by_rand).correct and ex.q5.check(by_gain).correct
+    assert ex.t3.check(by_rand).correct and ex.t3.check(by_gain).correct
 
 
-def test_q5_other_wrong_answers_get_the_first_difference():
-    result = ex.q5.check(lambda weight: weight.uniform_(-1, 1))
+def test_t3_other_wrong_answers_get_the_first_difference():
+    result = ex.t3.check(lambda weight: weight.uniform_(-1, 1))
     assert (
         "In case 1 of 3: for a weight of shape (32, 64) (fan_in = 64), the weight differs by"
         in (result.message)
     )
-    assert "q5.hint()" in result.message
+    assert "t3.hint()" in result.message
 
 
-def test_q5_check_leaves_the_generators_alone():
+def test_t3_check_leaves_the_generators_alone():
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    ex.q5.check(ex._kaiming_uniform)
-    ex.q5.check(lambda weight: weight.uniform_(-1, 1))
+    ex.t3.check(ex._kaiming_uniform)
+    ex.t3.check(lambda weight: weight.uniform_(-1, 1))
     assert torch.equal(before, torch.get_rng_state())
 
 
-# --- q6 ---------------------------------------------------------------------------------------
+# --- q5 ---------------------------------------------------------------------------------------
 
 
-def test_q6_reference_is_he_normal_with_zero_biases():
+def test_q5_reference_is_he_normal_with_zero_biases():
     model = initialise(nn.Sequential(nn.Linear(400, 300)), seed=0)
     ex._he_normal_reference(model)
     assert float(model[0].bias.detach().abs().max()) == 0.0
     assert math.isclose(float(model[0].weight.detach().std()), math.sqrt(2 / 400), rel_tol=0.01)
 
 
-def test_q6_by_hand_with_the_formula_passes_within_the_tolerance():
+def test_q5_by_hand_with_the_formula_passes_within_the_tolerance():
     def by_formula(model):
         with torch.no_grad():
             for layer in model:
@@ -103,34 +103,34 @@ def test_q6_by_hand_with_the_formula_passes_within_the_tolerance():
                     layer.weight.normal_(0.0, math.sqrt(2 / layer.in_features))
                     layer.bias.zero_()
 
-    assert ex.q6.check(by_formula).correct
+    assert ex.q5.check(by_formula).correct
 
 
-def test_q6_errors_inside_the_students_code_show_their_own_lines():
+def test_q5_errors_inside_the_students_code_show_their_own_lines():
     def every_parameter(model):
         for p in model.parameters():
             nn.init.kaiming_normal_(p, nonlinearity="relu")
 
-    result = ex.q6.check(every_parameter)
+    result = ex.q5.check(every_parameter)
     assert "ValueError" in result.message and "in every_parameter" in result.message
     assert "site-packages" not in result.message and "Hint:" in result.message
 
 
-def test_q6_other_wrong_answers_get_the_first_difference():
+def test_q5_other_wrong_answers_get_the_first_difference():
     def doubled(model):
         ex._he_normal_reference(model)
         with torch.no_grad():
             model[-1].weight.mul_(2)
 
-    assert "after your function, `4.weight` differs by" in ex.q6.check(doubled).message
+    assert "after your function, `4.weight` differs by" in ex.q5.check(doubled).message
 
 
-def test_q6_check_leaves_the_cases_and_the_generators_alone():
+def test_q5_check_leaves_the_cases_and_the_generators_alone():
     torch.manual_seed(7)
     before = torch.get_rng_state()
     case = ex._model_cases()[0]
     weight = case["model"][0].weight.detach().clone()
-    ex.q6.check(ex._he_normal_reference)
+    ex.q5.check(ex._he_normal_reference)
     assert torch.equal(before, torch.get_rng_state())
     assert torch.equal(case["model"][0].weight, weight)
     assert all(torch.equal(a, b) for a, b in zip(ex._model_cases()[0]["model"].parameters(),
@@ -140,7 +140,7 @@ def test_q6_check_leaves_the_cases_and_the_generators_alone():
 # --- other correct answers --------------------------------------------------------------------
 
 
-def _q5_distribution(weight):
+def _t3_distribution(weight):
     """torch.distributions.Uniform: the same draws as uniform_, copied into the given tensor."""
     bound = (6 / weight.size(-1)) ** 0.5
     sampler = torch.distributions.Uniform(-bound, bound)
@@ -148,7 +148,7 @@ def _q5_distribution(weight):
         weight.copy_(sampler.sample(weight.shape))
 
 
-def _q5_rand_like(weight):
+def _t3_rand_like(weight):
     """Scale and shift U(0, 1) draws, written with slice assignment."""
     _, fan_in = weight.shape
     bound = math.sqrt(3) * math.sqrt(2 / fan_in)  # √3 times He's standard deviation
@@ -156,18 +156,18 @@ def _q5_rand_like(weight):
         weight[:] = torch.rand_like(weight) * (2 * bound) - bound
 
 
-def _q5_through_data(weight):
+def _t3_through_data(weight):
     fan_in = weight.shape[-1]
     weight.data.uniform_(-math.sqrt(6 / fan_in), math.sqrt(6 / fan_in))
 
 
-def test_q5_other_correct_answers_pass():
-    for fn in (_q5_distribution, _q5_rand_like, _q5_through_data):
-        result = ex.q5.check(fn)
+def test_t3_other_correct_answers_pass():
+    for fn in (_t3_distribution, _t3_rand_like, _t3_through_data):
+        result = ex.t3.check(fn)
         assert result.correct, result.message
 
 
-def _q6_apply(model):
+def _q5_apply(model):
     """model.apply with a per-module function; biases through nn.init.constant_."""
 
     def init(module):
@@ -178,7 +178,7 @@ def _q6_apply(model):
     model.apply(init)
 
 
-def _q6_randn(model):
+def _q5_randn(model):
     """By hand from N(0, 1): std √2 / √fan_in, biases filled with 0 through the layer's state."""
     with torch.no_grad():
         for layer in model.children():
@@ -188,7 +188,7 @@ def _q6_randn(model):
                 layer.bias.fill_(0)
 
 
-def _q6_init_normal(model):
+def _q5_init_normal(model):
     """nn.init.normal_ with the gain nn.init.calculate_gain gives for ReLU."""
     for layer in model.modules():
         if isinstance(layer, nn.Linear):
@@ -197,7 +197,105 @@ def _q6_init_normal(model):
             nn.init.zeros_(layer.bias)
 
 
-def test_q6_other_correct_answers_pass():
-    for fn in (_q6_apply, _q6_randn, _q6_init_normal):
-        result = ex.q6.check(fn)
+def test_q5_other_correct_answers_pass():
+    for fn in (_q5_apply, _q5_randn, _q5_init_normal):
+        result = ex.q5.check(fn)
         assert result.correct, result.message
+
+
+def _t3_with_the_bound(weight):
+    """The chapter's own t2 gives the bound: kaiming_bound(fan_in, 0) = √(6/fan_in)."""
+    bound = ex._kaiming_bound(weight.shape[1], 0.0)
+    weight.uniform_(-bound, bound)
+
+
+def test_t3_accepts_the_bound_from_t2():
+    result = ex.t3.check(_t3_with_the_bound)
+    assert result.correct, result.message
+
+
+# --- t1 ---------------------------------------------------------------------------------------
+
+
+def test_t1_reference_is_the_course_s_count_and_the_chapter_s_1153():
+    assert ex._count_parameters(tutorial_mlp(seed=0)) == count_parameters(tutorial_mlp()) == 1153
+    for case in ex._count_cases():
+        assert ex._count_parameters(case["model"]) == count_parameters(case["model"])
+
+
+def _t1_vector(model):
+    """torch's own flattening: every learned number in one vector."""
+    learned = [p for p in model.parameters() if p.requires_grad]
+    return nn.utils.parameters_to_vector(learned).numel()
+
+
+def _t1_loop(model):
+    """By hand: the product of each shape's dimensions, in a loop over the named parameters."""
+    total = 0
+    for _name, p in model.named_parameters():
+        if p.requires_grad:
+            total += math.prod(p.shape)
+    return total
+
+
+def test_t1_other_correct_answers_pass():
+    for fn in (_t1_vector, _t1_loop, lambda model: torch.tensor(count_parameters(model))):
+        result = ex.t1.check(fn)
+        assert result.correct, result.message
+
+
+def test_t1_other_wrong_answers_name_the_network():
+    result = ex.t1.check(lambda model: count_parameters(model) + 1)
+    assert "In case 1 of 3: for the tutorial MLP, your count is 1154, expected 1153" in (
+        result.message
+    )
+    shape = ex.t1.check(lambda model: list(model.parameters()))
+    assert "return the count as one number" in shape.message
+
+
+def test_t1_check_leaves_the_generators_alone():
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    ex.t1.check(ex._count_parameters)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+# --- t2 ---------------------------------------------------------------------------------------
+
+
+def test_t2_reference_is_the_bound_kaiming_uniform_draws_within():
+    """1/√fan_in for PyTorch's a = √5 (what reset_parameters() promises), √(6/fan_in) for ReLU;
+    and nn.init's draws fill that range."""
+    assert math.isclose(ex._kaiming_bound(32, math.sqrt(5)), 1 / math.sqrt(32))
+    assert math.isclose(ex._kaiming_bound(50, 0.0), math.sqrt(6 / 50))
+    weight = torch.empty(2000, 50)
+    nn.init.kaiming_uniform_(weight, a=1.0)
+    bound = ex._kaiming_bound(50, 1.0)
+    assert 0.99 * bound < float(weight.abs().max()) <= bound
+
+
+def _t2_gain(fan_in, a):
+    """nn.init's own gain."""
+    return nn.init.calculate_gain("leaky_relu", a) * math.sqrt(3 / fan_in)
+
+
+def _t2_one_root(fan_in, a):
+    return math.sqrt(6 / ((1 + a * a) * fan_in))
+
+
+def _t2_tensor(fan_in, a):
+    return torch.tensor(6.0 / ((1 + a**2) * fan_in)).sqrt()  # float32: within 1e-6
+
+
+def test_t2_other_correct_answers_pass():
+    for fn in (_t2_gain, _t2_one_root, _t2_tensor):
+        result = ex.t2.check(fn)
+        assert result.correct, result.message
+
+
+def test_t2_other_wrong_answers_get_the_first_difference():
+    result = ex.t2.check(lambda fan_in, a: 2 * _t2_one_root(fan_in, a))
+    assert "With fan_in=32, a=2.23606797749979: your bound is 0.353553, expected 0.176777" in (
+        result.message
+    )
+    assert "return the bound as one number" in ex.t2.check(lambda fan_in, a: "b").message
