@@ -1,10 +1,13 @@
-"""Chapter 02 exercises: counting iterations, epochs and samples.
+"""Chapter 02 exercises: the batches of an epoch inside the story, then counting questions.
 
-q1 to q6 take a number or a word; q7 and q8 take a function the student writes, checked by
-:class:`~gdlessons.exercises.code.CodeExercise` against the batches the course's
-:class:`~gdlessons.batching.BatchIterator` (and so ``train()``) really makes.
+The story's your-turn cells, checked by :class:`~gdlessons.exercises.code.CodeExercise` against
+the batches the course's :class:`~gdlessons.batching.BatchIterator` (and so ``train()``) really
+makes: t1 the sizes of the batches of one epoch, with and without ``drop_last``; t2 the batches
+of a shuffled pass (a permutation cut into pieces of B); t3 the batches of an epoch drawn with
+replacement (t2 and t3 index for index, from the generator they are given). At the end: q1 to
+q6 take a number or a word, q7 a function (the fraction of the samples an epoch left out).
 
->>> q1.check(29).correct, q2.check(...).status, q7.check(...).status
+>>> q1.check(29).correct, q2.check(...).status, t1.check(...).status
 (True, 'not attempted', 'not attempted')
 """
 
@@ -18,6 +21,371 @@ import torch
 from gdlessons.batching import BatchIterator
 from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake
+
+# --- t1: the batches of one epoch -------------------------------------------------------------
+
+
+def _batch_sizes(n, batch_size, drop_last):
+    """What ``train()`` feeds: the sizes of the batches of one epoch of a ``BatchIterator``."""
+    batches = BatchIterator(torch.arange(n), batch_size=batch_size, drop_last=drop_last)
+    return [len(xb) for (xb,) in batches]
+
+
+def _size_cases():
+    return [
+        dict(n=1000, batch_size=64, drop_last=False),  # not q1 to q3's 1797: no answer given away
+        dict(n=1000, batch_size=64, drop_last=True),
+        dict(n=1000, batch_size=125, drop_last=False),
+        dict(n=1000, batch_size=125, drop_last=True),
+        dict(n=20, batch_size=6, drop_last=False),
+        dict(n=20, batch_size=6, drop_last=True),
+    ]
+
+
+def _compare_sizes(got, want, case):
+    try:
+        got = [as_number(s) for s in got]
+    except TypeError:
+        return f"return the list of batch sizes, one number per batch; you returned {reprlib.repr(got)}"
+    if len(got) != len(want):
+        return f"your epoch has {len(got)} batches, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want), start=1):
+        if g != w:
+            return f"batch {i} of the epoch has {g!r} samples, expected {w}"
+    return None
+
+
+def _always_keep_short(n, batch_size, drop_last):
+    full, rest = divmod(n, batch_size)
+    return [batch_size] * full + ([rest] if rest else [])
+
+
+def _always_drop_short(n, batch_size, drop_last):
+    return [batch_size] * (n // batch_size)
+
+
+def _last_batch_full(n, batch_size, drop_last):
+    return [batch_size] * (n // batch_size if drop_last else math.ceil(n / batch_size))
+
+
+def _empty_last_batch(n, batch_size, drop_last):
+    full, rest = divmod(n, batch_size)
+    return [batch_size] * full + ([] if drop_last else [rest])
+
+
+t1 = CodeExercise(
+    "t1",
+    "Write `epoch_batch_sizes(n, batch_size, drop_last)`: the list of batch sizes, in order, of "
+    "one epoch over n samples, as `BatchIterator` (and so `train()`) makes them, with and "
+    "without drop_last. Checked against BatchIterator's real batches for six settings, among "
+    "them N = 1000 with B = 64 and a batch size that divides N.",
+    reference=_batch_sizes,
+    cases=_size_cases,
+    compare=_compare_sizes,
+    mistakes=(
+        Mistake(
+            _always_keep_short,
+            "Your epochs keep the short last batch even with drop_last=True: drop_last "
+            "skips it, so the epoch has floor(N / B) batches, all full.",
+            hint="Add the leftover batch only when drop_last is False.",
+        ),
+        Mistake(
+            _always_drop_short,
+            "Your epochs lose the short last batch even with drop_last=False: without "
+            "drop_last every sample is used once per epoch, the leftover N − floor(N / B)·B "
+            "samples in one last, short batch.",
+            hint="When drop_last is False and samples are left over, append one batch of them.",
+        ),
+        Mistake(
+            _last_batch_full,
+            "You have the right number of batches, but your last batch is full: after the "
+            "full batches only N − (iterations − 1)·B samples are left for it.",
+            hint="`divmod(n, batch_size)` gives the full batches and the leftover at once.",
+        ),
+        Mistake(
+            _empty_last_batch,
+            "When B divides N there is no short batch, but your epoch ends with a batch of 0 "
+            "samples: add the leftover batch only when there is a leftover.",
+            hint="Append a last batch only when some samples are left over (n % batch_size > 0) "
+            "and drop_last is False.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Start with the full batches, then decide whether a last, short batch follows: that "
+        "depends on whether samples are left over, and on drop_last.",
+        "floor(N / B) full batches of B; then, only if some samples are left and drop_last is "
+        "False, one last batch of the N − floor(N / B)·B left over.",
+    ],
+    solution="""def epoch_batch_sizes(n, batch_size, drop_last):
+    full, left = divmod(n, batch_size)  # full batches, samples left over
+    sizes = [batch_size] * full
+    if left and not drop_last:
+        sizes.append(left)  # the short last batch
+    return sizes
+""",
+)
+
+
+# --- t2 and t3: the batches of one epoch, as index tensors ------------------------------------
+
+
+def _compare_batches(got, want, case):
+    """The first batch (or index in it) where the student's epoch differs from BatchIterator's."""
+    if isinstance(got, torch.Tensor) and got.ndim == 2:
+        got = list(got)  # one row per batch: fine
+    if isinstance(got, torch.Tensor):
+        return (
+            f"return a list of index tensors, one per batch; you returned one tensor of shape "
+            f"{tuple(got.shape)} (`.split(batch_size)` cuts it into batches)"
+        )
+    if not isinstance(got, (list, tuple)):
+        return f"return a list of index tensors, one per batch; you returned {reprlib.repr(got)}"
+    if len(got) != len(want):
+        return f"your epoch has {len(got)} batches, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want), start=1):
+        if not isinstance(g, torch.Tensor):
+            return (
+                f"batch {i} is a {type(g).__name__}, not a tensor of indices: keep what torch "
+                "gives you (`.split()` hands out tensors)"
+            )
+        if g.shape != w.shape:
+            return f"batch {i} holds {g.numel()} indices, expected {w.numel()}"
+        if not torch.equal(g.to(w.dtype), w):
+            at = int((g.to(w.dtype) != w).nonzero()[0, 0])
+            return (
+                f"batch {i} differs from BatchIterator's: its index {at + 1} is sample "
+                f"{int(g[at])}, expected {int(w[at])}"
+            )
+    return None
+
+
+def _generator(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+# --- t2: a shuffled pass ----------------------------------------------------------------------
+
+
+def _shuffled_epoch(n, batch_size, drop_last, generator):
+    """What ``BatchIterator(...).epoch_indices()`` gives for one shuffled epoch (tests pin the
+    two together, index for index)."""
+    batches = list(torch.randperm(n, generator=generator).split(batch_size))
+    if drop_last and len(batches[-1]) < batch_size:
+        batches.pop()  # the short last batch
+    return batches
+
+
+def _shuffle_cases():
+    # The generators' seeds differ from the check's global seeds (0, 1, 2, 3).
+    return [
+        dict(n=20, batch_size=6, drop_last=False, generator=_generator(11)),
+        dict(n=20, batch_size=6, drop_last=True, generator=_generator(12)),
+        dict(n=12, batch_size=4, drop_last=True, generator=_generator(13)),  # B divides N
+        dict(n=1000, batch_size=128, drop_last=False, generator=_generator(14)),
+    ]
+
+
+def _in_order(n, batch_size, drop_last, generator):
+    batches = list(torch.arange(n).split(batch_size))
+    return batches[:-1] if drop_last and n % batch_size else batches
+
+
+def _global_generator(n, batch_size, drop_last, generator):
+    batches = list(torch.randperm(n).split(batch_size))
+    return batches[:-1] if drop_last and n % batch_size else batches
+
+
+def _short_batch_kept(n, batch_size, drop_last, generator):
+    return list(torch.randperm(n, generator=generator).split(batch_size))
+
+
+def _last_batch_dropped(n, batch_size, drop_last, generator):
+    batches = list(torch.randperm(n, generator=generator).split(batch_size))
+    return batches[:-1] if drop_last else batches
+
+
+def _permutation_per_batch(n, batch_size, drop_last, generator):
+    k = n // batch_size if drop_last else math.ceil(n / batch_size)
+    sizes = [batch_size] * (n // batch_size) + [n % batch_size] * (k > n // batch_size)
+    return [torch.randperm(n, generator=generator)[:size] for size in sizes]
+
+
+def _with_replacement(n, batch_size, drop_last, generator):
+    batches = list(torch.randint(n, (n,), generator=generator).split(batch_size))
+    return batches[:-1] if drop_last and n % batch_size else batches
+
+
+t2 = CodeExercise(
+    "t2",
+    "Write `shuffled_epoch(n, batch_size, drop_last, generator)`: the batches of one shuffled "
+    "epoch over n samples, as a list of index tensors: one permutation of 0..n−1 drawn with "
+    "`torch.randperm(n, generator=generator)`, cut into consecutive pieces of batch_size (the "
+    "last one short when batch_size does not divide n), the short last piece left out with "
+    "drop_last. The check compares your batches, index for index, with what BatchIterator "
+    "makes from the same generator, on four settings (one where batch_size divides n).",
+    reference=_shuffled_epoch,
+    cases=_shuffle_cases,
+    compare=_compare_batches,
+    mistakes=(
+        Mistake(
+            _in_order,
+            "Your batches take the samples in index order (0, 1, 2, ...): an epoch is shuffled, "
+            "a new random order each epoch.",
+            hint="Start from `torch.randperm(n, generator=generator)`, not `torch.arange(n)`.",
+        ),
+        Mistake(
+            _global_generator,
+            "Your batches are shuffled, but from PyTorch's global generator, not the one you "
+            "were given: BatchIterator (and so train()) draws its order from its own seeded "
+            "generator, so yours are other batches.",
+            hint="Pass it on: `torch.randperm(n, generator=generator)`.",
+        ),
+        Mistake(
+            _short_batch_kept,
+            "With drop_last=True your epoch still ends with the short batch: drop_last leaves "
+            "it out, so every batch holds batch_size samples.",
+            hint="When drop_last is set and the last batch is shorter than batch_size, leave it "
+            "out of the list.",
+        ),
+        Mistake(
+            _last_batch_dropped,
+            "When batch_size divides n there is no short batch, but with drop_last your epoch "
+            "lost its last, full batch: drop_last drops a batch only when it is short.",
+            hint="Check the last batch's length before you drop it.",
+        ),
+        Mistake(
+            _permutation_per_batch,
+            "You drew a new permutation for every batch: then a sample can land in two batches "
+            "of one epoch and another in none. One permutation per epoch, cut into pieces.",
+            hint="Call `torch.randperm` once, then cut its result with `.split(batch_size)`.",
+        ),
+        Mistake(
+            _with_replacement,
+            "Your batches are drawn with replacement (torch.randint): some samples twice, some "
+            "never. A shuffled pass uses every sample exactly once: a permutation.",
+            hint="`torch.randperm(n, generator=generator)` is every index once, in random order.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Two steps: one random order of all n indices, then cut it into consecutive pieces of "
+        "batch_size; drop_last only decides about the last piece.",
+        "`torch.randperm(n, generator=generator)` is the order and its `.split(batch_size)` the "
+        "pieces (make it a list); with drop_last, remove the last piece if it is shorter than "
+        "batch_size.",
+    ],
+    solution="""import torch
+
+
+def shuffled_epoch(n, batch_size, drop_last, generator):
+    order = torch.randperm(n, generator=generator)  # every sample once, in random order
+    batches = list(order.split(batch_size))  # consecutive pieces; the last may be short
+    if drop_last and len(batches[-1]) < batch_size:
+        batches.pop()  # drop_last leaves the short batch out
+    return batches
+""",
+)
+
+
+# --- t3: an epoch drawn with replacement ------------------------------------------------------
+
+
+def _replacement_epoch(n, batch_size, batches, generator):
+    """What ``BatchIterator(..., replacement=True, batches_per_epoch=batches)`` draws for one
+    epoch (tests pin the two together, index for index)."""
+    return list(torch.randint(n, (batches, batch_size), generator=generator))
+
+
+def _replacement_cases():
+    return [
+        dict(n=20, batch_size=6, batches=4, generator=_generator(21)),
+        dict(n=1000, batch_size=40, batches=25, generator=_generator(22)),
+        dict(n=1000, batch_size=40, batches=10, generator=_generator(23)),  # fewer than N draws
+    ]
+
+
+def _replacement_global(n, batch_size, batches, generator):
+    return list(torch.randint(n, (batches, batch_size)))
+
+
+def _high_inclusive(n, batch_size, batches, generator):
+    return list(torch.randint(n - 1, (batches, batch_size), generator=generator))
+
+
+def _a_pass_per_epoch(n, batch_size, batches, generator):
+    return list(torch.randperm(n, generator=generator).split(batch_size))
+
+
+def _permutation_prefix(n, batch_size, batches, generator):
+    order = torch.randperm(n, generator=generator)[: batches * batch_size]
+    return list(order.split(batch_size))
+
+
+def _one_batch_repeated(n, batch_size, batches, generator):
+    return [torch.randint(n, (batch_size,), generator=generator)] * batches
+
+
+t3 = CodeExercise(
+    "t3",
+    "Write `replacement_epoch(n, batch_size, batches, generator)`: an 'epoch' of `batches` "
+    "batches of batch_size sample indices, each index drawn at random WITH replacement from "
+    "0..n−1 by `torch.randint` with the generator given, as a list of index tensors. The check "
+    "compares them, index for index, with what BatchIterator(replacement=True) draws from the "
+    "same generator (torch.randint hands out the same numbers whether you draw all the batches "
+    "at once or one after another).",
+    reference=_replacement_epoch,
+    cases=_replacement_cases,
+    compare=_compare_batches,
+    mistakes=(
+        Mistake(
+            _replacement_global,
+            "Your draws come from PyTorch's global generator, not the one you were given: "
+            "BatchIterator (and so train()) draws from its own seeded generator.",
+            hint="Pass it on: `torch.randint(..., generator=generator)`.",
+        ),
+        Mistake(
+            _high_inclusive,
+            "Your draws never pick the last sample, n − 1: torch.randint's `high` is already "
+            "left out, so `torch.randint(n, ...)` draws from 0 to n − 1.",
+            hint="The upper end is n itself: `torch.randint(n, ...)`.",
+        ),
+        Mistake(
+            _a_pass_per_epoch,
+            "That is a shuffled pass without replacement (torch.randperm), every sample once, "
+            "and it ignores `batches`: this epoch draws each index independently, so some "
+            "samples come twice and others never.",
+            hint="Draw every index on its own with `torch.randint`: batches × batch_size of them.",
+        ),
+        Mistake(
+            _permutation_prefix,
+            "Your batches never repeat a sample: the start of one permutation is drawn without "
+            "replacement. With replacement each index is drawn on its own, from all n.",
+            hint="Draw with `torch.randint`, not `torch.randperm`.",
+        ),
+        Mistake(
+            _one_batch_repeated,
+            "Every batch of your epoch is the same batch: you drew once and repeated it. Each "
+            "batch needs its own draws.",
+            hint="Draw all batches × batch_size indices, or draw inside a loop, once per batch.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Each index is one independent draw from 0..n−1; you need `batches` × `batch_size` of "
+        "them, cut into batches.",
+        "`torch.randint(n, size, generator=generator)` draws integers from 0 to n − 1; with the "
+        "size (batches, batch_size) you get one row per batch, and `list(...)` of it is the list "
+        "of batches.",
+    ],
+    solution="""import torch
+
+
+def replacement_epoch(n, batch_size, batches, generator):
+    draws = torch.randint(n, (batches, batch_size), generator=generator)  # 0..n-1, repeats allowed
+    return list(draws)  # one row per batch
+""",
+)
+
+
+# --- q1 to q6: counting ---------------------------------------------------------------------
 
 DIGITS_N, DIGITS_B = 1797, 64  # the full digits set: the chapter's tables use N = 1000
 _full, _left = divmod(DIGITS_N, DIGITS_B)
@@ -178,110 +546,7 @@ q6 = Exercise(
 )
 
 
-# --- q7: the batches of one epoch -------------------------------------------------------------
-
-
-def _batch_sizes(n, batch_size, drop_last):
-    """What ``train()`` feeds: the sizes of the batches of one epoch of a ``BatchIterator``."""
-    batches = BatchIterator(torch.arange(n), batch_size=batch_size, drop_last=drop_last)
-    return [len(xb) for (xb,) in batches]
-
-
-def _size_cases():
-    return [
-        dict(n=1797, batch_size=64, drop_last=False),
-        dict(n=1797, batch_size=64, drop_last=True),
-        dict(n=1000, batch_size=125, drop_last=False),
-        dict(n=1000, batch_size=125, drop_last=True),
-        dict(n=20, batch_size=6, drop_last=False),
-        dict(n=20, batch_size=6, drop_last=True),
-    ]
-
-
-def _compare_sizes(got, want, case):
-    try:
-        got = [as_number(s) for s in got]
-    except TypeError:
-        return f"return the list of batch sizes, one number per batch; you returned {reprlib.repr(got)}"
-    if len(got) != len(want):
-        return f"your epoch has {len(got)} batches, expected {len(want)}"
-    for i, (g, w) in enumerate(zip(got, want), start=1):
-        if g != w:
-            return f"batch {i} of the epoch has {g!r} samples, expected {w}"
-    return None
-
-
-def _always_keep_short(n, batch_size, drop_last):
-    full, rest = divmod(n, batch_size)
-    return [batch_size] * full + ([rest] if rest else [])
-
-
-def _always_drop_short(n, batch_size, drop_last):
-    return [batch_size] * (n // batch_size)
-
-
-def _last_batch_full(n, batch_size, drop_last):
-    return [batch_size] * (n // batch_size if drop_last else math.ceil(n / batch_size))
-
-
-def _empty_last_batch(n, batch_size, drop_last):
-    full, rest = divmod(n, batch_size)
-    return [batch_size] * full + ([] if drop_last else [rest])
-
-
-q7 = CodeExercise(
-    "q7",
-    "Write `epoch_batch_sizes(n, batch_size, drop_last)`: the list of batch sizes, in order, of "
-    "one epoch over n samples, as `BatchIterator` (and so `train()`) makes them, with and "
-    "without drop_last. Checked against BatchIterator's real batches for six settings.",
-    reference=_batch_sizes,
-    cases=_size_cases,
-    compare=_compare_sizes,
-    mistakes=(
-        Mistake(
-            _always_keep_short,
-            "Your epochs keep the short last batch even with drop_last=True: drop_last "
-            "skips it, so the epoch has floor(N / B) batches, all full.",
-            hint="Add the leftover batch only when drop_last is False.",
-        ),
-        Mistake(
-            _always_drop_short,
-            "Your epochs lose the short last batch even with drop_last=False: without "
-            "drop_last every sample is used once per epoch, the leftover N − floor(N / B)·B "
-            "samples in one last, short batch.",
-            hint="When drop_last is False and samples are left over, append one batch of them.",
-        ),
-        Mistake(
-            _last_batch_full,
-            "You have the right number of batches, but your last batch is full: after the "
-            "full batches only N − (iterations − 1)·B samples are left for it.",
-            hint="`divmod(n, batch_size)` gives the full batches and the leftover at once.",
-        ),
-        Mistake(
-            _empty_last_batch,
-            "When B divides N there is no short batch, but your epoch ends with a batch of 0 "
-            "samples: add the leftover batch only when there is a leftover.",
-            hint="Append a last batch only when some samples are left over (n % batch_size > 0) "
-            "and drop_last is False.",
-        ),
-    ),  # fmt: skip
-    hint=[
-        "Start with the full batches, then decide whether a last, short batch follows: that "
-        "depends on whether samples are left over, and on drop_last.",
-        "floor(N / B) full batches of B; then, only if some samples are left and drop_last is "
-        "False, one last batch of the N − floor(N / B)·B left over.",
-    ],
-    solution="""def epoch_batch_sizes(n, batch_size, drop_last):
-    full, left = divmod(n, batch_size)  # full batches, samples left over
-    sizes = [batch_size] * full
-    if left and not drop_last:
-        sizes.append(left)  # the short last batch
-    return sizes
-""",
-)
-
-
-# --- q8: what an epoch left out ---------------------------------------------------------------
+# --- q7: what an epoch left out ---------------------------------------------------------------
 
 
 def _unused_fraction(n, batches):
@@ -338,8 +603,8 @@ def _unique_per_batch(n, batches):
     return 1 - sum(len(b.unique()) for b in batches) / n
 
 
-q8 = CodeExercise(
-    "q8",
+q7 = CodeExercise(
+    "q7",
     "Write `unused_fraction(n, batches)`: the fraction of the n samples that no batch of an "
     "epoch used. `batches` is the list of index tensors of one epoch, as "
     "`BatchIterator.epoch_indices()` gives them. Checked on an epoch drawn with replacement, a "
