@@ -19,6 +19,7 @@ import functools
 import math
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.display.range_test import plot_range_test, range_test_legend
 from gdlessons.history import History
 from gdlessons.hooks import FullTrainLoss, StopWhen
+from gdlessons.loop import Hook, Loop
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test, suggested_lr
 from gdlessons.metrics import evaluate
 from gdlessons.models import digits_classifier
@@ -657,11 +659,16 @@ def learning_curve(
     momentum: float = 0.0,
     batch_size: int = 32,
     seed: int = 0,
+    measure: Callable | None = None,
 ) -> History:
     """Train ``digits_classifier(hidden, depth)`` with cross-entropy and return its History,
     whose ``epochs.full_train_loss`` and ``epochs.val_loss`` are the two learning curves, both
     measured on the model at each epoch's end (``epochs.train_loss``, the running mean of the
     epoch's batch losses, is kept beside them).
+
+    ``measure(model, X, y)``, if given, measures both curves: the mean loss on all of ``(X, y)``
+    as a number (the chapter's your-turn ``evaluate_loss``); by default
+    :func:`~gdlessons.metrics.evaluate` does, through the ``FullTrainLoss()`` hook.
 
     >>> from gdlessons.data import digits_data
     >>> tr, va = digits_data()
@@ -676,12 +683,35 @@ def learning_curve(
         raise ValueError(
             f"batch_size must be between 1 and {n}, the number of training samples, got {batch_size}"
         )
+    if measure is not None and not callable(measure):
+        raise TypeError(
+            f"measure must be a function (model, X, y) -> mean loss, got {type(measure).__name__}"
+        )
     model = digits_classifier(hidden=hidden, depth=depth, seed=seed)
     return train(
         model, train_data, batch_size=batch_size, epochs=epochs,
         lr=lr, momentum=momentum, loss="cross_entropy", val_data=val_data, seed=seed,
-        hooks=[FullTrainLoss()],
+        hooks=[FullTrainLoss() if measure is None else MeasureCurves(measure)],
     )  # fmt: skip
+
+
+class MeasureCurves(Hook):
+    """At each epoch's end, both learning curves measured by ``measure(model, X, y)`` (a mean loss
+    as a number): the full-data training loss and the validation loss, in place of the ones
+    :func:`~gdlessons.metrics.evaluate` recorded."""
+
+    def __init__(self, measure: Callable):
+        if not callable(measure):
+            raise TypeError(
+                f"measure must be a function (model, X, y) -> a mean loss, got {measure!r}"
+            )
+        self.measure = measure
+
+    def after_epoch(self, loop: Loop) -> None:
+        epochs = loop.recorder.history.epochs
+        epochs.full_train_loss[-1] = float(self.measure(loop.model, *loop.train_data))
+        if loop.val_data is not None:
+            epochs.val_loss[-1] = float(self.measure(loop.model, *loop.val_data))
 
 
 def training_curve(history: History) -> tuple[list[float], str]:
@@ -923,6 +953,8 @@ class CapstoneResult:
     history: History
     val_accuracy: float
     confusion: np.ndarray  # rows: true digit, columns: predicted digit
+    val_scores: torch.Tensor  # the trained model's class scores on the validation images
+    val_labels: torch.Tensor  # their true digits
 
     def summary(self) -> str:
         c = self.history.config
@@ -952,6 +984,11 @@ def run_capstone(
     default the course's one rule, chosen in chapter 05 (a tenth of the rate where the smoothed
     loss was lowest). The run records the full-data training loss at each epoch's end, like for
     like with the validation loss.
+
+    The result keeps the trained model's validation scores and labels (``val_scores``,
+    ``val_labels``), for the chapter's your-turn ``confusion_matrix`` to count; its own
+    ``confusion`` is :func:`count_confusions` of them, and the accuracy that matrix's diagonal
+    over its total.
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> r.accumulation_steps, int(r.confusion.sum())
@@ -987,20 +1024,37 @@ def run_capstone(
         momentum=momentum, scheduler=one_cycle(max_lr, total), val_data=val_data, loss="cross_entropy", seed=seed,
         hooks=[FullTrainLoss()],
     )  # fmt: skip
+    scores, labels = _validation_scores(model, val_data)
+    matrix = count_confusions(scores, labels).numpy()
     return CapstoneResult(
         range_test=test, max_lr=max_lr, lr_rule=lr_rule, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
-        accumulation_steps=steps, history=history, val_accuracy=accuracy(model, val_data),
-        confusion=confusion_matrix(model, val_data),
+        accumulation_steps=steps, history=history, val_accuracy=float(np.trace(matrix) / matrix.sum()),
+        confusion=matrix, val_scores=scores, val_labels=labels,
     )  # fmt: skip
 
 
+def _validation_scores(model: torch.nn.Module, val_data) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's class scores on the validation images (eval mode, no graph) and their labels."""
+    X, y = as_tensors(val_data)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        scores = model(X)
+    model.train(was_training)
+    return scores, y
+
+
 def plot_capstone(
-    result: CapstoneResult, *, fig: Figure | SubFigure | None = None
+    result: CapstoneResult,
+    *,
+    confusion: np.ndarray | torch.Tensor | None = None,
+    fig: Figure | SubFigure | None = None,
 ) -> Figure | SubFigure:
     """Three panels: the learning rate per iteration (the one cycle) and the learning curves per
     epoch (validation beside the full-data training loss at each epoch's end, and, dotted, the
     running mean of each epoch's batch losses) side by side, the validation confusion matrix
-    below them.
+    below them: ``confusion`` if given (the counts of the chapter's your-turn function, a tensor
+    or an array), else the result's own.
 
     >>> r = run_capstone(hidden=16, epochs=1, range_iterations=20)
     >>> len(plot_capstone(r).axes)
@@ -1027,9 +1081,15 @@ def plot_capstone(
     curves.set_ylabel("cross-entropy loss")
     curves.set_title("Learning curves")
     curves.legend(loc="upper right")  # the curves start top left and fall
-    plot_confusion(
-        result.confusion, ax=matrix, title=f"Validation: {result.val_accuracy:.1%} correct"
-    )
+    counts = result.confusion if confusion is None else np.asarray(confusion)
+    k = result.confusion.shape[0]
+    if counts.shape != (k, k):
+        raise ValueError(
+            f"confusion must be a {k}×{k} matrix of counts (one row and column per digit), got "
+            f"shape {counts.shape}"
+        )
+    right = np.trace(counts) / max(counts.sum(), 1)
+    plot_confusion(counts, ax=matrix, title=f"Validation: {right:.1%} correct")
     return fig
 
 
@@ -1214,6 +1274,29 @@ def confusion_matrix(model: torch.nn.Module, data, classes: int = 10) -> np.ndar
             f"classes must be the number of classes the model scores ({scores.shape[1]}), "
             f"with every label in 0..classes-1 (labels reach {int(y.max())}); got classes={classes}"
         )
+    return count_confusions(scores, y).numpy()
+
+
+def count_confusions(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The confusion matrix of class ``scores`` (one row per sample, one column per class)
+    against the true ``labels``: entry [i, j] counts the samples of class i whose highest score
+    is class j.
+
+    >>> count_confusions(torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0]]), torch.tensor([0, 0, 1])).tolist()
+    [[1, 1], [1, 0]]
+    """
+    if not (isinstance(scores, torch.Tensor) and scores.ndim == 2 and scores.shape[1] >= 1):
+        raise ValueError(f"scores must be a 2-D tensor (samples × classes), got {scores!r}")
+    if not (isinstance(labels, torch.Tensor) and labels.shape == scores.shape[:1]
+            and not labels.is_floating_point()):  # fmt: skip
+        raise ValueError(
+            f"labels must be a 1-D integer tensor with one label per row of scores "
+            f"({scores.shape[0]}), got {labels!r}"
+        )
+    classes = scores.shape[1]
+    if len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < classes):
+        raise ValueError(f"labels must lie in 0..{classes - 1} (the classes of scores), got "
+                         f"{int(labels.min())}..{int(labels.max())}")  # fmt: skip
     predicted = scores.argmax(dim=1)
-    counts = torch.bincount(y * classes + predicted, minlength=classes * classes)
-    return counts.reshape(classes, classes).numpy()
+    counts = torch.bincount(labels * classes + predicted, minlength=classes * classes)
+    return counts.reshape(classes, classes)

@@ -437,3 +437,37 @@ def test_plot_capstone_shows_both_training_losses(small):
     assert any("full data" in s for s in labels) and any("running mean" in s for s in labels)
     styles = {(line.get_linestyle(), line.get_marker()) for line in curves.lines}
     assert len(styles) == 3
+
+
+def test_learning_curves_measured_by_the_your_turn_reference_are_the_default_ones(digits):
+    """The story hands ``learning_curve`` t1's function: its reference records, bit for bit,
+    what ``evaluate`` (the FullTrainLoss hook and the validation record) recorded before."""
+    from gdlessons.exercises.ch08_batch_size_meets_learning_rate import t1
+
+    data = subset(digits[0], 40)
+    default = learning_curve(data, digits[1], hidden=4, epochs=2)
+    measured = learning_curve(data, digits[1], hidden=4, epochs=2, measure=t1.reference)
+    for field in ("train_loss", "full_train_loss", "val_loss"):
+        assert getattr(measured.epochs, field) == getattr(default.epochs, field), field
+    seen = []
+    learning_curve(
+        data, digits[1], hidden=4, epochs=1, measure=lambda m, X, y: seen.append(len(X)) or 1.0
+    )
+    assert seen == [40, 359]  # the training images, then the validation images
+    with pytest.raises(TypeError, match="measure must be a function"):
+        learning_curve(data, digits[1], epochs=1, measure="evaluate")
+
+
+def test_capstone_keeps_the_scores_that_t3_counts_and_plots_a_given_matrix(small):
+    """t3's reference counts, from the scores the result keeps, what the capstone counted before;
+    the figure draws the matrix it is given, and refuses one of the wrong shape."""
+    from gdlessons.exercises.ch08_batch_size_meets_learning_rate import t3
+
+    assert small.val_scores.shape == (359, 10) and small.val_labels.shape == (359,)
+    counted = t3.reference(small.val_scores, small.val_labels)
+    assert np.array_equal(counted.numpy(), small.confusion)
+    assert float(np.trace(small.confusion) / 359) == small.val_accuracy
+    fig = plot_capstone(small, confusion=counted)
+    assert fig.axes[2].get_title() == f"Validation: {small.val_accuracy:.1%} correct"
+    with pytest.raises(ValueError, match="confusion must be a 10×10 matrix of counts"):
+        plot_capstone(small, confusion=np.eye(9))

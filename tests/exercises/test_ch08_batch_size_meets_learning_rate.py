@@ -1,6 +1,9 @@
-"""Chapter 08 exercises: what the questions accept besides the expected answer; q5's and q6's
-references are the chapter's diagnose and scaling rule; what they say about other wrong answers;
-the checks leave the cases and the generators alone. The rules every exercise keeps are tested in
+"""Chapter 08 exercises: the your-turn references are the computations the chapter ran before
+(t1 `evaluate`'s loss, t2 `ch.diagnose`, t3 the capstone's counts); correct answers written
+differently pass, with the library pieces the chapter teaches (`torch.no_grad` as a decorator,
+`torch.inference_mode`, `nn.CrossEntropyLoss`, `sklearn.metrics.confusion_matrix`); what the
+questions accept besides the expected answer and what they say about other wrong answers; the
+checks leave the cases and the generators alone. The rules every exercise keeps are tested in
 test_rules.py."""
 
 import json
@@ -10,10 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from gdlessons.chapters.ch08_batch_size_meets_learning_rate import diagnose
+from gdlessons.chapters.ch08_batch_size_meets_learning_rate import (
+    confusion_matrix,
+    count_confusions,
+    diagnose,
+)
+from gdlessons.data import digits_data
 from gdlessons.exercises import ch08_batch_size_meets_learning_rate as ex
 from gdlessons.history import History
+from gdlessons.metrics import evaluate
+from gdlessons.models import digits_classifier
 
 # The right answer and a typical wrong one of each number or word question (test_rules.py).
 RIGHT_AND_WRONG = {
@@ -41,8 +53,8 @@ SPELLINGS = ["overfit", "Over-Fit", " over_fit ", "OVER FIT", "Under fit", "unde
 
 
 @pytest.mark.parametrize("word", SPELLINGS)
-def test_q2_and_q5_read_a_verdict_the_same_way(word):
-    """A word q5 accepts from a function, q2 accepts as an answer (and the other way round)."""
+def test_q2_and_t2_read_a_verdict_the_same_way(word):
+    """A word t2 accepts from a function, q2 accepts as an answer (and the other way round)."""
     verdict = ex.as_verdict(word)
     assert verdict in ex.VERDICTS
     assert ex.q2.check(word).correct == (verdict == "good fit")
@@ -54,14 +66,14 @@ def test_q2_and_q5_read_a_verdict_the_same_way(word):
     def spelled_freely(train_loss, val_loss):
         return spelled[ex._diagnose(train_loss, val_loss)]
 
-    assert ex.q5.check(spelled_freely).correct
+    assert ex.t2.check(spelled_freely).correct
 
 
-def test_q2_and_q5_refuse_the_same_non_verdicts():
+def test_q2_and_t2_refuse_the_same_non_verdicts():
     for word in ("overfitting", "fine", "over"):
         assert ex.as_verdict(word) is None
         assert ex.q2.check(word).message.startswith("Choose one of")
-        assert "return one of" in ex.q5.check(lambda train_loss, val_loss, w=word: w).message
+        assert "return one of" in ex.t2.check(lambda train_loss, val_loss, w=word: w).message
 
 
 def test_q2s_answer_follows_from_the_rule_not_from_the_notebooks_output():
@@ -91,12 +103,12 @@ def test_checks_leave_the_cases_and_the_global_generators_alone():
         torch.rand(2)
         return "good fit"
 
-    ex.q5.check(sorts_in_place)
+    ex.t2.check(sorts_in_place)
     assert torch.equal(before, torch.get_rng_state())
-    assert ex.q5.check(ex._diagnose).correct
+    assert ex.t2.check(ex._diagnose).correct
 
 
-# --- q5 ---------------------------------------------------------------------------------------
+# --- t2 ---------------------------------------------------------------------------------------
 
 
 def history_of(train_loss, val_loss):
@@ -106,7 +118,7 @@ def history_of(train_loss, val_loss):
     return h
 
 
-def test_q5_reference_is_the_chapters_diagnose():
+def test_t2_reference_is_the_chapters_diagnose():
     verdicts = []
     for case in ex._curve_cases():
         verdicts.append(ex._diagnose(**case))
@@ -114,8 +126,8 @@ def test_q5_reference_is_the_chapters_diagnose():
     assert set(verdicts) == set(ex.VERDICTS)
 
 
-def test_q5_names_the_curves_of_a_wrong_verdict_and_accepts_spellings():
-    result = ex.q5.check(lambda train_loss, val_loss: "good fit")
+def test_t2_names_the_curves_of_a_wrong_verdict_and_accepts_spellings():
+    result = ex.t2.check(lambda train_loss, val_loss: "good fit")
     assert result.message.startswith(
         "In case 1 of 7: your verdict is 'good fit', the chapter's rule says 'under-fit' for these "
         "curves: training loss"
@@ -123,7 +135,7 @@ def test_q5_names_the_curves_of_a_wrong_verdict_and_accepts_spellings():
     assert "validation loss best at epoch" in result.message
     assert (
         "return one of 'under-fit', 'good fit', 'over-fit', not 'fine'"
-        in ex.q5.check(lambda train_loss, val_loss: "fine").message
+        in ex.t2.check(lambda train_loss, val_loss: "fine").message
     )
 
     def spelled_freely(train_loss, val_loss):
@@ -131,49 +143,49 @@ def test_q5_names_the_curves_of_a_wrong_verdict_and_accepts_spellings():
             ex._diagnose(train_loss, val_loss)
         ]
 
-    assert ex.q5.check(spelled_freely).correct
+    assert ex.t2.check(spelled_freely).correct
 
 
-# --- q6 ---------------------------------------------------------------------------------------
+# --- q5 ---------------------------------------------------------------------------------------
 
 
-def test_q6_reference_is_the_chapters_rule():
+def test_q5_reference_is_the_chapters_rule():
     """The chapter's grid: lr 0.5 at batch 64 scales to 1 at 128 and 2 at 256, then stops at 2."""
     assert ex._scaled_lrs(0.5, 64, [32, 64, 128, 256, 512], 2.0) == [0.25, 0.5, 1.0, 2.0, 2.0]
     assert ex.q3.check(ex._scaled_lrs(0.5, 64, [256], 8.0)[0]).correct
 
 
-def test_q6_cases_scale_down_up_and_into_the_wall():
+def test_q5_cases_scale_down_up_and_into_the_wall():
     for case in ex._scaling_cases():
         rule = [case["base_lr"] * b / case["base_batch"] for b in case["batch_sizes"]]
         assert min(case["batch_sizes"]) < case["base_batch"]
         assert any(r < case["max_lr"] for r in rule) and any(r > case["max_lr"] for r in rule)
 
 
-def test_q6_other_wrong_answers_name_the_batch_size():
+def test_q5_other_wrong_answers_name_the_batch_size():
     def off_at_the_top(base_lr, base_batch, batch_sizes, max_lr):
         rates = ex._scaled_lrs(base_lr, base_batch, batch_sizes, max_lr)
         return rates[:-1] + [rates[-1] / 2]
 
-    result = ex.q6.check(off_at_the_top)
+    result = ex.q5.check(off_at_the_top)
     assert "With base_lr=0.5, base_batch=64, max_lr=2.0: for batch size 512 your rate is 1" in (
         result.message
     )
     assert (
         "a list of 5 rates"
-        in ex.q6.check(lambda base_lr, base_batch, batch_sizes, max_lr: 1.0).message
+        in ex.q5.check(lambda base_lr, base_batch, batch_sizes, max_lr: 1.0).message
     )
 
     def as_array(base_lr, base_batch, batch_sizes, max_lr):
         return np.minimum(base_lr * np.array(batch_sizes) / base_batch, max_lr)
 
-    assert ex.q6.check(as_array).correct
+    assert ex.q5.check(as_array).correct
 
 
 # --- correct answers written differently from the reference ------------------------------------
 
 
-def test_q5_accepts_a_loop_numpy_and_the_chapters_diagnose():
+def test_t2_accepts_a_loop_numpy_and_the_chapters_diagnose():
     def with_a_loop(train_loss, val_loss):
         if train_loss[-1] > 0.3:
             return "under-fit"
@@ -199,11 +211,11 @@ def test_q5_accepts_a_loop_numpy_and_the_chapters_diagnose():
         return diagnose(history_of(train_loss, val_loss)).verdict
 
     for answer in (with_a_loop, with_numpy, with_the_chapters_diagnose):
-        result = ex.q5.check(answer)
+        result = ex.t2.check(answer)
         assert result.correct, (answer.__name__, result.message)
 
 
-def test_q6_accepts_a_loop_and_map_with_the_ratio_first():
+def test_q5_accepts_a_loop_and_map_with_the_ratio_first():
     def with_a_loop(base_lr, base_batch, batch_sizes, max_lr):
         rates = []
         for b in batch_sizes:
@@ -217,24 +229,185 @@ def test_q6_accepts_a_loop_and_map_with_the_ratio_first():
         return list(map(lambda b: min(max_lr, base_lr * (b / base_batch)), batch_sizes))
 
     for answer in (with_a_loop, with_map):
-        result = ex.q6.check(answer)
+        result = ex.q5.check(answer)
         assert result.correct, (answer.__name__, result.message)
 
 
-def test_q6_accepts_a_float64_torch_clamp():
+def test_q5_accepts_a_float64_torch_clamp():
     def with_torch(base_lr, base_batch, batch_sizes, max_lr):
         sizes = torch.tensor(batch_sizes, dtype=torch.float64)
         return (sizes * base_lr / base_batch).clamp(max=max_lr)
 
-    result = ex.q6.check(with_torch)
+    result = ex.q5.check(with_torch)
     assert result.correct, result.message
 
 
-def test_q6_accepts_a_float32_torch_clamp():
+def test_q5_accepts_a_float32_torch_clamp():
     """torch's default float32 rounds the rates in their last bits: within a relative 1e-6."""
 
     def with_torch(base_lr, base_batch, batch_sizes, max_lr):
         return torch.clamp(torch.tensor(batch_sizes) * base_lr / base_batch, max=max_lr)
 
-    result = ex.q6.check(with_torch)
+    result = ex.q5.check(with_torch)
     assert result.correct, result.message
+
+
+# --- t1: the loss on a whole dataset ------------------------------------------------------------
+
+
+def test_t1_reference_is_what_evaluate_records():
+    """Bit for bit the validation loss train() records, and the model's mode is left alone."""
+    _, val = digits_data(seed=0)
+    for training in (True, False):
+        model = digits_classifier(hidden=16, seed=1).train(training)
+        assert ex._evaluate_loss(model, val.X, val.y) == evaluate(model, val, "cross_entropy")
+        assert model.training == training
+
+
+def test_t1_accepts_a_decorator_inference_mode_and_a_loss_module():
+    @torch.no_grad()
+    def with_a_decorator(model, X, y):
+        mode = model.training
+        model.eval()
+        try:
+            return F.cross_entropy(model(X), y).item()
+        finally:
+            model.train(mode)
+
+    def with_inference_mode_and_a_module(model, X, y):
+        model.eval()
+        with torch.inference_mode():
+            loss = float(nn.CrossEntropyLoss()(model(X), y))
+        model.train()  # the loop's models come in training mode
+        return loss
+
+    for answer in (with_a_decorator, with_inference_mode_and_a_module):
+        result = ex.t1.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_t1_asks_for_a_number_and_names_a_wrong_loss():
+    def returns_the_tensor(model, X, y):
+        model.eval()
+        with torch.no_grad():
+            loss = F.cross_entropy(model(X), y)
+        model.train()
+        return loss
+
+    assert "a plain number (`loss.item()`), not a tensor" in ex.t1.check(returns_the_tensor).message
+
+    def mse_of_the_scores(model, X, y):
+        model.eval()
+        with torch.no_grad():
+            loss = F.mse_loss(model(X), F.one_hot(y, 10).float())
+        model.train()
+        return loss.item()
+
+    message = ex.t1.check(mse_of_the_scores).message
+    assert message.startswith("In case 1 of 2: your loss is")
+    assert "the mean cross-entropy over the 40 samples" in message
+
+
+def test_t1_every_case_runs_a_model_with_dropout_in_training_mode():
+    for case in ex._measure_cases():
+        model = case["model"]
+        assert model.training and any(isinstance(m, nn.Dropout) for m in model.modules())
+
+
+# --- t3: the confusion matrix -------------------------------------------------------------------
+
+
+def test_t3_reference_is_the_capstones_count():
+    for case in ex._confusion_cases():
+        assert torch.equal(ex._confusion_matrix(**case), count_confusions(**case))
+    model = digits_classifier(hidden=8, seed=0)
+    _, val = digits_data(seed=0)
+    with torch.no_grad():
+        scores = model(val.X)
+    assert np.array_equal(
+        ex._confusion_matrix(scores, val.y).numpy(), confusion_matrix(model, val, classes=10)
+    )
+
+
+def test_t3_accepts_scikit_learn_index_put_and_numpy():
+    def with_scikit_learn(scores, labels):
+        from sklearn.metrics import confusion_matrix as sk_confusion
+
+        k = scores.shape[1]
+        return sk_confusion(labels.numpy(), scores.argmax(dim=1).numpy(), labels=list(range(k)))
+
+    def with_index_put(scores, labels):
+        k = scores.shape[1]
+        matrix = torch.zeros(k, k)
+        ones = torch.ones(len(labels))
+        return matrix.index_put_((labels, scores.argmax(1)), ones, accumulate=True)
+
+    def with_numpy(scores, labels):
+        k = scores.shape[1]
+        matrix = np.zeros((k, k), dtype=np.int32)
+        np.add.at(matrix, (labels.numpy(), scores.numpy().argmax(axis=1)), 1)
+        return matrix
+
+    for answer in (with_scikit_learn, with_index_put, with_numpy):
+        result = ex.t3.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_t3_names_the_first_wrong_cell_and_the_shape():
+    def off_by_one_cell(scores, labels):
+        matrix = ex._confusion_matrix(scores, labels)
+        matrix[0, 0] += 1
+        return matrix
+
+    message = ex.t3.check(off_by_one_cell).message
+    assert "In case 1 of 3: row 0 (true class 0), column 0 (predicted class 0) holds" in message
+
+    def a_list(scores, labels):
+        return ex._confusion_matrix(scores, labels).tolist()
+
+    assert "as a tensor (or NumPy array), not a list" in ex.t3.check(a_list).message
+
+
+def test_t3_cases_have_an_absent_class_and_repeated_pairs():
+    first = ex._confusion_cases()[0]
+    assert 9 not in first["labels"] and 9 not in first["scores"].argmax(dim=1)
+    for case in ex._confusion_cases():
+        assert int(ex._confusion_matrix(**case).max()) > 1  # a pair that comes more than once
+
+
+# --- q6: early stopping -------------------------------------------------------------------------
+
+
+def test_q6_accepts_a_loop_over_epochs_and_one_with_argmin():
+    def counting_epochs(val_loss, patience):
+        best_epoch, best, since = 1, val_loss[0], 0
+        for epoch, loss in enumerate(val_loss[1:], start=2):
+            if loss < best:
+                best_epoch, best, since = epoch, loss, 0
+                continue
+            since += 1
+            if since >= patience:
+                return epoch, best_epoch
+        return len(val_loss), best_epoch
+
+    def with_argmin(val_loss, patience):
+        for stop in range(1, len(val_loss) + 1):
+            best = int(np.argmin(val_loss[:stop]))  # the first of equal lows: a tie is no gain
+            if stop - 1 - best == patience:
+                return stop, best + 1
+        return len(val_loss), int(np.argmin(val_loss)) + 1
+
+    for answer in (counting_epochs, with_argmin):
+        result = ex.q6.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_q6_cases_stop_late_stop_on_a_tie_and_never_stop():
+    stops = [ex._early_stopping(**case) for case in ex._stopping_cases()]
+    assert stops == [(10, 7), (5, 3), (7, 7)]
+    assert (
+        "training stops after epoch 10, not 12"
+        in ex.q6.check(
+            lambda val_loss, patience: (len(val_loss), ex._early_stopping(val_loss, patience)[1])
+        ).message
+    )
