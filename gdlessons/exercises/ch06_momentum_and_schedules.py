@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close
+from gdlessons.exercises import Exercise, as_number, expect_close
 from gdlessons.exercises.code import (
     CodeExercise,
     Mistake,
@@ -757,26 +757,40 @@ q3 = Exercise(
     solution="Three halvings: 0.1 · 0.5³ = 0.0125 — eight times smaller than intended.",
 )
 
+# q4: transfer of section 2 to numbers the chapter does not print: a rate cut in the η-inside form.
+MU4, LR4, CUT4 = 0.9, 0.1, 10  # momentum, the rate before the cut, the cut
+_v4 = LR4 / (1 - MU4)  # the steady velocity under a constant gradient of 1: η/(1 − μ)
+_next4 = MU4 * _v4 + LR4 / CUT4 * 1.0  # the η-inside form's next step after the cut
 q4 = Exercise(
     "q4",
-    "A schedule cuts the rate tenfold. In which form of momentum does the very next step shrink tenfold: "
-    "'pytorch' (v ← μv + g, p ← p − ηv) or 'eta_inside' (v ← μv + ηg, p ← p − v)?",
-    expect_choice(
-        "pytorch",
-        ("pytorch", "eta_inside"),
+    f"The η-inside form of momentum (v ← μ·v + η·g, p ← p − v), μ = {MU4:g}, has run long enough "
+    f"at η = {LR4:g} under a constant gradient g = 1 that its velocity is steady, "
+    f"v = η·g/(1 − μ) = {_v4:g}. A schedule now cuts the rate to η = {LR4 / CUT4:g}. How long "
+    "is the very next step?",
+    expect_close(
+        _next4,
+        rtol=1e-3,
         mistakes={
-            "eta_inside": "In the η-inside form the new rate multiplies only the newest gradient; "
-            "the velocity built at the old rate keeps its size and fades at the rate μ.",
+            LR4
+            / CUT4
+            / (1 - MU4): "That is PyTorch's form, where the new rate multiplies the whole "
+            "velocity: in the η-inside form the velocity built at the old rate keeps its size.",
+            LR4 / CUT4: "That is the newest gradient's term alone, η·g: the old velocity is still "
+            "there, shrunk by μ.",
+            MU4 * _v4
+            + LR4: "You added the gradient at the old rate: the cut applies to the newest "
+            "gradient.",
+            MU4 * _v4: "The newest gradient joins the velocity too: v ← μ·v + η·g.",
         },
-        synonyms={"eta inside": "eta_inside", "η inside": "eta_inside", "torch": "pytorch"},
     ),
     hint=[
-        "In which form does the rate multiply the whole velocity, old gradients included?",
-        "Write the next step in each form right after η becomes η/10: which part of it still "
-        "carries the old η?",
+        "In this form the rate multiplies only the newest gradient; what happens to the velocity "
+        "already built?",
+        "The next velocity is μ times the steady one plus the new η times g, and the step is that "
+        "velocity.",
     ],
-    solution="'pytorch': η multiplies the whole velocity, so the step shrinks at once; in the η-inside form "
-    "the old velocity keeps its size and fades at the rate μ.",
+    solution=f"v = {MU4:g} · {_v4:g} + {LR4 / CUT4:g} · 1 = {_next4:g}: barely shorter than the "
+    f"steady {_v4:g}. In PyTorch's form the step would be {LR4 / CUT4 / (1 - MU4):g} at once, a tenth.",
 )
 
 q5 = Exercise(

@@ -26,7 +26,7 @@ RIGHT_AND_WRONG = {
     "q1": (-0.29, -0.19),
     "q2": (0.669, 0.818),
     "q3": (0.0125, 0.1),
-    "q4": ("pytorch", "eta_inside"),
+    "q4": (0.91, 0.1),
     "q5": (1.998, 2.0),
     "q6": (0.74, 0.9),
 }
@@ -211,7 +211,8 @@ def test_t4_accepts_numpy_and_tensor_factors():
         (ex.q2, 9 / 11, "the optimal μ is that factor squared"),
         (ex.q3, 0.1, "where a fresh scheduler starts"),
         (ex.q3, 0.025, "before the 300th step"),
-        (ex.q4, "eta inside", "In the η-inside form"),
+        (ex.q4, 0.1, "That is PyTorch's form"),
+        (ex.q4, 0.9, "The newest gradient joins the velocity"),
         (ex.q5, 2.0, "even when the loss gradient is 0"),
         (ex.q5, 1.98, "without the learning rate"),
     ],

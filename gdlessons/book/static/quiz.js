@@ -186,7 +186,7 @@
       const code = (cell.querySelector(".cell_input") || {}).textContent || "";
       const asked = code.match(/ex\.(q\d+)\.check\((\w+)\)|ex\.(t\d+)\.use\(/);
       const hideOutputs = () => cell.querySelectorAll(".cell_output").forEach((out) => (out.hidden = true));
-      if (/^\s*progress\(ex\)\s*$/.test(code)) hideOutputs(); // a kernel's tally, not this page's
+      if (/(^|\n)\s*progress\(ex\)\s*$/.test(code)) hideOutputs(); // a kernel's tally, not this page's
       if (!asked) return;
       const q = byName.get(asked[1]);
       if (q) quiz(q, cell);
