@@ -113,13 +113,22 @@
       }
       return loading.get(frame.src);
     };
+    // A reader moves one control at a time: the states one control away come first (nearest
+    // first along each), then the rest by distance.
     const nearestMissing = () => {
       let best = null;
-      let bestDistance = Infinity;
+      let bestRank = Infinity;
       for (const [key, frame] of Object.entries(manifest.frames)) {
         if (loading.has(frame.src)) continue;
-        const d = key.split(",").reduce((sum, v, i) => sum + Math.abs(Number(v) - state[i]), 0);
-        if (d < bestDistance) [best, bestDistance] = [frame, d];
+        let moved = 0;
+        let distance = 0;
+        key.split(",").forEach((v, i) => {
+          const d = Math.abs(Number(v) - state[i]);
+          moved += d > 0 ? 1 : 0;
+          distance += d;
+        });
+        const rank = (moved > 1 ? 1e6 : 0) + distance;
+        if (rank < bestRank) [best, bestRank] = [frame, rank];
       }
       return best;
     };
