@@ -2,7 +2,7 @@
 
 On f(x) = ½ Σᵢ λᵢ xᵢ² (a 1-D quadratic a·x²/2 has the single curvature ``a``) the gradient is
 λᵢ xᵢ, so every coordinate evolves on its own by a fixed linear rule. That makes the learning
-rate's four regimes (slow, fast monotone, oscillating, divergent) and the stability bound
+rate's regimes (slow, fast monotone, oscillating, divergent, and bouncing exactly at the bound) and the stability bound
 η < 2/λ_max exact facts rather than folklore. Momentum follows PyTorch's ``torch.optim.SGD``
 to the letter (v ← μ·v + g; p ← p − η·v; Nesterov steps along g + μ·v), so chapters on
 momentum reuse the same functions.
@@ -21,7 +21,7 @@ import torch
 
 from gdlessons._validate import check_float, check_int
 
-REGIMES = ("slow", "fast monotone", "oscillating", "divergent")
+REGIMES = ("slow", "fast monotone", "oscillating", "bouncing", "divergent")
 SLOW_ABOVE = (
     0.8  # error kept per iteration; 0.8**10 ≈ 0.11, i.e. ~10 iterations to shrink it tenfold
 )
@@ -154,7 +154,9 @@ def convergence_factor(lr, curvature, momentum=0.0, nesterov: bool = False) -> n
 def regime(lr, curvature, momentum=0.0, nesterov: bool = False, *, slow_above: float = SLOW_ABOVE):
     """Name what gradient descent does on a quadratic: one of :data:`REGIMES`.
 
-    * ``"divergent"``: the error grows (factor ≥ 1; exactly at the bound it never shrinks).
+    * ``"divergent"``: the error grows (its factor's size is above 1).
+    * ``"bouncing"``: exactly at the bound (size 1): the error neither shrinks nor grows, it flips
+      side (or circles, with momentum) forever; it does not converge.
     * ``"oscillating"``: it shrinks while flipping sign (or spiralling, with momentum).
     * ``"fast monotone"``: it shrinks without overshooting, keeping ≤ ``slow_above`` per step.
     * ``"slow"``: it shrinks without overshooting, but keeps more than ``slow_above`` per step.
@@ -163,8 +165,8 @@ def regime(lr, curvature, momentum=0.0, nesterov: bool = False, *, slow_above: f
     which case the direction that converges slowest names the regime. Returns a str for scalar
     input, else an array of str.
 
-    >>> [regime(lr, 4.0) for lr in (0.01, 0.1, 0.4, 0.6)]
-    ['slow', 'fast monotone', 'oscillating', 'divergent']
+    >>> [regime(lr, 4.0) for lr in (0.01, 0.1, 0.4, 0.5, 0.6)]
+    ['slow', 'fast monotone', 'oscillating', 'bouncing', 'divergent']
     >>> regime(0.45, [0.4, 4.0])  # the steep axis zig-zags, the flat one crawls
     'slow'
     """
@@ -181,11 +183,11 @@ def regime(lr, curvature, momentum=0.0, nesterov: bool = False, *, slow_above: f
         root = np.take_along_axis(roots, worst[..., None], axis=-1)[..., 0]
     size = np.abs(root)
     monotone = (np.abs(root.imag) < 1e-12) & (root.real >= 0)
-    names = np.where(
-        size >= 1 - 1e-12,
-        "divergent",
-        np.where(~monotone, "oscillating", np.where(size > slow_above, "slow", "fast monotone")),
+    converging = np.where(
+        ~monotone, "oscillating", np.where(size > slow_above, "slow", "fast monotone")
     )
+    at_bound = np.abs(size - 1) <= 1e-9  # the bound itself, up to the rounding of η·a
+    names = np.where(at_bound, "bouncing", np.where(size > 1, "divergent", converging))
     return str(names) if names.ndim == 0 else names
 
 

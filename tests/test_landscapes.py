@@ -58,7 +58,7 @@ def test_regimes_on_1d_match_their_definitions(a):
     assert L.regime(0.05 / a, a) == "slow"  # keeps 0.95 per step
     assert L.regime(0.5 / a, a) == "fast monotone"
     assert L.regime(1.5 / a, a) == "oscillating"
-    assert L.regime(bound, a) == "divergent"  # exactly at the bound: never shrinks
+    assert L.regime(bound, a) == "bouncing"  # exactly at the bound: never shrinks, never grows
     assert L.regime(1.01 * bound, a) == "divergent"
     assert float(L.stable_lr(a)) == pytest.approx(bound)
 

@@ -528,8 +528,8 @@ t3 = CodeExercise(
 
 q1 = Exercise(
     "q1",
-    f"Gradient descent on f(x) = a·x²/2 with a = {A:g}. What is the largest learning rate η that "
-    "still converges (the bound itself, as a number)?",
+    f"Gradient descent on f(x) = a·x²/2 with a = {A:g} converges for every learning rate η below "
+    "a bound, and for none at or above it. What is the bound?",
     expect_close(
         2 / A,
         rtol=0.01,

@@ -25,7 +25,7 @@ def test_plots_take_ax_and_return_the_figure():
 
 
 def test_regimes_panel_titles_name_each_regime():
-    fig = plot_regimes_1d(4.0, [0.02, 0.1, 0.4, 0.55], iterations=8)
+    fig = plot_regimes_1d(4.0, [0.02, 0.1, 0.4, 0.5, 0.55], iterations=8)
     titles = [ax.get_title() for ax in fig.axes]
     for title, name in zip(titles, L.REGIMES, strict=True):
         assert f": {name} (" in title
