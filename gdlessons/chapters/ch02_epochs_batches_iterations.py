@@ -549,7 +549,7 @@ def compare_sentences(rows: list[dict]) -> str:
     ...          "loss at the end": 2.1, "loss after 2 iterations": 2.1}]
     >>> print(compare_sentences(rows))
     per epoch: in the same 2 epochs B=32 made 8 updates and B=128 made 2; the lowest loss at the end is B=32's (1 vs 2.1)
-    per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1)
+    per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1); the lowest is B=32's
     per sample: they saw 256 and 256 samples
     """
     columns = ("batch size", "epochs", "iterations", "samples seen", "loss at the end")
@@ -570,7 +570,8 @@ def compare_sentences(rows: list[dict]) -> str:
         f"per epoch: in the same {rows[0]['epochs']} epochs {_and(made)}; the lowest loss at the end "
         f"is {names[ends.index(min(ends))]}'s ({' vs '.join(f'{v:g}' for v in ends)})",
         f"per iteration: after the same {at.split()[2]} updates the losses are "
-        f"{_and([f'{v:g}' for v in after])} (spread {max(after) - min(after):.3g})",
+        f"{_and([f'{v:g}' for v in after])} (spread {max(after) - min(after):.3g}); the lowest is "
+        f"{names[after.index(min(after))]}'s",
         f"per sample: they saw {_and([str(r['samples seen']) for r in rows])} samples",
     ])  # fmt: skip
 

@@ -583,7 +583,9 @@ q3 = Exercise(
 
 q4 = Exercise(
     "q4",
-    "1,438 images, batches of 256, 4 micro-batches each: forward/backward passes per epoch?",
+    "1,438 images, batches of 256, accumulation_steps=4: train() splits every batch, the short "
+    "last one too, into 4 micro-batches as equal as it can. How many forward/backward passes "
+    "does one epoch make?",
     expect_int(
         math.ceil(_IMAGES / _BATCH) * _MICRO,
         mistakes={
