@@ -12,7 +12,7 @@ Per parameter p with gradient g (after weight decay, if any), torch's rules are:
     RMSProp   s ← α·s + (1 − α)·g²          p ← p − η·g / (√s + ε)
     Adam      m ← β₁·m + (1 − β₁)·g         v ← β₂·v + (1 − β₂)·g²
               p ← p − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
-    AdamW     p ← p·(1 − η·λ) first, then Adam without weight decay
+    AdamW     p ← p·(1 − η·wd) first, then Adam without weight decay
 """
 
 from __future__ import annotations

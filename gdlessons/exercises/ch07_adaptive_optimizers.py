@@ -242,7 +242,7 @@ def _rule_cases(rule, settings: list[dict], *, seed: int) -> list[dict]:
 def adagrad_step(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
     """One torch.optim.Adagrad update of the tensor p: returns the new p; state["sum"] keeps G."""
     if weight_decay:
-        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient λ·p joins g
+        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient wd·p joins g
     G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # G ← G + g²
     return p.addcdiv(g, G.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√G + ε)
 
@@ -339,7 +339,7 @@ t2 = CodeExercise(
 def adagrad_step(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
     """One torch.optim.Adagrad update of the tensor p: returns the new p; state["sum"] keeps G."""
     if weight_decay:
-        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient λ·p joins g
+        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient wd·p joins g
     G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # G ← G + g²
     return p.addcdiv(g, G.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√G + ε)
 ''',
@@ -633,7 +633,7 @@ def adam_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_deca
 
 
 def adamw_step(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
-    """One torch.optim.AdamW update: shrink p by (1 − η·λ), then Adam without weight decay."""
+    """One torch.optim.AdamW update: shrink p by (1 − η·wd), then Adam without weight decay."""
     p = p.mul(1 - lr * weight_decay)
     return adam_step(p, g, state, lr=lr, **adam_settings)
 
@@ -702,7 +702,7 @@ t5 = CodeExercise(
         Mistake(
             _adamw_l2,
             "You passed weight_decay on to adam_step: that is Adam's L2 penalty, whose gradient "
-            "λ·p is then divided by √v̂ like the rest of g. AdamW shrinks p itself, outside the "
+            "wd·p is then divided by √v̂ like the rest of g. AdamW shrinks p itself, outside the "
             "adaptive step, and runs Adam without weight decay.",
             hint="Multiply p by (1 - lr * weight_decay); call adam_step without weight_decay.",
         ),
@@ -713,8 +713,8 @@ t5 = CodeExercise(
         ),
         Mistake(
             _adamw_without_lr,
-            "You shrank p by 1 − λ: AdamW's factor is 1 − η·λ, the learning rate times the "
-            "weight decay (with λ = 0.01 and η = 0.001, a millionth of p per update, not 1%).",
+            "You shrank p by 1 − wd: AdamW's factor is 1 − η·wd, the learning rate times the "
+            "weight decay (with wd = 0.01 and η = 0.001, a millionth of p per update, not 1%).",
             hint="The factor is (1 - lr * weight_decay).",
         ),
         Mistake(
@@ -736,7 +736,7 @@ t5 = CodeExercise(
 
 
 def adamw_step(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
-    """One torch.optim.AdamW update: shrink p by (1 − η·λ), then Adam without weight decay."""
+    """One torch.optim.AdamW update: shrink p by (1 − η·wd), then Adam without weight decay."""
     p = p.mul(1 - lr * weight_decay)  # decoupled: p itself shrinks, outside the adaptive step
     return course_adam_step(p, g, state, lr=lr, **adam_settings)  # or your adam_step from t4
 ''',
@@ -987,13 +987,13 @@ q3 = Exercise(
 
 q4 = Exercise(
     "q4",
-    "With weight_decay = λ, which optimizer shrinks every weight by the same factor (1 − η·λ) at "
+    "With weight_decay = wd, which optimizer shrinks every weight by the same factor (1 − η·wd) at "
     "every update, whatever its gradients: 'adam' (torch.optim.Adam) or 'adamw' (torch.optim.AdamW)?",
     expect_choice(
         "adamw",
         ("adam", "adamw"),
         mistakes={
-            "adam": "Adam's weight_decay is an L2 penalty: λ·p joins the gradient and is then "
+            "adam": "Adam's weight_decay is an L2 penalty: wd·p joins the gradient and is then "
             "divided by √v̂ like the rest of it, so how much a weight shrinks depends on its "
             "gradients (section 5's small-gradient weights went to zero)."
         },
@@ -1001,10 +1001,10 @@ q4 = Exercise(
     ),
     hint=[
         "Section 5 measured both: which one left the small-gradient weights at the decay's factor?",
-        "Find where λ enters each update: added to g (then divided by √v̂), or multiplying p "
+        "Find where wd enters each update: added to g (then divided by √v̂), or multiplying p "
         "outside the adaptive step.",
     ],
-    solution="'adamw': it multiplies p by (1 − η·λ) outside the adaptive step (decoupled weight "
+    solution="'adamw': it multiplies p by (1 − η·wd) outside the adaptive step (decoupled weight "
     "decay). Adam's weight_decay is an L2 penalty, which the division by √v̂ rescales per weight.",
 )
 
