@@ -403,8 +403,8 @@ def _norm_cases():
 t3 = CodeExercise(
     "t3",
     "Write `batch_norm(h, eps=1e-5)`: every feature (column) of h, a batch of samples (rows), "
-    "normalised with that feature's mean μ and variance σ² over the samples, "
-    "(h − μ) / √(σ² + eps), with σ² = (1/n) Σ (h − μ)² over the n samples. That is what a "
+    "normalised with that feature's mean μ_B and variance σ²_B over the samples, "
+    "(h − μ_B) / √(σ²_B + eps), with σ²_B = (1/n) Σ (h − μ_B)² over the n samples. That is what a "
     "BatchNorm layer computes in training mode, before its learned scale and shift. Checked on "
     "three batches (64 × 16 with a feature that is zero for every sample, 4 × 5 and 10 × 1) "
     "against `torch.nn.functional.batch_norm(h, None, None, training=True)`, within 1e-4 "
@@ -442,7 +442,7 @@ t3 = CodeExercise(
         ),
         Mistake(
             _bn_divided_by_variance,
-            "You divided by the variance σ²: BatchNorm divides by √(σ² + eps), the standard "
+            "You divided by the variance σ²_B: BatchNorm divides by √(σ²_B + eps), the standard "
             "deviation, so every feature comes out with variance about 1.",
             hint="Take the square root of `var + eps` before dividing.",
         ),

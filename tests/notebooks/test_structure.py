@@ -170,3 +170,26 @@ def test_each_your_turn_cell_is_checked_right_below_and_the_story_uses_it(notebo
     for turn in your_turn_cells(nb):
         later = [s for s in sources[turn.index + 2 :] if re.search(rf"\b{turn.function}\(", s)]
         assert later, f"nothing after {turn.question}'s check calls {turn.function}()"
+
+
+def _greek(text: str) -> set[str]:
+    return set(re.findall(r"[α-ωΑ-Ω]", text))
+
+
+def test_every_greek_symbol_is_in_the_course_notation(notebook):
+    """Chapter 00's notation table lists every Greek symbol any chapter's text uses, so one
+    symbol means one thing in the whole course (a new one is added to the table, and defined)."""
+    welcome = load(NOTEBOOKS[0])
+    [table] = ["".join(c["source"]) for c in welcome["cells"]
+               if "".join(c["source"]).startswith("## Notation used in every chapter")]  # fmt: skip
+    listed = set().union(
+        *(_greek(row.split("|")[1]) for row in table.splitlines() if row.startswith("| "))
+    )
+    used = set().union(
+        *(
+            _greek("".join(c["source"]))
+            for c in load(notebook)["cells"]
+            if c["cell_type"] == "markdown"
+        )
+    )
+    assert used <= listed, f"symbols the notation table does not list: {sorted(used - listed)}"
