@@ -573,7 +573,7 @@ q2 = Exercise(
         "from any start?",
         f"Set 1 − {A:g}·η = 0 and solve for η.",
     ],
-    solution=f"1 − {A:g}η = 0 ⇔ η = 1/a = 1/6 ≈ 0.167 (Newton's step for this quadratic). Below it "
+    solution=f"1 − {A:g}η = 0 ⇔ η = 1/a = 1/6 ≈ 0.167 (the step of Newton's method: the gradient divided by the curvature a). Below it "
     "the run approaches 0 from one side; between 1/6 and 1/3 it overshoots and oscillates.",
 )
 
