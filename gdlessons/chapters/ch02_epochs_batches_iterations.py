@@ -882,9 +882,9 @@ def explorer_state(
     n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool, seed: int = 0
 ):
     """The pure core of the explorer: settings -> (assignment, counters). A batch size above
-    N is clipped to N (one batch per epoch), as the sliders allow any pair: this clamp is part
-    of the lesson (the batch-size slider's range does not follow the N slider), and the picture
-    and counters then show B = N.
+    N is drawn as N (one batch per epoch), as the sliders allow any pair (the batch-size
+    slider's range does not follow the N slider); :func:`explorer_readout` says so under the
+    picture.
 
     >>> a, c = explorer_state(20, 6, 3, False, False)
     >>> c["iterations per epoch"], c["iterations"], c["samples seen"], c["last batch size"]
@@ -909,6 +909,13 @@ def explorer_readout(**state) -> str:
     lines = ["   ".join(items[i : i + 3]) for i in range(0, len(items), 3)]
     if state["drop_last"] and state["replacement"]:
         lines.append("(drop_last has no effect with replacement)")
+    n, asked = state["n"], state["batch_size"]
+    if asked > n:  # the sliders allow it: say what is drawn instead
+        lines.append(
+            f"B = {asked} > N = {n}: drawn as one batch of all {n} (train() refuses B > N)"
+        )
+        if state["drop_last"] and not state["replacement"]:
+            lines.append("(with drop_last a DataLoader would give no batch at all)")
     return "\n".join(lines)
 
 

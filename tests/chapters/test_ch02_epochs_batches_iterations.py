@@ -271,3 +271,11 @@ def test_moving_a_slider_redraws_the_live_widget():
     ex.controls["drop_last"].value = True
     assert image.value != before
     assert "iterations: 9" in box.children[-1].value
+
+
+def test_the_explorer_says_when_it_draws_a_batch_larger_than_the_data():
+    """The sliders allow B > N: the readout names what is drawn instead, never silently."""
+    said = epochs.explorer_readout(n=20, batch_size=64, epochs=3, drop_last=True, replacement=False)
+    assert "B = 64 > N = 20: drawn as one batch of all 20" in said and "no batch at all" in said
+    fits = epochs.explorer_readout(n=20, batch_size=6, epochs=3, drop_last=True, replacement=False)
+    assert "> N" not in fits
