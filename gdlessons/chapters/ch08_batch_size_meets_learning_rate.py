@@ -578,7 +578,8 @@ def heatmap_explorer(grid: Grid | None = None):
     left, right = fig.subplots(1, 2, width_ratios=(1.45, 1))
     heatmap(grid, ax=left)
     outline = left.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=3, animated=True))
-    (train_line,) = right.plot([], [], ".-", label="training", animated=True)
+    # the grid's runs record no full-data loss: the training curve is each epoch's batch-loss mean
+    (train_line,) = right.plot([], [], ".-", label="training (batch mean)", animated=True)
     (val_line,) = right.plot([], [], ".--", label="validation", animated=True)
     status = right.text(0.5, 0.5, "", transform=right.transAxes, ha="center", color="firebrick",
                         animated=True)  # fmt: skip
@@ -599,7 +600,11 @@ def heatmap_explorer(grid: Grid | None = None):
         h = grid.history(batch_size, lr)
         v = _final_val(h)
         status = "diverged" if _failed(h) else f"final validation loss {v:.3f}"
-        return f"B={batch_size}, lr={lr:g}: {h.config['iterations_per_epoch']} iterations per epoch, {status}"
+        return (
+            f"B={batch_size}, lr={lr:g}: {h.config['iterations_per_epoch']} iterations per epoch, "
+            f"{status}\ntraining curve: the mean of each epoch's batch losses, taken while the "
+            "weights moved"
+        )
 
     return Explorer(
         draw,
