@@ -408,12 +408,15 @@ def heatmap(
         i, j = grid.batch_sizes.index(highlight[0]), grid.lrs.index(highlight[1])
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=3))
     ax.set_xticks(range(len(grid.lrs)), [f"{lr:g}" for lr in grid.lrs])
+    for label in ax.get_xticklabels():  # slanted: 0.0625 and 0.125 would run together
+        label.set(rotation=35, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(grid.batch_sizes)), [str(B) for B in grid.batch_sizes])
     ax.set_xlabel("learning rate")
     ax.set_ylabel("batch size")
     ax.grid(False)
     ax.set_title(
-        f"Validation loss after {grid.epochs} epochs\n× diverged, orange box: best rate per row"
+        f"Validation loss after {grid.epochs} epoch{'s' if grid.epochs != 1 else ''}\n"
+        "× diverged, orange box: best rate per row"
     )
     if colorbar:
         fig.colorbar(image, ax=ax, label="log10 validation loss")
@@ -627,11 +630,12 @@ def _curve_axes(ax, epochs: int) -> None:
     cells compares like with like, labels, the chance line and the legend."""
     ax.axhline(CHANCE_LOSS, color="grey", lw=0.8, ls=":", label="chance (ln 10)")
     ax.set_xlim(0.5, epochs + 0.5)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_ylim(0, 2.5)
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
-    ax.legend(loc="upper right")
+    # under the axes, where no curve can run beneath it (a run that stays near chance fills the top)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=9)
 
 
 EXPLORERS = {"ch08-heatmap-explorer": heatmap_explorer}
