@@ -229,10 +229,12 @@ def as_webp(folder: Path, *, jobs: int = 2) -> dict[str, str]:
     the pages that show them."""
     from PIL import Image
 
+    from gdlessons.display.redraw import WEBP
+
     def convert(png: Path) -> tuple[str, str]:
         webp = png.with_suffix(".webp")
         with Image.open(png) as image:
-            image.convert("RGB").save(webp, format="webp", lossless=True, method=2, quality=0)
+            image.convert("RGB").save(webp, **WEBP)
         png.unlink()
         return png.name, webp.name
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 from matplotlib.figure import Figure
 
-from gdlessons.display.redraw import Redraw
+from gdlessons.display.redraw import FAST, Redraw
 from gdlessons.display.sizes import DENSITY, check
 from gdlessons.settings import frames_folder, frames_url, rendering
 
@@ -111,8 +111,8 @@ class Explorer:
         self._redraw.check_backgrounds = on
 
     @contextmanager
-    def drawing_at(self, density: float, compress_level: int, image_format: str = "png"):
-        """Draw at another density, compression and format inside the ``with`` (the site's
+    def drawing_at(self, density: float, compress_level: int = FAST, image_format: str = "png"):
+        """Draw at another density, format and (PNG) compression inside the ``with`` (the site's
         frames), with a redraw of its own: the live explorer's remembered layouts and backgrounds
         are left as they were, and are back in use afterwards."""
         live = self._redraw

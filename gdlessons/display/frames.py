@@ -26,11 +26,9 @@ from gdlessons.settings import frames_max
 
 #: Default cap on the states drawn per explorer; ``GDLESSONS_FRAMES_MAX`` overrides it.
 MAX_FRAMES = 200
-#: Pixels per CSS pixel of the frames, and their PNG compression: sharper than 1 on
-#: high-density screens while a chapter's frames stay within the site's 20 MB a page (the
-#: notebook's own picture is at DENSITY).
+#: Pixels per CSS pixel of the frames: sharper than 1 on high-density screens while a chapter's
+#: frames stay within the site's 20 MB a page (the notebook's own picture is at DENSITY).
 FRAME_DENSITY = 1.25
-FRAME_COMPRESSION = 6
 #: Lossless WebP: the same pixels as PNG in about 0.4 of the bytes (chapter 01's frames, 84 → 32
 #: KB each), encoded faster than PNG at level 6; every current browser shows it.
 FRAME_FORMAT = "webp"
@@ -173,7 +171,7 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     start = time.perf_counter()
-    with explorer.drawing_at(FRAME_DENSITY, FRAME_COMPRESSION, FRAME_FORMAT):
+    with explorer.drawing_at(FRAME_DENSITY, image_format=FRAME_FORMAT):
         _draw_frames(explorer, controls, folder, url, frames)
     shown = [{k: v for k, v in c.items() if k != "values"} for c in controls]
     seconds = round(time.perf_counter() - start, 2)

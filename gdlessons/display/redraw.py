@@ -244,6 +244,9 @@ class _Scene:
 
 
 FORMATS = {"png", "webp"}
+#: Lossless WebP at method 2, quality 0: measured the best bytes for the time on the course's
+#: figures (0.42 of PNG's bytes at 59 ms a frame, against PNG level 6's 69 ms).
+WEBP = {"format": "webp", "lossless": True, "method": 2, "quality": 0}
 """How a picture is stored: PNG (the notebook's, shown everywhere) or lossless WebP (the site's
 frames: the same pixels in about 0.4 of the bytes, and quicker to encode than PNG level 6)."""
 
@@ -254,8 +257,8 @@ def _encode(canvas: FigureCanvasAgg, compress_level: int, image_format: str = "p
     encode."""
     buffer = io.BytesIO()
     image = Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").convert("RGB")
-    if image_format == "webp":  # method 2, quality 0: measured the best bytes for the time
-        image.save(buffer, format="webp", lossless=True, method=2, quality=0)
+    if image_format == "webp":
+        image.save(buffer, **WEBP)
     else:
         image.save(buffer, format="png", compress_level=compress_level)
     return buffer.getvalue()

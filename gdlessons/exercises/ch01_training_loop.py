@@ -543,10 +543,7 @@ def _fixed_descent(model, X, y, lr, iterations):
     for _ in range(iterations):
         loss = F.mse_loss(model(X), y)
         loss.backward()
-        with torch.no_grad():
-            for p in model.parameters():
-                p -= lr * p.grad
-        model.zero_grad()
+        _step_and_zero(model, lr)  # t1's update and zeroing
         losses.append(loss.item())
     return losses
 

@@ -37,10 +37,16 @@ def _shown(cell: dict) -> str:
 
 
 def _run(notebook: dict, tmp_path, parameters: dict | None = None) -> dict:
+    """Run ``notebook`` (a chapter, changed) in the chapters' folder; raises if a cell fails."""
     source, output = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     source.write_text(json.dumps(notebook))
-    execute(source, output, parameters, cwd=CHAPTER_01.parent)  # raises if a cell fails
+    execute(source, output, parameters, cwd=CHAPTER_01.parent)
     return json.loads(output.read_text())
+
+
+def _use_cell_output(ran: dict, question: str) -> str:
+    [shown] = [_shown(c) for c in ran["cells"] if f"ex.{question}.use(" in "".join(c["source"])]
+    return shown
 
 
 @pytest.mark.parametrize("path", ["filled", "blank"])
@@ -55,9 +61,7 @@ def test_chapter_01_runs_to_its_end_with_every_your_turn_cell_filled_or_blank(pa
         )
     ran = _run(notebook, tmp_path, offdefault_params(CHAPTER_01) if path == "blank" else None)
     for turn in turns:
-        [shown] = [
-            _shown(c) for c in ran["cells"] if f"ex.{turn.question}.use(" in "".join(c["source"])
-        ]
+        shown = _use_cell_output(ran, turn.question)
         if path == "filled":
             assert f"✓ {turn.question}: correct" in shown, shown
             assert f"goes on with your `{turn.function}`" in shown
@@ -91,7 +95,8 @@ def test_an_instructor_renders_the_answer_key_beside_the_stored_chapter(tmp_path
         assert f"goes on with your `{turn.function}`" in _shown(key["cells"][turn.index + 1])
 
 
-WITH_YOUR_TURN = [nb for nb in NOTEBOOKS if your_turn_cells(load(nb))]
+# Chapter 01 filled with the course's solutions is the answer-key test above.
+WITH_YOUR_TURN = [nb for nb in NOTEBOOKS if nb != CHAPTER_01 and your_turn_cells(load(nb))]
 
 
 @pytest.mark.parametrize("chapter", WITH_YOUR_TURN, ids=[nb.stem for nb in WITH_YOUR_TURN])
@@ -100,12 +105,7 @@ def test_every_chapter_goes_on_with_the_students_functions(chapter, tmp_path):
     would), run at its off-default parameters: every check passes and hands the student's
     function on, and the story after it runs with that function to the chapter's end."""
     notebook = fill_in(load(chapter), solutions(chapter))
-    source, output = tmp_path / chapter.name, tmp_path / f"out-{chapter.name}"
-    source.write_text(json.dumps(notebook))
-    execute(source, output, offdefault_params(chapter), cwd=chapter.parent)
-    ran = json.loads(output.read_text())
+    ran = _run(notebook, tmp_path, offdefault_params(chapter))
     for turn in your_turn_cells(notebook):
-        [shown] = [
-            _shown(c) for c in ran["cells"] if f"ex.{turn.question}.use(" in "".join(c["source"])
-        ]
+        shown = _use_cell_output(ran, turn.question)
         assert f"goes on with your `{turn.function}`" in shown, shown
