@@ -35,6 +35,7 @@ from gdlessons.display.plots import (
     loss_curve,
     new_axes,
     new_figure,
+    panel_places,
     shown_size,
     whole_number_ticks,
 )
@@ -254,6 +255,7 @@ CASES = [
     ("a PNG at density 0", lambda: figure_png(new_figure(), density=0), "density"),
     ("the shown size of nothing", lambda: shown_size(None), "fig must be"),
     ("the alt text of nothing", lambda: describe(None), "fig must be"),
+    ("the panel places of nothing", lambda: panel_places(None), "fig must be"),
     ("a redraw at density 0", lambda: Redraw(0), "density"),
     ("a redraw with compression 12", lambda: Redraw(compress_level=12), "compress_level"),
     ("size problems of nothing", lambda: problems(None), "fig must be"),

@@ -80,9 +80,21 @@ def _weight_histogram(scheme: str, fan_in: int, fan_out: int, seed: int):
     """Density per bin, bin edges and std of the starting weights: binned once per setting, so
     a slider move draws 60 bars instead of binning up to half a million weights."""
     w = init_weights(scheme, fan_in, fan_out, seed)
-    limit = 3.5 * math.sqrt(2 / fan_in)
-    density, bins = np.histogram(w, bins=np.linspace(-limit, limit, 61), density=True)
+    limit = _weight_limit(fan_in, fan_out, seed)
+    width = 3.5 * math.sqrt(2 / fan_in) / 30
+    bins = width * np.arange(-round(limit / width), round(limit / width) + 1)
+    density, bins = np.histogram(w, bins=bins, density=True)
     return density, bins, float(w.std())
+
+
+@lru_cache(maxsize=64)
+def _weight_limit(fan_in: int, fan_out: int, seed: int) -> float:
+    """How far the histograms reach on each side of 0: 3.5 He standard deviations in 60 bins,
+    and as many bins more as it takes to hold the largest weight of any scheme (the normal's
+    tails reach further), so every weight is drawn and the schemes share their bins."""
+    width = 3.5 * math.sqrt(2 / fan_in) / 30
+    largest = max(float(np.abs(init_weights(s, fan_in, fan_out, seed)).max()) for s in INITS)
+    return width * max(30, math.ceil(largest / width))
 
 
 def init_histograms(
@@ -100,7 +112,7 @@ def init_histograms(
     """
     fan_in, schemes, fan_out, seed = _check_init_args(fan_in, schemes, fan_out, seed)
     fig, ax = new_axes(ax, figsize=(6.4, 4.8))
-    limit = 3.5 * math.sqrt(2 / fan_in)
+    limit = _weight_limit(fan_in, fan_out, seed)
     for scheme, style in zip(schemes, itertools.cycle(["-", "--", ":", "-."])):
         density, bins, measured = _weight_histogram(scheme, fan_in, fan_out, seed)
         std = theory(scheme, fan_in)["std"]
@@ -201,10 +213,16 @@ def init_explorer(fan_in: int = 32):
     """Sliders: fan-in (powers of two, starting at ``fan_in``) and which schemes to show; the
     histogram redraws.
 
+    One figure is kept (see :mod:`gdlessons.display.redraw`): the three histograms and their
+    legends are animated artists; the axes and the title, which follow the fan-in, are the
+    still part, drawn once per fan-in (the background key). Every histogram is binned up front.
+
     >>> init_explorer(fan_in=3)
     Traceback (most recent call last):
     ...
     ValueError: fan_in must be one of [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], got 3
+    >>> ex = init_explorer(); ex.png(fan_in=8, scheme="default") == ex.png(fan_in=8, scheme="default")
+    True
     """
     import ipywidgets as w
 
@@ -212,15 +230,9 @@ def init_explorer(fan_in: int = 32):
 
     if fan_in not in FAN_INS:
         raise ValueError(f"fan_in must be one of {list(FAN_INS)}, got {fan_in!r}")
-    fan_in = w.SelectionSlider(options=FAN_INS, value=fan_in, description="fan-in")
-    scheme = w.Dropdown(
-        options=[("all three", "all")] + [(SCHEME_LABELS[s], s) for s in INITS],
-        value="all",
-        description="scheme",
-    )
-
-    def draw(fan_in, scheme):
-        return init_histograms(fan_in, INITS if scheme == "all" else (scheme,))
+    fan_out, seed = 512, 0
+    bins = {(s, f): _weight_histogram(s, f, fan_out, seed) for s in INITS for f in FAN_INS}
+    draw, fig = _init_figure(bins, fan_out, seed)
 
     def readout(fan_in, scheme):
         shown = INITS if scheme == "all" else (scheme,)
@@ -229,9 +241,88 @@ def init_explorer(fan_in: int = 32):
             for s, r in zip(shown, init_summary(fan_in, shown))
         )
 
+    controls = {
+        "fan_in": w.SelectionSlider(options=FAN_INS, value=fan_in, description="fan-in"),
+        "scheme": w.Dropdown(
+            options=[("all three", "all")] + [(SCHEME_LABELS[s], s) for s in INITS],
+            value="all",
+            description="scheme",
+        ),
+    }
     return Explorer(
-        draw, {"fan_in": fan_in, "scheme": scheme}, title="Initialisation explorer", readout=readout
+        draw,
+        controls,
+        title="Initialisation explorer",
+        readout=readout,
+        background=lambda fan_in, **_: fan_in,  # the axes' ranges, ticks and title
     )
+
+
+def _init_figure(bins: dict, fan_out: int, seed: int):
+    """The explorer's one figure, as :func:`init_histograms` draws it, and ``draw(fan_in,
+    scheme)`` that moves it to a state. The legend hangs under the axes in a strip of its own
+    (three entries high), so the layout does not depend on how many schemes are shown."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.legend_handler import HandlerPatch
+    from matplotlib.patches import StepPatch
+    from matplotlib.transforms import blended_transform_factory
+
+    fig, ax = new_axes(figsize=(6.4, 4.8))
+    steps = {}
+    for scheme, style in zip(INITS, ["-", "--", ":", "-."]):
+        density, edges, _ = bins[(scheme, FAN_INS[0])]
+        steps[scheme] = ax.stairs(density, edges, lw=1.5, ls=style, animated=True)
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("density")
+    # One legend per choice of the dropdown, all animated: only the chosen one is shown.
+    under = blended_transform_factory(ax.transAxes, fig.transFigure)  # x: axes, y: figure
+    legends = {}
+    for choice in ("all", *INITS):
+        shown = INITS if choice == "all" else (choice,)
+        legends[choice] = fig.legend(
+            [steps[s] for s in shown], [SCHEME_LABELS[s] for s in shown],
+            loc="upper center", bbox_transform=under,
+            handler_map={StepPatch: HandlerPatch()},  # an outlined box, as ax.hist's has
+        )  # fmt: skip
+        legends[choice].set_animated(True)
+    renderer = FigureCanvasAgg(fig).get_renderer()  # to measure the legend of all three
+    strip = legends["all"].get_window_extent(renderer).height / fig.bbox.height + 0.02
+    for legend in legends.values():
+        legend.set_bbox_to_anchor((0.5, strip), transform=under)
+    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    peaks = {f: max(bins[(s, f)][0].max() for s in INITS) for f in FAN_INS}
+
+    def draw(fan_in: int, scheme: str) -> Figure:
+        if fan_in not in FAN_INS:
+            raise ValueError(f"fan_in must be one of {list(FAN_INS)}, got {fan_in!r}")
+        shown = INITS if scheme == "all" else (check_choice("scheme", scheme, INITS),)
+        limit = _weight_limit(fan_in, fan_out, seed)
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(0, 1.05 * peaks[fan_in])  # every scheme's peak: the dropdown keeps the scale
+        ax.set_title(f"Starting weights of nn.Linear({fan_in}, {fan_out}) by initialisation")
+        for s, step in steps.items():
+            step.set_data(*bins[(s, fan_in)][:2])
+            step.set_visible(s in shown)
+        for choice, legend in legends.items():
+            legend.set_visible(choice == scheme)
+        for s, text in zip(shown, legends[scheme].get_texts()):
+            measured, std = bins[(s, fan_in)][2], theory(s, fan_in)["std"]
+            text.set_text(f"{SCHEME_LABELS[s]}: std {measured:.3f} (formula {std:.3f})")
+        return fig
+
+    # Laid out once for every fan-in (its tick labels set the margins) and then kept: a new
+    # fan-in draws its axes without running the layout engine again.
+    engine, boxes = fig.get_layout_engine(), []
+    for f in FAN_INS:
+        draw(f, "all")
+        engine.execute(fig)
+        boxes.append(ax.get_position(original=True).get_points())
+    (x0, y0), (x1, y1) = np.max(boxes, axis=0)[0], np.min(boxes, axis=0)[1]
+    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    ax.set_position([x0, y0, x1 - x0, y1 - y0])
+    return draw, fig
 
 
 EXPLORERS = {"ch00-init-explorer": init_explorer}

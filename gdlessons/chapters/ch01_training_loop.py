@@ -455,6 +455,8 @@ class LineLoop:
         self.levels = np.geomspace(max(lowest, 1e-3) * 1.05, float(self.grid[2].max()), 12)
         self.contours = _contour_lines(*self.grid, self.levels)
         self._path = lru_cache(maxsize=256)(self._compute_path)
+        self._fig: Figure | None = None  # the explorer's kept figure, made on first use
+        self._artists: dict[str, object] = {}
 
     def _compute_path(self, lr: float) -> Path:
         with np.errstate(all="ignore"):
@@ -463,25 +465,74 @@ class LineLoop:
     def path(self, lr: float) -> Path:
         return self._path(float(lr))
 
+    def loss_range(self, path: Path) -> tuple[float, float]:
+        """The loss axis' range for ``path``: from just under the least loss (no run goes lower)
+        to just over the run's highest finite loss, its first for every run that does not
+        diverge (the start is the same for all). So every stable rate shares one range, and the
+        axis stays put while either slider moves; each diverging rate has its own."""
+        every = path.loss[np.isfinite(path.loss) & (path.loss > 0)]
+        high = float(every.max()) if every.size else 10.0
+        # A log axis needs low > 0; data on an exact line have a least loss of 0. (The first
+        # loss is the same for every rate.)
+        low = max(self.least_loss, 1e-6 * float(path.loss[0])) or high / 10
+        return low / 1.3, high * 1.3
+
     def figure(self, lr: float, iteration: int) -> Figure:
         """The loss surface with the path up to ``iteration`` (left) and the loss per iteration
-        (right), the current iteration marked on both, the run's verdict above them."""
+        (right), the current iteration marked on both, the run's verdict above them.
+
+        One figure is kept and returned each time: a move sets its animated artists (the path,
+        the markers, the legend, the titles, the loss line); the still part (the contours and
+        the axes) changes only with :meth:`loss_range`, the explorer's background key."""
         path = self.path(lr)
         k = min(check_int("iteration", iteration, low=0), path.iterations)
+        if self._fig is None:
+            self._fig = self._kept_figure()
+        fig, a = self._fig, self._artists
+        left, right = fig.axes
+        shown = path.params[: k + 1]
+        out = self.leaves_view(path)
+        label, drawn = "path", f"{k} of {path.iterations} iterations drawn"
+        if out is not None and out <= k:  # draw it up to where it leaves the picture
+            shown, label = shown[: out + 1], f"path (leaves the view at iteration {out})"
+            drawn = f"{k} of {path.iterations} iterations, {out} drawn"
+        a["path"].set_data(shown[:, 0], shown[:, 1])
+        a["path"].set_label(label)
+        handles = [a["path"], a["start"], a["minimum"]]
+        in_view = out is None or k < out
+        a["current"].set_visible(in_view)
+        if in_view:
+            a["current"].set_data([path.params[k, 0]], [path.params[k, 1]])
+            a["current"].set_label(f"iteration {k}")
+            handles.append(a["current"])
+        left.legend(handles=handles, loc="lower left", framealpha=0.8).set_animated(True)
+        left.set_title(f"Loss surface and the path\n{drawn}")
+        losses = path.loss[: k + 1]
+        xs = np.arange(k + 1)
+        ok = np.isfinite(losses)
+        a["loss"].set_data(xs[ok], losses[ok])
+        a["now"].set_xdata([k, k])
+        # The still part: the loss axis' range (and its ticks), the background key.
+        low, high = self.loss_range(path)
+        right.set_ylim(low, high)
+        subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 2 + 2 * np.log10(1.3) else (1.0,)
+        right.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
+        fig.suptitle(f"lr = {lr:.3g}: {self.verdict(lr)}")
+        return fig
+
+    def _kept_figure(self) -> Figure:
+        """The explorer's one figure: the still contours and axes, the moving artists empty."""
         fig = Figure(figsize=(7.5, 4.3), layout="constrained")
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
         left.plot(*self.contours, color="0.7", lw=0.7)
-        shown = path.params[: k + 1]
-        out = self.leaves_view(path)
-        label = "path"
-        if out is not None and out <= k:  # draw it up to where it leaves the picture
-            shown, label = shown[: out + 1], f"path (leaves the view at iteration {out})"
-        left.plot(shown[:, 0], shown[:, 1], "-o", color="C0", ms=3, lw=1, label=label)
-        left.plot(*self.start, "s", color="k", ms=6, label="start")
-        left.plot(*self.minimum, "*", color="C2", ms=12, label="least squares")
-        if out is None or k < out:
-            current = dict(mfc="none", mec="C3", mew=2, ms=10, label=f"iteration {k}")
-            left.plot(*path.params[k], "o", **current)
+        moving = dict(animated=True)
+        a = self._artists
+        (a["path"],) = left.plot([], [], "-o", color="C0", ms=3, lw=1, **moving)
+        (a["start"],) = left.plot(*self.start, "s", color="k", ms=6, label="start", **moving)
+        (a["minimum"],) = left.plot(
+            *self.minimum, "*", color="C2", ms=12, label="least squares", **moving
+        )
+        (a["current"],) = left.plot([], [], "o", mfc="none", mec="C3", mew=2, ms=10, **moving)
         left.set_xlim(*self.wlim)
         left.set_ylim(*self.blim)
         # Few ticks, no minor ones: tick labels are most of the cost of a redraw.
@@ -489,27 +540,17 @@ class LineLoop:
             axis.set_major_locator(MaxNLocator(5))
         left.set_xlabel("w (slope)")
         left.set_ylabel("b (intercept)")
-        left.legend(loc="lower left", framealpha=0.8)
-        left.set_title(f"Loss surface and the path\n{k} of {path.iterations} iterations drawn")
-        losses = path.loss[: k + 1]
-        xs = np.arange(k + 1)
-        ok = np.isfinite(losses)
-        right.plot(xs[ok], losses[ok], "-o", color="C0", ms=3, lw=1)
-        right.axvline(k, color="C3", ls="--", lw=1)
-        right.set_xlim(-0.5, path.iterations + 0.5)
+        left.title.set_animated(True)  # two lines at every state: the layout holds them all
+        (a["loss"],) = right.plot([], [], "-o", color="C0", ms=3, lw=1, **moving)
+        a["now"] = right.axvline(0, color="C3", ls="--", lw=1, **moving)
+        right.set_xlim(-0.5, self.max_iterations + 0.5)
         right.set_yscale("log")
-        # The whole run sets the y range, so the axis stays put while the iteration slider moves.
-        every = path.loss[np.isfinite(path.loss) & (path.loss > 0)]
-        low, high = (every.min(), every.max()) if every.size else (1.0, 10.0)
-        right.set_ylim(low / 1.3, high * 1.3)
-        subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 2 else (1.0,)
-        right.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
         right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
         right.yaxis.set_minor_locator(NullLocator())
         right.set_xlabel("iteration (updates done)")
         right.set_ylabel("loss (mean squared error)")
         right.set_title("Loss per iteration\n ")  # two lines, like the surface's title
-        fig.suptitle(f"lr = {lr:.3g}: {self.verdict(lr)}")
+        fig.suptitle(" ").set_animated(True)  # one line at every state
         return fig
 
     def leaves_view(self, path: Path) -> int | None:
@@ -529,6 +570,8 @@ class LineLoop:
         change = path.loss[-1] / path.loss[0]
         if change > 1:
             return f"diverges: loss ×{change:.3g} in {path.iterations} iterations"
+        if lr >= self.bound:  # the steepest direction grows, however slowly: never converges
+            return f"unstable (lr ≥ 2/λ_max), though loss ×{change:.3g} so far"
         close = np.flatnonzero(path.loss <= 1.01 * self.least_loss)
         if close.size:
             return f"converges: within 1% of the least at iteration {close[0]}"
@@ -592,6 +635,8 @@ def loop_explorer(
         controls,
         title="The hand loop on the line ŷ = w·x + b: full-batch gradient descent",
         readout=loop.readout,
+        # the still part: the loss axis' range, one for all stable rates, one per diverging one
+        background=lambda lr, **_: loop.loss_range(loop.path(lr)),
         start={"lr": lr, "iteration": iteration},
     )
     explorer.loop = loop

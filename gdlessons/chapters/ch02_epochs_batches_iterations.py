@@ -14,12 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import matplotlib as mpl
 import numpy as np
 import torch
+from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, QuadMesh
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 from torch import nn
 
 from gdlessons._validate import (
@@ -150,6 +154,7 @@ def batch_assignment(
     )
 
 
+@lru_cache(maxsize=64)
 def _batch_colours(k: int) -> ListedColormap:
     from matplotlib import colormaps
 
@@ -182,6 +187,232 @@ def _ink(colour) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else "white"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _mode(a: BatchAssignment) -> str:
+    if a.replacement:
+        return "with replacement"
+    return "shuffled, drop_last" if a.drop_last else "shuffled"
+
+
+def _assignment_title(
+    a: BatchAssignment, *, counters: bool = True, asked: int | None = None
+) -> str:
+    """The title :func:`draw_assignment` gives ``a``: N, B, how epochs are built, iterations per
+    epoch and the batch sizes; with ``counters`` a second line of the run's counts. ``asked``, a
+    batch size above N that was drawn as N, is named on the first line.
+
+    >>> print(_assignment_title(batch_assignment(20, 20, 1), asked=64))
+    N=20, B=20 (asked 64 > N), shuffled: 1 iteration/epoch of sizes 1×20
+    1 epoch: 1 iteration, 20 samples seen; per epoch 0 unseen, 0 used 2+ times
+    """
+    check_instance("a", a, BatchAssignment, "a BatchAssignment, as batch_assignment returns")
+    check_bool("counters", counters)
+    if asked is not None:
+        asked = check_int("asked", asked, low=1)
+    k = a.iterations_per_epoch
+    b = f"B={a.batch_size}" + (f" (asked {asked} > N)" if asked and asked > a.n else "")
+    title = f"N={a.n}, {b}, {_mode(a)}: {_plural(k, 'iteration')}/epoch of sizes {_sizes_text(a.batch_sizes)}"
+    if counters:
+        c = a.counts()
+        title += (
+            f"\n{_plural(a.epochs, 'epoch')}: {_plural(c['iterations'], 'iteration')}, "
+            f"{c['samples seen']} samples seen; per epoch {c['unseen per epoch']:.3g} unseen, "
+            f"{c['repeated per epoch']:.3g} used 2+ times"
+        )
+    return title
+
+
+class _AssignmentPicture:
+    """The picture of a :class:`BatchAssignment`, built once and redrawn for another one by
+    moving its artists: the dataset as a strip of samples (x: sample index), one row per epoch,
+    each sample coloured by the batch that used it; white = not used in that epoch, a dot = used
+    twice or more (only possible with replacement).
+
+    Without ``ax`` it makes its own constrained figure with a key of the batch colours, as tall
+    as the epochs need (the explorer's picture); with ``ax`` it draws into that axes, no key.
+    ``animated=True`` (the explorer, with its own figure) marks every artist that changes with
+    the assignment animated (see :mod:`gdlessons.display.redraw`), and what lies over them (the
+    frames): the still rest then changes only with the number of epochs and with replacement
+    (:meth:`background`). Such a figure is laid out once, when it is made.
+
+    >>> picture = _AssignmentPicture()
+    >>> fig = picture.show(batch_assignment(20, 6, 2)); fig.get_size_inches().tolist()
+    [7.0, 2.2]
+    >>> picture.show(batch_assignment(30, 4, 1)) is fig, fig.get_size_inches().tolist()
+    (True, [7.0, 1.8])
+    """
+
+    def __init__(self, ax: Axes | None = None, *, animated: bool = False):
+        if ax is not None:
+            check_instance("ax", ax, Axes, "a matplotlib Axes")
+        check_bool("animated", animated)
+        self.key = None
+        if ax is None:
+            fig = Figure(figsize=(7.0, 1.8), layout="constrained")
+            ax, self.key = fig.subplots(1, 2, width_ratios=(1, 0.02))
+        self.ax, self.fig = ax, ax.figure
+        self.mesh = None  # the cells: made anew per assignment (their number changes)
+        self.borders = LineCollection([], colors="white", lw=0.6, animated=animated)
+        self.rows = LineCollection([], colors="white", lw=2, animated=animated)
+        self.dots = ax.scatter([], [], s=7, c="black", marker="o", animated=animated)
+        self._numbers: list = []
+        ax.grid(False)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.set_ylabel("epoch")
+        moving = [*ax.spines.values(), ax.xaxis, ax.title]  # ticks and labels follow N and B
+        if self.key is not None:
+            key = self.key
+            self.key_cells = key.imshow(np.zeros((1, 1, 4)), aspect="auto", animated=animated)
+            key.grid(False)
+            key.set_xticks([])
+            key.set_xlim(0, 1)
+            key.yaxis.tick_right()
+            key.yaxis.set_label_position("right")  # beside the key: above it, it meets the title
+            key.set_ylabel("batch", fontsize=NUMBER_PT)
+            moving += [*key.spines.values(), key.yaxis]
+        for artist in moving:
+            artist.set_animated(animated)
+        self._margins = self._xlabel = None
+        if animated and self.key is not None:
+            self._lay_out_once()
+
+    def _lay_out_once(self) -> None:
+        """Lay the kept figure out at one state and keep that layout for all. The decorations
+        take the same room at every state (two title lines, one line of x ticks and label,
+        one-digit epochs, a key label placed for three digits), so the margins, in inches, hold
+        for every figure height, and a new background costs no layout. The x axis' label is
+        then written by a still text where the axis put it: the axis itself moves (its ticks
+        follow N), and would otherwise draw its long label again on every move."""
+        self.show(batch_assignment(20, 6, 1))
+        self.fig.draw_without_rendering()
+        width, height = self.fig.get_size_inches()
+        boxes = [a.get_position() for a in (self.ax, self.key)]
+        self._margins = (
+            [(b.x0, b.x1 - b.x0) for b in boxes], (1 - boxes[0].y1) * height, boxes[0].y0 * height
+        )  # fmt: skip
+        label = self.ax.xaxis.label
+        below = (boxes[0].y0 * height * 72) - label.get_window_extent().y1 * 72 / self.fig.dpi
+        self._xlabel = self.ax.text(
+            0.5, 0, label.get_text(), ha="center", va="top", clip_on=False,
+            fontproperties=label.get_fontproperties(), color=label.get_color(),
+            transform=self.ax.transAxes + ScaledTranslation(0, -below / 72, self.fig.dpi_scale_trans),
+        )  # fmt: skip
+        label.set_visible(False)  # its text stays: ax.get_xlabel() says what the axis shows
+        with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            self.fig.set_layout_engine(None)
+
+    @staticmethod
+    def background(a: BatchAssignment) -> tuple:
+        """What the still part of an animated picture of ``a`` depends on: the figure's height
+        and the epoch rows' ticks (the number of epochs) and the x axis' label (replacement)."""
+        return (a.epochs, a.replacement)
+
+    def show(
+        self,
+        a: BatchAssignment,
+        *,
+        title: str | None = None,
+        numbers: bool = False,
+        counters: bool = True,
+        asked: int | None = None,
+    ) -> Figure:
+        """Move the artists to ``a`` and return the figure. ``numbers`` writes the batch number
+        in each cell, at 9 pt, where the cells are big enough for it (see :func:`numbered`; text
+        is also what makes a redraw slow); ``counters`` adds the run's counts to the default
+        title, ``asked`` a batch size above N drawn as N (:func:`_assignment_title`)."""
+        check_instance("a", a, BatchAssignment, "a BatchAssignment, as batch_assignment returns")
+        if title is not None:
+            check_instance("title", title, str, "a string")
+        check_bool("numbers", numbers)
+        ax, k, n, epochs = self.ax, a.iterations_per_epoch, a.n, a.epochs
+        cmap = _batch_colours(k)  # batch i (from 0) has colour i: ints index the colours
+        if self.key is not None:
+            height = round(1.4 + 0.4 * epochs, 2)
+            self.fig.set_size_inches(7.0, height)
+            if self._margins is not None:
+                columns, top, bottom = self._margins
+                for panel, (x0, w) in zip((ax, self.key), columns):
+                    panel.set_position((x0, bottom / height, w, 1 - (top + bottom) / height))
+            self.key_cells.set_data(cmap(np.arange(k)[:, None], bytes=True))
+            self.key_cells.set_extent((0, 1, k + 0.5, 0.5))
+            self.key.set_ylim(k + 0.5, 0.5)
+            # every batch while they are few, else first, middle and last
+            self.key.set_yticks(range(1, k + 1) if k <= 10 else sorted({1, (k + 1) // 2, k}))
+            # The label stands where a tick label of three digits would put it, whatever k is
+            # drawn (up to 999), so the layout made for one k holds for every other.
+            shift = ScaledTranslation(_key_label_offset(max(3, len(str(k)))) / 72, 0,
+                                      self.fig.dpi_scale_trans)  # fmt: skip
+            self.key.yaxis.set_label_coords(1, 0.5, transform=self.key.transAxes + shift)
+        # One quadrilateral per (epoch, sample), white where the sample was not used (the
+        # colours' "bad" colour): a mesh, not an image, which would be resampled to the screen
+        # on every move (three to four times the time). The frames and dots go over it again,
+        # so a move draws them after it.
+        for artist in (self.mesh, self.borders, self.rows, self.dots, *self._numbers):
+            if artist is not None and artist.axes is not None:
+                artist.remove()
+        xs, ys = np.arange(n + 1) - 0.5, np.arange(epochs + 1) + 0.5
+        self.mesh = QuadMesh(
+            np.stack(np.meshgrid(xs, ys), axis=-1), array=cmap(np.ma.masked_less(a.first_batch, 0)),
+            antialiased=False, edgecolors="none", snap=mpl.rcParams["pcolormesh.snap"],
+            animated=self.dots.get_animated(),
+        )  # fmt: skip
+        # cell borders help only while cells are wide enough to see
+        self.borders.set_segments([[(x, 0.5), (x, epochs + 0.5)] for x in xs] if n <= 60 else [])
+        self.rows.set_segments([[(-0.5, y), (n - 0.5, y)] for y in ys])
+        rows, cols = np.nonzero(a.uses >= 2)  # a dot instead of a legend: legends are slow
+        self.dots.set_offsets(
+            np.column_stack([cols, rows + 1.3]) if len(rows) else np.empty((0, 2))
+        )
+        for artist in (self.mesh, self.borders, self.rows, self.dots):
+            ax.add_collection(artist, autolim=False)
+        self._numbers = []
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylim(epochs + 0.5, 0.5)
+        if numbers and _numbers_fit(ax, a):
+            rows, cols = np.nonzero(a.first_batch >= 0)
+            for r, c in zip(rows, cols):
+                batch = a.first_batch[r, c]
+                self._numbers.append(ax.text(c, r + 1, str(batch + 1), ha="center", va="center",
+                                             fontsize=NUMBER_PT, color=_ink(cmap(int(batch)))))  # fmt: skip
+        ax.set_yticks(range(1, epochs + 1))
+        ax.set_xlabel(
+            "sample index (colour = its batch in the epoch; white = unused"
+            + ("; dot = used 2+ times)" if a.replacement else ")")
+        )
+        if self._xlabel is not None:
+            self._xlabel.set_text(ax.get_xlabel())
+        if title is None:
+            title = _assignment_title(a, counters=counters, asked=asked)
+        ax.set_title(title, fontsize=NUMBER_PT)
+        return self.fig
+
+
+def _key_label_offset(digits: int) -> float:
+    """Points from the key's right edge to its label: a tick, its pad and ``digits`` digits at
+    the tick labels' size (where matplotlib would place it beside such a tick label)."""
+    from matplotlib.font_manager import FontProperties
+
+    rc = mpl.rcParams
+    size = FontProperties(size=rc["ytick.labelsize"]).get_size_in_points()
+    width = _text_width("0" * digits, size)
+    return rc["ytick.major.size"] + rc["ytick.major.pad"] + width + rc["axes.labelpad"]
+
+
+@lru_cache(maxsize=16)
+def _text_width(text: str, size: float) -> float:
+    """Width in points of ``text`` at ``size`` points, in the default font, as Agg lays it out."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    width, _, _ = RendererAgg(1, 1, 72).get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False
+    )
+    return width
+
+
 def draw_assignment(
     a: BatchAssignment,
     *,
@@ -195,7 +426,8 @@ def draw_assignment(
     or more (only possible with replacement). ``numbers`` writes the batch number in each
     cell, at 9 pt, where the cells are big enough for it (see :func:`numbered`; text is also
     what makes a redraw slow); ``counters`` adds the run's counts to the title. Without ``ax``
-    a fresh constrained figure with a key of the batch colours is made (the explorer's picture).
+    a fresh constrained figure with a key of the batch colours is made (the explorer's picture,
+    see :class:`_AssignmentPicture`).
 
     >>> fig = draw_assignment(batch_assignment(20, 6, 2))
     >>> [ax.get_ylabel() for ax in fig.axes], fig.get_size_inches().tolist()
@@ -208,63 +440,7 @@ def draw_assignment(
         check_instance("title", title, str, "a string")
     check_bool("numbers", numbers)
     check_bool("counters", counters)
-    k = a.iterations_per_epoch
-    cmap = _batch_colours(k)
-    if ax is None:
-        fig = Figure(figsize=(7.0, 1.4 + 0.4 * a.epochs), layout="constrained")
-        ax, key = fig.subplots(1, 2, width_ratios=(1, 0.02))
-        key.imshow(np.arange(k)[:, None], cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto",
-                   extent=(0, 1, k + 0.5, 0.5))  # fmt: skip
-        key.grid(False)
-        key.set_xticks([])
-        key.yaxis.tick_right()
-        # every batch while they are few, else first, middle and last (each tick costs a redraw)
-        key.set_yticks(range(1, k + 1) if k <= 10 else sorted({1, (k + 1) // 2, k}))
-        key.set_ylim(k + 0.5, 0.5)
-        key.yaxis.set_label_position("right")  # beside the key: above it, it meets the title
-        key.set_ylabel("batch", fontsize=NUMBER_PT)
-    else:
-        fig = ax.figure
-    grid = np.ma.masked_less(a.first_batch, 0)
-    ax.imshow(
-        grid, cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto", interpolation="nearest",
-        extent=(-0.5, a.n - 0.5, a.epochs + 0.5, 0.5),
-    )  # fmt: skip
-    ax.grid(False)
-    if a.n <= 60:  # cell borders help only while cells are wide enough to see
-        ax.vlines(np.arange(a.n + 1) - 0.5, 0.5, a.epochs + 0.5, color="white", lw=0.6)
-    ax.hlines(np.arange(a.epochs + 1) + 0.5, -0.5, a.n - 0.5, color="white", lw=2)
-    if numbers and _numbers_fit(ax, a):
-        rows, cols = np.nonzero(a.first_batch >= 0)
-        for r, c in zip(rows, cols):
-            batch = a.first_batch[r, c]
-            ax.text(c, r + 1, str(batch + 1), ha="center", va="center", fontsize=NUMBER_PT,
-                    color=_ink(cmap(int(batch))))  # fmt: skip
-    rows, cols = np.nonzero(a.uses >= 2)
-    if len(rows):  # a dot instead of a legend: legends are slow to lay out
-        ax.scatter(cols, rows + 1.3, s=7, c="black", marker="o")
-    ax.set_yticks(range(1, a.epochs + 1))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    ax.set_ylabel("epoch")
-    ax.set_xlabel(
-        "sample index (colour = its batch in the epoch; white = unused"
-        + ("; dot = used 2+ times)" if a.replacement else ")")
-    )
-    mode = (
-        "with replacement"
-        if a.replacement
-        else ("shuffled, drop_last" if a.drop_last else "shuffled")
-    )
-    if title is None:
-        title = f"N={a.n}, B={a.batch_size}, {mode}: {k} iterations/epoch of sizes {_sizes_text(a.batch_sizes)}"
-        if counters:
-            c = a.counts()
-            title += (
-                f"\n{a.epochs} epochs: {c['iterations']} iterations, {c['samples seen']} samples seen; "
-                f"per epoch {c['unseen per epoch']:.3g} unseen, {c['repeated per epoch']:.3g} used 2+ times"
-            )
-    ax.set_title(title, fontsize=NUMBER_PT)
-    return fig
+    return _AssignmentPicture(ax).show(a, title=title, numbers=numbers, counters=counters)
 
 
 def numbered(ax: Axes) -> bool:
@@ -489,10 +665,11 @@ def compare_runs(histories: Sequence[History], at_iteration: int | None = None) 
     """Per run: the updates and samples it made, its full-data training loss at the end and after
     ``at_iteration`` updates: the same runs compared per epoch and per iteration.
 
-    ``at_iteration`` must have been evaluated in every run (``train(..., hooks=[EvaluateEvery(k)])``);
-    by default it is the last iteration evaluated in all of them. The loss at the end is the
-    full-data loss after the last update (``train(..., hooks=[FullTrainLoss()])``, or an evaluation
-    that fell on the last iteration).
+    ``at_iteration`` (at least 1: after 0 updates there is nothing to compare) must have been
+    evaluated in every run (``train(..., hooks=[EvaluateEvery(k)])``); by default it is the last
+    iteration evaluated in all of them, an error if they share only the evaluation before
+    training. The loss at the end is the full-data loss after the last update
+    (``train(..., hooks=[FullTrainLoss()])``, or an evaluation that fell on the last iteration).
 
     >>> from gdlessons.data import quadratic_data
     >>> from gdlessons.models import tutorial_mlp
@@ -507,8 +684,16 @@ def compare_runs(histories: Sequence[History], at_iteration: int | None = None) 
     if not common:
         raise ValueError("the runs share no evaluated iteration: train them with evaluate_every")
     if at_iteration is None:
-        at_iteration = max(common)
-    at_iteration = check_int("at_iteration", at_iteration, low=0)
+        after_start = common - {0}
+        if not after_start:
+            shortest = min(h.iterations.iteration[-1] for h in histories)
+            raise ValueError(
+                "the runs share no evaluated iteration after the start (iteration 0, before any "
+                f"update): the shortest run made {shortest} updates; train them "
+                f"with EvaluateEvery(k), k at most {shortest}, to compare them after the same updates"
+            )
+        at_iteration = max(after_start)
+    at_iteration = check_int("at_iteration", at_iteration, low=1)
     if at_iteration not in common:
         raise ValueError(
             f"at_iteration={at_iteration} was not evaluated in every run; evaluated in all: {sorted(common)}"
@@ -548,8 +733,8 @@ def compare_sentences(rows: list[dict]) -> str:
     ...         {"batch size": 128, "epochs": 2, "iterations": 2, "samples seen": 256,
     ...          "loss at the end": 2.1, "loss after 2 iterations": 2.1}]
     >>> print(compare_sentences(rows))
-    per epoch: in the same 2 epochs B=32 made 8 updates and B=128 made 2; the lowest loss at the end is B=32's (1 vs 2.1)
-    per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1); the lowest is B=32's
+    per epoch: in the same 2 epochs B=32 made 8 updates and B=128 made 2; the lowest loss at the end is B=32's (1 vs 2.1, spread 1.1)
+    per iteration: after the same 2 updates the losses are 2 and 2.1 (spread 0.1, smaller than at the end of the same epochs); the lowest is B=32's
     per sample: they saw 256 and 256 samples
     """
     columns = ("batch size", "epochs", "iterations", "samples seen", "loss at the end")
@@ -566,12 +751,15 @@ def compare_sentences(rows: list[dict]) -> str:
     made[0] += " updates"
     ends = [r["loss at the end"] for r in rows]
     after = [r[at] for r in rows]
+    end_spread, after_spread = max(ends) - min(ends), max(after) - min(after)
+    closer = "smaller" if after_spread < end_spread else "not smaller"
     return "\n".join([
         f"per epoch: in the same {rows[0]['epochs']} epochs {_and(made)}; the lowest loss at the end "
-        f"is {names[ends.index(min(ends))]}'s ({' vs '.join(f'{v:g}' for v in ends)})",
+        f"is {names[ends.index(min(ends))]}'s ({' vs '.join(f'{v:g}' for v in ends)}, "
+        f"spread {end_spread:.3g})",
         f"per iteration: after the same {at.split()[2]} updates the losses are "
-        f"{_and([f'{v:g}' for v in after])} (spread {max(after) - min(after):.3g}); the lowest is "
-        f"{names[after.index(min(after))]}'s",
+        f"{_and([f'{v:g}' for v in after])} (spread {after_spread:.3g}, {closer} than at the end of "
+        f"the same epochs); the lowest is {names[after.index(min(after))]}'s",
         f"per sample: they saw {_and([str(r['samples seen']) for r in rows])} samples",
     ])  # fmt: skip
 
@@ -922,9 +1110,10 @@ def explorer_readout(**state) -> str:
 def explorer_figure(
     n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool
 ) -> Figure:
-    """The explorer's picture for one slider state (pure: settings in, figure out)."""
+    """The explorer's picture for one slider state (pure: settings in, a fresh figure out); a
+    batch size above N is named in its title, as drawn as N."""
     a, _ = explorer_state(n, batch_size, epochs, drop_last, replacement)
-    return draw_assignment(a)
+    return _AssignmentPicture().show(a, asked=batch_size)
 
 
 def batch_explorer(
@@ -934,8 +1123,14 @@ def batch_explorer(
     drop_last: bool = False,
     replacement: bool = False,
 ):
-    """Sliders for N, batch size and epochs, toggles for ``drop_last`` and replacement,
-    over :func:`explorer_figure`; the counters are shown under the picture."""
+    """Sliders for N, batch size and epochs, toggles for ``drop_last`` and replacement, over
+    the picture :func:`explorer_figure` draws; the counters are shown under the picture.
+
+    One figure is kept (:class:`_AssignmentPicture`): a slider move redraws only the cells, the
+    frames, the ticks that follow N and B and the title (animated artists, see
+    :mod:`gdlessons.display.redraw`); the rest, which depends only on the number of epochs
+    (the figure's height, the epoch rows' ticks) and on replacement (the x axis' label), is
+    drawn once per pair of them: at most 12 backgrounds, none laid out again."""
     import ipywidgets as w
 
     from gdlessons.display.explorer import Explorer
@@ -953,11 +1148,20 @@ def batch_explorer(
     start = dict(
         n=n, batch_size=batch_size, epochs=epochs, drop_last=drop_last, replacement=replacement
     )
+    picture = _AssignmentPicture(animated=True)
+
+    def draw(n: int, batch_size: int, epochs: int, drop_last: bool, replacement: bool) -> Figure:
+        a, _ = explorer_state(n, batch_size, epochs, drop_last, replacement)
+        return picture.show(a, asked=batch_size)
+
     return Explorer(
-        explorer_figure,
+        draw,
         controls,
         title="Which sample lands in which batch",
         readout=explorer_readout,
+        background=lambda n, batch_size, epochs, drop_last, replacement: picture.background(
+            explorer_state(n, batch_size, epochs, drop_last, replacement)[0]
+        ),
         start=start,
     )
 

@@ -83,21 +83,39 @@ class EvaluatePerEpoch(EvaluateEvery):
     ⌊iterations per epoch / times⌋ updates, at least once per update. One such hook measures
     every variant alike whatever its batch size, so the same ``hooks=[...]`` serves them all.
 
+    With ``stop_at``, the run stops at the first measurement at or below that loss: with
+    ``times`` = N (every update, whatever the batch size) a replay of a run that counts exactly
+    how many updates, epochs and samples it needed to get there, where a sparser measurement
+    only says "by then".
+
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
     >>> hook = EvaluatePerEpoch(2)
     >>> [train(LinearModel(), linear_data(40), batch_size=B, epochs=1, hooks=[hook]).evals.iteration
     ...  for B in (8, 40)]
     [[0, 2, 4], [0, 1]]
+    >>> h = train(LinearModel(), linear_data(40), batch_size=8, epochs=3, lr=0.1,
+    ...           hooks=[EvaluatePerEpoch(40, stop_at=2.0)])
+    >>> h.evals.iteration, h.evals.train_loss[-1] <= 2.0 < h.evals.train_loss[-2]
+    ([0, 1, 2], True)
     """
 
-    def __init__(self, times: int):
+    def __init__(self, times: int, *, stop_at: float | None = None):
         self.times = check_int("times", times, low=1)
+        self.stop_at = None if stop_at is None else check_float("stop_at", stop_at)
         self.k = 1
 
     def before_training(self, loop) -> None:
         self.k = max(1, (loop.iterations_per_epoch or 1) // self.times)
         super().before_training(loop)
+
+    def after_iteration(self, loop) -> bool:
+        super().after_iteration(loop)
+        evals = loop.recorder.history.evals
+        just_measured = evals.iteration and evals.iteration[-1] == loop.recorder.iteration
+        return bool(
+            self.stop_at is not None and just_measured and evals.train_loss[-1] <= self.stop_at
+        )
 
 
 def warm_up(model: nn.Module, data, batch_sizes, *, iterations: int = 3, lr: float = 0.01) -> None:
@@ -210,8 +228,9 @@ def full_loss_at(history: History, x: str, value: float) -> float:
 
 def comparison_table(runs: Mapping[str, History]) -> list[dict]:
     """One row per variant: the counts behind each panel and the final full-data loss. A run
-    that diverged has no final loss: its row says where it stopped instead of showing its last
-    finite loss as if it were a result.
+    that cannot be ranked (:func:`failure`) has no final loss in the table: its row says why
+    instead, where it stopped if it diverged, or that it ended above its starting loss if it
+    blew up without a non-finite loss.
 
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
@@ -230,7 +249,7 @@ def comparison_table(runs: Mapping[str, History]) -> list[dict]:
                 iterations=h.iterations.iteration[-1] if h.iterations.iteration else 0,
                 samples_seen=h.iterations.samples_seen[-1] if h.iterations.samples_seen else 0,
                 seconds=h.iterations.time[-1] if h.iterations.time else 0.0,
-                final_loss=diverged_text(h) if h.diverged else final_full_loss(h),
+                final_loss=failure(h) or final_full_loss(h),
             )
         )
     return rows
@@ -970,7 +989,8 @@ def trajectory_explorer(
     """Sliders for batch size (1, 2, 4, …, N) and learning rate over the line's loss surface.
 
     Every (batch size, learning rate) path is computed once here, vectorised over learning
-    rates by :func:`linear_sgd_paths`; a slider move only looks up a path and redraws.
+    rates by :func:`linear_sgd_paths`; a slider move only looks up a path and redraws the
+    moving part of one kept figure (the path, the loss curve and the titles).
     """
     if lrs is not None:
         check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
@@ -996,37 +1016,47 @@ def trajectory_explorer(
     floor = float(linear_loss(data, *surface.minimum))
     levels = np.geomspace(max(floor, 1e-3) * 1.05, float(surface.loss.max()), 14)
 
+    # One figure is kept: a move redraws only the path, the loss curve and the two titles
+    # (animated artists, see gdlessons.display.redraw); the contours, the minimum, the axes and
+    # their ticks are the same at every state and drawn once. Both panels' ranges are fixed:
+    # every run starts from (w0, b0), at the same loss, and runs for `epochs` epochs.
+    start_loss = float(linear_loss(data, w0, b0))
+    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2)
+    ax.contour(surface.w, surface.b, surface.loss, levels=levels, cmap="Greys", linewidths=0.8)
+    ax.plot(*surface.minimum, "*", color="black", markersize=11)
+    (path_line,) = ax.plot([], [], "-", color="tab:red", lw=1, animated=True)
+    # the start, drawn over the path
+    ax.plot([w0], [b0], "o", color="black", markersize=5, animated=True)
+    ax.set_xlim(surface.w.min(), surface.w.max())
+    ax.set_ylim(surface.b.min(), surface.b.max())
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(4))
+    ax.set_xlabel("w (slope)")
+    ax.set_ylabel("b (intercept)")
+    ax.title.set_animated(True)
+    (loss_line,) = ax2.plot([], [], color="tab:red", animated=True)
+    ax2.axhline(floor, color="black", ls=":", lw=1, animated=True)  # over the loss curve
+    ax2.set_xlim(-0.05 * epochs, 1.05 * epochs)  # where autoscaling put the curve's 0 to epochs
+    # linear axis (cheap ticks); a diverging run leaves the top
+    ax2.set_ylim(0, 1.1 * start_loss)
+    ax2.yaxis.set_major_locator(ticker.MaxNLocator(4))
+    ax2.xaxis.set_major_locator(ticker.MaxNLocator(4))
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("full-data training loss (MSE)")
+    ax2.title.set_animated(True)
+
     def draw(batch_size: int, lr: float) -> Figure:
-        # A fresh constrained figure per state: the explorer's Redraw keeps the first layout
-        # and draws later states once with it (gdlessons.display.redraw).
         i = lrs.index(lr)
         path, loss = paths[batch_size][i], losses[batch_size][i]
-        fig = Figure(figsize=(7.5, 3.6), layout="constrained")
-        ax, ax2 = fig.subplots(1, 2)
-        ax.contour(surface.w, surface.b, surface.loss, levels=levels, cmap="Greys", linewidths=0.8)
-        ax.plot(*surface.minimum, "*", color="black", markersize=11)
+        # a diverging run's points far outside the picture are left out (and not joined)
         shown = np.isfinite(path).all(1) & (np.abs(path) < 50).all(1)
-        ax.plot(path[shown, 0], path[shown, 1], "-", color="tab:red", lw=1)
-        ax.plot(path[0, 0], path[0, 1], "o", color="black", markersize=5)
-        ax.set_xlim(surface.w.min(), surface.w.max())
-        ax.set_ylim(surface.b.min(), surface.b.max())
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(4))
-        ax.yaxis.set_major_locator(ticker.MaxNLocator(4))
-        ax.set_xlabel("w (slope)")
-        ax.set_ylabel("b (intercept)")
+        path_line.set_data(np.where(shown, path[:, 0], np.nan), np.where(shown, path[:, 1], np.nan))
         ax.set_title(f"Path: B = {batch_size}, lr = {lr:g}")
         per_epoch = iterations_per_epoch(n, batch_size)
-        its = np.arange(len(loss)) / per_epoch
-        finite = np.where(np.isfinite(loss), loss, np.nan)
-        ax2.plot(its, finite, color="tab:red")
-        ax2.axhline(floor, color="black", ls=":", lw=1)
-        ax2.set_ylim(
-            0, 1.1 * float(loss[0])
-        )  # linear axis (cheap ticks); a diverging run leaves the top
-        ax2.yaxis.set_major_locator(ticker.MaxNLocator(4))
-        ax2.xaxis.set_major_locator(ticker.MaxNLocator(4))
-        ax2.set_xlabel("epoch")
-        ax2.set_ylabel("full-data training loss (MSE)")
+        loss_line.set_data(
+            np.arange(len(loss)) / per_epoch, np.where(np.isfinite(loss), loss, np.nan)
+        )
         ax2.set_title(f"{len(loss) - 1} iterations in {epochs} epochs\n(dotted: the minimum)")
         return fig
 
@@ -1044,7 +1074,11 @@ def trajectory_explorer(
         "lr": w.SelectionSlider(options=lrs, value=0.1 if 0.1 in lrs else lrs[0], description="learning rate"),
     }  # fmt: skip
     return Explorer(
-        draw, controls, title="Trajectory explorer: batch size and learning rate", readout=readout
+        draw,
+        controls,
+        title="Trajectory explorer: batch size and learning rate",
+        readout=readout,
+        background=lambda **_: None,  # one still part for every state
     )
 
 
@@ -1091,7 +1125,8 @@ def default_target(runs: Mapping[str, History]) -> float:
     """A full-data loss every run that can be ranked (:func:`failure`) reached, and none by
     construction only at its end: halfway, on a log scale, from the common starting loss down
     to the worst final loss of those runs (√(start × worst)). Not a run's own final loss, which
-    would build in a loser: the run that ends there reaches it only with its last update.
+    could build in a loser: the run that ends there may reach it only with its last update, and
+    then needs its whole budget of epochs and samples, last on those two axes by construction.
 
     >>> h = History(config={}); h.evals.train_loss[:] = [16.0, 4.0, 1.0]
     >>> default_target({"a": h})
@@ -1108,40 +1143,101 @@ def default_target(runs: Mapping[str, History]) -> float:
     return math.sqrt(start * worst)
 
 
-def reach_table(runs: Mapping[str, History], target: float | None = None) -> list[dict]:
+def reach_table(
+    runs: Mapping[str, History],
+    target: float | None = None,
+    *,
+    exact: Mapping[str, History] | None = None,
+) -> list[dict]:
     """For each run, how much of each x-axis it needed to bring the full-data loss to ``target``
     (default :func:`default_target`, which every run that can be ranked reaches). A run that
     diverged or blew up (:func:`failure`) is left out of the target and its row says why; a run
     that never got there shows ``None``.
 
+    A count is that of the first measurement at or below the target. It is exact only if the
+    run was measured after every update up to it (the row's ``exact``); else the loss may have
+    got there sooner, between measurements, and the count is only an upper bound. ``exact``
+    gives, per label, a replay of the run measured after every update (the same ``train()``
+    call with ``hooks=[EvaluatePerEpoch(N, stop_at=target)]``): the counts are then read from it.
+
     >>> from gdlessons.data import linear_data
     >>> from gdlessons.models import LinearModel
-    >>> rows = reach_table(compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.1))
-    >>> [r["iterations"] for r in rows]  # stochastic GD is evaluated every 4 iterations here
-    [2, 4, 2]
+    >>> runs = compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.1)
+    >>> [(r["iterations"], r["exact"]) for r in reach_table(runs)]  # B = 1: measured every 4
+    [(2, True), (4, False), (2, True)]
+    >>> target = default_target(runs)
+    >>> again = {k: train(LinearModel(), linear_data(40), batch_size=h.config["batch_size"],
+    ...                   epochs=3, lr=0.1, hooks=[EvaluatePerEpoch(40, stop_at=target)])
+    ...          for k, h in runs.items()}
+    >>> [(r["iterations"], r["exact"]) for r in reach_table(runs, target, exact=again)]
+    [(2, True), (3, True), (2, True)]
     """
     _check_runs(runs)
     if target is not None:
         target = check_float("target", target)
     if target is None:
         target = default_target(runs)
+    if exact is not None:
+        _check_runs(exact)
+        if set(exact) != set(runs):
+            raise ValueError(
+                f"exact must hold a replay of every run, with the same labels {sorted(runs)}, "
+                f"got {sorted(exact)}"
+            )
     rows = []
     for label, h in runs.items():
         if failure(h) is not None:
             rows.append(dict(variant=label, target=target, iterations=failure(h), epochs=None,
-                             samples_seen=None, seconds=None))  # fmt: skip
+                             samples_seen=None, seconds=None, exact=None))  # fmt: skip
             continue
+        counted = h if exact is None else _replay_of(label, h, exact[label], target)
         rows.append(
             dict(
                 variant=label,
                 target=target,
-                iterations=first_reach(h, target, "iteration"),
-                epochs=first_reach(h, target, "epoch"),
-                samples_seen=first_reach(h, target, "samples"),
-                seconds=first_reach(h, target, "time"),
+                iterations=first_reach(counted, target, "iteration"),
+                epochs=first_reach(counted, target, "epoch"),
+                samples_seen=first_reach(counted, target, "samples"),
+                seconds=first_reach(counted, target, "time"),
+                exact=_measured_at_every_update(counted, target),
             )
         )
     return rows
+
+
+def _measured_at_every_update(history: History, target: float) -> bool | None:
+    """Whether ``history`` measured the full-data loss after every update up to the first
+    measurement at or below ``target`` (``None`` if none is)."""
+    ev = history.evals
+    reached = [i for i, loss in enumerate(ev.train_loss) if loss <= target]
+    if not reached:
+        return None
+    return list(ev.iteration[: reached[0] + 1]) == list(range(ev.iteration[0], reached[0] + 1))
+
+
+def _replay_of(label: str, run: History, replay: History, target: float) -> History:
+    """``replay``, checked to be ``run`` again: the same settings and, where both measured the
+    full-data loss, the same loss; and measured after every update until it reached ``target``."""
+    name = f"exact[{label!r}]"
+    for key in ("n", "batch_size", "epochs", "lr", "momentum", "seed"):
+        if replay.config.get(key) != run.config.get(key):
+            raise ValueError(
+                f"{name} must replay runs[{label!r}], but it trained with {key}="
+                f"{replay.config.get(key)!r} where the run had {run.config.get(key)!r}"
+            )
+    theirs = dict(zip(run.evals.iteration, run.evals.train_loss))
+    for it, loss in zip(replay.evals.iteration, replay.evals.train_loss):
+        if it in theirs and not math.isclose(loss, theirs[it], rel_tol=1e-5, abs_tol=1e-12):
+            raise ValueError(
+                f"{name} must replay runs[{label!r}] from the same start, but after {it} updates "
+                f"its full-data loss is {loss:.6g} where the run's was {theirs[it]:.6g}"
+            )
+    if first_reach(replay, target) is not None and not _measured_at_every_update(replay, target):
+        raise ValueError(
+            f"{name} must measure the full-data loss after every update (hooks=[EvaluatePerEpoch("
+            f"N, stop_at=target)]), but it measured after updates {replay.evals.iteration[:6]}..."
+        )
+    return replay
 
 
 def timing_table(runs: Mapping[str, History]) -> list[dict]:
@@ -1242,7 +1338,9 @@ def _ranked(rows: list[dict], key: str) -> str:
 
 def reach_sentences(rows: list[dict]) -> str:
     """The reach table's verdict per axis: fewest iterations, epochs and samples seen first, ties
-    grouped; runs that diverged or never reached the target named apart.
+    grouped; runs that diverged or never reached the target named apart, and so are runs whose
+    count is only an upper bound (``exact`` False: not measured after every update), which
+    cannot be ranked: between measurements their loss may have got there sooner.
 
     >>> rows = [{"variant": "batch", "target": 2.0, "iterations": 3, "epochs": 3.0, "samples_seen": 30},
     ...         {"variant": "mini", "target": 2.0, "iterations": 3, "epochs": 0.3, "samples_seen": 3},
@@ -1251,6 +1349,9 @@ def reach_sentences(rows: list[dict]) -> str:
     to full-data loss 2: fewest iterations first: batch and mini (3, tied), stochastic (12)
     fewest epochs first: mini (0.3), stochastic (1.2), batch (3)
     fewest samples seen first: mini (3), stochastic (12), batch (30)
+    >>> rows[2]["exact"] = False
+    >>> print(reach_sentences(rows).splitlines()[-1])
+    not ranked, measured too sparsely to count exactly: stochastic (by iteration 12 at the latest)
     """
     check_rows(
         "rows",
@@ -1258,9 +1359,10 @@ def reach_sentences(rows: list[dict]) -> str:
         ("variant", "target", "iterations", "epochs", "samples_seen"),
         what="reach_table",
     )
-    ranked = [r for r in rows if isinstance(r["iterations"], int)]
+    counted = [r for r in rows if isinstance(r["iterations"], int)]
+    ranked = [r for r in counted if r.get("exact", True) is not False]
     lines = [
-        f"fewest {name} first: {_ranked(ranked, key)}"
+        f"fewest {name} first: {_ranked(ranked, key) or 'none'}"
         for key, name in (
             ("iterations", "iterations"),
             ("epochs", "epochs"),
@@ -1274,10 +1376,17 @@ def reach_sentences(rows: list[dict]) -> str:
         for r in rows
         if isinstance(r["iterations"], str)
     ]
+    rough = [
+        f"{_short(r['variant'])} (by iteration {r['iterations']} at the latest)"
+        for r in counted
+        if r.get("exact", True) is False
+    ]
     if never:
         lines.append("never reached the target: " + ", ".join(never))
     if gone:
         lines.append("left out: " + ", ".join(gone))
+    if rough:
+        lines.append("not ranked, measured too sparsely to count exactly: " + ", ".join(rough))
     return "\n".join(lines)
 
 
@@ -1303,8 +1412,9 @@ def clock_sentences(runs: Mapping[str, History], reach: list[dict]) -> str:
         + "; ms per sample: " + _listing(per_sample)
     ]  # fmt: skip
     timed = sorted(
-        (r for r in reach if isinstance(r.get("seconds"), float)), key=lambda r: r["seconds"]
-    )
+        (r for r in reach if isinstance(r.get("seconds"), float) and r.get("exact") is not False),
+        key=lambda r: r["seconds"],
+    )  # a count that is only an upper bound is not ranked (reach_sentences)
     if timed:
         lines.append(
             "first to the target on the clock: "

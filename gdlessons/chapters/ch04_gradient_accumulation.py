@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import subprocess
 import sys
 import time
@@ -84,6 +85,7 @@ def accumulated_gradient(
     y: torch.Tensor,
     *,
     micro_batch_size: int | None = None,
+    accumulation_steps: int | None = None,
     scale: str = "share",
     zero_grad_each_micro_batch: bool = False,
     loss: str | Callable = "mse",
@@ -92,10 +94,12 @@ def accumulated_gradient(
     one flat vector. Computed on a copy, so ``model`` (and its BatchNorm statistics) is untouched.
 
     ``scale`` weights each micro-batch loss: ``"share"`` by its share of the batch (exact, what
-    ``train`` does), ``"1/k"`` by 1/k (exact only when all micro-batches are full), ``"none"``
-    not at all (the forgotten division). ``zero_grad_each_micro_batch=True`` zeroes the
-    gradients before every backward (the misplaced ``zero_grad``). ``micro_batch_size=None``
-    means the whole batch at once.
+    ``train`` does), ``"1/k"`` by 1/k with k = ``accumulation_steps`` (which it needs; exact
+    only when the batch is k full micro-batches: a short micro-batch counts as much as a full
+    one, and a batch of j < k micro-batches sums to j/k of its gradient), ``"none"`` not at
+    all (the forgotten division). ``zero_grad_each_micro_batch=True`` zeroes the gradients
+    before every backward (the misplaced ``zero_grad``). ``micro_batch_size=None`` means the
+    whole batch at once.
 
     >>> from gdlessons.models import LinearModel
     >>> X, y = torch.arange(8.0).reshape(-1, 1), torch.zeros(8, 1)
@@ -103,6 +107,9 @@ def accumulated_gradient(
     >>> parts = accumulated_gradient(LinearModel(w=1.0), X, y, micro_batch_size=2)
     >>> whole.tolist(), torch.allclose(whole, parts)
     ([35.0, 7.0], True)
+    >>> accumulated_gradient(LinearModel(w=1.0), X, y, micro_batch_size=8, accumulation_steps=4,
+    ...                      scale="1/k").tolist()  # one micro-batch of a k = 4 update: 1/4
+    [8.75, 1.75]
     """
     X, y = as_tensors((X, y))
     size = len(X)
@@ -113,15 +120,29 @@ def accumulated_gradient(
         else min(check_int("micro_batch_size", micro_batch_size, low=1), size)
     )
     check_choice("scale", scale, SCALES)
+    parts = list(zip(X.split(micro), y.split(micro), strict=True))
+    k = None
+    if accumulation_steps is not None:
+        k = check_int("accumulation_steps", accumulation_steps, low=1)
+        if len(parts) > k:
+            raise ValueError(
+                f"accumulation_steps must be at least the {len(parts)} micro-batches of "
+                f"{micro} that a batch of {size} splits into (one update holds at most k), "
+                f"got {k}"
+            )
+    elif scale == "1/k":
+        raise ValueError(
+            "accumulation_steps must be given with scale='1/k': the k each micro-batch loss "
+            "is divided by, got None"
+        )
     loss_fn = resolve_loss(loss)
     model = copy.deepcopy(model)
     model.train()
     model.zero_grad(set_to_none=True)
-    parts = list(zip(X.split(micro), y.split(micro), strict=True))
     for xm, ym in parts:
         if zero_grad_each_micro_batch:
             model.zero_grad(set_to_none=True)
-        weight = {"share": len(xm) / size, "1/k": 1 / len(parts), "none": 1.0}[scale]
+        weight = len(xm) / size if scale == "share" else 1 / k if scale == "1/k" else 1.0
         (loss_fn(model(xm), ym) * weight).backward()
     return flat_gradient(model)
 
@@ -269,6 +290,8 @@ def measure_step_memory(
     """Peak memory and time of one update of a wide digits-shaped classifier (64 → ``hidden`` →
     10, random inputs), for each ``(k, micro_batch_size)``, measured in a fresh Python process.
 
+    The update is the one ``train(accumulation_steps=k)`` makes (the k micro-batches' forward
+    and backward passes, one step, one ``zero_grad``), without ``train``'s checks of its data.
     Memory is the peak of the bytes PyTorch allocates during the update (``torch.profiler``
     with ``profile_memory=True``), so it is exact and repeatable; time is the least CPU time
     of ``repeats`` updates (one thread). Returns one dict per config: ``accumulation_steps``,
@@ -314,7 +337,7 @@ def memory_time_figure(
         xlabel="k micro-batches × micro-batch size", ylabel="CPU time per update = per epoch (ms)"
     )
     sec.set_title("Time: same samples, more pieces")
-    for ax, key, fmt in ((mem, "peak_mb", "{:.1f}"), (sec, "seconds", "{:.0f}")):
+    for ax, key, fmt in ((mem, "peak_mb", "{:.3g}"), (sec, "seconds", "{:.3g}")):
         for i, r in enumerate(results):
             v = r[key] * (1000 if key == "seconds" else 1)
             ax.annotate(fmt.format(v), (i, v), ha="center", va="bottom", fontsize=9)
@@ -325,7 +348,7 @@ def _measure_in_this_process(configs, hidden: int, repeats: int, seed: int) -> l
     from torch.profiler import ProfilerActivity, profile
 
     from gdlessons.models import digits_classifier
-    from gdlessons.training import train
+    from gdlessons.training import make_optimizer
 
     torch.set_num_threads(1)
     results = []
@@ -335,16 +358,10 @@ def _measure_in_this_process(configs, hidden: int, repeats: int, seed: int) -> l
         X = torch.randn(size, 64, generator=g)
         y = torch.randint(10, (size,), generator=g)
         model = digits_classifier(hidden=hidden, seed=seed)
-
-        step = partial(
-            train,
-            model,
-            (X, y),
-            batch_size=size,
-            accumulation_steps=k,
-            loss="cross_entropy",
-            batches=BatchIterator(X, y, batch_size=size, shuffle=False),
-        )
+        optimizer = make_optimizer(model, "sgd", lr=0.01)
+        # one update as train(accumulation_steps=k) makes it, and nothing else: train()'s checks
+        # of its data (a pass over the 1024 × 64 inputs) are not part of the update
+        step = partial(_one_update, model, optimizer, X, y, k)
         step()  # warm up kernels before timing and profiling
         seconds = []
         for _ in range(
@@ -369,6 +386,16 @@ def _measure_in_this_process(configs, hidden: int, repeats: int, seed: int) -> l
              "peak_mb": peak / 2**20, "seconds": min(seconds)}
         )  # fmt: skip
     return results
+
+
+def _one_update(model: nn.Module, optimizer, X: torch.Tensor, y: torch.Tensor, k: int) -> None:
+    """The update train(accumulation_steps=k) makes of the batch (X, y): the k micro-batches'
+    backward passes (:func:`gdlessons.loop.accumulate`), one step, one zero_grad."""
+    from gdlessons.loop import accumulate
+
+    accumulate(model, resolve_loss("cross_entropy"), X, y, k)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 # ---- the chapter's explorer ----------------------------------------------------------------
@@ -466,50 +493,116 @@ def _check_explorer_state(runs, micro_batch_size, accumulation_steps) -> None:
         )
 
 
+class _AccumulationPicture:
+    """The explorer's figure, built once for ``runs`` and kept: :meth:`draw` moves only the
+    curves, the legend, the left title, the bars, their labels and the bar panel's x axis
+    (animated artists, see :mod:`gdlessons.display.redraw`); the rest is drawn once. The loss
+    axis spans every run's losses, so it stays put while the sliders move and the curves of
+    different settings can be compared at a glance. (Plain tick labels keep a redraw fast.)
+
+    >>> runs = AccumulationRuns([1, 2], {(4, 2): [2.0, 1.0]}, {4: [2.0, 1.5], 8: [2.0, 1.0]}, {4: 1.0, 8: 2.0})
+    >>> picture = _AccumulationPicture(runs)
+    >>> picture.draw(4, 2) is picture.draw(4, 2) is picture.figure
+    True
+    """
+
+    def __init__(self, runs: AccumulationRuns):
+        check_instance(
+            "runs", runs, AccumulationRuns, "an AccumulationRuns, as accumulation_runs returns"
+        )
+        self.runs = runs
+        fig = Figure(figsize=(7.5, 3.4), layout="constrained")
+        ax, bar = fig.subplots(1, 2)
+        (self.large,) = ax.plot(runs.epochs, [1.0] * len(runs.epochs), color="0.6", lw=5,
+                                alpha=0.6, label="one batch", animated=True)  # fmt: skip
+        (self.accumulated,) = ax.plot(runs.epochs, [1.0] * len(runs.epochs), "o-", color="C0",
+                                      ms=3, label="micro-batches", animated=True)  # fmt: skip
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set(xlabel="epoch", ylabel="training loss (MSE, log scale)", title=" ")
+        ax.set_xlim(*_padded(min(runs.epochs), max(runs.epochs)))
+        ax.set_ylim(*_loss_range([*runs.accumulated.values(), *runs.large_batch.values()]))
+        ax.title.set_animated(True)
+        # a fixed place: "best" costs a search on every redraw
+        self.legend = ax.legend(loc="upper right")
+        self.legend.set_animated(True)
+        # Bars at 0 and 1 with their labels as ticks: the tick labels follow the sliders.
+        self.bars = bar.bar([0, 1], [0.0, 0.0], color=["C0", "0.6"])
+        self.values = [
+            bar.text(i, 0.0, "", ha="center", va="bottom", fontsize=9, animated=True)
+            for i in range(2)
+        ]
+        for patch in self.bars:
+            patch.set_animated(True)
+        bar.xaxis.set_animated(True)
+        bar.xaxis.grid(
+            False
+        )  # drawn over the bars, a style's gridlines at their centres would cross them
+        bar.spines["bottom"].set_animated(True)  # drawn over the bars' feet, as in a full draw
+        bar.set(
+            ylabel="activations kept for backward (KiB)", title="Memory of one forward/backward"
+        )
+        bar.set_xlim(*_padded(-0.4, 1.4))  # as autoscaling frames two bars of width 0.8
+        bar.set_ylim(0, max(runs.activation_kib.values(), default=1.0) * 1.12)
+        self.figure, self.ax, self.bar = fig, ax, bar
+
+    def draw(self, micro_batch_size: int, accumulation_steps: int) -> Figure:
+        """Show the run of ``micro_batch_size`` × ``accumulation_steps``; returns the kept figure."""
+        runs = self.runs
+        _check_explorer_state(runs, micro_batch_size, accumulation_steps)
+        b, k = micro_batch_size, accumulation_steps
+        B = b * k
+        self.large.set_data(runs.epochs, runs.large_batch[B])
+        self.accumulated.set_data(runs.epochs, runs.accumulated[(b, k)])
+        labels = [f"one batch of {B}", f"{k} × micro-batch {b}"]
+        for line, text, label in zip((self.large, self.accumulated), self.legend.get_texts(),
+                                     labels, strict=True):  # fmt: skip
+            line.set_label(label)
+            text.set_text(label)
+        self.ax.set_title(f"Effective batch {k} × {b} = {B}")
+        values = [runs.activation_kib[b], runs.activation_kib[B]]
+        for i, (patch, text, v) in enumerate(zip(self.bars, self.values, values, strict=True)):
+            patch.set_height(v)
+            text.set_position((i, v))
+            text.set_text(f"{v:.0f} KiB")
+        self.bar.set_xticks([0, 1], [f"{k} × {b}\naccumulated", f"1 × {B}\none batch"])
+        return self.figure
+
+
+def _padded(lo: float, hi: float, margin: float = 0.05) -> tuple[float, float]:
+    """``(lo, hi)`` widened by ``margin`` of its span on each side, as autoscaling would."""
+    span = hi - lo if hi > lo else 1.0
+    return lo - margin * span, hi + margin * span
+
+
+def _loss_range(curves) -> tuple[float, float]:
+    """A log axis' limits holding every finite positive loss of ``curves``, 5 % to spare."""
+    losses = [v for curve in curves for v in curve if math.isfinite(v) and v > 0]
+    if not losses:  # every run diverged at once: any decade will do
+        return 0.1, 10.0
+    lo, hi = math.log10(min(losses)), math.log10(max(losses))
+    lo, hi = _padded(lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+    return 10**lo, 10**hi
+
+
 def draw_accumulation(
     runs: AccumulationRuns, micro_batch_size: int, accumulation_steps: int
 ) -> Figure:
-    """The explorer's figure: the accumulated run's loss over the single-batch run with the same
-    effective batch, and the activation memory each needs. (Plain tick labels keep a redraw
-    fast.)
+    """The explorer's figure for one state, in a figure of its own: the accumulated run's loss
+    over the single-batch run with the same effective batch, and the activation memory each
+    needs (:class:`_AccumulationPicture`).
 
     >>> runs = AccumulationRuns([1, 2], {(4, 2): [2.0, 1.0]}, {4: [2.0, 1.5], 8: [2.0, 1.0]}, {4: 1.0, 8: 2.0})
     >>> draw_accumulation(runs, 4, 2).axes[0].get_title()
     'Effective batch 2 × 4 = 8'
     """
+    check_instance(
+        "runs", runs, AccumulationRuns, "an AccumulationRuns, as accumulation_runs returns"
+    )
     _check_explorer_state(runs, micro_batch_size, accumulation_steps)
-    b, k = micro_batch_size, accumulation_steps
-    B = b * k
-    fig = Figure(figsize=(7.5, 3.4), layout="constrained")
-    ax, bar = fig.subplots(1, 2)
-    ax.plot(
-        runs.epochs, runs.large_batch[B], color="0.6", lw=5, alpha=0.6, label=f"one batch of {B}"
-    )
-    ax.plot(
-        runs.epochs,
-        runs.accumulated[(b, k)],
-        "o-",
-        color="C0",
-        ms=3,
-        label=f"{k} × micro-batch {b}",
-    )
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set(
-        xlabel="epoch",
-        ylabel="training loss (MSE, log scale)",
-        title=f"Effective batch {k} × {b} = {B}",
-    )
-    ax.legend(loc="upper right")  # a fixed place: "best" costs a search on every redraw
-    values = [runs.activation_kib[b], runs.activation_kib[B]]
-    bar.bar([f"{k} × {b}\naccumulated", f"1 × {B}\none batch"], values, color=["C0", "0.6"])
-    bar.set(ylabel="activations kept for backward (KiB)", title="Memory of one forward/backward")
-    bar.set_ylim(0, max(runs.activation_kib.values()) * 1.12)
-    for i, v in enumerate(values):
-        bar.annotate(f"{v:.0f} KiB", (i, v), ha="center", va="bottom", fontsize=9)
-    return fig
+    return _AccumulationPicture(runs).draw(micro_batch_size, accumulation_steps)
 
 
 def accumulation_readout(
@@ -564,11 +657,14 @@ def accumulation_explorer(runs: AccumulationRuns | None = None):
             options=steps, value=steps[len(steps) // 2], description="k steps"
         ),
     }
+    # One figure is kept and only its moving artists redrawn per move; nothing still changes.
+    picture = _AccumulationPicture(runs)
     return Explorer(
-        lambda **s: draw_accumulation(runs, **s),
+        picture.draw,
         controls,
         title="Gradient accumulation: same curve, less memory",
         readout=lambda **s: accumulation_readout(runs, **s),
+        background=lambda **_: None,  # one still part for every state
     )
 
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure, SubFigure
 from torch import nn
 
@@ -23,22 +24,184 @@ from gdlessons._validate import (
     check_numbers,
     check_sequence,
 )
-from gdlessons.display.landscapes import draw_path, plot_contours_2d, plot_curve_1d
 from gdlessons.display.plots import X_AXES, loss_curve, new_figure
 from gdlessons.history import History
 from gdlessons.hooks import FullTrainLoss
-from gdlessons.landscapes import SLOW_ABOVE, eigenvalues_from_condition, iterates, regime
+from gdlessons.landscapes import (
+    SLOW_ABOVE,
+    eigenvalues_from_condition,
+    first_divergent,
+    iterates,
+    regime,
+)
 from gdlessons.lr_finder import RULE, RULES, RangeTest, lr_range_test
 from gdlessons.training import train
+
+X0_1D, START_2D, VIEW = 1.0, (1.2, 1.0), 1.5  # where the runs start; the panels show ±VIEW
+SHOWN_DIGITS = 6  # at most this many more digits, to keep a number on its side of an edge
+
+
+def _told(value: float, edges=(), *, digits: int = 2, signed: bool = False) -> str:
+    """``value`` to ``digits`` decimals (with its sign if ``signed``), more where fewer would put
+    it on the other side of one of ``edges``, or on it: "η is 1.00× the bound" of a divergent
+    rate, or "error × +1.00" of one that converges, would contradict the regime named beside it.
+
+    >>> _told(1.0024, [1.0]), _told(0.9995, [1.0, 0.8], signed=True), _told(-1.0, [-1.0], signed=True)
+    ('1.002', '+0.9995', '-1.00')
+    """
+    sign = "+" if signed else ""
+    for more in range(SHOWN_DIGITS + 1):
+        shown = f"{value:{sign}.{digits + more}f}"
+        if all(_side(float(shown), e) == _side(value, e) for e in edges):
+            break
+    return shown
+
+
+def _side(value: float, edge: float) -> int:
+    """−1, 0 or +1: below, on (up to the rounding of η·a, as :func:`regime` allows) or above."""
+    return 0 if abs(value - edge) <= 1e-9 * max(1.0, abs(edge)) else (1 if value > edge else -1)
+
+
+def _numbers(lr: float, a: float) -> dict[str, str]:
+    """The 1-D numbers the titles and the readout state, each shown as it compares: η beside
+    the bound 2/a (same digits, so that "η = 0.2" never sits beside "bound 0.2" unless η is on
+    it), the ratio η/(2/a) against 1, 1/2 and the slow edge, the factor 1 − η·a against the
+    regimes' edges (1, SLOW_ABOVE, 0, −1)."""
+    bound = 2 / a
+    for more in range(SHOWN_DIGITS + 1):
+        eta, shown_bound = f"{lr:.{3 + more}g}", f"{bound:.{3 + more}g}"
+        if _side(float(eta), float(shown_bound)) == _side(lr, bound):
+            break
+    factor = 1 - lr * a
+    ratio = _told(lr * a / 2, [0.0, (1 - SLOW_ABOVE) / 2, 0.5, 1.0])
+    return {"η": eta, "bound": shown_bound, "ratio": ratio,
+            "factor": _told(factor, [1.0, SLOW_ABOVE, 0.0, -1.0], signed=True)}  # fmt: skip
 
 
 def _describe(lr: float, a: float, kappa: float) -> str:
     lam = eigenvalues_from_condition(kappa, lambda_max=a)
+    n = _numbers(lr, a)
     return (
-        f"η = {lr:.3g}, a = {a:.3g}: bound 2/a = {2 / a:.3g} (η is {lr * a / 2:.2f}× the bound)\n"
-        f"1-D regime: {regime(lr, a)} (error × {1 - lr * a:+.2f} per iteration)\n"
+        f"η = {n['η']}, a = {a:g}: bound 2/a = {n['bound']} (η is {n['ratio']}× the bound)\n"
+        f"1-D regime: {regime(lr, a)} (error × {n['factor']} per iteration)\n"
         f"2-D, κ = {kappa:.3g} (λ = {lam[0]:.3g}, {lam[1]:.3g}): {regime(lr, lam)}"
     )
+
+
+class _QuadraticPanels:
+    """The explorer's picture, built once: gradient descent with rate η on a·x²/2 (left) and on
+    the 2-D quadratic with λ_max = a and condition number κ (right), regimes in the titles.
+    :meth:`show` moves what a state changes: the curve and the contours, both runs, the titles,
+    the left panel's y tick labels.
+
+    What a state changes is drawn in its own units: the left panel's frame stays put (its y axis
+    spans the same multiple of a at every a, the curve and run drawn at a scale of 1/a, their
+    data the true losses), its tick labels are text, and the right panel's contours depend on κ
+    alone. With ``kept`` the changing artists are animated, so nothing still follows a slider (one
+    background for the explorer, see :mod:`gdlessons.display.redraw`), and the layout is fixed
+    after the first state: the right panel's square box is the one its equal aspect asks for.
+    """
+
+    def __init__(self, fig: Figure | SubFigure, iterations: int, *, kept: bool = False):
+        import matplotlib.transforms as mtransforms
+        from matplotlib.ticker import FixedFormatter
+
+        self.fig, self.iterations = fig, iterations
+        self.left, self.right = left, right = fig.subplots(1, 2)
+        self.scale = mtransforms.Affine2D()  # y ↦ y / a on the left panel
+        scaled = self.scale + left.transData
+        moving = {"animated": kept}
+        (self.curve,) = left.plot([], [], color="0.6", lw=1.5, transform=scaled, **moving)
+        (self.path_1d,) = left.plot([], [], "o-", color="C0", ms=4, lw=0.8, alpha=0.85,
+                                    transform=scaled, **moving)  # fmt: skip
+        left.set(xlim=(-VIEW, VIEW), ylim=(-0.05 * VIEW**2, 0.55 * VIEW**2),
+                 xlabel="x (the parameter)", ylabel="loss f(x)")  # fmt: skip
+        left.set_xticks([-VIEW, 0.0, VIEW])
+        # y ticks at 0 and at f(x0) = a/2, where the run starts. The axis holds room for the
+        # widest label (digits are equally wide), drawn clear; the labels are texts on top.
+        left.set_yticks([0.0, 0.5 * X0_1D**2])
+        tick = left.yaxis.get_major_ticks()[0]
+        color, font = tick.label1.get_color(), tick.label1.get_fontproperties()
+        left.yaxis.set_major_formatter(FixedFormatter(["0.00", "0.00"]))
+        left.tick_params(axis="y", labelcolor="none")
+        place, va, ha = left.get_yaxis_text1_transform(tick.get_pad() + tick.get_tick_padding())
+        self.ylabels = [
+            left.text(0.0, y, "", transform=place, va=va, ha=ha, color=color,
+                      fontproperties=font, **moving)
+            for y in left.get_yticks()
+        ]  # fmt: skip
+        (self.contours,) = right.plot([], [], color="0.7", lw=0.7, **moving)
+        right.plot([0], [0], "k+", ms=8)
+        (self.path_2d,) = right.plot([], [], "o-", color="C0", ms=3, lw=1.0, **moving)
+        right.set(xlim=(-VIEW, VIEW), ylim=(-VIEW, VIEW), xlabel="x₁", ylabel="x₂", aspect="equal")
+        right.set_xticks([-VIEW, 0.0, VIEW])
+        right.set_yticks([-VIEW, 0.0, VIEW])
+        for ax in (left, right):
+            ax.title.set_animated(kept)
+        self._laid_out = not kept
+
+    def show(self, lr: float, a: float, kappa: float) -> Figure | SubFigure:
+        """The picture for this state (the same figure, its changing artists moved)."""
+        from matplotlib.ticker import ScalarFormatter
+
+        lam = eigenvalues_from_condition(kappa, lambda_max=a)  # checks κ ≥ 1 and a > 0
+        xs = iterates(a, [X0_1D], lr, self.iterations)[:, 0]  # checks lr > 0
+        a = float(a)
+        shown = _numbers(lr, a)
+        self.scale.clear().scale(1.0, 1.0 / a)
+        grid = np.linspace(-VIEW, VIEW, 201)
+        self.curve.set_data(grid, 0.5 * a * grid**2)
+        cut = first_divergent(xs[:, None], limit=VIEW)
+        if cut is not None:  # the first point out of view is drawn, on its way out
+            xs = np.clip(xs[: cut + 1], -10 * VIEW, 10 * VIEW)
+        self.path_1d.set_data(xs, 0.5 * a * xs**2)
+        ticks = ScalarFormatter()
+        ticks.create_dummy_axis()
+        ticks.axis.set_view_interval(*(a * v for v in self.left.get_ylim()))
+        for text, label in zip(self.ylabels, ticks.format_ticks([0.0, 0.5 * a * X0_1D**2])):
+            text.set_text(label)
+        # two lines each, so that they fit over a panel half the output wide
+        self.left.set_title(
+            f"1-D, a = {a:g}: {regime(lr, a)}\n(bound 2/a = {shown['bound']})", fontsize=10
+        )
+        self.contours.set_data(*_ellipses(lam))
+        path = iterates(lam, list(START_2D), lr, self.iterations)
+        cut = first_divergent(path, limit=10 * VIEW)
+        shown_path = path if cut is None else path[: cut + 1]
+        self.path_2d.set_data(shown_path[:, 0], shown_path[:, 1])
+        self.right.set_title(
+            f"2-D, κ = {kappa:.3g}: {regime(lr, lam)}\n(bound 2/λ_max = {shown['bound']})",
+            fontsize=10,
+        )
+        if not self._laid_out:
+            self._fix_layout()
+        return self.fig
+
+    def _fix_layout(self) -> None:
+        """Lay the figure out once (constrained layout, this state's texts) and keep it: each
+        panel's box becomes the one it is drawn in, the right one squared by its equal aspect.
+        (A kept figure's moving artists are drawn in the boxes the layout gave, before any
+        aspect shrinks them.)"""
+        from matplotlib import rc_context
+
+        self.fig.draw_without_rendering()
+        for ax in self.fig.axes:
+            ax.set_position(ax.get_position(original=False))
+        with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            self.fig.set_layout_engine(None)
+        self._laid_out = True
+
+
+def _ellipses(curvatures, levels: int = 8, resolution: int = 121) -> tuple[np.ndarray, np.ndarray]:
+    """The contours :func:`~gdlessons.display.landscapes.plot_contours_2d` draws, as one
+    NaN-separated line: ``levels`` ellipses ½(λ₁x₁² + λ₂x₂²) = c up to the corner of the view."""
+    lam = np.asarray(curvatures, dtype=float)
+    top = 0.5 * (lam[0] + lam[1]) * VIEW**2
+    c = np.geomspace(top * 1e-3, top, levels)[:, None]
+    t = np.append(np.linspace(0, 2 * np.pi, resolution), np.nan)
+    return (np.sqrt(2 * c / lam[0]) * np.cos(t)).ravel(), (
+        np.sqrt(2 * c / lam[1]) * np.sin(t)
+    ).ravel()
 
 
 def quadratic_figure(
@@ -49,38 +212,23 @@ def quadratic_figure(
     iterations: int = 20,
     fig: Figure | SubFigure | None = None,
 ) -> Figure | SubFigure:
-    """The explorer's picture: gradient descent with rate ``lr`` on a·x²/2 (left) and on the 2-D
-    quadratic with λ_max = a and condition number ``kappa`` (right), regimes in the titles.
-
-    A fresh figure per state, laid out by constrained layout: the explorer's redraw remembers
-    the first layout, so a slider move draws once. ``fig`` (a Figure or SubFigure) is drawn
-    into when given.
+    """The explorer's picture for one state (:class:`_QuadraticPanels`) as a fresh figure,
+    laid out by constrained layout; ``fig`` (a Figure or SubFigure) is drawn into when given.
 
     >>> fig = quadratic_figure(0.45, 4.0, 10.0); [ax.get_title().split(":")[0] for ax in fig.axes]
     ['1-D, a = 4', '2-D, κ = 10']
     """
-    lam = eigenvalues_from_condition(kappa, lambda_max=a)
-    fig = new_figure(fig, figsize=(7.4, 3.7))
-    left, right = fig.subplots(1, 2)
-    # No legends and few fixed ticks: text layout is most of a redraw; the titles say it all,
-    # on two lines each so that they fit over a panel half the output wide.
-    plot_curve_1d(a, {"": iterates(a, [1.0], lr, iterations)}, ax=left, legend=False)
-    left.set_title(f"1-D, a = {a:g}: {regime(lr, a)}\n(bound 2/a = {2 / a:.3g})", fontsize=10)
-    plot_contours_2d(lam, ax=right, levels=8)
-    draw_path(right, iterates(lam, [1.2, 1.0], lr, iterations), limit=10.0, legend=False)
-    right.set_title(
-        f"2-D, κ = {kappa:.3g}: {regime(lr, lam)}\n(bound 2/λ_max = {2 / a:.3g})", fontsize=10
-    )
-    ticks = [-1.5, 0.0, 1.5]
-    left.set_xticks(ticks)
-    left.set_yticks([0.0, round(0.5 * a * 1.5**2, 2)])
-    right.set_xticks(ticks)
-    right.set_yticks(ticks)
-    return fig
+    iterations = check_int("iterations", iterations, low=1)
+    panels = _QuadraticPanels(new_figure(fig, figsize=(7.4, 3.7)), iterations)
+    return panels.show(lr, a, kappa)
 
 
 def quadratic_explorer():
-    """Sliders for the rate η (log scale), the curvature a and the 2-D condition number κ."""
+    """Sliders for the rate η (log scale), the curvature a and the 2-D condition number κ.
+
+    One figure is kept (:class:`_QuadraticPanels` with ``kept``): a move redraws the curves,
+    runs, titles and tick labels over one background, the frames and axis labels drawn once.
+    """
     import ipywidgets as w
 
     from gdlessons.display.explorer import Explorer
@@ -92,11 +240,15 @@ def quadratic_explorer():
         "a": w.FloatSlider(value=4.0, min=0.5, max=10.0, step=0.5, description="curvature a (= λ_max)", style=style, layout=layout),
         "kappa": w.FloatLogSlider(value=25.0, base=10, min=0, max=2, step=0.05, description="condition number κ", style=style, layout=layout),
     }  # fmt: skip
+    panels = _QuadraticPanels(Figure(figsize=(7.4, 3.7), layout="constrained"), 20, kept=True)
+    panels.show(**{name: control.value for name, control in controls.items()})  # the layout
     return Explorer(
-        quadratic_figure,
+        panels.show,
         controls,
         title="Gradient descent on quadratics: 20 iterations",
         readout=_describe,
+        # no still artist follows a slider: one background
+        background=lambda **state: "frames, ticks and axis labels",
     )
 
 
@@ -644,3 +796,234 @@ def trial_sentences(
             + ("(which diverged)" if math.isinf(ends[middle]) else f"{ends[middle]:.3g}")
         )
     return "\n".join(lines)
+
+
+# --- preconditioning: a rate per direction ------------------------------------------------------
+
+# Every preconditioning run is measured by the iterations it needs to shrink the loss this many times.
+SHRINK = 1000.0
+VALLEYS = {0.0: "along the axes", 45.0: "turned 45°"}
+
+
+def _turned_hessian(curvatures, degrees: float) -> np.ndarray:
+    """R·diag(λ)·Rᵀ: the Hessian of the 2-D bowl with these curvatures, its axes turned by
+    ``degrees`` (at 0 the diagonal matrix of the curvatures)."""
+    angle = math.radians(degrees)
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    return turn @ np.diag(curvatures) @ turn.T
+
+
+def _iterations_to_shrink(hessian, P, lr, step, x0, shrink: float, limit: int) -> int | None:
+    """Updates x ← step(x, H·x, P, lr) on f(x) = ½·xᵀHx until f ≤ f(x0)/shrink: how many, or
+    None when that does not happen within ``limit`` (or the run leaves every bound)."""
+    x = np.asarray(x0, dtype=float)
+    start = 0.5 * x @ hessian @ x
+    for t in range(1, limit + 1):
+        x = np.asarray(step(x, hessian @ x, P, lr), dtype=float).reshape(-1)
+        loss = 0.5 * x @ hessian @ x
+        if not np.isfinite(loss) or loss > 1e12 * start:
+            return None
+        if loss <= start / shrink:
+            return t
+    return None
+
+
+@dataclass(frozen=True)
+class PreconditionerRuns:
+    """Iterations each preconditioner took to shrink the loss ``shrink`` times on 2-D bowls of
+    each condition number κ, with their axes along the coordinates and turned
+    (``iterations[label, degrees]``, one entry per κ; None: not within the limit)."""
+
+    kappas: tuple[float, ...]
+    degrees: tuple[float, ...]
+    shrink: float
+    iterations: dict[tuple[str, float], list[int | None]]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(dict.fromkeys(label for label, _ in self.iterations))
+
+    def rows(self) -> list[dict]:
+        """One row per preconditioner and valley, one column per κ."""
+        return [
+            {
+                "method": label,
+                "valley": _valley(degrees),
+                **{f"κ = {k:g}": n for k, n in zip(self.kappas, self.iterations[label, degrees])},
+            }
+            for label in self.labels
+            for degrees in self.degrees
+        ]
+
+    def sentences(self) -> str:
+        """What the table says, in words chosen from its numbers: the first preconditioner (the
+        baseline) as κ grows and on every valley; each other one against it, valley by valley."""
+        base, *others = self.labels
+        kappas = ", ".join(f"{k:g}" for k in self.kappas)
+        found = [self.iterations[base, d] for d in self.degrees]
+        if all(f == found[0] for f in found):
+            lines = [f"{base}: {_listed(found[0])} iterations at κ = {kappas}, on every valley"]
+        else:
+            valleys = "; ".join(f"{_valley(d)}: {_listed(f)}" for d, f in zip(self.degrees, found))
+            lines = [f"{base}, at κ = {kappas}: {valleys} iterations"]
+        for label in others:
+            parts = []
+            for d in self.degrees:
+                got, ref = self.iterations[label, d], self.iterations[base, d]
+                parts.append(f"{_valley(d)}: {_listed(got)} ({_against(got, ref, base)})")
+            lines.append(f"{label}: " + "; ".join(parts))
+        return "\n".join(lines)
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
+
+
+def _valley(degrees: float) -> str:
+    return VALLEYS.get(degrees, f"turned {degrees:g}°")
+
+
+def _listed(counts) -> str:
+    shown = ["—" if n is None else str(n) for n in counts]
+    return f"{shown[0]} at every κ" if len(set(shown)) == 1 and len(shown) > 1 else ", ".join(shown)
+
+
+def _against(got, ref, base: str) -> str:
+    """How a run's iteration counts compare with the baseline's, κ by κ."""
+    if got == ref:
+        return f"as many as {base}"
+    pairs = [(g, r) for g, r in zip(got, ref) if g is not None and r is not None]
+    if pairs and len(pairs) == len(got) and all(g <= r for g, r in pairs):
+        low, high = min(r / g for g, r in pairs), max(r / g for g, r in pairs)
+        if low == high:
+            return f"{_times(low)} fewer than {base}"
+        if low <= 1:
+            return f"up to {_times(high)} fewer than {base}"
+        return f"{_times(low)} to {_times(high)} fewer than {base}"
+    return "not fewer at every κ"
+
+
+def compare_preconditioners(
+    preconditioners,
+    kappas,
+    *,
+    step,
+    lambda_max: float,
+    start,
+    degrees=(0.0, 45.0),
+    shrink: float = SHRINK,
+    limit: int = 100_000,
+) -> PreconditionerRuns:
+    """Run ``step(x, grad, P, lr)`` (x ← x − η·P·∇f) on the 2-D bowl f(x) = ½·xᵀHx for every
+    condition number in ``kappas`` (curvatures λ_max/κ and ``lambda_max``), its axes along the
+    coordinates and turned by each angle of ``degrees``, with each preconditioner's P and rate:
+    ``preconditioners`` maps a label to a function H ↦ (P, η), so that the same rule (H⁻¹, or
+    1/diag(H)) is applied to each valley's own Hessian. Counts the iterations until the loss has
+    shrunk ``shrink`` times (None: not within ``limit``). Why: a preconditioner is judged by what
+    it does across condition numbers and across valleys that are not lined up with the axes.
+
+    >>> def step(x, grad, P, lr):
+    ...     return x - lr * P @ grad
+    >>> newton = {"GD": lambda H: (np.eye(2), 0.1), "Newton": lambda H: (np.linalg.inv(H), 1.0)}
+    >>> runs = compare_preconditioners(newton, [2.0, 4.0], step=step, lambda_max=4.0, start=[1.0, 1.0])
+    >>> runs.iterations["Newton", 45.0], runs.iterations["GD", 0.0]
+    ([1, 1], [14, 26])
+    """
+    check_mapping("preconditioners", preconditioners, what="functions H ↦ (P, lr)")
+    for label, make in preconditioners.items():
+        if not callable(make):
+            raise TypeError(
+                f"preconditioners[{label!r}] must be a function H ↦ (P, lr), got {type(make).__name__}"
+            )
+    kappas = check_sequence("kappas", kappas, item=lambda n, v: check_float(n, v, low=1.0))
+    if not callable(step):
+        raise TypeError(f"step must be a function step(x, grad, P, lr), got {type(step).__name__}")
+    lambda_max = check_float("lambda_max", lambda_max, low=0.0, low_open=True)
+    start = check_numbers("start", start)
+    if start.shape != (2,) or not np.all(np.isfinite(start)) or not np.any(start):
+        raise ValueError(
+            f"start must be a finite 2-D point other than the minimum (0, 0), got {start.tolist()}"
+        )
+    degrees = check_sequence("degrees", degrees, item=check_float)
+    shrink = check_float("shrink", shrink, low=1.0, low_open=True)
+    limit = check_int("limit", limit, low=1)
+    iterations: dict[tuple[str, float], list[int | None]] = {}
+    for label, make in preconditioners.items():
+        for angle in degrees:
+            counts = []
+            for kappa in kappas:
+                hessian = _turned_hessian(eigenvalues_from_condition(kappa, lambda_max), angle)
+                P, lr = make(hessian)
+                counts.append(_iterations_to_shrink(hessian, np.asarray(P, dtype=float),
+                                                    float(lr), step, start, shrink, limit))  # fmt: skip
+            iterations[label, angle] = counts
+    return PreconditionerRuns(kappas, degrees, shrink, iterations)
+
+
+def hessian_eigenvalue_range(model: nn.Module, data, *, steps: int = 200) -> tuple[float, float]:
+    """The smallest and largest eigenvalue of the Hessian of ``model``'s mean squared error on
+    ``data`` with respect to all its parameters, at its current weights (in float64). Why: a
+    negative smallest eigenvalue means the Hessian is not positive definite there, so Newton's
+    step −H⁻¹∇f is no descent step along that direction.
+
+    It never forms the d × d matrix: Lanczos iteration (at most ``steps`` of it, or d) needs only
+    Hessian-vector products, each one double backward pass, and the extreme eigenvalues settle
+    within a few dozen. The model is left untouched.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> from gdlessons.models import LinearModel
+    >>> low, high = hessian_eigenvalue_range(LinearModel(), quadratic_data(50))
+    >>> low > 0 and high > low  # linear regression: 2/N·XᵀX with a column of ones, positive definite
+    True
+    """
+    from torch.func import functional_call
+
+    from gdlessons.data import as_tensors
+
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    X, y = as_tensors(data)
+    steps = check_int("steps", steps, low=2)
+    twin = copy.deepcopy(model).double()
+    params = {name: p.detach() for name, p in twin.named_parameters()}
+    if not params:
+        raise ValueError("model has no parameters: its loss has no Hessian to measure")
+    sizes = [p.numel() for p in params.values()]
+    flat = torch.cat([p.reshape(-1) for p in params.values()]).requires_grad_(True)
+    chunks = {name: c.view_as(p) for (name, p), c in zip(params.items(), flat.split(sizes))}
+    out = functional_call(twin, chunks, (X.double(),))
+    loss = torch.nn.functional.mse_loss(out, y.double().reshape(out.shape))
+    (grad,) = torch.autograd.grad(loss, flat, create_graph=True)
+
+    def hvp(v: torch.Tensor) -> torch.Tensor:
+        # d(∇f·v)/dθ = H·v; a scalar output also spares autograd's shape check of grad_outputs,
+        # whose first use imports half a second of symbolic-shape machinery
+        return torch.autograd.grad(grad @ v, flat, retain_graph=True)[0]
+
+    return _lanczos_extremes(hvp, flat.numel(), steps)
+
+
+def _lanczos_extremes(hvp, d: int, steps: int) -> tuple[float, float]:
+    """Lanczos with full reorthogonalisation from a fixed start: the extreme eigenvalues of the
+    symmetric d × d operator ``hvp``, once they move less than 1e-9 (relative) over 10 steps."""
+    basis = [torch.full((d,), d**-0.5, dtype=torch.float64)]
+    alphas: list[float] = []
+    betas: list[float] = []
+    ends = (math.inf, -math.inf)
+    for j in range(min(steps, d)):
+        w = hvp(basis[-1])
+        alphas.append(float(w @ basis[-1]))
+        Q = torch.stack(basis)
+        for _ in range(2):  # against every earlier vector, twice: rounding would bring them back
+            w = w - Q.T @ (Q @ w)
+        beta = float(w.norm())
+        done = j == min(steps, d) - 1 or beta <= 1e-12 * max(abs(a) for a in alphas + [1e-300])
+        if done or j % 10 == 9:
+            T = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+            values = np.linalg.eigvalsh(T)
+            scale = max(abs(values[0]), abs(values[-1]))
+            if done or max(abs(values[0] - ends[0]), abs(values[-1] - ends[1])) <= 1e-9 * scale:
+                return float(values[0]), float(values[-1])
+            ends = (values[0], values[-1])
+        betas.append(beta)
+        basis.append(w / beta)
+    raise AssertionError("unreachable: the last step returns")

@@ -242,8 +242,30 @@ class BestPair:
     nesterov: bool = False
 
     def iterations_to_shrink(self, by: float = 1e-3) -> float:
-        """Iterations for the error to shrink by the factor ``by`` (e.g. 1000× for 1e-3)."""
+        """Iterations for the error to shrink by the factor ``by`` (e.g. 1000× for 1e-3), as a
+        real number: ln(by) / ln(factor)."""
         return float(np.log(by) / np.log(self.factor)) if 0 < self.factor < 1 else float("inf")
+
+    def whole_iterations_to_shrink(self, by: float = 1e-3) -> int | float:
+        """The smallest whole number t of iterations with factorᵗ ≤ ``by``: the real number of
+        :meth:`iterations_to_shrink` rounded *up* (rounding it to the nearest would shrink the
+        error less than asked); ``inf`` when the error never shrinks.
+
+        >>> BestPair(1.0, 0.5, 0.75).whole_iterations_to_shrink(1e-3)  # 24.01… → 25: 0.75²⁴ > 1e-3
+        25
+        """
+        check_float("by", by, low=0.0, high=1.0, low_open=True, high_open=True)
+        if self.factor == 0:  # the first iteration removes the whole error
+            return 1
+        real = self.iterations_to_shrink(by)
+        if not math.isfinite(real):
+            return real
+        t = max(0, math.ceil(real))
+        while t > 0 and self.factor ** (t - 1) <= by:  # ceil of a real that rounding nudged up
+            t -= 1
+        while self.factor**t > by:  # ... or down
+            t += 1
+        return t
 
 
 def best_on_grid(curvatures: Sequence[float], lrs, momenta, *, nesterov: bool = False) -> BestPair:
@@ -289,7 +311,8 @@ def race(
     start: Sequence[float] = START,
 ) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Run each named setting on the quadratic: (paths keyed by a label with η and μ, table rows
-    with the convergence factor and the iterations needed to shrink the error 1000×).
+    with the convergence factor and the iterations needed to shrink the error 1000×: the smallest
+    whole number t with factorᵗ ≤ 1/1000).
 
     >>> paths, rows = race({"GD": optimal_pair([1.0, 4.0], momentum=False)}, 3, curvatures=[1.0, 4.0])
     >>> rows[0]["iterations to shrink the error 1000×"]  # factor (κ − 1)/(κ + 1) = 0.6
@@ -309,7 +332,7 @@ def race(
                 "η": p.lr,
                 "μ": p.momentum,
                 "error kept per iteration": p.factor,
-                "iterations to shrink the error 1000×": round(p.iterations_to_shrink(1e-3)),
+                "iterations to shrink the error 1000×": p.whole_iterations_to_shrink(1e-3),
             }
         )
     return paths, rows
@@ -852,6 +875,8 @@ def schedule_explorer(
     )
     #: (schedule, peak rate, knob) -> final loss of that run, for comparisons in the text
     explorer.final_losses = {key: final for key, (_, _, final) in cache.items()}
+    #: updates in each run (unless it diverged): epochs × ceil(n / batch_size)
+    explorer.updates = epochs * iterations_per_epoch(n, resolve_batch_size(batch_size, n))
     return explorer
 
 

@@ -4,7 +4,8 @@ The notebook writes AdaGrad, RMSProp, Adam and AdamW by hand; this module holds 
 those lines: the data and two-parameter surfaces they run on, :func:`match_torch` (a hand-written
 rule against ``torch.optim`` bit for bit, on the same batches), a vectorised engine for paths on
 the surfaces (:func:`paths`, pinned to ``torch.optim`` by the tests), the Adam-vs-SGD race on two
-real problems, the plots and the explorer.
+real problems, the hook that measures exploding and vanishing gradients during training
+(:class:`GradientNorms`) with the deep networks it measures, the plots and the explorer.
 
 Per parameter p with gradient g (after weight decay, if any), torch's rules are:
 
@@ -44,10 +45,11 @@ from gdlessons.batching import BatchIterator, resolve_batch_size
 from gdlessons.compare import Comparison, compare, over_updates
 from gdlessons.data import Dataset, as_tensors, digits_data, quadratic_data
 from gdlessons.display.explorer import Explorer
-from gdlessons.display.plots import X_AXES, new_figure
+from gdlessons.display.plots import LINE_STYLES, X_AXES, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.hooks import RecordParams
+from gdlessons.loop import Hook, Loop
 from gdlessons.lr_finder import (
     RangeTest,
     add_suggestions,
@@ -56,7 +58,7 @@ from gdlessons.lr_finder import (
     warmup_iterations,
 )
 from gdlessons.metrics import resolve_loss
-from gdlessons.models import digits_classifier, tutorial_mlp
+from gdlessons.models import INITS, digits_classifier, initialise, tutorial_mlp
 from gdlessons.sweep import grid, sweep
 from gdlessons.training import make_optimizer, train
 
@@ -413,6 +415,39 @@ def iterations_to(loss: np.ndarray, below: float) -> int | None:
     if len(above) == 0:
         return 0
     return int(above[-1]) + 1 if above[-1] + 1 < len(loss) else None
+
+
+def adam_rates(
+    surface: Surface | str,
+    path,
+    lr: float,
+    *,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> np.ndarray:
+    """Adam's effective rate per coordinate, η/(√v̂ᵢ + ε), at every update of ``path`` (an
+    Adam run on ``surface`` from :func:`paths`, ``(iterations + 1, 2)``): v replayed from the
+    gradients at the path's points. Why: Adam is a diagonal preconditioner whose scale comes
+    from the gradients' running size, not from the curvature; the ratio of the two columns is
+    what it makes of the valley's shape. Returns ``(iterations, 2)``.
+
+    >>> adam_rates("quadratic", np.array([[1.0, 1.0], [0.9, 0.9]]), 0.1).round(3).tolist()
+    [[5.0, 0.1]]
+    """
+    surface = _surface(surface)
+    points = _check_points("path", path, ndim=2, min_points=2)
+    lr = check_float("lr", lr, low=0.0, low_open=True)
+    beta2 = check_float("beta2", beta2, low=0.0, high=1.0, high_open=True)
+    eps = check_float("eps", eps, low=0.0)
+    if not np.isfinite(points).all():
+        raise ValueError("path must hold finite points (a diverged run has no rates to read)")
+    with torch.no_grad():
+        grads = surface.grad(torch.tensor(points[:-1])).numpy()
+    v, rates = np.zeros(2), np.empty_like(grads)
+    for t, g in enumerate(grads, start=1):
+        v = beta2 * v + (1 - beta2) * g * g
+        rates[t - 1] = lr / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return rates
 
 
 def plot_surface(
@@ -1283,6 +1318,270 @@ def plot_clipping(
         right.set_yscale("log")
         right.set(xlabel=X_AXES["iteration"], ylabel="batch loss", title="Unclipped run: batch loss until it stopped")  # fmt: skip
         right.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Exploding and vanishing gradients, measured during training
+# ----------------------------------------------------------------------------------------------
+
+
+class GradientNorms(Hook):
+    """Measure the gradient after every ``backward()``, before the step uses it: the norm of the
+    whole gradient, every parameter together as ``clip_grad_norm_`` measures it (``total``, also
+    recorded as ``History.iterations.grad_norm``), and, given ``per_layer``, what
+    ``per_layer(model)`` returns (``layers``, one list per iteration), such as the norm of each
+    layer's weight gradient. Why a hook: an exploding or vanishing gradient shows in these
+    numbers first, and the loop that produces them stays the course's one loop.
+
+    >>> from gdlessons.data import quadratic_data
+    >>> norms = GradientNorms(lambda model: [float(model[0].weight.grad.norm())])
+    >>> h = train(tutorial_mlp(), quadratic_data(64), batch_size=32, lr=0.01, hooks=[norms])
+    >>> len(norms.total), len(norms.layers), norms.total == h.iterations.grad_norm
+    (2, 2, True)
+    """
+
+    def __init__(self, per_layer: Callable[[nn.Module], Sequence[float]] | None = None):
+        if per_layer is not None and not callable(per_layer):
+            raise TypeError(
+                "per_layer must be a function model -> one number per layer (or None), "
+                f"got {type(per_layer).__name__}"
+            )
+        self.per_layer = per_layer
+        self.total: list[float] = []
+        self.layers: list[list[float]] = []
+
+    def before_training(self, loop: Loop) -> None:
+        self.total, self.layers = [], []
+
+    def after_backward(self, loop: Loop) -> None:
+        grads = [p.grad.detach() for p in loop.model.parameters() if p.grad is not None]
+        norms = torch.stack([torch.linalg.vector_norm(g) for g in grads]) if grads else None
+        total = float(torch.linalg.vector_norm(norms)) if norms is not None else 0.0
+        self.total.append(total)
+        loop.grad_norm = total  # recorded with the iteration (History.iterations.grad_norm)
+        if self.per_layer is not None:
+            self.layers.append([float(v) for v in self.per_layer(loop.model)])
+
+
+def _check_norms_run(norms: GradientNorms, history: History) -> tuple[np.ndarray, list]:
+    check_instance("norms", norms, GradientNorms, "a GradientNorms hook, after train() ran with it")
+    check_instance("history", history, History, "a History, as train() returns")
+    total = np.asarray(norms.total, dtype=float)
+    if len(total) == 0 or len(total) != len(history.iterations.loss):
+        raise ValueError(
+            "norms must have measured every iteration of history (pass it to that train() call "
+            f"in hooks=[...]): {len(total)} gradient norms for {len(history.iterations.loss)} "
+            "iterations"
+        )
+    return total, history.iterations.lr
+
+
+def explosion_table(norms: GradientNorms, history: History) -> Table:
+    """One row per iteration of a run: its batch loss, the whole gradient's norm ‖g‖, that norm
+    over the previous iteration's (the growth factor), and the step's length η·‖g‖ (plain SGD).
+    Why: the factors show a divergence as it builds, iterations before the loss stops being a
+    number.
+
+    >>> hook = GradientNorms(); hook.total = [2.0, 8.0]
+    >>> h = History(config={}); h.iterations.loss[:] = [1.0, 5.0]; h.iterations.lr[:] = [0.1, 0.1]
+    >>> explosion_table(hook, h).rows[1]["‖g‖ ÷ previous ‖g‖"]
+    4.0
+    """
+    total, lrs = _check_norms_run(norms, history)
+    rows = []
+    for i, (loss, norm, lr) in enumerate(zip(history.iterations.loss, total, lrs, strict=True)):
+        rows.append({
+            "iteration": history.iterations.iteration[i] if history.iterations.iteration else i + 1,
+            "batch loss": float(loss), "gradient norm ‖g‖": float(norm),
+            "‖g‖ ÷ previous ‖g‖": float(norm / total[i - 1]) if i else None,
+            "step length η·‖g‖": float(lr * norm),
+        })  # fmt: skip
+    return Table(rows, digits=2)
+
+
+def explosion_verdict(norms: GradientNorms, history: History) -> str:
+    """What a run's gradient norms did, in words computed from them (so the text stays true
+    for any run): from where to where, the mean growth factor per iteration (geometric mean),
+    and at how many iterations the norm grew; whether the run then diverged.
+
+    >>> hook = GradientNorms(); hook.total = [1.0, 10.0, 1000.0]
+    >>> h = History(config={}); h.iterations.loss[:] = [1.0, 2.0, 3.0]; h.iterations.lr[:] = [0.1] * 3
+    >>> explosion_verdict(hook, h)
+    '‖g‖ went from 1 (iteration 1) to 1000 (iteration 3): ×32 per iteration on average (geometric mean), growing at 2 of the 2 iterations after the first; the run did not diverge within 3 iterations.'
+    """
+    total, _ = _check_norms_run(norms, history)
+    k = len(total)
+    if k == 1 or not (total > 0).all():
+        mean = "no growth factor to measure"
+    else:
+        factor = (total[-1] / total[0]) ** (1 / (k - 1))
+        grew = int((total[1:] > total[:-1]).sum())
+        mean = (f"×{_two_digits(factor)} per iteration on average (geometric mean), growing at "
+                f"{grew} of the {k - 1} iterations after the first")  # fmt: skip
+    end = (
+        f"then the loss at iteration {history.diverged_at} was not finite and train() stopped"
+        if history.diverged
+        else f"the run did not diverge within {k} iterations"
+    )
+    went = f"‖g‖ went from {_two_digits(total[0])} (iteration 1) to {_two_digits(total[-1])}"
+    return f"{went} (iteration {k}): {mean}; {end}."
+
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def deep_mlp(
+    *,
+    depth: int = 10,
+    width: int = 32,
+    activation: str = "sigmoid",
+    init: str = "default",
+    seed: int = 0,
+) -> nn.Sequential:
+    """A plain MLP for the tutorial data, 1 input → ``depth`` − 1 hidden layers of ``width``
+    units, each followed by ``activation`` → 1 output (``depth`` ``nn.Linear`` layers in all),
+    initialised by ``init`` (``"default"``: PyTorch's own; ``"kaiming_uniform"``: chapter 00's
+    He initialisation for ReLU). Why: deep enough for the backward pass to shrink the gradient
+    layer after layer, small enough to train in a fraction of a second.
+
+    >>> model = deep_mlp(depth=4, width=8)
+    >>> sum(isinstance(m, nn.Linear) for m in model), model(torch.zeros(3, 1)).shape
+    (4, torch.Size([3, 1]))
+    """
+    depth = check_int("depth", depth, low=2)
+    width = check_int("width", width, low=1)
+    act = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
+    check_choice("init", init, INITS)
+    seed = check_int("seed", seed, low=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layers: list[nn.Module] = []
+        for k in range(depth - 1):
+            layers += [nn.Linear(1 if k == 0 else width, width), act()]
+        model = nn.Sequential(*layers, nn.Linear(width, 1))
+    return initialise(model, init, seed=seed)
+
+
+def linear_weights(model: nn.Module) -> list[torch.Tensor]:
+    """A copy of every ``nn.Linear`` layer's weight, first layer first: what a run starts from,
+    to measure later how far each layer moved.
+
+    >>> [tuple(w.shape) for w in linear_weights(deep_mlp(depth=3, width=4))]
+    [(4, 1), (4, 4), (1, 4)]
+    """
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    weights = [m.weight.detach().clone() for m in model.modules() if isinstance(m, nn.Linear)]
+    if not weights:
+        raise ValueError("model must hold at least one nn.Linear layer, got none")
+    return weights
+
+
+@dataclass
+class DepthRun:
+    """One deep network's run: every iteration's gradient norm per layer (``layers``,
+    iterations × layers), how far each layer's weights moved, ‖W_end − W_start‖ / ‖W_start‖
+    (``moved``), and the loss on all the training data after the run (``loss``)."""
+
+    layers: np.ndarray
+    moved: np.ndarray
+    loss: float
+
+
+def depth_run(norms: GradientNorms, start: Sequence[torch.Tensor], model: nn.Module, loss: float) -> DepthRun:  # fmt: skip
+    """Gather a deep network's run into a :class:`DepthRun`: the per-layer norms ``norms``
+    measured, and each layer's movement from ``start`` (:func:`linear_weights` before the run)
+    to ``model``'s weights now.
+
+    >>> m = deep_mlp(depth=2, width=2); hook = GradientNorms(); hook.layers = [[1.0, 2.0]]
+    >>> depth_run(hook, linear_weights(m), m, 0.5).moved.tolist()
+    [0.0, 0.0]
+    """
+    check_instance("norms", norms, GradientNorms, "a GradientNorms hook, after train() ran with it")
+    end = linear_weights(model)
+    start = check_sequence("start", start)
+    if len(start) != len(end) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(start, end)):
+        raise ValueError(
+            "start must be linear_weights(model) taken before the run: one weight per nn.Linear "
+            f"of the same shapes, got {len(start)} tensors for {len(end)} layers"
+        )
+    layers = np.asarray(norms.layers, dtype=float)
+    if layers.ndim != 2 or layers.shape[1] != len(end):
+        raise ValueError(
+            f"norms must hold one norm per nn.Linear layer ({len(end)}) at each iteration: "
+            "give GradientNorms a per_layer function, got shape "
+            f"{layers.shape}"
+        )
+    moved = np.array([float((b - a).norm() / a.norm()) for a, b in zip(start, end)])
+    if not (isinstance(loss, float) and not math.isfinite(loss)):  # a diverged run's is not
+        loss = check_float("loss", loss)
+    return DepthRun(layers, moved, float(loss))
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage to two significant digits: 0.3 → '30%', 3.7e-07 → '3.7e-05%'."""
+    return f"{_two_digits(100 * share)}%"
+
+
+def _two_digits(x: float) -> str:
+    """``x`` rounded to two significant digits, written plainly where that is short: 612.7 →
+    '610', 2.1e15 → '2.1e+15', 0.25 → '0.25'."""
+    return f"{float(f'{x:.2g}'):g}"
+
+
+def _check_depth_runs(runs) -> dict[str, DepthRun]:
+    return check_mapping_of("runs", runs, DepthRun, "DepthRun results (from depth_run)")
+
+
+def depth_table(runs: dict[str, DepthRun], *, baseline: float, share: float = 0.9) -> Table:
+    """One row per deep network's run: its first layer's gradient norm over its last layer's
+    (the median over the iterations), how far the first and last layers' weights moved, the
+    loss on all the training data after the run, and whether it fitted more than the mean:
+    a loss below ``share`` times ``baseline`` (the loss of predicting the mean of y everywhere).
+    Why: the verdicts come from the numbers, so they hold for any seed and data size.
+
+    >>> run = DepthRun(np.array([[1e-6, 1.0]]), np.array([0.0, 0.5]), 5.8)
+    >>> depth_table({"sigmoid": run}, baseline=5.86).rows[0]["loss < 0.9 × the mean's"]
+    'no'
+    """
+    runs = _check_depth_runs(runs)
+    baseline = check_float("baseline", baseline, low=0.0)
+    share = check_float("share", share, low=0.0, high=1.0, low_open=True)
+    rows = []
+    for label, run in runs.items():
+        ratio = run.layers[:, 0] / run.layers[:, -1]
+        rows.append({
+            "run": label,
+            "‖g‖ first layer ÷ last (median)": float(np.median(ratio)),
+            "first layer moved": _percent(run.moved[0]), "last layer moved": _percent(run.moved[-1]),
+            "loss after": float(run.loss),
+            f"loss < {share:g} × the mean's": "yes" if run.loss < share * baseline else "no",
+        })  # fmt: skip
+    return Table(rows, digits=2)
+
+
+def plot_layer_gradients(runs: dict[str, DepthRun], *, ax: Axes | None = None) -> Figure:
+    """The gradient norm of each layer's weights, layer 1 (the input's) to the last, the median
+    over each run's iterations, one line per run, on a log scale. Drawn into ``ax`` or a new
+    7 × 4 in figure; returns the figure.
+
+    >>> run = DepthRun(np.array([[1e-6, 1.0]]), np.array([0.0, 0.5]), 5.9)
+    >>> plot_layer_gradients({"sigmoid": run}).axes[0].get_xlabel()
+    'layer (1 = next to the input)'
+    """
+    runs = _check_depth_runs(runs)
+    if ax is None:
+        fig, (ax,) = panels(1, figsize=(7.0, 4.0))
+    else:
+        check_instance("ax", ax, Axes, "a matplotlib Axes")
+        fig = ax.figure
+    for (label, run), (ls, marker) in zip(runs.items(), LINE_STYLES * 2, strict=False):
+        layers = np.arange(1, run.layers.shape[1] + 1)
+        ax.plot(layers, np.median(run.layers, axis=0), ls=ls, marker=marker, ms=5, label=label)
+    ax.set_yscale("log")
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="gradient norm of the layer's weights",
+           title="Each layer's gradient (median over the iterations)")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=9)
     return fig
 
 

@@ -37,11 +37,12 @@ from gdlessons._validate import (
     check_int,
     check_mapping,
     check_mapping_of,
+    check_numbers,
     check_sequence,
 )
 from gdlessons.batching import iterations_per_epoch
 from gdlessons.checks import check_model_fits, check_training_data
-from gdlessons.data import Dataset, as_tensors, digits_data
+from gdlessons.data import Dataset, as_tensors
 from gdlessons.display.plots import new_axes, new_figure
 from gdlessons.display.range_test import plot_range_test, range_test_legend
 from gdlessons.history import History
@@ -55,8 +56,62 @@ from gdlessons.sweep import sweep
 from gdlessons.training import train
 
 CHANCE_LOSS = math.log(10)  # a uniform guess over ten digits; ending above it is a failed run
+# Pixel values run 0-16: a pixel (almost) always blank in the training images has a standard deviation near 0,
+# and dividing by it would turn a rare stroke there into a value tens of deviations out. One grey level floors it.
+STD_FLOOR = 1.0
 DEFAULT_BATCH_SIZES = (32, 64, 128, 256, 512)
 DEFAULT_LRS = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def digits_split(
+    *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[Dataset, Dataset, Dataset]:
+    """The digits split three ways, train / validation / test, by one seeded shuffle.
+
+    Why three: every choice made by looking at validation scores (a rate, a batch size, the best
+    of several runs) fits the choice to the validation images a little, so the chosen run's
+    validation score is optimistic. A third part, touched once at the end, scores the chosen
+    model on images no choice has seen. The validation images are the ones
+    :func:`~gdlessons.data.digits_data` holds out with the same seed (the first ``val_fraction``
+    of the shuffle); the test images are the next ``test_fraction``; training keeps the rest.
+    Every part is standardised with the training images' statistics alone.
+
+    >>> train, val, test = digits_split()
+    >>> len(train), len(val), len(test)
+    (1079, 359, 359)
+    """
+    val_fraction = check_float(
+        "val_fraction", val_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    test_fraction = check_float(
+        "test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    if val_fraction + test_fraction >= 0.9:
+        raise ValueError(
+            f"val_fraction + test_fraction must leave at least a tenth of the images for training, got "
+            f"{val_fraction} + {test_fraction} = {val_fraction + test_fraction:g}"
+        )
+    return _digits_split(val_fraction, test_fraction, check_int("seed", seed, low=0))
+
+
+@functools.lru_cache(maxsize=4)
+def _digits_split(
+    val_fraction: float, test_fraction: float, seed: int
+) -> tuple[Dataset, Dataset, Dataset]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X, y = bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(X))  # the shuffle digits_data uses
+    n_val, n_test = round(val_fraction * len(X)), round(test_fraction * len(X))
+    parts = order[:n_val], order[n_val : n_val + n_test], order[n_val + n_test :]
+    mean, std = X[parts[2]].mean(axis=0), np.maximum(X[parts[2]].std(axis=0), STD_FLOOR)
+    X = (X - mean) / std
+
+    def part(idx, name):
+        return Dataset(torch.from_numpy(X[idx]), torch.from_numpy(y[idx]), f"digits ({name})")
+
+    return part(parts[2], "train"), part(parts[0], "validation"), part(parts[1], "test")
 
 
 @dataclass(frozen=True)
@@ -162,7 +217,7 @@ def grid_sentences(grid: Grid) -> str:
 
     >>> g = lr_batch_grid((256, 512), (0.5, 64.0), epochs=1)
     >>> print(grid_sentences(g))
-    at the smallest rate (lr 0.5) the final loss grows with every doubling of the batch: 1.4 (B=256) → 1.9 (B=512)
+    at the smallest rate (lr 0.5) the final loss grows with every doubling of the batch: 1.6 (B=256) → 1.9 (B=512)
     diverged: lr 64 at every batch size
     best rate per batch size: B=256: 0.5, B=512: 0.5; it never falls as the batch grows; at the wall (the next rate diverged) for B=256, B=512
     """
@@ -218,7 +273,7 @@ def diagonal_sentences(grid: Grid) -> str:
 
     >>> g = lr_batch_grid((256, 512), (0.5, 1.0), epochs=1)
     >>> print(diagonal_sentences(g).splitlines()[-1].split(";")[0])
-    along a diagonal the losses differ by at most ×1.04
+    along a diagonal the losses differ by at most ×1.08
     """
     check_instance("grid", grid, Grid, "a Grid, as lr_batch_grid returns")
     ratios = grid.ratios()
@@ -353,7 +408,7 @@ def lr_batch_grid(
 
 @functools.lru_cache(maxsize=8)
 def _lr_batch_grid(batch_sizes: tuple, lrs: tuple, *, epochs: int, hidden: int, seed: int) -> Grid:
-    train_data, val_data = digits_data(seed=seed)
+    train_data, val_data, _ = digits_split(seed=seed)  # the test set stays unseen
     histories = {}
     # One row (a batch size, every rate) is K runs from the same start on the same batches: the
     # sweep engine trains them at once, each History as train() would have recorded it.
@@ -453,13 +508,13 @@ def epochs_to_target(
     are not counted), so it compares batch sizes fairly.
 
     >>> r = epochs_to_target(256, 1.0, 0.5, max_epochs=10)
-    >>> r.reached, r.iterations == r.epochs * 6
+    >>> r.reached, r.iterations == r.epochs * 5  # ceil(1079 / 256) iterations per epoch
     (True, True)
     """
     batch_size = check_int("batch_size", batch_size, low=1)
     target = check_float("target", target, low=0.0, low_open=True)
     max_epochs = check_int("max_epochs", max_epochs, low=1)
-    train_data, val_data = digits_data(seed=seed)
+    train_data, val_data, _ = digits_split(seed=seed)  # the test set stays unseen
     model = digits_classifier(hidden=hidden, seed=seed)
     per_epoch = math.ceil(len(train_data) / batch_size)
     checks: list[float] = []  # seconds spent on each validation check
@@ -964,6 +1019,7 @@ class CapstoneResult:
     confusion: np.ndarray  # rows: true digit, columns: predicted digit
     val_scores: torch.Tensor  # the trained model's class scores on the validation images
     val_labels: torch.Tensor  # their true digits
+    model: torch.nn.Module | None = None  # the trained model, for the test set's one use
 
     def summary(self) -> str:
         c = self.history.config
@@ -1008,7 +1064,7 @@ def run_capstone(
     batch_size = check_int("batch_size", batch_size, low=1)
     epochs = check_int("epochs", epochs, low=1)
     momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
-    train_data, val_data = digits_data(seed=seed)
+    train_data, val_data, _ = digits_split(seed=seed)  # the test set: once, in the notebook
     if batch_size > len(train_data):  # no silent clamp: a batch cannot hold more than the data
         raise ValueError(
             f"batch_size must be between 1 and {len(train_data)}, the number of training images, "
@@ -1038,13 +1094,26 @@ def run_capstone(
     return CapstoneResult(
         range_test=test, max_lr=max_lr, lr_rule=lr_rule, batch_size=batch_size, micro_batch=min(memory_limit, batch_size),
         accumulation_steps=steps, history=history, val_accuracy=float(np.trace(matrix) / matrix.sum()),
-        confusion=matrix, val_scores=scores, val_labels=labels,
+        confusion=matrix, val_scores=scores, val_labels=labels, model=model,
     )  # fmt: skip
 
 
 def _validation_scores(model: torch.nn.Module, val_data) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's class scores on the validation images (eval mode, no graph) and their labels."""
-    X, y = as_tensors(val_data)
+    return class_scores(model, val_data)
+
+
+def class_scores(model: torch.nn.Module, data) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's class scores on all of ``data`` (eval mode, no graph) and its labels: what a
+    confusion matrix counts, on the validation images while choosing, on the test images once.
+
+    >>> m = torch.nn.Linear(2, 3)
+    >>> [tuple(t.shape) for t in class_scores(m, (torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)))]
+    [(4, 3), (4,)]
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    X, y = as_tensors(data)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -1309,3 +1378,424 @@ def count_confusions(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     predicted = scores.argmax(dim=1)
     counts = torch.bincount(labels * classes + predicted, minlength=classes * classes)
     return counts.reshape(classes, classes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Larger batches: linear scaling with warm-up, the generalisation gap, Adam's square root
+# ---------------------------------------------------------------------------------------------
+
+SCALING_RULES = ("same", "linear", "linear + warm-up", "square root")
+
+
+def scaled_lr(rule: str, base_lr: float, base_batch: int, batch_size: int) -> float:
+    """The rate ``rule`` gives at ``batch_size``, from ``base_lr`` that works at ``base_batch``:
+    the same rate, the rate times B / base_batch (linear, Goyal et al. 2017; the warm-up only
+    changes the first updates), or times √(B / base_batch) (square root, Hoffer et al. 2017 for
+    SGD, Malladi et al. 2022 for Adam).
+
+    >>> scaled_lr("linear", 0.25, 32, 128), scaled_lr("square root", 0.01, 32, 128)
+    (1.0, 0.02)
+    """
+    check_choice("rule", rule, SCALING_RULES)
+    base_lr = check_float("base_lr", base_lr, low=0.0, low_open=True)
+    ratio = check_int("batch_size", batch_size, low=1) / check_int("base_batch", base_batch, low=1)
+    return base_lr * {"same": 1.0, "square root": math.sqrt(ratio)}.get(rule, ratio)
+
+
+def linear_warmup(iteration: int, warmup_iterations: int, start_factor: float) -> float:
+    """The factor ``LinearLR(start_factor=..., total_iters=warmup_iterations)`` multiplies the
+    rate by at update ``iteration`` (counted from 0): from ``start_factor`` up in equal steps to
+    1 at ``warmup_iterations``, then 1 (the chapter's your-turn t3 writes it).
+
+    >>> [linear_warmup(t, 4, 0.2) for t in range(6)]
+    [0.2, 0.4, 0.6000000000000001, 0.8, 1.0, 1.0]
+    """
+    iteration = check_int("iteration", iteration, low=0)
+    warmup_iterations = check_int("warmup_iterations", warmup_iterations, low=1)
+    start_factor = check_float("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
+    return (
+        start_factor + (1.0 - start_factor) * min(iteration, warmup_iterations) / warmup_iterations
+    )
+
+
+@dataclass(frozen=True)
+class ScalingRun:
+    """One run of a scaling comparison, measured on the model at its end (NaN where it failed)."""
+
+    batch_size: int
+    rule: str
+    lr: float
+    train_loss: float  # the full-data training loss
+    val_loss: float
+    failed: bool  # non-finite, or worse than a uniform guess (ln 10)
+
+    @property
+    def gap(self) -> float:
+        """Validation minus training loss: how much worse the model does on new images."""
+        return self.val_loss - self.train_loss
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Runs of every (batch size, rule) pair from one base (batch size, rate), same epochs."""
+
+    optimizer: str
+    base_batch: int
+    base_lr: float
+    epochs: int
+    warmup_iterations: dict  # batch size -> iterations of warm-up (rule "linear + warm-up")
+    runs: tuple
+
+    def run(self, batch_size: int, rule: str) -> ScalingRun:
+        """The run at one batch size under one rule."""
+        for r in self.runs:
+            if r.batch_size == batch_size and r.rule == rule:
+                return r
+        raise ValueError(
+            f"no run at batch_size={batch_size!r} with rule={rule!r} in this comparison"
+        )
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return list(dict.fromkeys(r.batch_size for r in self.runs))
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(r.rule for r in self.runs))
+
+
+def compare_scaling(
+    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES,
+    rules: tuple[str, ...] = ("linear", "linear + warm-up"),
+    *,
+    optimizer: str = "sgd",
+    base_batch: int = 32,
+    base_lr: float = 0.25,
+    epochs: int = 8,
+    warmup_fraction: float = 0.2,
+    start_factor: float = 0.1,
+    warmup: Callable | None = None,
+    hidden: int = 32,
+    seed: int = 0,
+) -> Scaling:
+    """Train ``digits_classifier(hidden)`` for ``epochs`` at every batch size, its rate given by
+    each rule from ``base_lr`` at ``base_batch`` (:func:`scaled_lr`), all from the same initial
+    weights and, per batch size, on the same batches (one sweep per batch size).
+
+    Why: a fixed epoch budget is the fair comparison of batch sizes (same samples seen); the rule
+    decides whether the larger batch trains as far, and the end-of-run losses show whether it
+    generalises as well (Keskar et al. 2017: large batches tend to a larger generalisation gap).
+    "linear + warm-up" raises the rate from ``start_factor`` × it to it over the first
+    ``warmup_fraction`` of the run's iterations (Goyal et al. 2017), by ``warmup(t, W,
+    start_factor)`` in a ``LambdaLR`` if given (the chapter's your-turn function), else by
+    ``LinearLR``.
+
+    >>> s = compare_scaling((64, 256), ("same", "linear"), epochs=1)
+    >>> [(r.batch_size, r.rule, r.lr) for r in s.runs]
+    [(64, 'same', 0.25), (64, 'linear', 0.5), (256, 'same', 0.25), (256, 'linear', 2.0)]
+    """
+    batch_sizes = check_sequence(
+        "batch_sizes", batch_sizes, item=lambda n, B: check_int(n, B, low=1)
+    )
+    rules = check_sequence("rules", rules, item=lambda n, r: check_choice(n, r, SCALING_RULES))
+    check_choice("optimizer", optimizer, ("sgd", "adam"))
+    base_batch = check_int("base_batch", base_batch, low=1)
+    base_lr = check_float("base_lr", base_lr, low=0.0, low_open=True)
+    epochs = check_int("epochs", epochs, low=1)
+    warmup_fraction = check_float(
+        "warmup_fraction", warmup_fraction, low=0.0, high=1.0, low_open=True
+    )
+    start_factor = check_float("start_factor", start_factor, low=0.0, high=1.0, low_open=True)
+    if warmup is not None and not callable(warmup):
+        raise TypeError(
+            f"warmup must be a function (iteration, warmup_iterations, start_factor) -> factor, got {warmup!r}"
+        )
+    train_data, val_data, _ = digits_split(seed=seed)  # the test set stays unseen
+    if max(batch_sizes) > len(train_data):
+        raise ValueError(
+            f"batch_sizes must lie between 1 and {len(train_data)}, the number of training images, got {list(batch_sizes)}"
+        )
+    runs, warmups = [], {}
+    for B in batch_sizes:
+        W = max(1, round(warmup_fraction * epochs * math.ceil(len(train_data) / B)))
+        warmups[B] = W
+        configs = []
+        for rule in rules:
+            config = {"optimizer": optimizer, "lr": scaled_lr(rule, base_lr, base_batch, B)}
+            if rule == "linear + warm-up":
+                config["scheduler"] = _warmup_factory(W, start_factor, warmup)
+            configs.append(config)
+        nets = [digits_classifier(hidden=hidden, seed=seed) for _ in rules]
+        histories = sweep(nets, train_data, configs, batch_size=B, epochs=epochs, val_data=val_data,
+                          loss="cross_entropy", seed=seed)  # fmt: skip
+        for rule, config, net, h in zip(rules, configs, nets, histories):
+            tr, va = (
+                evaluate(net, train_data, "cross_entropy"),
+                evaluate(net, val_data, "cross_entropy"),
+            )
+            failed = h.diverged or not (math.isfinite(va) and va <= CHANCE_LOSS)
+            runs.append(ScalingRun(B, rule, config["lr"], math.nan if failed else tr,
+                                   math.nan if failed else va, failed))  # fmt: skip
+    return Scaling(optimizer, base_batch, base_lr, epochs, warmups, tuple(runs))
+
+
+def _warmup_factory(W: int, start_factor: float, warmup: Callable | None):
+    if warmup is None:
+        return lambda opt: torch.optim.lr_scheduler.LinearLR(
+            opt, start_factor=start_factor, total_iters=W
+        )
+    return lambda opt: torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: float(warmup(t, W, start_factor))
+    )
+
+
+def scaling_table(scaling: Scaling, *, gap: bool = True) -> str:
+    """The comparison as text: per batch size and rule the rate, the final full-data training and
+    validation losses and (``gap``) their difference; × where the run failed.
+
+    >>> print(scaling_table(compare_scaling((64,), ("linear",), epochs=1), gap=False).splitlines()[0])
+    batch  rule                 lr   train    val
+    """
+    check_instance("scaling", scaling, Scaling, "a Scaling, as compare_scaling returns")
+    check_bool("gap", gap)
+    lines = ["batch  rule                 lr   train    val" + ("    gap" if gap else "")]
+    for r in scaling.runs:
+        if r.failed:
+            cells = "       ×      ×" + ("      ×" if gap else "") + "  (failed)"
+        else:
+            cells = f" {r.train_loss:7.3f} {r.val_loss:6.3f}" + (f" {r.gap:6.3f}" if gap else "")
+        lines.append(f"{r.batch_size:>5d}  {r.rule:<16s} {r.lr:>6.3g}{cells}")
+    return "\n".join(lines)
+
+
+def failed_runs(scaling: Scaling) -> str:
+    """Which runs failed (diverged or ended worse than chance) and which trained: verdicts with
+    room to spare, the same on any CPU.
+
+    >>> failed_runs(compare_scaling((64,), ("linear",), epochs=1))
+    'every run trained (validation loss below chance, ln 10)'
+    """
+    check_instance("scaling", scaling, Scaling, "a Scaling, as compare_scaling returns")
+    bad = [f"B={r.batch_size} {r.rule} (lr {r.lr:.3g})" for r in scaling.runs if r.failed]
+    if not bad:
+        return "every run trained (validation loss below chance, ln 10)"
+    return f"failed (diverged or above chance): {', '.join(bad)}; every other run trained"
+
+
+def scaling_sentences(scaling: Scaling) -> str:
+    """What the comparison shows, in words chosen from its numbers: for each rule the spread of
+    the final validation losses over the batch sizes that trained, and the generalisation gap at
+    the smallest and the largest of them; the warm-up's effect per batch size, if run; which rule
+    gave the lower validation loss at each batch size, if several were run.
+
+    >>> s = compare_scaling((64, 256), ("same", "linear"), epochs=1)
+    >>> scaling_sentences(s).splitlines()[0].startswith("same: trained at every batch size")
+    True
+    """
+    check_instance("scaling", scaling, Scaling, "a Scaling, as compare_scaling returns")
+    lines = []
+    for rule in scaling.rules:
+        runs = [scaling.run(B, rule) for B in scaling.batch_sizes]
+        ok = [r for r in runs if not r.failed]
+        lost = [f"B={r.batch_size}" for r in runs if r.failed]
+        where = "at every batch size" if not lost else f"except at {', '.join(lost)}"
+        if not ok:
+            lines.append(f"{rule}: failed at every batch size")
+            continue
+        vals = [r.val_loss for r in ok]
+        line = (f"{rule}: trained {where}; final validation loss {min(vals):.3g} to {max(vals):.3g} "
+                f"(×{max(vals) / min(vals):.3g})")  # fmt: skip
+        if len(ok) > 1:
+            a, b = ok[0], ok[-1]
+            trend = "larger" if b.gap > a.gap else "smaller"
+            line += (f"; generalisation gap (validation − training) {a.gap:.3g} at B={a.batch_size}, "
+                     f"{b.gap:.3g} at B={b.batch_size}: {trend} at the larger batch")  # fmt: skip
+        lines.append(line)
+    if {"linear", "linear + warm-up"} <= set(scaling.rules):
+        lower, higher, rescued, broke = [], [], [], []
+        for B in scaling.batch_sizes:
+            plain, warm = scaling.run(B, "linear"), scaling.run(B, "linear + warm-up")
+            if plain.failed or warm.failed:
+                (
+                    rescued
+                    if plain.failed and not warm.failed
+                    else broke
+                    if warm.failed and not plain.failed
+                    else []
+                ).append(f"B={B}")
+                continue
+            (lower if warm.val_loss < plain.val_loss else higher).append(f"B={B}")
+        parts = [f"lower at {', '.join(lower)}" if lower else "", f"higher at {', '.join(higher)}" if higher else "",
+                 f"it rescued {', '.join(rescued)}" if rescued else "", f"it failed where the plain run trained at {', '.join(broke)}" if broke else ""]  # fmt: skip
+        warmed = ", ".join(f"B={B}: {W}" for B, W in scaling.warmup_iterations.items())
+        lines.append(f"warm-up ({warmed} iterations): final validation loss "
+                     + ("; ".join(p for p in parts if p) or "no run to compare"))  # fmt: skip
+    others = [r for r in scaling.rules if r != "linear + warm-up"]
+    if len(others) > 1:
+        best = []
+        for B in scaling.batch_sizes:
+            done = [scaling.run(B, rule) for rule in others if not scaling.run(B, rule).failed]
+            lrs = {r.lr for r in done}
+            if len(lrs) == 1 and len(done) == len(others):
+                best.append(f"B={B}: all rules give the same rate")
+            elif done:
+                best.append(f"B={B}: {min(done, key=lambda r: r.val_loss).rule}")
+        lines.append("lowest final validation loss per batch size: " + "; ".join(best))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing on validation, reporting on test
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """K trained candidate configurations and their accuracies on the validation and test images."""
+
+    labels: tuple  # one name per candidate, "lr 0.05, init 2"
+    val_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+
+
+def compare_candidates(
+    lrs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1),
+    seeds: int = 4,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    hidden: int = 64,
+    momentum: float = 0.9,
+    seed: int = 0,
+) -> Candidates:
+    """Train ``len(lrs) × seeds`` candidates (every rate, each from ``seeds`` initialisations;
+    SGD with momentum, one sweep) and score each on the validation *and* the test images.
+
+    Why: to measure selection bias. Choosing the candidate with the best validation accuracy
+    picks the one the validation images happen to favour, so its validation score is optimistic;
+    its test score is not, because no choice looked at the test images. In real work only the
+    chosen candidate's test score is ever computed; here every candidate's is, to measure the
+    bias (:func:`selection_gaps`).
+
+    >>> c = compare_candidates((0.05,), 2, epochs=1)
+    >>> c.labels, c.val_accuracy.shape
+    (('lr 0.05, init 0', 'lr 0.05, init 1'), (2,))
+    """
+    lrs = check_sequence("lrs", lrs, item=lambda n, v: check_float(n, v, low=0.0, low_open=True))
+    seeds = check_int("seeds", seeds, low=1)
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    hidden = check_int("hidden", hidden, low=1)
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    train_data, val_data, test_data = digits_split(seed=seed)
+    if batch_size > len(train_data):
+        raise ValueError(
+            f"batch_size must be between 1 and {len(train_data)}, the number of training images, got {batch_size}"
+        )
+    pairs = [(lr, seed + s) for lr in lrs for s in range(seeds)]
+    nets = [digits_classifier(hidden=hidden, seed=init) for _, init in pairs]
+    sweep(nets, train_data, [{"lr": lr, "momentum": momentum} for lr, _ in pairs], batch_size=batch_size,
+          epochs=epochs, loss="cross_entropy", seed=seed)  # fmt: skip
+
+    def accuracy_on(data):
+        return np.array(
+            [float((class_scores(n, data)[0].argmax(dim=1) == data.y).float().mean()) for n in nets]
+        )
+
+    labels = tuple(f"lr {lr:g}, init {init - seed}" for lr, init in pairs)
+    return Candidates(labels, accuracy_on(val_data), accuracy_on(test_data))
+
+
+def choose_on_validation(val_accuracy) -> int:
+    """The index of the candidate with the highest validation accuracy, the first of equal ones
+    (the chapter's your-turn t5 writes the choice and the report together).
+
+    >>> choose_on_validation([0.95, 0.97, 0.97])
+    1
+    """
+    values = check_numbers("val_accuracy", val_accuracy)
+    return int(np.argmax(values))
+
+
+def selection_gaps(
+    candidates: Candidates,
+    sizes: tuple[int, ...] | None = None,
+    *,
+    draws: int = 2000,
+    seed: int = 0,
+) -> list[tuple[int, float, float]]:
+    """Selection bias against the number of candidates compared: for each k in ``sizes`` (by
+    default 1, 2, 4, ... up to K), ``draws`` seeded random sets of k candidates, each choosing
+    its best on validation (:func:`choose_on_validation`); returned as (k, the chosen ones' mean
+    validation accuracy, their mean test accuracy). At k = 1 nothing is chosen: the difference
+    there is only how the two image sets differ; its growth with k is the selection's bias.
+
+    >>> c = Candidates(("a", "b"), np.array([0.9, 0.8]), np.array([0.8, 0.85]))
+    >>> selection_gaps(c, (2,))
+    [(2, 0.9, 0.8)]
+    """
+    check_instance(
+        "candidates", candidates, Candidates, "Candidates, as compare_candidates returns"
+    )
+    K = len(candidates.labels)
+    if sizes is None:
+        sizes = tuple(sorted({*(2**i for i in range(K.bit_length()) if 2**i <= K), K}))
+    sizes = check_sequence("sizes", sizes, item=lambda n, k: check_int(n, k, low=1, high=K))
+    draws = check_int("draws", draws, low=1)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    val, test = candidates.val_accuracy, candidates.test_accuracy
+    out = []
+    for k in sizes:
+        # each set in the candidates' own order, so a tie goes to the first, as choose_on_validation does
+        picks = [
+            np.sort(rng.choice(K, size=k, replace=False)) for _ in range(draws if k < K else 1)
+        ]
+        chosen = [p[choose_on_validation(val[p])] for p in picks]
+        out.append((k, float(val[chosen].mean()), float(test[chosen].mean())))
+    return out
+
+
+def selection_table(gaps: list[tuple[int, float, float]]) -> str:
+    """The selection gaps as text, in accuracy points (percent).
+
+    >>> print(selection_table([(1, 0.95, 0.945), (4, 0.97, 0.95)]))
+    candidates  chosen: validation   test   validation − test
+             1                95.0%  94.5%          +0.5 points
+             4                97.0%  95.0%          +2.0 points
+    """
+    _check_gaps(gaps)
+    lines = ["candidates  chosen: validation   test   validation − test"]
+    for k, v, t in gaps:
+        lines.append(f"{k:>10d} {v:>20.1%} {t:>6.1%} {100 * (v - t):>+13.1f} points")
+    return "\n".join(lines)
+
+
+def selection_sentences(gaps: list[tuple[int, float, float]]) -> str:
+    """Whether the optimism of the chosen validation score grew with the number of candidates:
+    the gap at one candidate (no choice: how the two image sets differ) against the gap at the
+    most candidates.
+
+    >>> print(selection_sentences([(1, 0.95, 0.945), (4, 0.97, 0.95)]))
+    validation − test: +0.5 points with 1 candidate (no choice made), +2.0 with 4: the choice added +1.5 points of optimism
+    """
+    _check_gaps(gaps)
+    (k0, v0, t0), (k1, v1, t1) = gaps[0], gaps[-1]
+    added = 100 * ((v1 - t1) - (v0 - t0))
+    verdict = (f"the choice added {added:+.1f} points of optimism" if added > 0.05
+               else f"the choice added no optimism here ({added:+.1f} points)")  # fmt: skip
+    one = "candidate (no choice made)" if k0 == 1 else "candidates"
+    return (f"validation − test: {100 * (v0 - t0):+.1f} points with {k0} {one}, {100 * (v1 - t1):+.1f} "
+            f"with {k1}: {verdict}")  # fmt: skip
+
+
+def _check_gaps(gaps) -> None:
+    def row(name, r):
+        if not (isinstance(r, (tuple, list)) and len(r) == 3):
+            raise TypeError(
+                f"{name} must be a (k, validation, test) triple, as selection_gaps returns, got {r!r}"
+            )
+        check_int(f"{name}[0] (k)", r[0], low=1)
+        check_float(f"{name}[1] (validation accuracy)", r[1], low=0.0, high=1.0)
+        check_float(f"{name}[2] (test accuracy)", r[2], low=0.0, high=1.0)
+
+    check_sequence("gaps", gaps, item=row)

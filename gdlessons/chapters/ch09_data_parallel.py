@@ -29,6 +29,7 @@ How the processes are arranged, and why:
 from __future__ import annotations
 
 import faulthandler
+import functools
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from numbers import Integral
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -59,6 +61,9 @@ from gdlessons._validate import (
 from gdlessons.data import quadratic_data
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STORED = Path(__file__).parents[1] / "stored" / "data_parallel.json"
 MAX_WORKERS = 4  # the course runs on 2 cores and 1 GB; the stored results cover W = 1..4
@@ -593,20 +598,10 @@ def padding_report(n: int, world_size: int, *, seed: int = 0, shard=_sampler_sha
 LEGEND_BATCHES = 8  # batches named in the shard picture's legend; more are summed up in one entry
 
 
-def draw_shards(
-    n: int, world_size: int, batch_size: int, *, epochs: int = 2, seed: int = 0, ax=None
-):
-    """Which worker and which batch each sample falls in, one row per (epoch, worker)."""
-    from matplotlib import colormaps
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from gdlessons.display.plots import new_axes  # imported here: worker processes never draw
-
-    shard_indices(n, world_size, 0, seed=seed)  # checks n, world_size and seed
-    batch_size = check_batch_fits(batch_size, n, world_size)
-    epochs = check_int("epochs", epochs, low=1)
-    fig, ax = new_axes(ax, figsize=(7.5, 0.45 * epochs * world_size + 1.5))
+def _shard_rows(n: int, world_size: int, batch_size: int, epochs: int, seed: int):
+    """The shard picture's pixels, one row per (epoch, worker): in each sample's column, the
+    worker's batch it falls in (0, 1, ...), NaN where it is in another worker's shard; and the
+    number of batches per worker per epoch."""
     rows = []
     for epoch in range(epochs):
         for shard in shard_indices(n, world_size, epoch, seed=seed):
@@ -615,23 +610,217 @@ def draw_shards(
                 row[i] = j // batch_size
             rows.append(row)
     batches = -(-len(shard_indices(n, world_size, 0)[0]) // batch_size)
-    colours = [colormaps["tab20"](j % 20) for j in range(batches)]
-    ax.imshow(np.array(rows), aspect="auto", cmap=ListedColormap(colours), vmin=-0.5,
-              vmax=batches - 0.5, interpolation="nearest")  # fmt: skip
+    return np.array(rows), batches
+
+
+def _batch_colours(batches: int):
+    """A colour per batch (tab20, repeating after 20) as a colormap over batch numbers 0, 1, ...,
+    and the legend's patches (:func:`_legend_entries`)."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colour, label=label) for label, colour in _legend_entries(batches)]
+    return _batch_colormap(batches), handles
+
+
+@functools.lru_cache(maxsize=128)
+def _batch_colormap(batches: int):
+    """:func:`_batch_colours`' colormap alone, made once per number of batches."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([colormaps["tab20"](j % 20) for j in range(batches)])
+
+
+def _legend_entries(batches: int) -> list[tuple[str, object]]:
+    """The legend's (label, colour) for ``batches`` batches: each batch while they fit, else the
+    first ones and an uncoloured "… to batch ``batches``"."""
+    from matplotlib import colormaps
+
+    shown = batches if batches <= LEGEND_BATCHES else LEGEND_BATCHES - 1
+    entries = [(f"batch {j + 1}", colormaps["tab20"](j % 20)) for j in range(shown)]
+    if shown < batches:
+        entries.append((f"… to batch {batches}", "none"))
+    return entries
+
+
+def _shard_title(n: int, world_size: int, batch_size: int) -> str:
+    return f"DistributedSampler: N={n} samples over W={world_size} workers, batch {batch_size} each"
+
+
+def _whole_shard(asked: int) -> str:
+    """The legend's one entry when the batch asked for is above the shard."""
+    return f"batch 1 = the\nwhole shard\n({asked} asked)"
+
+
+_SHARD_LEGEND = dict(title="worker's batch", loc="upper left", bbox_to_anchor=(1.01, 1),
+                     borderaxespad=0)  # fmt: skip
+_SHARD_XLABEL = "sample index (blank: the sample is in another worker's shard)"
+
+
+def draw_shards(
+    n: int, world_size: int, batch_size: int, *, epochs: int = 2, seed: int = 0, ax=None
+):
+    """Which worker and which batch each sample falls in, one row per (epoch, worker)."""
+    from gdlessons.display.plots import new_axes  # imported here: worker processes never draw
+
+    shard_indices(n, world_size, 0, seed=seed)  # checks n, world_size and seed
+    batch_size = check_batch_fits(batch_size, n, world_size)
+    epochs = check_int("epochs", epochs, low=1)
+    fig, ax = new_axes(ax, figsize=(7.5, 0.45 * epochs * world_size + 1.5))
+    rows, batches = _shard_rows(n, world_size, batch_size, epochs, seed)
+    cmap, handles = _batch_colours(batches)
+    ax.imshow(rows, aspect="auto", cmap=cmap, vmin=-0.5, vmax=batches - 0.5,
+              interpolation="nearest")  # fmt: skip
     labels = [f"epoch {e + 1}, worker {r}" for e in range(epochs) for r in range(world_size)]
     ax.set_yticks(range(len(labels)), labels)
     ax.grid(False)
-    ax.set_xlabel("sample index (blank: the sample is in another worker's shard)")
-    ax.set_title(
-        f"DistributedSampler: N={n} samples over W={world_size} workers, batch {batch_size} each"
-    )
-    shown = batches if batches <= LEGEND_BATCHES else LEGEND_BATCHES - 1
-    handles = [Patch(color=colours[j], label=f"batch {j + 1}") for j in range(shown)]
-    if shown < batches:
-        handles.append(Patch(color="none", label=f"… to batch {batches}"))
-    ax.legend(handles=handles, title="worker's batch", loc="upper left", bbox_to_anchor=(1.01, 1),
-              borderaxespad=0)  # fmt: skip
+    ax.set_xlabel(_SHARD_XLABEL)
+    ax.set_title(_shard_title(n, world_size, batch_size))
+    ax.legend(handles=handles, **_SHARD_LEGEND)
     return fig
+
+
+class _ShardPicture:
+    """The shard explorer's figure, built once and kept. :meth:`draw` changes the coloured
+    cells, the x axis, the spines, the title and the legend, all animated (see
+    :mod:`gdlessons.display.redraw`); the y axis, one row per (epoch, worker), is still and
+    changes with W alone: :meth:`background` is W. The figure has one size for every W (rows
+    get thinner as W grows), and its layout is made once, with room for the widest legend any
+    state up to ``max_n`` samples shows. Nothing is made anew per move: the cells are a mesh of
+    ``max_n`` columns by one row per (epoch, worker) of ``max_world_size`` workers, of which the
+    axes show the state's, and the legend has its most entries, of which it shows the state's.
+
+    A per-worker batch above the shard ⌈N / W⌉ (the explorer's slider allows it) is drawn as the
+    whole shard, and the legend says so.
+
+    >>> picture = _ShardPicture()
+    >>> picture.draw(49, 3, 4).axes[0].get_title()
+    'DistributedSampler: N=49 samples over W=3 workers, batch 4 each'
+    >>> [label for label, _ in picture.legend_entries()]
+    ['batch 1', 'batch 2', 'batch 3', 'batch 4', 'batch 5']
+    >>> _ = picture.draw(8, 6, 16); [label for label, _ in picture.legend_entries()]
+    ['batch 1 = the\\nwhole shard\\n(16 asked)']
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 2,
+        seed: int = 0,
+        max_n: int = 120,
+        max_world_size: int = 6,
+        height: float = 3.8,
+    ):
+        from matplotlib import rc_context
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+
+        self.epochs = check_int("epochs", epochs, low=1)
+        self.seed = check_int("seed", seed, low=0, high=2**32 - 1)
+        self.max_n = check_int("max_n", max_n, low=1)
+        self.max_world_size = check_int("max_world_size", max_world_size, low=1, high=max_n)
+        height = check_float("height", height, low=2.0, high=9.0)
+        fig = Figure(figsize=(7.5, height), layout="constrained")
+        ax = fig.subplots()
+        # A mesh, not an image: Agg fills its cells much faster than it resamples an image.
+        self.cells = np.ma.masked_all((self.epochs * self.max_world_size, self.max_n))
+        self.mesh = ax.pcolormesh(np.arange(self.max_n + 1) - 0.5,
+                                  np.arange(len(self.cells) + 1) - 0.5, self.cells, animated=True)  # fmt: skip
+        ax.grid(False)
+        ax.set_xlabel(_SHARD_XLABEL)
+        # The x axis' ticks follow N, its long label does not: the ticks are drawn by a second
+        # x axis on the same place and limits (animated), and the axes' own x axis keeps the
+        # label where its (invisible) tick labels put it (still).
+        ax.tick_params(axis="x", color="none", labelcolor="none")
+        self.ticks = ax.secondary_xaxis("bottom")
+        self.ticks.spines["bottom"].set_visible(False)
+        self.ticks.set_animated(True)
+        for artist in (ax.title, *ax.spines.values()):
+            artist.set_animated(True)  # the spines are drawn over the cells, as in a full draw
+        self.figure, self.ax = fig, ax
+        self._world_size = None
+        # The legend: LEGEND_BATCHES entries, each row shown or hidden, its colour and text set.
+        handles = [Patch(label=f"batch {j + 1}") for j in range(LEGEND_BATCHES)]
+        self.legend = ax.legend(handles=handles, **_SHARD_LEGEND)
+        self.legend.set_animated(True)
+        self._rows = _legend_rows(self.legend)
+        # The layout, made once with room for the widest legend entries and then kept: the y
+        # labels have one width for every W, and the titles fit over the axes.
+        self.draw(self.max_n, 1, 1)
+        self._show_legend(
+            [(f"… to batch {self.max_n}", "none"), (_whole_shard(self.max_n), "none")]
+        )
+        fig.draw_without_rendering()
+        with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+        self.draw(self.max_n, 1, 1)
+
+    @staticmethod
+    def background(n: int, world_size: int, batch_size: int) -> int:
+        """What the still part (the y axis) depends on: W."""
+        return world_size
+
+    def draw(self, n: int, world_size: int, batch_size: int) -> Figure:
+        """Show N = ``n`` samples over ``world_size`` workers with ``batch_size`` per worker (at
+        most the shard); returns the kept figure."""
+        shard_indices(n, world_size, 0, seed=self.seed)  # checks n and world_size
+        if n > self.max_n or world_size > self.max_world_size:
+            raise ValueError(
+                f"n and world_size must be at most {self.max_n} and {self.max_world_size} "
+                f"(the picture's size), got {n} and {world_size}"
+            )
+        batch_size = check_int("batch_size", batch_size, low=1)
+        b = min(batch_size, -(-n // world_size))
+        rows, batches = _shard_rows(n, world_size, b, self.epochs, self.seed)
+        entries = _legend_entries(batches)
+        if b < batch_size:  # the whole shard is one batch
+            entries = [(_whole_shard(batch_size), entries[0][1])]
+        self.cells.mask = True
+        self.cells[: len(rows), :n] = np.ma.masked_invalid(rows)
+        self.mesh.set_array(self.cells)
+        self.mesh.set_cmap(_batch_colormap(batches))
+        self.mesh.set_clim(-0.5, batches - 0.5)
+        ax = self.ax
+        ax.set(xlim=(-0.5, n - 0.5), ylim=(len(rows) - 0.5, -0.5))
+        if world_size != self._world_size:  # the still y axis: set only when W changes
+            labels = [
+                f"epoch {e + 1}, worker {r}" for e in range(self.epochs) for r in range(world_size)
+            ]
+            ax.set_yticks(range(len(labels)), labels)
+            self._world_size = world_size
+        ax.set_title(_shard_title(n, world_size, b))
+        self._show_legend(entries)
+        return self.figure
+
+    def _show_legend(self, entries: list[tuple[str, object]]) -> None:
+        """Show the legend's first rows with these (label, colour) entries, hide the others."""
+        rows = zip(self._rows, self.legend.texts, self.legend.legend_handles, strict=True)
+        for i, (row, text, handle) in enumerate(rows):
+            row.set_visible(i < len(entries))
+            if i < len(entries):
+                text.set_text(entries[i][0])
+                handle.set_color(entries[i][1])
+
+    def legend_entries(self) -> list[tuple[str, tuple]]:
+        """The legend's entries as shown now: (label, RGBA colour of its patch)."""
+        rows = zip(self._rows, self.legend.texts, self.legend.legend_handles, strict=True)
+        return [(t.get_text(), tuple(h.get_facecolor())) for row, t, h in rows if row.get_visible()]
+
+
+def _legend_rows(legend) -> list:
+    """The rows (handle and text) of a one-column ``legend``, through the public
+    ``get_children`` of its boxes: the legend box holds the title and the entries' box, which
+    holds one column of rows."""
+    box = legend.get_children()[0]
+    _, entries = box.get_children()
+    (column,) = entries.get_children()
+    rows = column.get_children()
+    texts = [row.get_children()[1].get_text() for row in rows]
+    if texts != [t.get_text() for t in legend.texts]:
+        raise RuntimeError(
+            f"the legend's rows could not be found (this matplotlib lays out {texts})"
+        )
+    return rows
 
 
 def draw_epoch_times(runs: list[ParallelRun], *, ax=None):
@@ -718,12 +907,13 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
     The batch slider's range (1 to 16) does not follow the N and W sliders, so the slider can ask
     for a per-worker batch above a worker's shard ⌈N / W⌉. That batch is drawn as the whole shard
     (one batch per worker per epoch, as the ``DataLoader`` over the shard would give): this clamp
-    is part of the explorer, and the readout then says so and counts the effective batch with the
-    shard. :func:`run_data_parallel` itself raises on such a batch.
+    is part of the explorer, the legend and the readout then say so, and the readout counts the
+    effective batch with the shard. :func:`run_data_parallel` itself raises on such a batch.
     """
     import ipywidgets as w
 
     from gdlessons.display.explorer import Explorer
+    from gdlessons.settings import rendering
 
     controls = {
         "n": w.IntSlider(value=n, min=8, max=120, description="samples N"),
@@ -731,9 +921,6 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
         "batch_size": w.IntSlider(value=batch_size, min=1, max=16, description="batch / worker"),
     }
     start = {"n": n, "world_size": world_size, "batch_size": batch_size}
-
-    def draw(n, world_size, batch_size):
-        return draw_shards(n, world_size, min(batch_size, -(-n // world_size)), epochs=2)
 
     def readout(n, world_size, batch_size):
         pad = padding_report(n, world_size)
@@ -752,9 +939,22 @@ def shard_explorer(n: int = 48, world_size: int = 2, batch_size: int = 4):
             f"padded (repeated) samples: {pad['duplicated']}" + capped
         )
 
-    return Explorer(
-        draw, controls, title="DistributedSampler explorer", readout=readout, start=start
+    # One figure is kept; the artists the sliders change are animated, but for the y axis (W).
+    picture = _ShardPicture(
+        epochs=2, max_n=controls["n"].max, max_world_size=controls["world_size"].max
     )
+    explorer = Explorer(
+        picture.draw,
+        controls,
+        title="DistributedSampler explorer",
+        readout=readout,
+        start=start,
+        background=picture.background,
+    )
+    if not rendering():  # the live widget: each W's still part drawn now, not on a slider move
+        for size in range(controls["world_size"].min, controls["world_size"].max + 1):
+            explorer.png(world_size=size)
+    return explorer
 
 
 EXPLORERS = {"ch09-shard-explorer": shard_explorer}

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 from matplotlib.figure import Figure
 
+from gdlessons.display.plots import panel_places
 from gdlessons.display.redraw import FAST, Redraw
 from gdlessons.display.sizes import DENSITY, check
 from gdlessons.settings import frames_folder, frames_url, rendering
@@ -143,6 +144,11 @@ class Explorer:
 
     def png(self, **state) -> bytes:
         """The figure for ``state`` rendered to PNG bytes, as the live widget shows it."""
+        return self.encode(self.picture(**state))
+
+    def picture(self, **state):
+        """The figure for ``state`` drawn as :meth:`png` draws it, as an RGB image not yet
+        encoded (:meth:`encode`): the site's frames encode one while the next is drawn."""
         # A figure is a web of reference cycles that only the cycle collector frees. Collected
         # mid-draw, its objects get promoted to the oldest generation, whose full collections
         # (every few dozen redraws) pause for a scan of the whole heap: half a second in a
@@ -151,20 +157,27 @@ class Explorer:
         gc.disable()
         key = self.background(**{**self.initial, **state}) if self.background else None
         try:
-            return self.render(self.figure(**state), key)  # no name holds the figure after
+            return self._drawn(self.figure(**state), key)  # no name holds the figure after
         finally:
             if collecting:
                 gc.enable()
                 gc.collect(0)
 
+    def encode(self, picture) -> bytes:
+        """A :meth:`picture` as bytes in this explorer's image format (safe in another thread)."""
+        return self._redraw.encode(picture)
+
     def render(self, fig: Figure, background: Hashable = None) -> bytes:
         """PNG bytes of ``fig``, one of this explorer's figures, drawn as little as the move
         needs (:class:`~gdlessons.display.redraw.Redraw`). A render (papermill, the tests, the
         site) also holds it to the course's figure sizes (:func:`gdlessons.display.sizes.check`)."""
-        png = self._redraw.png(fig, background)
+        return self.encode(self._drawn(fig, background))
+
+    def _drawn(self, fig: Figure, background: Hashable):
+        picture = self._redraw.picture(fig, background)
         if rendering():
             check(fig)
-        return png
+        return picture
 
     def readout(self, **state) -> str:
         return self.readout_fn(**{**self.initial, **state}) if self.readout_fn else ""
@@ -256,8 +269,11 @@ class Explorer:
             )
             # "</" never appears inside the JSON, so it cannot end the script element early
             data = json.dumps(manifest, ensure_ascii=False).replace("</", "<\\/")
+        # where each panel sits ("top; bottom left; ..."), for texts that say "the right panel"
+        places = "; ".join(filter(None, panel_places(self.figure()).values()))
+        layout = f' data-panels="{html.escape(places, quote=True)}"' if places else ""
         parts.append(
-            f'<img class="gdl-figure" alt="{alt}" width="{width}" '
+            f'<img class="gdl-figure" alt="{alt}" width="{width}"{layout} '
             f'style="max-width:100%;height:auto" {picture}/>'
         )
         text = self.readout()

@@ -18,6 +18,8 @@ import hashlib
 import itertools
 import math
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gdlessons._validate import check_int
@@ -184,17 +186,32 @@ def export_frames(explorer, folder: Path, url: str, max_frames: int | None = Non
     }
 
 
+ENCODERS = 2
+"""Threads encoding frames while the next is drawn: encoding is about half of a frame's time,
+and Pillow encodes without holding the interpreter."""
+
+
 def _draw_frames(explorer, controls: list[dict], folder: Path, url: str, frames: dict) -> None:
-    for index in itertools.product(*(range(len(c["values"])) for c in controls)):
-        state = {c["name"]: c["values"][i] for c, i in zip(controls, index)}
-        picture = explorer.png(**state)  # in FRAME_FORMAT inside drawing_at
+    """Draw each state in turn and encode it in a thread of its own meanwhile: the manifest and
+    the files come out as a sequential loop would write them."""
+
+    def finish(key: str, readout: str, width: int, encoded) -> None:
+        picture = encoded.result()
         name = hashlib.sha1(picture).hexdigest()[:16] + "." + FRAME_FORMAT
         path = folder / name
         if not path.exists():
             path.write_bytes(picture)
-        key = ",".join(map(str, index))
-        frames[key] = {
-            "src": f"{url}/{name}",
-            "width": explorer.shown_width(picture),
-            "readout": explorer.readout(**state),
-        }
+        frames[key] = {"src": f"{url}/{name}", "width": width, "readout": readout}
+
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=ENCODERS) as pool:
+        for index in itertools.product(*(range(len(c["values"])) for c in controls)):
+            state = {c["name"]: c["values"][i] for c, i in zip(controls, index)}
+            picture = explorer.picture(**state)  # encoded as FRAME_FORMAT inside drawing_at
+            width = round(picture.size[0] / explorer.density)
+            key = ",".join(map(str, index))
+            pending.append((key, explorer.readout(**state), width, pool.submit(explorer.encode, picture)))  # fmt: skip
+            while len(pending) > 2 * ENCODERS:  # a few pictures in flight, not the whole grid
+                finish(*pending.popleft())
+        while pending:
+            finish(*pending.popleft())

@@ -188,22 +188,94 @@ def figure_png(fig: Figure, *, density: float = DENSITY) -> bytes:
 
 
 def describe(fig: Figure) -> str:
-    """A figure's alt text: its title, then each panel's title and what its axes show.
+    """A figure's alt text: its title, then each panel's title and what its axes show, led by
+    where the panel sits when there are several ("top left: ..."), so a reader who cannot see
+    the picture can follow a text that says "the right panel".
 
     >>> fig, ax = new_axes(); _ = ax.set(title="Loss", xlabel="epoch", ylabel="MSE")
     >>> describe(fig)
     'Loss (x: epoch; y: MSE)'
+    >>> fig = Figure(figsize=(6, 3)); axes = fig.subplots(1, 2); _ = axes[1].set_title("Rate")
+    >>> describe(fig)
+    'right: Rate'
     """
     check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
     heading = fig._suptitle.get_text().strip() if fig._suptitle is not None else ""
-    panels = []
+    places = panel_places(fig)
+    panels_ = []
     for ax in fig.get_axes():
         axes = "; ".join(f"{name}: {label}" for name, label in
                          (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label.strip())  # fmt: skip
         title = ax.get_title().strip()
         if title or axes:
-            panels.append(f"{title} ({axes})" if title and axes else title or f"({axes})")
-    return ". ".join(filter(None, [heading, ", ".join(panels)])) or "a figure"
+            text = f"{title} ({axes})" if title and axes else title or f"({axes})"
+            panels_.append(f"{places[ax]}: {text}" if places.get(ax) else text)
+    return ". ".join(filter(None, [heading, ", ".join(panels_)])) or "a figure"
+
+
+_COLUMNS = {2: ("left", "right"), 3: ("left", "middle", "right")}
+_ROWS = {2: ("top", "bottom"), 3: ("top", "middle", "bottom")}
+
+
+def panel_places(fig: Figure) -> dict:
+    """Where each panel of ``fig`` sits, in words: "left", "bottom", "top right" ... by its
+    place among the figure's rows and columns of panels (colorbars are not panels). A panel
+    that spans the figure's width gets no column word, one that spans its height no row word;
+    the only panel of a figure gets no place at all. Beyond three rows or columns the words
+    would mislead, so they count: "row 2 of 4".
+
+    >>> fig = Figure(); grid = fig.add_gridspec(2, 2)
+    >>> top = fig.add_subplot(grid[0, :]); low = fig.add_subplot(grid[1, 0])
+    >>> _ = fig.add_subplot(grid[1, 1]); panel_places(fig)[top], panel_places(fig)[low]
+    ('top', 'bottom left')
+    >>> fig = Figure(); upper, lower = fig.subfigures(2, 1)  # places across subfigures
+    >>> _ = upper.subplots(1, 2); below = lower.subplots()
+    >>> sorted(panel_places(fig).values())
+    ['bottom', 'top left', 'top right']
+    """
+    check_instance("fig", fig, (Figure, SubFigure), "a matplotlib Figure or SubFigure")
+    shown = [
+        ax
+        for ax in fig.get_axes()
+        if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")
+    ]
+    if len(shown) < 2:
+        return {}
+    # in display units: a subfigure's axes give their place within the subfigure otherwise
+    boxes = {ax: ax.get_position().transformed(ax.figure.transSubfigure) for ax in shown}
+    left = min(b.x0 for b in boxes.values())
+    width = max(b.x1 for b in boxes.values()) - left
+    bottom = min(b.y0 for b in boxes.values())
+    height = max(b.y1 for b in boxes.values()) - bottom
+
+    def ranks(centres: list[float], extent: float) -> list[float]:
+        """The distinct places along one direction: centres closer than a tenth of the
+        extent are one column (or row)."""
+        found: list[float] = []
+        for c in sorted(centres):
+            if not found or c - found[-1] > 0.1 * extent:
+                found.append(c)
+        return found
+
+    def word(centre: float, places: list[float], names: dict, kind: str) -> str:
+        if len(places) < 2:
+            return ""
+        k = min(range(len(places)), key=lambda i: abs(places[i] - centre))
+        if len(places) in names:
+            return names[len(places)][k]
+        return f"{kind} {k + 1} of {len(places)}"
+
+    narrow = {ax: b.width < 0.75 * width for ax, b in boxes.items()}
+    short = {ax: b.height < 0.75 * height for ax, b in boxes.items()}
+    columns = ranks([(b.x0 + b.x1) / 2 for ax, b in boxes.items() if narrow[ax]], width)
+    # rows counted from the top
+    rows = ranks([-(b.y0 + b.y1) / 2 for ax, b in boxes.items() if short[ax]], height)
+    places = {}
+    for ax, b in boxes.items():
+        row = word(-(b.y0 + b.y1) / 2, rows, _ROWS, "row") if short[ax] else ""
+        column = word((b.x0 + b.x1) / 2, columns, _COLUMNS, "column") if narrow[ax] else ""
+        places[ax] = " ".join(filter(None, [row, column]))
+    return places
 
 
 def shown_size(fig: Figure) -> dict[str, int]:

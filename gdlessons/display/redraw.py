@@ -95,19 +95,33 @@ class Redraw:
         self._scene: _Scene | None = None
 
     def png(self, fig: Figure, background: Hashable = None) -> bytes:
-        """``fig`` as PNG bytes. A figure with animated artists is a kept figure: its other
-        artists are drawn once per ``background`` key. Any other figure is drawn whole, with a
-        remembered layout where one fits."""
+        """``fig`` as PNG bytes (or WebP, see ``image_format``). A figure with animated artists
+        is a kept figure: its other artists are drawn once per ``background`` key. Any other
+        figure is drawn whole, with a remembered layout where one fits."""
+        return self.encode(self.picture(fig, background))
+
+    def picture(self, fig: Figure, background: Hashable = None) -> Image.Image:
+        """``fig`` drawn as :meth:`png` draws it, as an RGB image not yet encoded: the site's
+        frames encode one picture in another thread while the next is drawn."""
         # Looked up per draw, so an artist a move adds is drawn and one it removes is not
         moving = _moving(fig)
         if (self._scene is None or self._scene.fig is not fig) and moving:
             self._scene = _Scene(fig, INCH_PX * self.density)
         if self._scene is not None and self._scene.fig is fig:
-            canvas = self._scene.draw(background, moving, check=self.check_backgrounds)
-            return _encode(canvas, self.compress_level, self.image_format)
+            return _pixels(self._scene.draw(background, moving, check=self.check_backgrounds))
         return self._whole(fig)
 
-    def _whole(self, fig: Figure) -> bytes:
+    def encode(self, picture: Image.Image) -> bytes:
+        """A :meth:`picture` as bytes in this redraw's format and compression. Pillow lets go of
+        the interpreter while it encodes, so other threads may call this at the same time."""
+        buffer = io.BytesIO()
+        if self.image_format == "webp":
+            picture.save(buffer, **WEBP)
+        else:
+            picture.save(buffer, format="png", compress_level=self.compress_level)
+        return buffer.getvalue()
+
+    def _whole(self, fig: Figure) -> Image.Image:
         """Draw a fresh figure, laid out by a remembered layout where one holds its labels
         (tried in the order they last worked, so the axes stay put while a slider moves)."""
         # the shared canvas keeps its renderer (and text-size cache) per dpi
@@ -128,7 +142,7 @@ class Redraw:
                 canvas.draw()  # drawn, not yet encoded: only a picture that is kept is
                 needs = _needs(fig, canvas.get_renderer())
                 if layouts[0].holds(needs):
-                    return _encode(canvas, self.compress_level, self.image_format)
+                    return _pixels(canvas)
                 # Labels grew: widen the margins they outgrew, or take another remembered
                 # layout with the room, or else lay the figure out afresh.
                 wider = layouts[0].widened(needs, fig, canvas.get_renderer())
@@ -137,7 +151,7 @@ class Redraw:
                     canvas.draw()
                     if wider.holds(_needs(fig, canvas.get_renderer())):
                         layouts[0] = wider
-                        return _encode(canvas, self.compress_level, self.image_format)
+                        return _pixels(canvas)
                     layouts[0].apply(fig)
                 for i, layout in enumerate(layouts[1:], start=1):
                     if layout.holds(needs):
@@ -145,7 +159,7 @@ class Redraw:
                         canvas.draw()
                         if layout.holds(_needs(fig, canvas.get_renderer())):
                             layouts.insert(0, layouts.pop(i))
-                            return _encode(canvas, self.compress_level, self.image_format)
+                            return _pixels(canvas)
                         break
                 # None has room: run the layout engine on this figure, already drawn once
                 # (its ticks made, its text measured), then draw it with the new layout.
@@ -156,7 +170,7 @@ class Redraw:
             if key is not None:
                 layouts.insert(0, _Layout.capture(fig, canvas.get_renderer()))
                 del layouts[_LAYOUTS_KEPT:]
-            return _encode(canvas, self.compress_level, self.image_format)
+            return _pixels(canvas)
         finally:
             FigureCanvasBase(fig)  # detach: the shared canvas moves on to the next figure
             canvas.figure = None  # and holds on to none
@@ -187,6 +201,7 @@ class _Scene:
 
     def __init__(self, fig: Figure, dpi: float):
         self.fig = fig
+        self.dpi = dpi
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
         self.engine = fig.get_layout_engine()
@@ -197,6 +212,11 @@ class _Scene:
     ) -> FigureCanvasAgg:
         """The canvas holding this background with the ``moving`` artists drawn over it;
         with ``check``, a kept background is first compared with a fresh draw."""
+        if self.fig.canvas is not self.canvas or self.fig.dpi != self.dpi:
+            # another redraw drew this figure meanwhile (the site's frames, at their density):
+            # take it back at this one's size, where its kept backgrounds were drawn
+            self.fig.set_canvas(self.canvas)
+            self.fig.set_dpi(self.dpi)
         if background not in self.backgrounds:
             self.backgrounds[background] = self._still()
         elif check:
@@ -251,17 +271,11 @@ WEBP = {"format": "webp", "lossless": True, "method": 2, "quality": 0}
 frames: the same pixels in about 0.4 of the bytes, and quicker to encode than PNG level 6)."""
 
 
-def _encode(canvas: FigureCanvasAgg, compress_level: int, image_format: str = "png") -> bytes:
-    """The canvas' pixels as PNG (or lossless WebP) bytes at the figure's dpi. RGB: the figures
-    are opaque, and without the alpha channel the file is about a tenth smaller and quicker to
-    encode."""
-    buffer = io.BytesIO()
-    image = Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").convert("RGB")
-    if image_format == "webp":
-        image.save(buffer, **WEBP)
-    else:
-        image.save(buffer, format="png", compress_level=compress_level)
-    return buffer.getvalue()
+def _pixels(canvas: FigureCanvasAgg) -> Image.Image:
+    """The canvas' pixels as an RGB image (a copy: the canvas moves on to the next picture).
+    RGB: the figures are opaque, and without the alpha channel the file is about a tenth
+    smaller and quicker to encode."""
+    return Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").convert("RGB")
 
 
 _TOLERANCE_PX = 1.5  # decorations may grow this much past the remembered room

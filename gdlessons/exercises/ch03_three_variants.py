@@ -7,13 +7,14 @@ batch's gradient noise ‖g_B − ḡ‖² (each checked by
 a stated tolerance). At the end: q1 to q4 and q6 take a number or a word; q5 takes a function,
 one epoch of gradient descent on the line by hand at any batch size.
 
->>> q2.check("iteration").correct, t1.check(...).status, q5.check(...).status
+>>> q2.check("samples seen").correct, t1.check(...).status, q5.check(...).status
 (True, 'not attempted', 'not attempted')
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import reprlib
 from collections.abc import Mapping
 
@@ -430,30 +431,37 @@ q1 = Exercise(
     f"{Q1_ITERATIONS} epochs for batch GD: equal iterations are very unequal data.",
 )
 
+# Which axes always rank alike: a fact of the counting, true whatever the runs did (which run
+# wins on an axis depends on the data, the rate and the target: the chapter computes that).
 q2 = Exercise(
     "q2",
-    "On which x-axis does batch gradient descent (B = N) reach a given loss first: "
-    "'epoch', 'iteration', 'samples seen' or 'seconds'?",
+    "Every epoch is a full pass over the N samples. Of the x-axes 'iteration', 'samples seen' "
+    "and 'seconds', which one always ranks the runs exactly as 'epoch' does, whatever they "
+    "did? Answer with the axis's name.",
     expect_choice(
-        "iteration",
+        "samples seen",
         ("epoch", "iteration", "samples seen", "seconds"),
         mistakes={
-            "epoch": "Per epoch batch GD is the slowest: it makes one update per pass over the "
-            "data, where the others make many.",
-            "samples seen": "With full passes, samples seen is epochs × N, so this axis tells "
-            "the epoch axis's story, where batch GD's one update per pass makes it the slowest.",
-            "seconds": "Seconds depend on the machine and on the cost of one update; the "
-            "question asks where batch GD's exact gradient pays off by itself.",
+            "epoch": "That is the axis to compare with: which OTHER axis ranks the runs as it "
+            "does?",
+            "iteration": "Iterations per epoch differ with the batch size (1 for batch GD, N for "
+            "stochastic GD), so the iteration axis stretches each run by its own factor and "
+            "can reorder them: a run that needs fewer epochs may need more updates.",
+            "seconds": "Seconds depend on what one update costs on the machine, which differs "
+            "with the batch size (and with what else the machine is doing): they can reorder "
+            "the runs.",
         },
     ),
     hint=[
-        "Batch GD makes the best possible update every time, but only one update per pass over "
-        "the data.",
-        "Which axis counts updates? The chapter's reach table ranks the runs on each axis.",
+        "An axis ranks the runs like 'epoch' when it is 'epoch' times the same factor for "
+        "every run.",
+        "With full passes, how many samples has any run seen after e epochs?",
     ],
-    solution="'iteration': each update uses the exact full-data gradient, so no variant needs fewer "
-    "updates (a large enough mini-batch can tie, as in this chapter's table). Per epoch (and per "
-    "sample) it is slowest: one update per pass.",
+    solution="'samples seen': with full passes, samples seen = epochs × N for every run, the "
+    "same factor N whatever the batch size, so the two axes put the runs in the same order "
+    "(the chapter's epoch and sample panels tell one story). Iterations per epoch (⌈N/B⌉) and "
+    "seconds per update differ from run to run, so those axes can crown another winner; which "
+    "one wins there depends on the runs, and the chapter's printed rankings say it for its own.",
 )
 
 Q3_N, Q3_B = 1000, 100
@@ -659,9 +667,10 @@ _q6_batch = Q6_SIGMA2 * Q6_N / (Q6_SIGNAL * (Q6_N - 1) + Q6_SIGMA2)
 q6 = Exercise(
     "q6",
     f"On a dataset of N = {Q6_N} samples, the per-sample gradients have σ² = {Q6_SIGMA2:g} and "
-    f"the full-data gradient has ‖ḡ‖² = {Q6_SIGNAL:g}. At which batch size B (a real number) "
-    "does the noise variance σ²/B · (N − B)/(N − 1), batches drawn without replacement, fall "
-    "to the signal ‖ḡ‖²?",
+    f"the full-data gradient has ‖ḡ‖² = {Q6_SIGNAL:g}. At which batch size B does the noise "
+    "variance σ²/B · (N − B)/(N − 1), batches drawn without replacement, fall to the signal "
+    "‖ḡ‖²? Treat B as a real number and give the crossing itself, to two decimals (not rounded "
+    "to a whole batch size).",
     expect_close(
         _q6_batch,
         rtol=0.01,
@@ -674,6 +683,12 @@ q6 = Exercise(
             "squared signal: compare like with like, the variance with ‖ḡ‖².",
             (Q6_SIGMA2 / Q6_SIGNAL) ** 0.5: "That is √(σ²/‖ḡ‖²): the variance σ²/B falls like "
             "1/B, not like 1/√B.",
+            **{
+                whole: f"That is the crossing rounded {way} to a whole batch size; the question "
+                "asks for the crossing itself, B as a real number: solve for B and give it to "
+                "two decimals."
+                for whole, way in ((math.floor(_q6_batch), "down"), (math.ceil(_q6_batch), "up"))
+            },
         },
     ),
     hint=[

@@ -5,15 +5,18 @@ range test.
 The story's your-turn cells (checked by :class:`~gdlessons.exercises.code.CodeExercise` against
 the computation the chapter ran before): t1 the run x ← x − η·λ·x on f = ½·Σ λᵢ·xᵢ², up to
 float32 rounding; t2 the bound 2/λ_max from the Hessian's largest eigenvalue, to a relative 1e-5;
-t3 the snapshot of everything a training update changes (parameters, buffers, gradients,
-momentum buffers), with which the story checks that the range test leaves the model untouched.
+t3 one preconditioned step x ← x − η·P·∇f (Newton's step for P = H⁻¹, η = 1), with which the
+story runs plain, Newton and diagonal preconditioning, to a relative 1e-6; t4 the snapshot of
+everything a training update changes (parameters, buffers, gradients, momentum buffers), with
+which the story checks that the range test leaves the model untouched.
 
 At the end, q1–q4 take a number or a word (q1–q3 on a curvature other than the chapter's, so
 that their answers are worked out, not read off the output above them); q5 and q6 take a
 function: q5 finds the stability bound by running gradient descent (a saddle among its cases
 tells running it from the formula), q6 gives the range test's rate at every iteration, within
 float32 rounding; q7 asks what the explorer's 2-D panel shows (up to which condition number one
-rate can make the run fast monotone), worked out from the two factors.
+rate can make the run fast monotone), worked out from the two factors; q8 carries Newton's step
+to a loss that is not a quadratic, x⁴/4, where it no longer lands in one step.
 
 >>> q1.check(1 / 3).correct, q2.check(...).status, q6.check(...).status, t1.check(...).status
 (True, 'not attempted', 'not attempted', 'not attempted')
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close
+from gdlessons.exercises import Exercise, as_number, expect_choice, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, close_tensors, first_difference
 from gdlessons.landscapes import REGIMES, SLOW_ABOVE, iterates
 from gdlessons.models import tutorial_mlp
@@ -343,7 +346,133 @@ def stable_lr_at(loss, x):
 )
 
 
-# --- t3: a snapshot of everything training changes -------------------------------------------
+# --- t3: one preconditioned step -------------------------------------------------------------
+
+
+def _preconditioned_step(x, grad, P, lr):
+    """x ← x − η·P·∇f: P = I is plain gradient descent, P = H⁻¹ with η = 1 Newton's step."""
+    return x - lr * P @ grad
+
+
+def _step_inverting_P(x, grad, P, lr):
+    return x - lr * np.linalg.solve(P, grad)  # P⁻¹·∇f: P taken for the Hessian
+
+
+def _step_elementwise(x, grad, P, lr):
+    return x - lr * P * grad  # entry by entry: a d × d matrix, not a point
+
+
+def _step_diagonal_only(x, grad, P, lr):
+    return x - lr * np.diag(P) * grad
+
+
+def _step_without_rate(x, grad, P, lr):
+    return x - P @ grad
+
+
+def _step_uphill(x, grad, P, lr):
+    return x + lr * P @ grad
+
+
+def _spd(rng: np.random.Generator, d: int) -> np.ndarray:
+    """A full symmetric positive-definite d × d matrix, far from its own inverse."""
+    A = rng.normal(size=(d, d))
+    return A @ A.T + 0.5 * np.eye(d)
+
+
+def _step_cases():
+    """A full P on a 2-D and a 3-D point at rates other than 1, and Newton's step on a turned
+    bowl (P = H⁻¹, η = 1), where the step lands on the minimum: every mistake shows in some case."""
+    rng = np.random.default_rng(57)
+    cases = []
+    for d, lr in ((2, 0.3), (3, 0.05)):
+        cases.append(dict(x=rng.normal(size=d), grad=rng.normal(size=d), P=_spd(rng, d), lr=lr))
+    turn = np.array([[math.cos(0.6), -math.sin(0.6)], [math.sin(0.6), math.cos(0.6)]])
+    hessian = turn @ np.diag([0.2, 5.0]) @ turn.T
+    x = np.array([1.2, -0.7])
+    cases.append(dict(x=x, grad=hessian @ x, P=np.linalg.inv(hessian), lr=1.0))
+    return cases
+
+
+STEP_RTOL = 1e-6  # float32 arithmetic (a torch answer in torch's default dtype) passes
+
+
+def _compare_step(got, want, case):
+    point = _as_array(got)
+    if isinstance(point, str):
+        return f"return the new point as an array of d numbers, not a {type(got).__name__}"
+    if point.shape != want.shape:
+        return (
+            f"your new point has shape {point.shape}, expected {want.shape}: one number per "
+            "coordinate of x"
+        )
+    scale = float(
+        np.abs(case["x"]).max() + abs(case["lr"]) * np.abs(case["P"] @ case["grad"]).max()
+    )
+    return first_difference(
+        point, want, bitwise=False, atol=STEP_RTOL * scale, rtol=STEP_RTOL, name="your new point"
+    )
+
+
+t3 = CodeExercise(
+    "t3",
+    "Write `preconditioned_step(x, grad, P, lr)`: one preconditioned update x ← x − η·P·∇f, "
+    "returning the new point. `x` and `grad` are NumPy vectors of d numbers, `P` a d × d matrix "
+    "(the preconditioner) and `lr` the rate η. P = I is plain gradient descent; P = H⁻¹ with "
+    "η = 1 is Newton's step. It is compared with the course's step on a 2-D and a 3-D point with "
+    "a full matrix P and a rate other than 1, and on Newton's step on a turned bowl, to a "
+    "relative 1e-6 (float32 passes).",
+    reference=_preconditioned_step,
+    cases=_step_cases,
+    compare=_compare_step,
+    mistakes=(
+        Mistake(
+            _step_inverting_P,
+            "Your step divides by P (it solves P·s = ∇f, or multiplies by P⁻¹): that takes P for "
+            "the Hessian. P is the preconditioner itself, already the inverse H⁻¹ for Newton's "
+            "step: the step multiplies the gradient by P.",
+            hint="Multiply: `P @ grad`, no inverse and no solve.",
+        ),
+        Mistake(
+            _step_elementwise,
+            "Your new point is a d × d matrix: `P * grad` multiplies entry by entry (NumPy "
+            "broadcasts grad along P's rows). P·∇f is the matrix-vector product, a vector of d "
+            "numbers.",
+            hint="`P @ grad` is the matrix-vector product.",
+        ),
+        Mistake(
+            _step_diagonal_only,
+            "Your step uses only P's diagonal, dividing each coordinate on its own: that is the "
+            "diagonal preconditioner, right only when P is diagonal. A full P mixes the "
+            "coordinates: each entry of P·∇f is a row of P times the whole gradient.",
+            hint="Use the whole matrix: `P @ grad`.",
+        ),
+        Mistake(
+            _step_without_rate,
+            "Your step leaves out the rate: it moves by P·∇f whatever η is. It is right only for "
+            "Newton's step, where η = 1.",
+            hint="Scale P·∇f by `lr` before subtracting it.",
+        ),
+        Mistake(
+            _step_uphill,
+            "Your step climbs: it adds η·P·∇f. The gradient points uphill, and a preconditioner "
+            "(positive definite) keeps it pointing uphill, so the update subtracts it.",
+            hint="x − η·P·∇f, with a minus.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "A preconditioned step is a gradient step in which the matrix P reshapes the gradient "
+        "first: compute P·∇f, then move against it by η times it.",
+        "With NumPy arrays, `P @ grad` is the matrix-vector product (`P * grad` multiplies entry "
+        "by entry); the new point is x minus `lr` times that product.",
+    ],
+    solution="""def preconditioned_step(x, grad, P, lr):
+    return x - lr * P @ grad  # P = I: gradient descent; P = H⁻¹, lr = 1: Newton's step
+""",
+)
+
+
+# --- t4: a snapshot of everything training changes -------------------------------------------
 
 
 def _snapshot(model, optimizer):
@@ -470,8 +599,8 @@ def _compare_snapshot(got, want, case):
     return None
 
 
-t3 = CodeExercise(
-    "t3",
+t4 = CodeExercise(
+    "t4",
     "Write `snapshot(model, optimizer)`: a list of copies of every tensor a training update "
     "changes: the model's parameters and buffers (`model.state_dict()`), every parameter's "
     "`.grad`, and the optimizer's momentum buffers (`optimizer.state[p]['momentum_buffer']`), "
@@ -573,8 +702,9 @@ q2 = Exercise(
         "from any start?",
         f"Set 1 − {A:g}·η = 0 and solve for η.",
     ],
-    solution=f"1 − {A:g}η = 0 ⇔ η = 1/a = 1/6 ≈ 0.167 (the step of Newton's method: the gradient divided by the curvature a). Below it "
-    "the run approaches 0 from one side; between 1/6 and 1/3 it overshoots and oscillates.",
+    solution=f"1 − {A:g}η = 0 ⇔ η = 1/a = 1/6 ≈ 0.167: Newton's step, which divides the gradient by "
+    "the curvature (P = H⁻¹ = 1/a, in the section 'Preconditioning: a rate per direction'). Below "
+    "it the run approaches 0 from one side; between 1/6 and 1/3 it overshoots and oscillates.",
 )
 
 q3 = Exercise(
@@ -916,4 +1046,45 @@ q7 = Exercise(
     f"{1 + SLOW_ABOVE:.1f}/a, that is κ ≤ {1 + SLOW_ABOVE:.1f}/{1 - SLOW_ABOVE:.1f} = "
     f"{KAPPA7:.3g}, whatever a is. Past it every rate leaves one axis keeping more than "
     f"{SLOW_ABOVE:g} of its error: the flat axis crawls, or the steep one zig-zags slowly.",
+)
+
+
+# --- q8: Newton's step on a loss that is not a quadratic ---------------------------------------
+
+NEWTON_KEEPS = 2 / 3  # x − x³/(3x²): each Newton step on x⁴/4 keeps two thirds of x
+NEWTON_BELOW = 0.01
+NEWTON_STEPS = math.ceil(math.log(NEWTON_BELOW) / math.log(NEWTON_KEEPS))  # 12
+
+q8 = Exercise(
+    "q8",
+    "Newton's step divides the gradient by the curvature, x ← x − f′(x)/f″(x), and on a quadratic "
+    "it lands on the minimum in one step. Take f(x) = x⁴/4 instead (its minimum is at 0, too) and "
+    f"start at x = 1. How many Newton steps until |x| < {NEWTON_BELOW:g} for the first time?",
+    expect_int(
+        NEWTON_STEPS,
+        mistakes={
+            1: "One step is what Newton's step takes on a quadratic, whose curvature is the same "
+            "everywhere. Here f″(x) = 3x² changes with x: each step lands on the minimum of the "
+            "parabola that fits f where the step starts, not on the minimum of f.",
+            NEWTON_STEPS - 1: f"You rounded ln {NEWTON_BELOW:g} / ln(2/3) ≈ "
+            f"{math.log(NEWTON_BELOW) / math.log(NEWTON_KEEPS):.1f} down: after that many steps "
+            f"|x| is still just above {NEWTON_BELOW:g}. The question asks for the first step that "
+            "takes it below.",
+            math.ceil(math.log(NEWTON_BELOW) / math.log(1 - NEWTON_KEEPS)): "Your steps keep a "
+            "third of x: you took the step f′/f″ = x/3 itself for the new x. The new x is x minus "
+            "that step.",
+        },
+    ),
+    hint=[
+        "Write one Newton step for this f: f′(x) = x³ and f″(x) = 3x². What is x − f′(x)/f″(x), "
+        "as a multiple of x?",
+        "Every step multiplies x by the same factor, so after k steps x is that factor to the "
+        f"power k. Find the first whole k at which it drops below {NEWTON_BELOW:g}.",
+    ],
+    solution=f"x − x³/(3x²) = 2x/3: each Newton step keeps two thirds of x, so after k steps "
+    f"x = (2/3)ᵏ. (2/3)¹¹ ≈ {NEWTON_KEEPS**11:.4f} is still above {NEWTON_BELOW:g} and (2/3)¹² ≈ "
+    f"{NEWTON_KEEPS**12:.4f} below: {NEWTON_STEPS} steps. On a quadratic f″ is the same "
+    "everywhere, and one step suffices; here f″ = 3x² flattens towards the minimum (where it is "
+    "0, and H⁻¹ does not exist), so each step reaches only the bottom of the parabola fitted where "
+    "it stands. Newton's famously fast convergence near a minimum needs f″ > 0 there.",
 )

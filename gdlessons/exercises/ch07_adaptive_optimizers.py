@@ -4,9 +4,11 @@ questions.
 The story's your-turn cells: t1 the parameter groups that keep the biases out of weight decay,
 t2 AdaGrad's step, t3 RMSProp's step, t4 Adam's bias-corrected step, t5 AdamW's decoupled decay
 (t2 to t5 checked bit for bit against the course's rules, which ``torch.optim`` matches to the
-last bit, as section 3 measures), t6 an iteration with the gradient clipped by norm (up to
-float32 rounding). At the end: q1, q2 and q5 take a number, q3 and q4 a choice, q6 a function
-(AMSGrad's step, a new rule built from Adam's pieces, up to float32 rounding).
+last bit, as section 3 measures), t6 an iteration with the gradient clipped by norm, t7 the
+norm of every layer's weight gradient, which section 7's hook measures vanishing gradients with
+(both up to float32 rounding). At the end: q1, q2, q5 and q7 take a number, q3 and q4 a
+choice, q6 a function (AMSGrad's step, a new rule built from Adam's pieces, up to float32
+rounding).
 
 >>> t4.check(...).status, q4.check("adamw").correct
 ('not attempted', True)
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -881,6 +884,149 @@ def clipped_step(model, optimizer, xb, yb, max_norm):
 )
 
 
+# --- t7: the gradient norm of every layer's weights -------------------------------------------
+
+
+def layer_gradient_norms(model: nn.Module) -> list[float]:
+    """The norm of every nn.Linear layer's weight gradient, first layer first, as floats."""
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return [float(layer.weight.grad.norm()) for layer in layers]
+
+
+def _linears(model):
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _weight_norms(model):
+    return [float(layer.weight.detach().norm()) for layer in _linears(model)]  # not .grad
+
+
+def _squared_norms(model):
+    return [float((layer.weight.grad**2).sum()) for layer in _linears(model)]
+
+
+def _with_biases(model):
+    norms = []
+    for layer in _linears(model):
+        squares = (layer.weight.grad**2).sum()
+        if layer.bias is not None:
+            squares = squares + (layer.bias.grad**2).sum()
+        norms.append(float(squares.sqrt()))
+    return norms
+
+
+def _every_parameter(model):
+    return [float(p.grad.norm()) for p in model.parameters()]
+
+
+def _one_total(model):
+    return float(torch.cat([p.grad.flatten() for p in model.parameters()]).norm())
+
+
+def _norms_cases() -> list[dict]:
+    """Three models right after a backward pass: the tutorial MLP, a deep sigmoid MLP (norms
+    that differ by orders of magnitude from layer to layer) and one with a layer without bias."""
+    gen = torch.Generator().manual_seed(7)
+    X, y = quadratic_data(40, seed=7).tensors()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        deep = nn.Sequential(
+            *[m for k in range(5) for m in (nn.Linear(1 if k == 0 else 8, 8), nn.Sigmoid())],
+            nn.Linear(8, 1),
+        )
+        mixed = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 4, bias=False), nn.ReLU(),
+                              nn.Linear(4, 2))  # fmt: skip
+    cases = []
+    for model, inputs, targets in (
+        (tutorial_mlp(seed=3), X, y),
+        (deep, X, y),
+        (mixed, torch.randn(30, 3, generator=gen), torch.randn(30, 2, generator=gen)),
+    ):
+        F.mse_loss(model(inputs), targets).backward()
+        cases.append(dict(model=model))
+    return cases
+
+
+def _compare_norms(got, want, case) -> str | None:
+    if not isinstance(want, list):  # a mistake's output, compared with the student's
+        return first_difference(got, want, bitwise=False, atol=0.0, rtol=1e-5)
+    layers = len(want)
+    if isinstance(got, (torch.Tensor, np.ndarray)) and got.ndim == 1:
+        got = got.tolist()
+    if not isinstance(got, (list, tuple)):
+        return (
+            f"your function returned {type(got).__name__}, one value; return a list with one "
+            f"norm per nn.Linear layer ({layers} for this model)"
+        )
+    if len(got) != layers:
+        return (
+            f"your function returned {len(got)} norms, but the model has {layers} nn.Linear "
+            "layers: one norm per layer's weight"
+        )
+    return first_difference(
+        list(got), want, bitwise=False, atol=0.0, rtol=1e-5, name="the norm", index="for layer {}"
+    )
+
+
+t7 = CodeExercise(
+    "t7",
+    "Write `layer_gradient_norms(model)`: after backward(), return a list with the norm of every "
+    "nn.Linear layer's weight gradient (its .grad, not the weight itself), first layer first, "
+    "as numbers; the biases are left out. It is checked up to float32 rounding (a relative "
+    "1e-5) on three models, one of them deep, one with a layer that has no bias.",
+    reference=layer_gradient_norms,
+    cases=_norms_cases,
+    compare=_compare_norms,
+    mistakes=(
+        Mistake(
+            _weight_norms,
+            "Those are the norms of the weights themselves: the gradient of a layer's weight is "
+            "in layer.weight.grad, which backward() filled.",
+            hint="Measure layer.weight.grad, not layer.weight.",
+        ),
+        Mistake(
+            _squared_norms,
+            "Those are squared norms (the sum of the squared entries): the norm is the square "
+            "root of that sum.",
+            hint="Take the square root, or use .norm() / torch.linalg.vector_norm.",
+        ),
+        Mistake(
+            _with_biases,
+            "Your norms take each layer's bias gradient in with its weight's: the question asks "
+            "for the weights' gradients only.",
+            hint="Measure layer.weight.grad alone.",
+        ),
+        Mistake(
+            _every_parameter,
+            "You returned one norm per parameter tensor, biases included: one norm per nn.Linear "
+            "layer is asked for, of its weight's gradient.",
+            hint="Go through the nn.Linear layers (isinstance), not model.parameters().",
+        ),
+        Mistake(
+            _one_total,
+            "That is one number, the norm of the whole gradient (every parameter together, what "
+            "clip_grad_norm_ measures): the question asks for one norm per layer.",
+            hint="A list with one norm per nn.Linear layer's weight gradient.",
+        ),
+    ),
+    hint=[
+        "Two steps: find the model's nn.Linear layers, in order, then measure each layer's "
+        "weight gradient.",
+        "`model.modules()` visits every layer and `isinstance(m, torch.nn.Linear)` picks the "
+        "linear ones; a layer's weight gradient is `layer.weight.grad`, and `float(t.norm())` "
+        "is its norm as a number.",
+    ],
+    solution='''import torch
+
+
+def layer_gradient_norms(model):
+    """The norm of every nn.Linear layer's weight gradient, first layer first, as floats."""
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    return [float(layer.weight.grad.norm()) for layer in layers]
+''',
+)
+
+
 # The wrong answers that known mistakes give, each computed from its mistake.
 
 
@@ -1160,4 +1306,45 @@ def amsgrad_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # v_max where Adam has v
     return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 """,
+)
+
+
+# --- q7: an overshoot multiplies the gradient ----------------------------------------------------
+
+_CURVATURE, _RATE, _ITERATIONS = 30.0, 0.1, 10
+
+
+def _growth(factor: float, iterations: int = _ITERATIONS) -> float:
+    return abs(factor) ** iterations
+
+
+q7 = Exercise(
+    "q7",
+    "Gradient descent with η = 0.1 runs on chapter 05's quadratic f(x) = ½·λ·x² with λ = 30, "
+    "starting at x = 0.01. By what factor has the size of the gradient, |λ·x|, grown after 10 "
+    "iterations?",
+    expect_close(
+        _growth(1 - _RATE * _CURVATURE),
+        rtol=0.01,
+        mistakes={
+            _growth(1 + _RATE * _CURVATURE): "You multiplied by 1 + ηλ: the step goes against "
+            "the gradient, x ← x − η·λ·x, so the factor per iteration is 1 − ηλ.",
+            _growth(_RATE * _CURVATURE): "ηλ·x is the step, not where it lands: x ← x − η·λ·x "
+            "keeps x itself too, so the factor per iteration is 1 − ηλ.",
+            _ITERATIONS * abs(1 - _RATE * _CURVATURE): "You added the factor once per "
+            "iteration; each iteration multiplies the gradient by it, so the factors multiply.",
+            _growth(1 - _RATE * _CURVATURE, _ITERATIONS - 1): "That is one factor too few: "
+            "each of the 10 iterations multiplies the gradient once.",
+        },
+    ),
+    hint=[
+        "Write one iteration: x ← x − η·λ·x. By what factor does it multiply x, and the "
+        "gradient λ·x with it?",
+        "The factor is 1 − ηλ, here negative: its size says how much each overshoot grows. "
+        "Ten iterations multiply ten such factors.",
+    ],
+    solution="Each iteration multiplies x, and the gradient λ·x with it, by 1 − ηλ = 1 − 3 = −2: "
+    "every step overshoots the minimum and lands twice as far on the other side, so |λ·x| "
+    "doubles. After 10 iterations it is 2¹⁰ = 1024 times its start: the feedback loop that "
+    "clipping cuts.",
 )

@@ -3,11 +3,13 @@
 The story's your-turn cells (code, checked by :class:`~gdlessons.exercises.code.CodeExercise`):
 t1 the loss on a whole dataset at an epoch's end, in eval mode and unrecorded by autograd (every
 point of the learning curves); t2 the verdict on a pair of learning curves by the chapter's rule;
-t3 the confusion matrix of the capstone's validation scores. At the end: q1–q4 take a number or a
-word; q5 a function, the rate for each batch size by the linear scaling rule up to the wall; q6 a
-function, where early stopping stops and which epoch's model it keeps.
+t3 the factor of a linear warm-up, as LinearLR sets it; t4 the confusion matrix of the capstone's
+validation scores; t5 choosing a candidate on validation and reporting its test score. At the
+end: q1–q4 take a number or a word; q5 a function, the rate for each batch size by the linear
+scaling rule up to the wall; q6 a function, where early stopping stops and which epoch's model
+it keeps; q7 a number, Adam's rate at a larger batch by the square-root rule.
 
->>> q1.check(8).status, q2.check("good fit").status, q3.check(2.0).status, q4.check(24).status
+>>> q1.check(8).status, q2.check("good fit").status, q3.check(2.0).status, q4.check(20).status
 ('correct', 'correct', 'correct', 'correct')
 >>> t2.check(...).status, q5.check(q5.reference).status
 ('not attempted', 'correct')
@@ -371,7 +373,121 @@ t2 = CodeExercise(
 )
 
 
-# --- t3: the confusion matrix -----------------------------------------------------------------
+# --- t3: the factor of a linear warm-up -------------------------------------------------------
+
+
+def _linear_lr_factor(iteration, warmup_iterations, start_factor):
+    """What ``LinearLR(start_factor=..., total_iters=warmup_iterations)`` multiplies the rate by
+    at update ``iteration`` (counted from 0), read off the scheduler itself."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    schedule = torch.optim.lr_scheduler.LinearLR(
+        optimizer, start_factor=start_factor, total_iters=warmup_iterations
+    )
+    for _ in range(iteration):
+        optimizer.step()
+        schedule.step()
+    return optimizer.param_groups[0]["lr"]
+
+
+def _warmup_factor(iteration, warmup_iterations, start_factor):
+    """LinearLR's factor as a formula (``ch.linear_warmup``; the tests pin both to the scheduler):
+    quick enough for a LambdaLR to call at every update."""
+    done = min(iteration, warmup_iterations) / warmup_iterations
+    return start_factor + (1 - start_factor) * done
+
+
+def _never_levels_off(iteration, warmup_iterations, start_factor):
+    return start_factor + (1 - start_factor) * iteration / warmup_iterations
+
+
+def _from_zero(iteration, warmup_iterations, start_factor):
+    return min(iteration, warmup_iterations) / warmup_iterations
+
+
+def _one_update_early(iteration, warmup_iterations, start_factor):
+    return (
+        start_factor
+        + (1 - start_factor) * min(iteration + 1, warmup_iterations) / warmup_iterations
+    )
+
+
+def _overshoots_to_one_plus_start(iteration, warmup_iterations, start_factor):
+    return start_factor + min(iteration, warmup_iterations) / warmup_iterations
+
+
+def _warmup_cases():
+    return [
+        dict(iteration=t, warmup_iterations=W, start_factor=s)
+        for t, W, s in ((0, 5, 0.1), (2, 5, 0.1), (5, 5, 0.1), (9, 5, 0.1), (0, 8, 0.25),
+                        (3, 8, 0.25), (12, 8, 0.25), (1, 4, 0.5))
+    ]  # fmt: skip
+
+
+def _compare_factor(got, want, case):
+    value = as_number(got)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"return the factor as a number, not {got!r}"
+    if not math.isclose(value, want, rel_tol=1e-6, abs_tol=1e-9):
+        return (
+            f"your factor is {value:.4g}; LinearLR multiplies the rate by {want:.4g} at this update"
+        )
+    return None
+
+
+t3 = CodeExercise(
+    "t3",
+    "Write `warmup_factor(iteration, warmup_iterations, start_factor)`: the factor a linear "
+    "warm-up multiplies the learning rate by at update `iteration` (counted from 0, as a "
+    "scheduler counts its steps): `start_factor` at the first update, rising in equal steps to 1 "
+    "at update `warmup_iterations`, and 1 from then on. The check compares it with what "
+    "`torch.optim.lr_scheduler.LinearLR(optimizer, start_factor, total_iters=warmup_iterations)` "
+    "sets, up to float rounding.",
+    reference=_warmup_factor,
+    cases=_warmup_cases,
+    compare=_compare_factor,
+    mistakes=(
+        Mistake(
+            _never_levels_off,
+            "Your factor keeps growing after the warm-up: past update `warmup_iterations` it "
+            "goes above 1, so the rate climbs beyond the one you chose. A warm-up ends at the "
+            "full rate and stays there.",
+            hint="Count at most `warmup_iterations` updates: `min(iteration, warmup_iterations)`.",
+        ),
+        Mistake(
+            _from_zero,
+            "Your warm-up starts from 0, not from `start_factor`: the first update would not "
+            "move the weights at all. LinearLR starts at `start_factor` × the rate.",
+            hint="At iteration 0 the factor is `start_factor`; the ramp covers the rest, "
+            "1 − start_factor.",
+        ),
+        Mistake(
+            _one_update_early,
+            "Your factor is one update ahead: at iteration 0 it is already above "
+            "`start_factor`. The scheduler has not stepped before the first update, so that "
+            "update uses `start_factor` itself.",
+            hint="Use `iteration`, not `iteration + 1`.",
+        ),
+        Mistake(
+            _overshoots_to_one_plus_start,
+            "Your ramp ends at 1 + start_factor: you added the whole rise of 1 on top of "
+            "`start_factor`. The rise is only what is missing, 1 − start_factor.",
+            hint="Scale the fraction of the warm-up done by (1 − start_factor).",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Two pieces: how far through the warm-up the update is (a fraction from 0 to 1, and 1 "
+        "after it), and a straight line from `start_factor` to 1 over that fraction.",
+        "The fraction is `min(iteration, warmup_iterations) / warmup_iterations`; the line "
+        "starts at `start_factor` and rises by `1 - start_factor` over it.",
+    ],
+    solution="""def warmup_factor(iteration, warmup_iterations, start_factor):
+    done = min(iteration, warmup_iterations) / warmup_iterations  # 0 at the start, 1 after
+    return start_factor + (1 - start_factor) * done
+""",
+)
+
+
+# --- t4: the confusion matrix -----------------------------------------------------------------
 
 
 def _confusion_matrix(scores, labels):
@@ -445,8 +561,8 @@ def _compare_counts(got, want, case):
     )
 
 
-t3 = CodeExercise(
-    "t3",
+t4 = CodeExercise(
+    "t4",
     "Write `confusion_matrix(scores, labels)`: given the class scores of n samples (an n × k "
     "tensor, one column per class) and their true labels (n class numbers), return the k × k "
     "matrix whose entry [i, j] counts the samples of true class i whose highest score is class "
@@ -504,9 +620,109 @@ def confusion_matrix(scores, labels):
 )
 
 
+# --- t5: choose on validation, report on test -------------------------------------------------
+
+
+def _select_and_report(val_accuracy, test_accuracy):
+    best = max(range(len(val_accuracy)), key=val_accuracy.__getitem__)  # the first of equal bests
+    return best, test_accuracy[best]
+
+
+def _chosen_on_test(val_accuracy, test_accuracy):
+    best = max(range(len(test_accuracy)), key=test_accuracy.__getitem__)
+    return best, test_accuracy[best]
+
+
+def _reports_validation(val_accuracy, test_accuracy):
+    best = max(range(len(val_accuracy)), key=val_accuracy.__getitem__)
+    return best, val_accuracy[best]
+
+
+def _best_test_of_any(val_accuracy, test_accuracy):
+    best = max(range(len(val_accuracy)), key=val_accuracy.__getitem__)
+    return best, max(test_accuracy)
+
+
+def _last_of_ties(val_accuracy, test_accuracy):
+    best = max(reversed(range(len(val_accuracy))), key=val_accuracy.__getitem__)
+    return best, test_accuracy[best]
+
+
+def _selection_cases():
+    return [
+        dict(val_accuracy=[0.955, 0.972, 0.961, 0.969], test_accuracy=[0.958, 0.947, 0.964, 0.953]),
+        dict(val_accuracy=[0.93, 0.975, 0.96, 0.975, 0.95],
+             test_accuracy=[0.92, 0.955, 0.962, 0.944, 0.97]),
+        dict(val_accuracy=[0.81, 0.88, 0.86], test_accuracy=[0.83, 0.84, 0.87]),
+    ]  # fmt: skip
+
+
+def _compare_selection(got, want, case):
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        return f"return the pair `index, test_accuracy`, not {got!r}"
+    index, score = as_number(got[0]), as_number(got[1])
+    if index != want[0]:
+        return (f"you chose candidate {index}; the highest validation accuracy, "
+                f"{case['val_accuracy'][want[0]]:g}, is candidate {want[0]}'s")  # fmt: skip
+    if not (isinstance(score, (int, float)) and math.isclose(score, want[1], rel_tol=1e-9)):
+        return f"you reported {score!r} for candidate {index}"
+    return None
+
+
+t5 = CodeExercise(
+    "t5",
+    "Write `select_and_report(val_accuracy, test_accuracy)`: given the validation and the test "
+    "accuracy of K candidates (two lists, one entry per candidate), choose the candidate with the "
+    "highest validation accuracy (the first of equal ones) and return the pair (its index, its "
+    "test accuracy): the one number you report.",
+    reference=_select_and_report,
+    cases=_selection_cases,
+    compare=_compare_selection,
+    mistakes=(
+        Mistake(
+            _chosen_on_test,
+            "You chose the candidate with the best *test* accuracy. That is the leak: a choice "
+            "made on the test images makes the test score as optimistic as a validation score. "
+            "Choose on validation; the test set only measures the one you chose.",
+            hint="Find the index of the largest entry of `val_accuracy`.",
+        ),
+        Mistake(
+            _reports_validation,
+            "Your choice is right, but you reported its validation accuracy: the best of K "
+            "validation scores is the one the validation images happened to favour, so it is "
+            "optimistic. Report the chosen candidate's test accuracy.",
+            hint="Return `test_accuracy[index]`.",
+        ),
+        Mistake(
+            _best_test_of_any,
+            "Your choice is right, but the score you reported is the best test accuracy of any "
+            "candidate, not the chosen one's: that number belongs to a candidate you did not "
+            "choose.",
+            hint="Report the test accuracy at the index you chose.",
+        ),
+        Mistake(
+            _last_of_ties,
+            "Where two candidates tie for the best validation accuracy you took the last; the "
+            "rule takes the first (as `max`, `list.index` and `np.argmax` do).",
+            hint="Keep the first index at which the maximum occurs: a later equal one is no better.",
+        ),
+    ),  # fmt: skip
+    hint=[
+        "Two steps, each on one list only: the choice looks at `val_accuracy` alone, the report "
+        "at `test_accuracy` alone.",
+        "The index of the largest validation accuracy (`max` finds the value, a list's `.index` "
+        "its first position), then the entry of `test_accuracy` at that index.",
+    ],
+    solution="""def select_and_report(val_accuracy, test_accuracy):
+    chosen = val_accuracy.index(max(val_accuracy))  # chosen on validation alone
+    return chosen, test_accuracy[chosen]  # reported on test: the one look at it
+""",
+)
+
+
 # The numbers of q1 and q4, from which their known mistakes' answers are computed.
 _MEMORY, _WANTED = 64, 512
-_IMAGES, _BATCH, _MICRO = 1438, 256, 4
+_IMAGES, _BATCH, _MICRO = 1079, 256, 4
 
 q1 = Exercise(
     "q1",
@@ -583,7 +799,7 @@ q3 = Exercise(
 
 q4 = Exercise(
     "q4",
-    "1,438 images, batches of 256, accumulation_steps=4: train() splits every batch, the short "
+    "1,079 images, batches of 256, accumulation_steps=4: train() splits every batch, the short "
     "last one too, into 4 micro-batches as equal as it can. How many forward/backward passes "
     "does one epoch make?",
     expect_int(
@@ -601,11 +817,11 @@ q4 = Exercise(
     ),
     hint=[
         "First count the iterations per epoch (the last batch is short but still one iteration).",
-        "Iterations per epoch = ceil(1438 / 256); each iteration makes one forward/backward pass "
+        "Iterations per epoch = ceil(1079 / 256); each iteration makes one forward/backward pass "
         "per micro-batch.",
     ],
-    solution="ceil(1438 / 256) = 6 iterations per epoch, each split into 4 micro-batches "
-    "(the short last batch of 158 into 4 of at most 40): 6 × 4 = 24 passes.",
+    solution="ceil(1079 / 256) = 5 iterations per epoch, each split into 4 micro-batches "
+    "(the short last batch of 55 into 4 of at most 14): 5 × 4 = 20 passes.",
 )
 
 
@@ -847,4 +1063,33 @@ q6 = CodeExercise(
                 return i + 1, best + 1  # stop here; keep the best epoch's model
     return len(val_loss), best + 1
 """,
+)
+
+
+# --- q7: scaling Adam's rate with the batch (transfer) -----------------------------------------
+
+q7 = Exercise(
+    "q7",
+    "Adam trains well at batch 64 with lr 0.001. By the square-root rule for adaptive "
+    "optimizers, which lr would you start from at batch 1024?",
+    expect_close(
+        0.001 * math.sqrt(1024 / 64),
+        rtol=0.01,
+        mistakes={
+            0.001 * 1024 / 64: "That is the linear rule, SGD's: for Adam the square-root rule "
+            "scales the rate by √(batch ratio), not by the ratio itself.",
+            0.001: "You kept the rate: the batch grew 16-fold, and the square-root rule "
+            "raises the rate with it.",
+            0.001 / math.sqrt(1024 / 64): "Your rate fell as the batch grew: the square-root "
+            "rule multiplies the rate by √(new batch / old batch).",
+            0.001 * math.sqrt(1024): "You took the square root of the new batch alone; the rule "
+            "uses the ratio of the new batch to the old.",
+        },
+    ),
+    hint=[
+        "First the batch ratio, new over old; then the rule's function of it.",
+        "The square-root rule multiplies the rate by √(1024 / 64).",
+    ],
+    solution="0.001 × √(1024 / 64) = 0.001 × 4 = 0.004 (the linear rule would give 0.016, "
+    "which section 2 measured to overshoot for Adam at large batches).",
 )

@@ -361,7 +361,7 @@ t2 = CodeExercise(
 
 
 def _averaged_gradients(model, loss_fn, micro_batches):
-    """What the all-reduce gives every worker: the mean of the W workers' gradients."""
+    """What every worker ends up with after the all-reduce: the mean of the W gradients."""
     grads = _worker_gradients(model, loss_fn, micro_batches)
     return _reduce(grads, len(micro_batches))
 
@@ -491,12 +491,12 @@ t3 = CodeExercise(
     "t3",
     "Write `averaged_gradients(model, loss_fn, micro_batches)`: simulate W workers in one "
     "process. `micro_batches` holds one (X, y) per worker; each worker computes its loss "
-    "`loss_fn(model(X), y)` and its gradient on its own, from the same parameters; return what "
-    "DDP's all-reduce gives every worker, the average of the W gradients, as a dict "
-    "{name: tensor} over `model.named_parameters()`. Checked on the chapter's tutorial MLP and "
-    "data, within 1e-5 of the largest gradient entry (float32 rounding): on three global batches "
-    "split evenly, as DistributedSampler splits them, and on one split unevenly (4, 3 and 3 "
-    "samples).",
+    "`loss_fn(model(X), y)` and its gradient on its own, from the same parameters; return the "
+    "gradient every worker ends up with after DDP's all-reduce, the average of the W gradients, "
+    "as a dict {name: tensor} over `model.named_parameters()`. Checked on the chapter's tutorial "
+    "MLP and data, within 1e-5 of the largest gradient entry (float32 rounding): on three global "
+    "batches split evenly, as DistributedSampler splits them, and on one split unevenly (4, 3 "
+    "and 3 samples).",
     reference=_averaged_gradients,
     cases=_allreduce_cases,
     compare=_compare_averaged,
@@ -618,7 +618,8 @@ q2 = Exercise(
 
 q3 = Exercise(
     "q3",
-    "What does DDP's all-reduce give every worker: 'sum', 'mean' or 'worker 0' of the gradients?",
+    "What gradient does every worker end up with after DDP's all-reduce of the W workers' "
+    "gradients: their 'sum', their 'mean', or that of 'worker 0' alone?",
     expect_choice(
         "mean",
         ("sum", "mean", "worker 0"),
@@ -724,8 +725,9 @@ q4 = CodeExercise(
     mistakes=(
         Mistake(
             _plain_mean,
-            "Yours is what DDP's all-reduce gives, the plain mean of the W gradients, each worker "
-            "counted alike: right only when the micro-batches are of equal size. Each gradient is "
+            "Yours is what every worker ends up with after DDP's all-reduce, the plain mean of the W "
+            "gradients, each worker counted alike: right only when the micro-batches are of equal "
+            "size. Each gradient is "
             "a mean over its own samples, so in a plain mean a sample of a small micro-batch "
             "weighs more than one of a large micro-batch.",
             hint="Weigh each worker's gradient by its number of samples before adding them up.",

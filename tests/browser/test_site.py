@@ -230,6 +230,40 @@ def test_every_explorer_moves_through_its_stored_frames(site, notebook):
     )
 
 
+def test_a_move_fetches_only_the_states_a_next_move_can_reach(site):
+    """One move fetches its own picture and, ahead, the states one control away: up to two
+    steps along the control moved, one along the others; never the whole grid."""
+    base, browser, _ = site
+    page, requests, problems = _open(browser, f"{base}/{NOTEBOOKS[1].stem}.html")
+    root = page.query_selector(".gdl-explorer")
+    manifest = json.loads(root.query_selector("script.gdl-frames").text_content())
+    control = max(manifest["controls"], key=lambda c: len(c["labels"]))
+    axis = manifest["controls"].index(control)
+    target = len(control["labels"]) // 2
+    target += target == control["initial"]
+    starts = _start_frames(page)  # before the move replaces the pictures
+    moved = page.evaluate(MOVE, [root, control["name"], target])
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("r => r.dataset.warm === 'done'", arg=root)
+    state = [int(v) for v in moved["state"].split(",")]
+    reach = set()
+    for key, frame in manifest["frames"].items():
+        steps = [abs(int(v) - s) for v, s in zip(key.split(","), state, strict=True)]
+        away = [i for i, d in enumerate(steps) if d]
+        if not away or (len(away) == 1 and steps[away[0]] <= (2 if away[0] == axis else 1)):
+            reach.add(frame["src"])
+    name = lambda address: address.rsplit("/", 1)[-1]  # noqa: E731 - frames are named by content
+    fetched = {name(u) for u in requests if "/frames/" in u}
+    allowed = {name(src) for src in reach} | {name(s) for s in starts}
+    assert fetched <= allowed, f"fetched beyond reach: {sorted(fetched - allowed)[:5]}"
+    # the page's own start pictures load with the page (lazily, once in view), not ahead
+    neighbours = {name(src) for src in reach} - {name(s) for s in starts}
+    assert neighbours <= fetched, f"not fetched ahead: {sorted(neighbours - fetched)[:5]}"
+    every = {name(f["src"]) for f in manifest["frames"].values()}
+    assert len(allowed & every) < len(every), "the grid is too small for this test to fail"
+    assert not problems, problems
+
+
 def test_a_shared_address_opens_an_explorer_in_its_state(site):
     """The address a reader copies after moving a control opens the page in that state."""
     base, browser, _ = site

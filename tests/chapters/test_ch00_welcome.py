@@ -1,8 +1,12 @@
 import math
+import re
 
+import numpy as np
 import pytest
+from matplotlib.patches import StepPatch
 
 from gdlessons.chapters.ch00_welcome import (
+    SCHEME_LABELS,
     activation_spread,
     init_explorer,
     init_summary,
@@ -10,7 +14,8 @@ from gdlessons.chapters.ch00_welcome import (
     parameter_table,
     theory,
 )  # fmt: skip
-from gdlessons.models import tutorial_mlp
+from gdlessons.models import INITS, tutorial_mlp
+from tests.explorer_states import sampled_states
 
 
 def test_parameter_table_counts_the_tutorial_mlp():
@@ -60,3 +65,51 @@ def test_explorer_draws_every_state():
     for state in ex.sample_states(steps=3):
         assert ex.png(**state).startswith(b"\x89PNG")
     assert "std measured" in ex.readout(fan_in=64)
+
+
+READOUT = re.compile(r"^(\w+)\s+std measured (\d+\.\d+), formula (\d+\.\d+)$")
+LEGEND = re.compile(r"^(.+): std (\d+\.\d+) \(formula (\d+\.\d+)\)$")
+
+
+def drawn_std(step) -> float:
+    """The standard deviation of the histogram a StepPatch draws (density per bin)."""
+    density, edges = step.get_data()[:2]
+    mids, mass = (edges[1:] + edges[:-1]) / 2, density * np.diff(edges)
+    mean = (mids * mass).sum() / mass.sum()
+    return float(np.sqrt(((mids - mean) ** 2 * mass).sum() / mass.sum()))
+
+
+def test_explorer_readout_legend_and_title_tell_what_is_drawn():
+    """Per sampled state: the title's layer is the fan-in; one histogram is drawn per scheme the
+    readout lists, in the legend entry's colour, and its spread is the std the readout and the
+    legend state (each = the formula's promise for that fan-in); every bar fits the axes."""
+    explorer = init_explorer()
+    explorer.check_backgrounds = True
+    labels = {label: scheme for scheme, label in SCHEME_LABELS.items()}
+    for state in sampled_states(explorer, corners=True):
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        fig, where = explorer.figure(**state), f"at {state}"
+        (ax,) = fig.axes
+        fan_in, fan_out = map(
+            int, re.search(r"nn\.Linear\((\d+), (\d+)\)", ax.get_title()).groups()
+        )
+        assert (fan_in, fan_out) == (state["fan_in"], 512), where
+        said = [READOUT.match(line).groups() for line in explorer.readout(**state).splitlines()]
+        wanted = INITS if state["scheme"] == "all" else (state["scheme"],)
+        assert [s for s, _, _ in said] == list(wanted), where
+        (legend,) = [g for g in fig.legends if g.get_visible()]
+        entries = [LEGEND.match(t.get_text()).groups() for t in legend.get_texts()]
+        assert [labels[label] for label, _, _ in entries] == [s for s, _, _ in said], where
+        steps = [p for p in ax.patches if isinstance(p, StepPatch) and p.get_visible()]
+        assert len(steps) == len(said), where
+        (x0, x1), (_, y1) = ax.get_xlim(), ax.get_ylim()
+        for (scheme, measured, formula), (_, shown, promised), handle in zip(
+            said, entries, legend.legend_handles
+        ):
+            (step,) = [p for p in steps if p.get_edgecolor() == handle.get_edgecolor()]
+            assert abs(float(shown) - float(measured)) <= 0.00055, (where, scheme)
+            assert float(promised) == pytest.approx(float(formula), abs=0.00055), (where, scheme)
+            assert float(formula) == pytest.approx(theory(scheme, fan_in)["std"], abs=5e-5)
+            assert drawn_std(step) == pytest.approx(float(measured), rel=0.01), (where, scheme)
+            density, edges = step.get_data()[:2]
+            assert x0 <= edges[0] + 1e-12 and edges[-1] <= x1 + 1e-12 and density.max() <= y1

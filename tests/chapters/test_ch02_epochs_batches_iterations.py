@@ -279,3 +279,179 @@ def test_the_explorer_says_when_it_draws_a_batch_larger_than_the_data():
     assert "B = 64 > N = 20: drawn as one batch of all 20" in said and "no batch at all" in said
     fits = epochs.explorer_readout(n=20, batch_size=6, epochs=3, drop_last=True, replacement=False)
     assert "> N" not in fits
+
+
+# --- the explorer's readout and title tell the truth about its picture ---------------------------
+
+
+def _explorer_states(explorer, random_states: int = 20, seed: int = 0) -> list[dict]:
+    """The start, every control at both ends of its range (the others at the start), and
+    ``random_states`` seeded random combinations of every control's allowed values."""
+    import random
+
+    from gdlessons.display.frames import control_values
+
+    values = {name: control_values(control)[0] for name, control in explorer.controls.items()}
+    start = explorer.initial
+    states = [start]
+    for name, allowed in values.items():
+        states += [{**start, name: allowed[0]}, {**start, name: allowed[-1]}]
+    rng = random.Random(seed)
+    states += [{n: rng.choice(v) for n, v in values.items()} for _ in range(random_states)]
+    return states
+
+
+def _sizes(text: str) -> list[int]:
+    """The batch sizes a title writes as "3×6 + 2", "4×6" or "[6, 5, 5]"."""
+    import re
+
+    if text.startswith("["):
+        return [int(v) for v in re.findall(r"\d+", text)]
+    sizes = []
+    for part in text.split(" + "):
+        count, _, size = part.partition("×")
+        sizes += [int(size)] * int(count) if size else [int(count)]
+    return sizes
+
+
+def _number(pattern: str, text: str) -> float:
+    import re
+
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return float(found.group(1))
+
+
+def _what_the_picture_shows(fig) -> dict:
+    """Counts read off the explorer's artists: cells per epoch row, each cell's batch (its
+    colour's place in the key, -1 for white), the key's batches and ticks, the dots."""
+    from matplotlib.collections import PathCollection, QuadMesh
+
+    ax, key = fig.axes
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    cells = (np.asarray(mesh.get_array()) * 255).astype(np.uint8)  # as the key's bytes
+    rows, columns = mesh.get_coordinates().shape[0] - 1, mesh.get_coordinates().shape[1] - 1
+    key_colours = [tuple(c) for c in np.asarray(key.images[0].get_array())[:, 0]]
+    white = (255, 255, 255, 255)
+    assert white not in key_colours
+    batch = np.array([[-1 if tuple(c) == white else key_colours.index(tuple(c)) for c in row]
+                      for row in cells])  # fmt: skip
+    (dots,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    return {
+        "rows": rows,
+        "columns": columns,
+        "batch": batch,
+        "key batches": len(key_colours),
+        "key ticks": [int(t) for t in key.get_yticks()],
+        "key ylim": key.get_ylim(),
+        "xlim": ax.get_xlim(),
+        "epoch ticks": [int(t) for t in ax.get_yticks()],
+        "dots": len(dots.get_offsets()),
+        "xlabel": ax.get_xlabel(),
+        "shown xlabel": [t.get_text() for t in ax.texts if t.get_visible()],
+    }
+
+
+def _check_the_explorer_tells_the_truth(explorer, state: dict) -> None:
+    explorer.png(**state)  # drawn as the live widget draws it
+    fig = explorer.figure(**state)
+    shown = _what_the_picture_shows(fig)
+    readout = explorer.readout(**state)
+    title = fig.axes[0].get_title()
+    where = f"at {state}:\n{title}\n{readout}"
+    line1, line2 = title.split("\n")
+    import re
+
+    head = re.fullmatch(
+        r"N=(\d+), B=(\d+)(?: \(asked (\d+) > N\))?, (shuffled, drop_last|shuffled|with replacement): "
+        r"(\d+) iterations?/epoch of sizes (.+)",
+        line1,
+    )
+    counts = re.fullmatch(
+        r"(\d+) epochs?: (\d+) iterations?, (\d+) samples seen; per epoch (\S+) unseen, (\S+) used 2\+ times",
+        line2,
+    )
+    assert head and counts, where
+    n, b, asked, mode, k, sizes = head.groups()
+    n, b, k, sizes = int(n), int(b), int(k), _sizes(sizes)
+    n_epochs, iterations, seen = (int(v) for v in counts.groups()[:3])
+    unseen, repeated = (float(v) for v in counts.groups()[3:])
+    # The settings: the title, the readout and the sliders agree, B drawn as at most N
+    assert n == _number(r"samples \(N\): (\d+)", readout) == state["n"], where
+    assert b == _number(r"batch size \(B\): (\d+)", readout) == min(state["batch_size"], n), where
+    assert n_epochs == _number(r"\bepochs: (\d+)", readout) == state["epochs"], where
+    if state["batch_size"] > n:  # asked for more than the data holds: named on the picture
+        assert int(asked) == state["batch_size"], where
+        assert f"B = {state['batch_size']} > N = {n}: drawn as one batch of all {n}" in readout
+    else:
+        assert asked is None and "> N" not in readout, where
+    assert mode == ("with replacement" if state["replacement"] else
+                    "shuffled, drop_last" if state["drop_last"] else "shuffled"), where  # fmt: skip
+    assert ("no effect with replacement" in readout) == (
+        state["drop_last"] and state["replacement"]
+    )
+    # The counts: the title's and the readout's, and what they follow from
+    assert k == _number(r"iterations per epoch: (\d+)", readout) == len(sizes), where
+    assert iterations == _number(r"\biterations: (\d+)", readout) == k * n_epochs, where
+    assert seen == _number(r"samples seen: (\d+)", readout) == n_epochs * sum(sizes), where
+    assert sizes[-1] == _number(r"last batch size: (\d+)", readout), where
+    assert all(size == b for size in sizes[:-1]) and 0 < sizes[-1] <= b, where
+    readout_unseen = _number(r"unseen per epoch: ([\d.]+)", readout)
+    readout_repeated = _number(r"repeated per epoch: ([\d.]+)", readout)
+    assert unseen == float(f"{readout_unseen:.3g}") and repeated == float(f"{readout_repeated:.3g}")
+    # The picture: one row per epoch, one cell per sample, one key entry per batch of an epoch
+    assert (shown["rows"], shown["columns"]) == (n_epochs, n), where
+    assert shown["xlim"] == (-0.5, n - 0.5), where
+    assert shown["epoch ticks"] == list(range(1, n_epochs + 1)), where
+    assert shown["key batches"] == k and shown["key ylim"] == (k + 0.5, 0.5), where
+    assert shown["key ticks"] == (
+        list(range(1, k + 1)) if k <= 10 else sorted({1, (k + 1) // 2, k})
+    )
+    batch = shown["batch"]
+    assert readout_unseen == round(float((batch < 0).sum(axis=1).mean()), 2), where
+    assert shown["dots"] == round(readout_repeated * n_epochs), where
+    if state["replacement"]:
+        assert "dot = used 2+ times" in shown["xlabel"], where
+    else:  # every sample used at most once: the cells of a batch are its samples
+        assert shown["dots"] == 0 and "dot" not in shown["xlabel"], where
+        for row in batch:
+            assert sorted(np.bincount(row[row >= 0], minlength=k), reverse=True) == sorted(
+                sizes, reverse=True
+            ), where
+    assert shown["shown xlabel"] == [shown["xlabel"]], where  # the label shown is the axis' own
+
+
+def test_the_explorers_readout_and_title_agree_with_its_picture_at_every_sampled_state():
+    explorer = epochs.batch_explorer()
+    explorer.check_backgrounds = True
+    states = _explorer_states(explorer, random_states=20, seed=0)
+    assert len(states) == 31
+    for state in states:
+        _check_the_explorer_tells_the_truth(explorer, state)
+
+
+def test_a_batch_larger_than_the_data_is_named_on_the_picture():
+    """The sliders allow B > N (its range does not follow N): the title says what was asked."""
+    explorer = epochs.batch_explorer()
+    for state in ({"n": 20, "batch_size": 64}, {"n": 4, "batch_size": 5, "drop_last": True}):
+        _check_the_explorer_tells_the_truth(explorer, {**explorer.initial, **state})
+        assert f"(asked {state['batch_size']} > N)" in explorer.figure(**state).axes[0].get_title()
+
+
+def test_compare_runs_refuses_to_compare_after_zero_updates():
+    # EvaluateEvery(k) with k above the full-batch run's 3 updates: the runs share only the
+    # evaluation before training, where every loss is the same; comparing there says nothing.
+    data = quadratic_data(60)
+    runs = [
+        train(tutorial_mlp(), data, batch_size=B, epochs=3, lr=0.01, hooks=[EvaluateEvery(7)])
+        for B in [20, "full"]
+    ]
+    with pytest.raises(ValueError, match=r"after the start.*3 updates.*EvaluateEvery\(k\)"):
+        epochs.compare_runs(runs)
+    with pytest.raises(ValueError, match="at_iteration"):
+        epochs.compare_runs(runs, at_iteration=0)
+    evaluated = [
+        train(tutorial_mlp(), data, batch_size=B, epochs=3, lr=0.01, hooks=[EvaluateEvery(3)])
+        for B in [20, "full"]
+    ]
+    assert "loss after 3 iterations" in epochs.compare_runs(evaluated)[0]

@@ -558,3 +558,187 @@ def test_noise_result_bad_arguments_are_named():
         noise_result(torch.zeros(5, 2), {6: [1.0]})
     with pytest.raises(ValueError, match=r"squared\[2\] must hold finite numbers"):
         noise_result(torch.zeros(5, 2), {2: [float("nan")]})
+
+
+# --- the explorer's readout and titles tell the truth about its picture --------------------------
+
+
+def _what_the_trajectory_shows(fig) -> dict:
+    ax, ax2 = fig.axes
+    red = [line for line in ax.lines if line.get_color() == "tab:red"]
+    (start,) = [line for line in ax.lines if line.get_marker() == "o"]
+    (loss,) = ax2.lines[:1]
+    (floor,) = [line for line in ax2.lines if line.get_linestyle() == ":"]
+    (path,) = red
+    return {
+        "path": np.column_stack([path.get_xdata(), path.get_ydata()]),
+        "start": (start.get_xdata()[0], start.get_ydata()[0]),
+        "x": np.asarray(loss.get_xdata()),
+        "loss": np.asarray(loss.get_ydata()),
+        "floor": floor.get_ydata()[0],
+        "top": ax2.get_ylim()[1],
+        "titles": (ax.get_title(), ax2.get_title()),
+    }
+
+
+def test_the_explorers_readout_and_titles_agree_with_its_picture_at_every_state():
+    """Every (batch size, learning rate) of the explorer on the chapter's data: the numbers the
+    titles and the readout state are those the drawn path and loss curve hold."""
+    import re
+
+    data = linear_data()  # the explorer's own data (the chapter passes the same line)
+    explorer = trajectory_explorer(data, epochs=3)
+    n = len(data)
+    sizes, lrs = explorer.controls["batch_size"].options, explorer.controls["lr"].options
+    states = [{"batch_size": b, "lr": lr} for b in sizes for lr in lrs]
+    assert len(states) == 9 * 8  # all of them: each costs a lookup and a few set_data
+    drawn = {0, len(states) // 2, len(states) - 1}  # a few drawn as the live widget draws them
+    outcomes = set()
+    for i, state in enumerate(states):
+        if i in drawn:
+            explorer.png(**state)
+        shown = _what_the_trajectory_shows(explorer.figure(**state))
+        readout = explorer.readout(**state)
+        where = f"at {state}: {shown['titles']} / {readout}"
+        path_title = re.fullmatch(r"Path: B = (\d+), lr = ([\d.]+)", shown["titles"][0])
+        loss_title = re.fullmatch(r"(\d+) iterations in (\d+) epochs\n\(dotted: the minimum\)",
+                                  shown["titles"][1])  # fmt: skip
+        said = re.fullmatch(r"B = (\d+): (\d+) iterations? per epoch; (?:diverged|final loss "
+                            r"([\d.]+) \(minimum ([\d.]+)\))", readout)  # fmt: skip
+        assert path_title and loss_title and said, where
+        b, per_epoch = int(said.group(1)), int(said.group(2))
+        # the batch size in the title is the readout's and the one the run used
+        assert int(path_title.group(1)) == b == state["batch_size"], where
+        assert float(path_title.group(2)) == state["lr"], where
+        assert per_epoch == -(-n // b), where  # ceil(N / B): no batch dropped
+        iterations, n_epochs = int(loss_title.group(1)), int(loss_title.group(2))
+        # one drawn point per iteration (and the start), on both panels, over the stated epochs
+        assert iterations == per_epoch * n_epochs == len(shown["loss"]) - 1, where
+        assert len(shown["path"]) == len(shown["loss"]), where
+        assert shown["x"][0] == 0 and shown["x"][-1] == pytest.approx(n_epochs), where
+        assert np.allclose(np.diff(shown["x"]), 1 / per_epoch), where
+        # the path starts at the start marker, and the loss curve is the path's full-data loss
+        assert tuple(shown["path"][0]) == shown["start"], where
+        on_path = np.isfinite(shown["path"]).all(1)
+        np.testing.assert_allclose(
+            linear_loss(data, shown["path"][on_path, 0], shown["path"][on_path, 1]),
+            shown["loss"][on_path], rtol=1e-9, err_msg=where,
+        )  # fmt: skip
+        assert shown["top"] == pytest.approx(1.1 * shown["loss"][0]), where
+        last = shown["loss"][-1]
+        if said.group(3) is None:  # diverged: the curve ends off the chart or above its start
+            assert not np.isfinite(last) or last > shown["loss"][0], where
+            outcomes.add("diverged")
+        else:
+            assert np.isfinite(last) and last <= shown["loss"][0], where
+            assert float(said.group(3)) == round(float(last), 3), where
+            assert float(said.group(4)) == round(float(shown["floor"]), 3), where
+            outcomes.add("converged")
+    assert outcomes == {"diverged", "converged"}  # both kinds of state were checked
+
+
+# --- counts to the target are exact, or not ranked ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sparse_runs():
+    """Runs measured 5 times per epoch: B = 1 only every 24 updates, B = 8 every 3."""
+    data = quadratic_data(120, seed=0)
+    runs = compare_variants(tutorial_mlp(seed=0), data, variants=VARIANTS, epochs=2, lr=0.01,
+                            evals_per_epoch=5, warmup=0)  # fmt: skip
+    return data, runs
+
+
+def _dense_truth(data, runs, target):
+    """The first update after which each run's full-data loss is at or below the target,
+    measured after every update of the whole run."""
+    truth = {}
+    for label, h in runs.items():
+        dense = train(tutorial_mlp(seed=0), data, batch_size=h.config["batch_size"], epochs=2,
+                      lr=0.01, hooks=[EvaluateEvery(1)])  # fmt: skip
+        truth[label] = first_reach(dense, target, "iteration")
+    return truth
+
+
+def test_a_sparse_count_is_flagged_and_left_out_of_the_ranking(sparse_runs):
+    data, runs = sparse_runs
+    rows = {r["variant"]: r for r in reach_table(runs)}
+    truth = _dense_truth(data, runs, rows["batch"]["target"])
+    assert rows["batch"]["exact"] is True  # one update per epoch: measured after every one
+    for label in ("stochastic", "mini"):
+        assert rows[label]["exact"] is False and rows[label]["iterations"] > truth[label]
+    text = reach_sentences(list(rows.values()))
+    ranked, rough = text.split("not ranked")
+    assert "fewest iterations first: batch (1)" in ranked
+    assert "stochastic (" not in ranked and "mini (" not in ranked
+    assert "stochastic (by iteration 24 at the latest)" in rough
+
+
+def test_replays_measured_at_every_update_give_the_exact_counts(sparse_runs):
+    data, runs = sparse_runs
+    target = default_target(runs)
+    again = {label: train(tutorial_mlp(seed=0), data, batch_size=h.config["batch_size"],
+                          epochs=2, lr=0.01, hooks=[EvaluatePerEpoch(120, stop_at=target)])
+             for label, h in runs.items()}  # fmt: skip
+    rows = {r["variant"]: r for r in reach_table(runs, target, exact=again)}
+    truth = _dense_truth(data, runs, target)
+    assert {label: r["iterations"] for label, r in rows.items()} == truth
+    assert all(r["exact"] is True for r in rows.values())
+    # each replay stopped at the target: no update measured beyond it
+    assert all(again[k].evals.iteration[-1] == truth[k] for k in runs)
+    assert rows["stochastic"]["samples_seen"] == truth["stochastic"]
+    assert rows["mini"]["epochs"] == pytest.approx(8 * truth["mini"] / 120)
+    assert "not ranked" not in reach_sentences(list(rows.values()))
+
+
+def test_a_replay_that_is_not_the_run_is_named(sparse_runs):
+    data, runs = sparse_runs
+    target = default_target(runs)
+
+    def replay(label, **changes):
+        kw = dict(batch_size=runs[label].config["batch_size"], epochs=2, lr=0.01,
+                  hooks=[EvaluatePerEpoch(120, stop_at=target)])  # fmt: skip
+        return train(tutorial_mlp(seed=changes.pop("start", 0)), data, **{**kw, **changes})
+
+    good = {label: replay(label) for label in runs}
+    with pytest.raises(ValueError, match=r"exact must hold a replay of every run"):
+        reach_table(runs, target, exact={"batch": good["batch"]})
+    with pytest.raises(
+        ValueError, match=r"exact\['mini'\] must replay runs\['mini'\], but it trained with lr=0.02"
+    ):
+        reach_table(runs, target, exact={**good, "mini": replay("mini", lr=0.02)})
+    with pytest.raises(
+        ValueError, match=r"exact\['mini'\] must replay runs\['mini'\] from the same start"
+    ):
+        reach_table(runs, target, exact={**good, "mini": replay("mini", start=1)})
+    sparse = replay("stochastic", hooks=[EvaluateEvery(5)])
+    with pytest.raises(
+        ValueError,
+        match=r"exact\['stochastic'\] must measure the full-data loss after every update",
+    ):
+        reach_table(runs, target, exact={**good, "stochastic": sparse})
+
+
+def test_a_run_that_blew_up_without_stopping_is_marked_in_the_comparison_table():
+    # lr 0.7 on the line: batch GD ends above its start without a non-finite loss
+    runs = compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.7, variants=VARIANTS_40)
+    assert not runs["batch"].diverged
+    rows = {r["variant"]: r for r in comparison_table(runs)}
+    assert rows["batch"]["final_loss"] == failure(runs["batch"])
+    assert rows["batch"]["final_loss"].startswith("ended above its starting loss (")
+    assert rows["mini"]["final_loss"] == final_full_loss(runs["mini"])
+
+
+def test_evaluate_per_epoch_stops_at_its_first_measurement_at_or_below_stop_at():
+    h = train(LinearModel(), LINE, batch_size=1, epochs=3, lr=0.05,
+              hooks=[EvaluatePerEpoch(len(LINE), stop_at=1.0)])  # fmt: skip
+    assert h.evals.iteration == list(range(len(h.evals.iteration)))  # every update
+    assert h.evals.train_loss[-1] <= 1.0 < min(h.evals.train_loss[:-1])
+    assert h.stopped_at == h.evals.iteration[-1]
+    # measured every 6 updates: it stops only at a measurement
+    sparse = train(LinearModel(), LINE, batch_size=1, epochs=3, lr=0.05,
+                   hooks=[EvaluatePerEpoch(10, stop_at=1.0)])  # fmt: skip
+    assert sparse.stopped_at == sparse.evals.iteration[-1] and sparse.stopped_at % 6 == 0
+    assert sparse.stopped_at >= h.stopped_at
+    with pytest.raises(ValueError, match="stop_at must be a finite number"):
+        EvaluatePerEpoch(3, stop_at=float("nan"))

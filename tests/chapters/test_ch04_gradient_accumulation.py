@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -11,6 +13,7 @@ from gdlessons.data import quadratic_data
 from gdlessons.models import LinearModel, batchnorm_mlp, tutorial_mlp
 from gdlessons.schedules import linear_decay
 from gdlessons.training import make_optimizer, train
+from tests.explorer_states import sampled_states
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,10 @@ def test_micro_batches_give_the_batch_gradient(batch):
     whole = acc.accumulated_gradient(model, X, y)
     for scale in ("share", "1/k"):
         assert compare(
-            acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale=scale), whole
+            acc.accumulated_gradient(
+                model, X, y, micro_batch_size=32, accumulation_steps=4, scale=scale
+            ),
+            whole,
         ).close()
 
 
@@ -52,19 +58,48 @@ def test_short_micro_batch_weighted_as_full_is_wrong_but_share_is_exact(batch):
     model = tutorial_mlp(seed=0)
     whole = acc.accumulated_gradient(model, X, y)
     assert not compare(
-        acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale="1/k"), whole
+        acc.accumulated_gradient(
+            model, X, y, micro_batch_size=32, accumulation_steps=4, scale="1/k"
+        ),
+        whole,
     ).close()
     assert compare(
         acc.accumulated_gradient(model, X, y, micro_batch_size=32, scale="share"), whole
     ).close()
 
 
+def test_one_over_k_divides_by_k_not_by_the_number_of_micro_batches(batch):
+    """A last batch of fewer than k micro-batches is shrunk to j/k of its gradient by "1/k"
+    (the hand loop divides by k whatever the batch holds), and a short micro-batch among k
+    counts 1/k, not its share."""
+    X, y = batch
+    model = tutorial_mlp(seed=0)
+    for size, micro, k, pieces in ((10, 12, 3, 1), (40, 16, 4, 3), (100, 32, 4, 4)):
+        Xb, yb = X[:size], y[:size]
+        divided = acc.accumulated_gradient(
+            model, Xb, yb, micro_batch_size=micro, accumulation_steps=k, scale="1/k"
+        )
+        by_hand = sum(
+            acc.accumulated_gradient(model, xm, ym) / k
+            for xm, ym in zip(Xb.split(micro), yb.split(micro), strict=True)
+        )
+        assert len(Xb.split(micro)) == pieces
+        assert compare(divided, by_hand).close(), (size, micro, k)
+    one = acc.accumulated_gradient(
+        model, X[:10], y[:10], micro_batch_size=12, accumulation_steps=3, scale="1/k"
+    )
+    assert compare(one, acc.accumulated_gradient(model, X[:10], y[:10])).norm_ratio == (
+        pytest.approx(1 / 3, rel=1e-5)
+    )
+
+
 def test_zero_grad_each_micro_batch_keeps_only_the_last(batch):
     X, y = batch
     model = tutorial_mlp(seed=0)
     erased = acc.accumulated_gradient(
-        model, X, y, micro_batch_size=32, scale="1/k", zero_grad_each_micro_batch=True
-    )
+        model, X, y, micro_batch_size=32, accumulation_steps=4, scale="1/k",
+        zero_grad_each_micro_batch=True,
+    )  # fmt: skip
     last = acc.accumulated_gradient(model, X[-32:], y[-32:]) / 4
     assert compare(erased, last).close()
     assert not compare(erased, acc.accumulated_gradient(model, X, y)).close()
@@ -156,6 +191,18 @@ def test_parameter_difference():
         ),
         (lambda X, y: acc.accumulated_gradient(tutorial_mlp(), X, y, scale="half"), "scale"),
         (
+            lambda X, y: acc.accumulated_gradient(
+                tutorial_mlp(), X, y, micro_batch_size=32, scale="1/k"
+            ),
+            "accumulation_steps must be given with scale='1/k'",
+        ),
+        (
+            lambda X, y: acc.accumulated_gradient(
+                tutorial_mlp(), X, y, micro_batch_size=32, accumulation_steps=3, scale="1/k"
+            ),
+            r"accumulation_steps must be at least the 4 micro-batches of 32 .* got 3",
+        ),
+        (
             lambda X, y: acc.train_by_hand(
                 tutorial_mlp(), (X, y), micro_batch_size=8, accumulation_steps=0
             ),
@@ -205,6 +252,22 @@ def test_measure_step_memory_in_a_fresh_process():
     assert acc.memory_time_figure(rows).axes[1].get_ylabel().startswith("CPU time")
 
 
+@pytest.mark.slow
+def test_step_memory_is_the_update_only_and_floors_at_gradients_plus_one_fresh_tensor():
+    """Peak memory follows the micro-batch even for a narrow model (train()'s check of its data,
+    a pass over the inputs, is not part of the update and once set a floor of its own), and
+    the smallest micro-batches sit near the gradients plus the largest gradient tensor."""
+    from gdlessons.models import count_parameters, digits_classifier
+
+    configs = [(1, 256), (4, 64), (64, 4)]
+    for hidden in (8, 512):
+        peaks = [r["peak_mb"] for r in acc.measure_step_memory(configs, hidden=hidden, repeats=1)]
+        assert peaks[0] > peaks[1] > peaks[2] > 0, (hidden, peaks)
+        grads = 4 * count_parameters(digits_classifier(hidden=hidden)) / 2**20
+        floor = grads + 4 * 64 * hidden / 2**20  # the running sum + the fresh 64 × hidden weight
+        assert floor <= peaks[2] <= 1.15 * floor, (hidden, peaks, floor)
+
+
 def test_explorer_draws_every_state_and_the_curves_coincide():
     runs = acc.accumulation_runs(
         n=128, epochs=2, micro_batch_sizes=(8, 16), accumulation_steps=(1, 2, 4)
@@ -233,3 +296,60 @@ def test_a_micro_batch_larger_than_the_batch_is_the_whole_batch():
     assert compare(
         acc.accumulated_gradient(model, data.X, data.y, micro_batch_size=500), whole
     ).close()
+
+
+TITLE = re.compile(r"^Effective batch (\d+) × (\d+) = (\d+)$")
+READOUT = re.compile(
+    r"^effective batch = (\d+) × (\d+) = (\d+)\n"
+    r"largest relative gap between the curves = (\S+)\n"
+    r"one batch of (\d+) needs (\d+)× the activation memory of a micro-batch of (\d+)$"
+)
+
+
+@pytest.fixture(scope="module")
+def explorer_runs():
+    return acc.accumulation_runs(
+        n=256, epochs=3, micro_batch_sizes=(8, 16, 32), accumulation_steps=(1, 2, 4, 8)
+    )
+
+
+def test_explorer_readout_and_titles_tell_what_is_drawn(explorer_runs):
+    """Per sampled state (every control at both ends, 20 random ones): the title, the readout,
+    the legend and the bar labels name the same k, b and k·b as the state; the curves drawn are
+    that pair's runs, one point per epoch and all inside the axes; the gap the readout states is
+    the gap between the drawn curves, and its memory ratio that of the drawn bars, whose labels
+    are their heights."""
+    runs = explorer_runs
+    explorer = acc.accumulation_explorer(runs)
+    explorer.check_backgrounds = True
+    for state in sampled_states(explorer):
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        fig, where = explorer.figure(**state), f"at {state}"
+        ax, bar = fig.axes
+        b, k = state["micro_batch_size"], state["accumulation_steps"]
+        k_t, b_t, B_t = map(int, TITLE.match(ax.get_title()).groups())
+        assert (k_t, b_t, B_t) == (k, b, k * b), where
+        said = READOUT.match(explorer.readout(**state))
+        assert said, (where, explorer.readout(**state))
+        k_r, b_r, B_r, gap, B_m, ratio, b_m = said.groups()
+        assert (int(k_r), int(b_r), int(B_r), int(B_m), int(b_m)) == (k, b, k * b, k * b, b), where
+        large, accumulated = ax.get_lines()
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == [f"one batch of {k * b}", f"{k} × micro-batch {b}"], where
+        assert list(large.get_ydata()) == runs.large_batch[k * b], where
+        assert list(accumulated.get_ydata()) == runs.accumulated[(b, k)], where
+        for line in (large, accumulated):
+            assert list(line.get_xdata()) == runs.epochs, where  # one point per epoch
+            low, high = ax.get_ylim()
+            assert all(low < y < high for y in line.get_ydata()), where
+        drawn_gap = max(
+            abs(p - q) / q for p, q in zip(accumulated.get_ydata(), large.get_ydata(), strict=True)
+        )
+        assert gap == f"{drawn_gap:.1e}", where
+        heights = [patch.get_height() for patch in bar.patches]
+        assert heights == [runs.activation_kib[b], runs.activation_kib[k * b]], where
+        assert int(ratio) == round(heights[1] / heights[0]), where
+        for text, height in zip(bar.texts, heights, strict=True):
+            assert text.get_text() == f"{height:.0f} KiB" and text.get_position()[1] == height
+        ticks = [t.get_text() for t in bar.get_xticklabels()]
+        assert ticks == [f"{k} × {b}\naccumulated", f"1 × {k * b}\none batch"], where

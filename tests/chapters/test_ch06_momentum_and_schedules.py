@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from gdlessons import schedules as sch
+from gdlessons.batching import iterations_per_epoch
 from gdlessons.chapters import ch06_momentum_and_schedules as ch
 from gdlessons.data import quadratic_data
 from gdlessons.display.sizes import problems
+from gdlessons.exercises import ch06_momentum_and_schedules as ex06
 from gdlessons.landscapes import iterates, torch_sgd_path
 from gdlessons.models import LinearModel, tutorial_mlp
 
@@ -156,6 +158,52 @@ def test_optimal_pair_for_kappa_100():
     assert ch.BestPair(1.0, 0.0, 1.0).iterations_to_shrink() == float("inf")
 
 
+def test_race_counts_whole_iterations_that_do_shrink_the_error_1000_times():
+    gd, hb = ch.optimal_pair(ch.CURVATURES, momentum=False), ch.optimal_pair(ch.CURVATURES)
+    _, rows = ch.race({"gradient descent": gd, "heavy ball": hb}, 5)
+    for p, row in zip((gd, hb), rows, strict=True):
+        t = row["iterations to shrink the error 1000×"]
+        assert isinstance(t, int)
+        assert p.factor**t <= 1e-3 < p.factor ** (t - 1)  # the smallest t that does it
+    # heavy ball: ln 1000 / −ln 0.7522 = 24.3, and 0.7522²⁴ = 1.08e-3 is not yet 1000× smaller
+    assert rows[1]["iterations to shrink the error 1000×"] == 25
+
+
+@pytest.mark.parametrize("factor", [0.1, 0.5, 0.75, 0.9, 0.961, 0.999])
+def test_whole_iterations_to_shrink_is_the_smallest_that_suffices(factor):
+    p = ch.BestPair(1.0, 0.0, factor)
+    for by in (1e-1, 1e-3, 1e-6):
+        t = p.whole_iterations_to_shrink(by)
+        assert factor**t <= by < factor ** (t - 1)
+    assert ch.BestPair(1.0, 0.0, 1.0).whole_iterations_to_shrink() == float("inf")
+    assert ch.BestPair(1.0, 0.0, 0.0).whole_iterations_to_shrink() == 1
+    with pytest.raises(ValueError, match="by"):
+        p.whole_iterations_to_shrink(2.0)
+
+
+def test_lambda_warmup_cosine_matches_the_stock_run_when_the_batch_size_does_not_divide_n():
+    # The notebook's section 7: a LambdaLR sized by the run's length reproduces the stock
+    # warm-up + cosine of compare_schedules. With n = 100 and B = 30 an epoch has ceil(100/30) = 4
+    # updates, not 100 // 30 = 3: a length counted with // would warm up and anneal too early.
+    n, batch_size, epochs, lr = 100, 30, 5, 0.03
+    data = quadratic_data(n)
+    stock = ch.compare_schedules(data, ["warmup_cosine"], lr=lr, batch_size=batch_size,
+                                 epochs=epochs)["warmup_cosine"].history.iterations.lr  # fmt: skip
+    total = epochs * iterations_per_epoch(n, batch_size)
+    assert len(stock) == total == 20
+
+    def lambda_rates(total):
+        warmup = min(max(1, round(0.1 * total)), total - 1)  # as make_schedule sizes it
+        factory = lambda opt: torch.optim.lr_scheduler.LambdaLR(  # noqa: E731
+            opt, ex06.t4.reference(warmup, total)
+        )
+        return sch.rate_curve(factory, total, lr=lr)
+
+    np.testing.assert_allclose(lambda_rates(total), stock, rtol=1e-6, atol=1e-9 * lr)
+    floor_total = epochs * (n // batch_size)
+    assert not np.allclose(lambda_rates(floor_total), stock[:floor_total], rtol=1e-6)
+
+
 def test_weight_norm():
     assert ch.weight_norm(LinearModel(w=3.0, b=4.0)) == pytest.approx(5.0)
 
@@ -227,6 +275,7 @@ def test_compare_schedules_names_are_checked():
 def test_schedule_explorer_small():
     ex = ch.schedule_explorer(lrs=(0.02, 0.05), epochs=2, batch_size=25, n=100)
     assert "ch06-schedule-explorer" in ch.EXPLORERS
+    assert ex.updates == 2 * 4  # 2 epochs of ceil(100 / 25) updates
     a = ex.png(schedule="one_cycle", lr=0.05, knob=0)
     assert ex.png(schedule="constant", lr=0.02, knob=2) != a
     assert ex.png(schedule="one_cycle", lr=0.05, knob=0) == a

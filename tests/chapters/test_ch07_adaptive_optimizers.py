@@ -381,6 +381,146 @@ def test_basin_map_of_gradient_descent_is_split_by_the_ridge():
     assert (m == expected[None, :]).all()
 
 
+# --- preconditioning: Adam's rates per coordinate ---------------------------------------------
+
+
+def test_adam_rates_replay_torch_adams_own_second_moment():
+    """η/(√v̂ + ε) from the replayed gradients, with v̂ as torch.optim.Adam keeps it."""
+    x = torch.tensor(ch.QUADRATIC.start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=0.1)
+    rates = []
+    for t in range(1, 31):
+        opt.zero_grad()
+        ch.QUADRATIC.loss(x).backward()
+        opt.step()
+        v_hat = opt.state[x]["exp_avg_sq"] / (1 - 0.999**t)
+        rates.append((0.1 / (v_hat.sqrt() + 1e-8)).tolist())
+    found = ch.adam_rates("quadratic", ch.paths("quadratic", "adam", 0.1, 30), 0.1)
+    np.testing.assert_allclose(found, rates, rtol=1e-9)
+
+
+def test_adam_rates_follow_the_gradients_not_the_curvature():
+    """Along the axes the flat x₁ gets the larger rate, but by the ratio λ₂|x₂| / λ₁|x₁| of the
+    first gradients, not by κ; on the turned valley the two rates are about equal."""
+    rates = ch.adam_rates("quadratic", ch.paths("quadratic", "adam", 0.1, 20), 0.1)
+    (x1, x2), (l1, l2) = ch.START, ch.CURVATURES
+    assert rates[0, 0] / rates[0, 1] == pytest.approx(l2 * abs(x2) / (l1 * abs(x1)), rel=1e-6)
+    assert rates[0, 0] / rates[0, 1] < l2 / l1
+    turned = ch.adam_rates("rotated quadratic", ch.paths("rotated quadratic", "adam", 0.1, 20), 0.1)
+    assert np.all(np.abs(turned[:, 0] / turned[:, 1] - 1) < 0.25)
+
+
+def test_adam_rates_name_bad_paths():
+    with pytest.raises(ValueError, match="at least 2"):
+        ch.adam_rates("quadratic", np.zeros((1, 2)), 0.1)
+    with pytest.raises(ValueError, match="finite points"):
+        ch.adam_rates("quadratic", np.array([[0.0, 0.0], [np.inf, 0.0]]), 0.1)
+
+
+# --- exploding and vanishing gradients ----------------------------------------------------------
+
+
+def _by_hand_norms(model):
+    return [float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def test_gradient_norms_measure_the_gradient_the_step_uses():
+    """The hook's ‖g‖ is clip_grad_norm_'s, taken before the step, and the history keeps it."""
+    data = quadratic_data(40, seed=1)
+    norms = ch.GradientNorms(_by_hand_norms)
+    h = train(tutorial_mlp(seed=1), data, batch_size=20, epochs=2, lr=0.01, hooks=[norms])
+    assert norms.total == h.iterations.grad_norm and len(norms.layers) == 4
+    model, (X, y) = tutorial_mlp(seed=1), data.tensors()
+    first = next(iter(BatchIterator(X, y, batch_size=20, seed=0)))
+    torch.nn.functional.mse_loss(model(first[0]), first[1]).backward()
+    expected = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
+    assert norms.total[0] == pytest.approx(expected, rel=1e-6)
+    assert norms.layers[0] == pytest.approx(_by_hand_norms(model), rel=1e-6)
+
+
+def test_gradient_norms_start_afresh_for_each_run_and_check_per_layer():
+    norms = ch.GradientNorms()
+    for _ in range(2):
+        train(tutorial_mlp(seed=0), quadratic_data(20), batch_size=10, lr=0.01, hooks=[norms])
+    assert len(norms.total) == 2 and norms.layers == []
+    with pytest.raises(TypeError, match="per_layer must be a function"):
+        ch.GradientNorms(per_layer=3)
+
+
+def test_explosion_table_and_verdict_read_the_diverging_run():
+    norms = ch.GradientNorms()
+    h = train(tutorial_mlp(seed=0), quadratic_data(200), lr=0.2, batch_size=50, epochs=5, hooks=[norms])  # fmt: skip
+    assert h.diverged and len(norms.total) == h.diverged_at - 1
+    rows = ch.explosion_table(norms, h).rows
+    assert [r["iteration"] for r in rows] == list(range(1, h.diverged_at))
+    assert rows[0]["‖g‖ ÷ previous ‖g‖"] is None
+    assert rows[2]["‖g‖ ÷ previous ‖g‖"] == pytest.approx(norms.total[2] / norms.total[1])
+    assert rows[1]["step length η·‖g‖"] == pytest.approx(0.2 * norms.total[1])
+    verdict = ch.explosion_verdict(norms, h)
+    assert f"loss at iteration {h.diverged_at} was not finite" in verdict
+    growth = (norms.total[-1] / norms.total[0]) ** (1 / (len(norms.total) - 1))
+    assert f"×{float(f'{growth:.2g}'):g} per iteration" in verdict
+
+
+def test_explosion_table_wants_the_hook_of_that_run():
+    h = train(tutorial_mlp(seed=0), quadratic_data(20), batch_size=10, lr=0.01)
+    with pytest.raises(ValueError, match="every iteration of history"):
+        ch.explosion_table(ch.GradientNorms(), h)
+    with pytest.raises(TypeError, match="GradientNorms hook"):
+        ch.explosion_verdict([1.0, 2.0], h)
+
+
+def test_deep_mlp_is_deep_and_seeded():
+    a, b = ch.deep_mlp(depth=5, width=6, seed=3), ch.deep_mlp(depth=5, width=6, seed=3)
+    linears = [m for m in a if isinstance(m, nn.Linear)]
+    assert len(linears) == 5 and sum(isinstance(m, nn.Sigmoid) for m in a) == 4
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    relu = ch.deep_mlp(depth=3, activation="relu", init="kaiming_uniform")
+    assert float(relu[0].bias.detach().abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ch.deep_mlp(activation="gelu")
+
+
+def test_sigmoid_gradient_vanishes_towards_the_input_and_relu_kaiming_keeps_it():
+    X, y = quadratic_data(200, seed=0).tensors()
+    ratios = {}
+    for activation, init in (("sigmoid", "default"), ("relu", "kaiming_uniform")):
+        model = ch.deep_mlp(depth=10, activation=activation, init=init)
+        torch.nn.functional.mse_loss(model(X), y).backward()
+        norms = _by_hand_norms(model)
+        ratios[activation] = norms[0] / norms[-1]
+    assert ratios["sigmoid"] < 1e-6 < 0.01 < ratios["relu"]
+
+
+def _depth_run(scale: float = 1.0) -> ch.DepthRun:
+    layers = scale * np.array([[1e-6, 1e-3, 1.0], [2e-6, 2e-3, 2.0]])
+    return ch.DepthRun(layers, np.array([0.0, 0.1, 0.8]), 5.0 / scale)
+
+
+def test_depth_run_measures_how_far_each_layer_moved():
+    model = ch.deep_mlp(depth=3, width=4)
+    start = ch.linear_weights(model)
+    with torch.no_grad():
+        model[-1].weight.mul_(3.0)  # the last layer moves by twice its size
+    norms = ch.GradientNorms()
+    norms.layers = [[1.0, 1.0, 1.0]]
+    run = ch.depth_run(norms, start, model, 1.5)
+    assert run.moved.tolist() == pytest.approx([0.0, 0.0, 2.0])
+    with pytest.raises(ValueError, match="one norm per nn.Linear"):
+        ch.depth_run(ch.GradientNorms(), start, model, 1.5)
+    with pytest.raises(ValueError, match="linear_weights"):
+        ch.depth_run(norms, start[:2], model, 1.5)
+
+
+def test_depth_table_verdicts_follow_the_numbers():
+    rows = ch.depth_table({"a": _depth_run(), "b": _depth_run(2.0)}, baseline=5.0).rows
+    assert rows[0]["‖g‖ first layer ÷ last (median)"] == pytest.approx(1e-6)
+    assert [r["loss < 0.9 × the mean's"] for r in rows] == ["no", "yes"]
+    assert rows[0]["first layer moved"] == "0%" and rows[0]["last layer moved"] == "80%"
+    with pytest.raises(TypeError, match="DepthRun"):
+        ch.depth_table({"a": 1.0}, baseline=5.0)
+
+
 # --- plots ------------------------------------------------------------------------------------
 
 
@@ -410,6 +550,7 @@ def _plots():
         ),
         "plateau": (ch.plot_plateau({"a": ([0.1, 0.05], [2.0, 1.5])}), "epoch"),
         "clipping": (ch.plot_clipping(norms, 1.0, h), "iteration"),
+        "layers": (ch.plot_layer_gradients({"a": _depth_run(), "b": _depth_run(2.0)}), "layer"),
         "basins": (
             ch.plot_basins({"GD": ch.basin_map("sgd", 0.1, 30, resolution=5)}),
             "starting x₁",

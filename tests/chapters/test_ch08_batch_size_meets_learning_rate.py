@@ -46,7 +46,7 @@ def test_grid_is_cached(grid):
 
 
 def test_grid_cell_matches_train(grid):
-    train_data, val_data = digits_data(seed=0)
+    train_data, val_data, _ = batch_lr.digits_split(seed=0)
     h = train(
         digits_classifier(hidden=32, seed=0), train_data, batch_size=256, epochs=2, lr=0.5,
         loss="cross_entropy", val_data=val_data, seed=0,
@@ -98,8 +98,8 @@ def test_grid_checks_arguments():
 
 def test_epochs_to_target_stops_at_the_first_epoch_reaching_it():
     r = epochs_to_target(256, 1.0, 0.5, max_epochs=20)
-    assert r.reached and r.iterations == r.epochs * math.ceil(1438 / 256) and r.seconds > 0
-    train_data, val_data = digits_data(seed=0)
+    assert r.reached and r.iterations == r.epochs * math.ceil(1079 / 256) and r.seconds > 0
+    train_data, val_data, _ = batch_lr.digits_split(seed=0)
 
     def val_after(epochs):
         model = digits_classifier(hidden=32, seed=0)
@@ -458,16 +458,108 @@ def test_learning_curves_measured_by_the_your_turn_reference_are_the_default_one
         learning_curve(data, digits[1], epochs=1, measure="evaluate")
 
 
-def test_capstone_keeps_the_scores_that_t3_counts_and_plots_a_given_matrix(small):
-    """t3's reference counts, from the scores the result keeps, what the capstone counted before;
+def test_capstone_keeps_the_scores_that_t4_counts_and_plots_a_given_matrix(small):
+    """t4's reference counts, from the scores the result keeps, what the capstone counted before;
     the figure draws the matrix it is given, and refuses one of the wrong shape."""
-    from gdlessons.exercises.ch08_batch_size_meets_learning_rate import t3
+    from gdlessons.exercises.ch08_batch_size_meets_learning_rate import t4
 
     assert small.val_scores.shape == (359, 10) and small.val_labels.shape == (359,)
-    counted = t3.reference(small.val_scores, small.val_labels)
+    counted = t4.reference(small.val_scores, small.val_labels)
     assert np.array_equal(counted.numpy(), small.confusion)
     assert float(np.trace(small.confusion) / 359) == small.val_accuracy
     fig = plot_capstone(small, confusion=counted)
     assert fig.axes[2].get_title() == f"Validation: {small.val_accuracy:.1%} correct"
     with pytest.raises(ValueError, match="confusion must be a 10×10 matrix of counts"):
         plot_capstone(small, confusion=np.eye(9))
+
+
+# ---------------------------------------------------------------------------------------------
+# The three-way split, larger batches, and choosing on validation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_split_is_seeded_disjoint_and_keeps_digits_datas_validation_images():
+    train, val, test = batch_lr.digits_split(seed=0)
+    assert (len(train), len(val), len(test)) == (1079, 359, 359)
+    _, old_val = digits_data(seed=0)
+    assert torch.equal(val.y, old_val.y)  # the same images, in the same order
+    rows = [{tuple(r.tolist()) for r in part.X} for part in (train, val, test)]
+    assert not (rows[0] & rows[2]) and not (rows[1] & rows[2])
+    assert torch.allclose(train.X.mean(dim=0), torch.zeros(64), atol=1e-5)  # training statistics
+    assert float(val.X.abs().max()) < 30  # the floored deviation: no pixel tens of deviations out
+    other = batch_lr.digits_split(seed=1)[2]
+    assert not torch.equal(other.y, test.y)
+    with pytest.raises(ValueError, match="test_fraction must be a finite number in"):
+        batch_lr.digits_split(test_fraction=0.0)
+    with pytest.raises(ValueError, match="must leave at least a tenth"):
+        batch_lr.digits_split(val_fraction=0.5, test_fraction=0.45)
+
+
+def test_scaled_lr_and_warmup_follow_their_rules():
+    assert batch_lr.scaled_lr("same", 0.1, 32, 512) == 0.1
+    assert batch_lr.scaled_lr("linear + warm-up", 0.1, 32, 512) == pytest.approx(1.6)
+    assert batch_lr.scaled_lr("square root", 0.1, 32, 512) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        batch_lr.scaled_lr("cubic", 0.1, 32, 64)
+    assert batch_lr.linear_warmup(0, 5, 0.1) == 0.1 and batch_lr.linear_warmup(9, 5, 0.1) == 1.0
+
+
+def test_compare_scaling_warms_up_by_the_given_function_as_by_linear_lr():
+    plain = batch_lr.compare_scaling((256,), ("linear + warm-up",), epochs=2)
+    given = batch_lr.compare_scaling(
+        (256,), ("linear + warm-up",), epochs=2, warmup=batch_lr.linear_warmup
+    )
+    assert given.run(256, "linear + warm-up").val_loss == pytest.approx(
+        plain.run(256, "linear + warm-up").val_loss, rel=1e-5
+    )
+    assert plain.warmup_iterations == {256: 2}  # a fifth of 2 epochs × 5 iterations
+    wall = batch_lr.compare_scaling((512,), ("linear",), base_lr=0.25, epochs=2)
+    assert wall.run(512, "linear").failed and "B=512 linear (lr 4)" in batch_lr.failed_runs(wall)
+    with pytest.raises(ValueError, match="no run at batch_size=64"):
+        wall.run(64, "linear")
+    with pytest.raises(ValueError, match="batch_sizes must lie between 1 and 1079"):
+        batch_lr.compare_scaling((4096,), epochs=1)
+    with pytest.raises(TypeError, match="warmup must be a function"):
+        batch_lr.compare_scaling((64,), warmup=0.1)
+
+
+def test_scaling_sentences_compare_rules_per_batch_size():
+    runs = (
+        batch_lr.ScalingRun(32, "linear", 0.1, 0.02, 0.10, False),
+        batch_lr.ScalingRun(32, "linear + warm-up", 0.1, 0.03, 0.09, False),
+        batch_lr.ScalingRun(256, "linear", 0.8, math.nan, math.nan, True),
+        batch_lr.ScalingRun(256, "linear + warm-up", 0.8, 0.02, 0.12, False),
+    )
+    s = batch_lr.Scaling("sgd", 32, 0.1, 2, {32: 9, 256: 1}, runs)
+    text = batch_lr.scaling_sentences(s)
+    assert "linear: trained except at B=256" in text
+    assert "lower at B=32" in text and "it rescued B=256" in text
+    assert "×" in batch_lr.scaling_table(s)
+
+
+def test_selection_gaps_choose_on_validation_and_report_on_test():
+    c = batch_lr.Candidates(
+        ("a", "b", "c"), np.array([0.9, 0.95, 0.95]), np.array([0.93, 0.90, 0.99])
+    )
+    assert batch_lr.choose_on_validation(c.val_accuracy) == 1  # the first of equal bests
+    gaps = batch_lr.selection_gaps(c, draws=200)
+    assert [k for k, *_ in gaps] == [1, 2, 3]
+    assert gaps[-1] == (3, 0.95, 0.90)
+    assert gaps[0][1] == pytest.approx(c.val_accuracy.mean(), abs=0.02)  # no choice at k = 1
+    assert "points of optimism" in batch_lr.selection_sentences(gaps)
+    with pytest.raises(ValueError, match="sizes"):
+        batch_lr.selection_gaps(c, (4,))
+
+
+def test_candidates_are_scored_on_both_sets():
+    c = batch_lr.compare_candidates((0.05, 0.1), 2, epochs=2)
+    assert len(c.labels) == 4 and c.val_accuracy.shape == c.test_accuracy.shape == (4,)
+    assert ((0 < c.test_accuracy) & (c.test_accuracy <= 1)).all()
+
+
+def test_the_capstone_keeps_its_model_for_the_test_set(small):
+    _, _, test = batch_lr.digits_split(seed=0)
+    scores, labels = batch_lr.class_scores(small.model, test)
+    assert scores.shape == (359, 10) and torch.equal(labels, test.y)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        batch_lr.class_scores("model", test)

@@ -3,10 +3,12 @@ and however the workers fail, the run ends cleanly and says why."""
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -28,6 +30,7 @@ from gdlessons.chapters.ch09_data_parallel import (
     shard_indices,
     single_process_references,
 )  # fmt: skip
+from tests.explorer_states import sampled_states
 
 SMALL = dict(n=64, batch_size=8, epochs=2, lr=0.01)
 
@@ -264,3 +267,77 @@ def test_the_distributed_part_runs_many_times_in_a_row():
                 flush=True,
             )
         assert set(children()) - before == set(), f"processes left behind after round {i + 1}"
+
+
+SHARD_TITLE = re.compile(
+    r"^DistributedSampler: N=(\d+) samples over W=(\d+) workers, batch (\d+) each$"
+)
+SHARD_READOUT = re.compile(
+    r"^effective batch W·b = (\d+)\n"
+    r"(\d+) samples per worker per epoch, (\d+) iterations per epoch\n"
+    r"padded \(repeated\) samples: (\d+)"
+    r"(?:\n\(batch / worker (\d+) is above the shard of (\d+): each worker's one batch is its "
+    r"whole shard\))?$"
+)
+
+
+def test_shard_explorer_readout_title_and_legend_tell_what_is_drawn():
+    """Per sampled state (every control at both ends, 20 random ones; the start has N = 49 over
+    W = 3, so samples are padded): the title's N and W are the state's, and its batch b is the
+    slider's, or the shard where the slider asks for more, which the readout and the legend then
+    say; the cells drawn are N columns by one row per (epoch, worker), each row holding the
+    samples per worker the readout states, in the iterations per epoch it states (each batch b
+    samples, the last one at most b); W·b is the readout's effective batch; per epoch, the
+    samples drawn twice are the readout's padded ones and none is missing; the legend names the
+    drawn batches in their colours and, like the title, fits in the figure."""
+    explorer = shard_explorer(n=49, world_size=3, batch_size=4)
+    explorer.check_backgrounds = True
+    picture = explorer.draw.__self__
+    for state in sampled_states(explorer):
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        fig, where = explorer.figure(**state), f"at {state}"
+        ax = fig.axes[0]
+        n, w, b = map(int, SHARD_TITLE.match(ax.get_title()).groups())
+        assert (n, w) == (state["n"], state["world_size"]), where
+        said = SHARD_READOUT.match(explorer.readout(**state))
+        assert said, (where, explorer.readout(**state))
+        effective, per_worker, iterations, padded = map(int, said.groups()[:4])
+        assert effective == w * b, where
+        labels = [label for label, _ in picture.legend_entries()]
+        if said.group(5) is not None:  # the slider asked for more than the shard
+            asked, shard = int(said.group(5)), int(said.group(6))
+            assert asked == state["batch_size"] > shard == per_worker == b, where
+            assert labels == [f"batch 1 = the\nwhole shard\n({asked} asked)"], where
+        else:
+            assert b == state["batch_size"] <= per_worker, where
+            shown = [f"batch {j + 1}" for j in range(min(iterations, 8))]
+            if iterations > 8:
+                shown[-1] = f"… to batch {iterations}"
+            assert labels == shown, where
+        # the cells in view: N columns, 2 epochs × W rows
+        assert ax.get_xlim() == (-0.5, n - 0.5) and ax.get_ylim() == (2 * w - 0.5, -0.5), where
+        assert picture.ticks.get_xlim() == ax.get_xlim(), where  # the x ticks drawn are N's
+        assert [t.get_text() for t in ax.get_yticklabels()] == [
+            f"epoch {e}, worker {r}" for e in (1, 2) for r in range(w)
+        ], where
+        mesh = ax.collections[0]
+        cells = mesh.get_array().reshape(picture.cells.shape)
+        assert cells[2 * w :].mask.all() and cells[:, n:].mask.all(), where  # nothing out of view
+        drawn = cells[: 2 * w, :n]
+        for row in drawn:
+            batches = row.compressed().astype(int)
+            assert len(batches) == per_worker, where
+            counts = np.bincount(batches)
+            assert len(counts) == iterations, where
+            assert (counts[:-1] == b).all() and 0 < counts[-1] <= b, where
+        for epoch in drawn.reshape(2, w, n):
+            covered = (~epoch.mask).sum(axis=0)
+            assert covered.min() >= 1 and int((covered - 1).sum()) == padded, where
+        # each legend entry shows its batch's colour in the cells
+        for j, (label, colour) in enumerate(picture.legend_entries()):
+            if not label.startswith("…"):
+                assert colour == tuple(mesh.cmap(mesh.norm(j))), where
+        renderer = fig.canvas.get_renderer()
+        for artist in (ax.get_legend(), ax.title):
+            box = artist.get_window_extent(renderer)
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, (where, artist)

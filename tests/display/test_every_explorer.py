@@ -7,14 +7,12 @@ check shown here to catch a key left constant."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from gdlessons.chapters import all_explorers
-from gdlessons.display.frames import control_values
 from gdlessons.display.redraw import FAST, StaleBackground
 from gdlessons.display.sizes import INCH_PX, problems
+from tests.explorer_states import sampled_states
 
 EXPLORERS = all_explorers()
 
@@ -49,19 +47,6 @@ def _quick(name: str):
     return factory()
 
 
-def sampled_states(explorer, seed: int = 0) -> list[dict]:
-    """The start; per control its lowest and highest value, the others at the start; two random
-    combinations; the start again, so a kept figure's first background is reused after others."""
-    start = explorer.initial
-    values = {name: control_values(control)[0] for name, control in explorer.controls.items()}
-    states = [start]
-    for name, allowed in values.items():
-        states += [{**start, name: allowed[0]}, {**start, name: allowed[-1]}]
-    rng = random.Random(seed)
-    states += [{name: rng.choice(allowed) for name, allowed in values.items()} for _ in range(2)]
-    return [*states, start]
-
-
 def unlabelled(fig, title: str) -> list[str]:
     """What keeps a picture from saying what it shows: no title anywhere (explorer, figure or
     panel), a panel that names neither axis, a legend without text. Empty when it is fine."""
@@ -93,7 +78,7 @@ def test_sampled_states_take_each_control_to_both_ends():
     from gdlessons.display.explorer import Explorer
 
     controls = {"k": w.IntSlider(value=3, min=1, max=9), "on": w.Checkbox(value=False)}
-    states = sampled_states(Explorer(lambda k, on: None, controls))
+    states = sampled_states(Explorer(lambda k, on: None, controls), randoms=2)
     assert states[0] == states[-1] == {"k": 3, "on": False} and len(states) == 8
     assert {s["k"] for s in states} >= {1, 9} and {s["on"] for s in states} == {False, True}
 
@@ -102,7 +87,7 @@ def test_sampled_states_take_each_control_to_both_ends():
 def test_every_explorer_draws_sampled_states_to_the_figure_contract(name):
     explorer = _quick(name)
     explorer.check_backgrounds = True  # a stale background raises StaleBackground
-    states = sampled_states(explorer)
+    states = sampled_states(explorer, randoms=2)
     keys = set()
     for state in states:
         fig = explorer.figure(**state)

@@ -183,3 +183,21 @@ def test_both_paths_tick_epochs_and_iterations_at_whole_numbers():
     ax.set(xlabel="epoch", xticks=[1, 1.5, 2])  # ticks set on purpose stay
     Redraw().png(chosen)
     assert _epoch_ticks(chosen) == [1.0, 1.5, 2.0]
+
+
+def test_a_kept_figure_drawn_at_another_density_comes_back_at_its_own():
+    """The site draws an explorer's frames at their density (``drawing_at``); the live explorer
+    afterwards shows its pictures at its own size, the same pixels as before."""
+    fig, ax, line = _kept_figure()
+
+    def draw(slope: float):
+        line.set_data([0, 1], [0, slope])
+        return fig
+
+    explorer = Explorer(draw, {"slope": w.FloatSlider(value=0.5, min=0, max=1, step=0.25)})
+    before = explorer.png(slope=0.75)
+    with explorer.drawing_at(1.0):
+        frame = explorer.png(slope=0.25)
+    after = explorer.png(slope=0.75)
+    assert _pixels(frame).shape[:2] == (3 * INCH_PX, 4 * INCH_PX)
+    assert np.array_equal(_pixels(after), _pixels(before))

@@ -24,7 +24,7 @@ from gdlessons.training import train
 # The right answer and a typical wrong one of each number or word question (test_rules.py).
 RIGHT_AND_WRONG = {
     "q1": (25, 600),
-    "q2": ("iteration", "epoch"),
+    "q2": ("samples seen", "iteration"),
     "q3": (111.0, 100.0),
     "q4": (128, 64),
     "q6": (33.56, 50.0),
@@ -32,7 +32,7 @@ RIGHT_AND_WRONG = {
 
 
 def test_choice_ignores_case_and_spaces():
-    assert ex.q2.check("  Iteration ").correct
+    assert ex.q2.check("  Samples Seen ").correct
 
 
 def test_an_answer_of_the_wrong_shape_is_feedback_not_a_crash():
@@ -369,3 +369,25 @@ def test_q6_answer_puts_the_theory_at_the_signal():
     B = ex._q6_batch
     assert ch.theory_variance(ex.Q6_SIGMA2, ex.Q6_N, [B])[0] == pytest.approx(ex.Q6_SIGNAL)
     assert "(N − B)/(N − 1) matters" in ex.q6.check(50).message
+
+
+def test_q6_prompt_says_how_to_answer_and_a_rounded_batch_is_named():
+    assert "real number" in ex.q6.prompt and "two decimals" in ex.q6.prompt
+    assert ex.q6.check(round(ex._q6_batch, 2)).correct
+    for whole, way in ((33, "down"), (34, "up")):
+        result = ex.q6.check(whole)
+        assert not result.correct and f"rounded {way} to a whole batch size" in result.message
+
+
+# --- q2 ---------------------------------------------------------------------------------------
+
+
+def test_q2_answer_holds_for_any_runs():
+    """Samples seen ranks the runs as epochs do, for the chapter's reach table on any runs; the
+    iteration axis need not (here it reorders them)."""
+    runs = ch.compare_variants(LinearModel(), linear_data(40), epochs=3, lr=0.1, evals_per_epoch=40)
+    rows = ch.reach_table(runs)
+    order = {key: sorted(range(len(rows)), key=lambda i: (rows[i][key], i))
+             for key in ("epochs", "samples_seen", "iterations")}  # fmt: skip
+    assert order["epochs"] == order["samples_seen"] != order["iterations"]
+    assert "no variant needs fewer" not in ex.q2._solution

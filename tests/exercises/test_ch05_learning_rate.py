@@ -1,9 +1,10 @@
-"""Chapter 05 exercises: the story's your-turn cells t1–t3 accept correct answers written
-differently (torch.optim.SGD on the quadratic, torch.func, optimizer.state_dict()) and name what
-other wrong answers get wrong; the answers agree with the landscapes module; what the questions
+"""Chapter 05 exercises: the story's your-turn cells t1–t4 accept correct answers written
+differently (torch.optim.SGD on the quadratic, torch.func, torch and explicit sums for the
+preconditioned step, optimizer.state_dict()) and name what other wrong answers get wrong; the answers agree with the landscapes module; what the questions
 accept besides the expected answer; what q5 and q6 say about other wrong answers, and that their
 references are the chapter's bound and lr_range_test's rates; q7 agrees with the regimes the
-explorer names. The rules every exercise keeps are tested in test_rules.py."""
+explorer names; q8's answer is what running Newton's step on x⁴/4 gives. The rules every exercise
+keeps are tested in test_rules.py."""
 
 import json
 import math
@@ -15,6 +16,7 @@ import torch
 import yaml
 from torch import nn
 
+from gdlessons.chapters import ch05_learning_rate as ch05
 from gdlessons.data import quadratic_data
 from gdlessons.exercises import ch05_learning_rate as ex
 from gdlessons.landscapes import eigenvalues_from_condition, iterates, regime, stable_lr
@@ -28,6 +30,7 @@ RIGHT_AND_WRONG = {
     "q3": ("oscillating", "divergent"),
     "q4": (0.2, 4.0),
     "q7": (9.0, 5.0),
+    "q8": (12, 1),
 }
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_learning_rate.ipynb"
@@ -455,10 +458,80 @@ def test_t2_other_wrong_answers_are_named():
     assert "a number" in ex.t2.check(lambda loss, x: torch.ones(2)).message
 
 
-# --- t3: the snapshot ------------------------------------------------------------------------
+# --- t3: one preconditioned step -------------------------------------------------------------
 
 
-def t3_from_state_dicts(model, optimizer):
+def t3_in_torch(x, grad, P, lr):
+    """torch.mv on tensors made from the arrays, in float32 (torch's default for a conversion
+    through .float()), returned as a tensor."""
+    P, grad, x = (torch.as_tensor(v).float() for v in (P, grad, x))
+    return x - lr * torch.mv(P, grad)
+
+
+def t3_row_by_row(x, grad, P, lr):
+    """Each coordinate of P·∇f as a sum over a row of P, in plain Python; a list comes back."""
+    d = len(x)
+    direction = [sum(P[i][j] * grad[j] for j in range(d)) for i in range(d)]
+    return [x[i] - lr * direction[i] for i in range(d)]
+
+
+def t3_einsum_in_place(x, grad, P, lr):
+    """np.einsum for the product and `x -=` on the array it was given."""
+    x -= lr * np.einsum("ij,j->i", P, grad)
+    return x
+
+
+@pytest.mark.parametrize(
+    "fn", [t3_in_torch, t3_row_by_row, t3_einsum_in_place], ids=lambda fn: fn.__name__
+)
+def test_t3_accepts_correct_answers_written_differently(fn):
+    result = ex.t3.check(fn)
+    assert result.correct, result.message
+
+
+def test_t3_cases_tell_the_mistakes_apart():
+    """A full, symmetric positive-definite P far from its inverse and from its diagonal, rates
+    other than 1, and Newton's step on a turned bowl, which lands on the minimum."""
+    cases = ex._step_cases()
+    assert [len(c["x"]) for c in cases] == [2, 3, 2]
+    for case in cases:
+        P = case["P"]
+        assert np.allclose(P, P.T) and np.linalg.eigvalsh(P).min() > 0
+        assert not np.allclose(P, np.diag(np.diag(P)))
+        assert not np.allclose(P, np.linalg.inv(P))
+    assert {c["lr"] for c in cases[:2]}.isdisjoint({1.0})
+    newton = cases[2]
+    assert newton["lr"] == 1.0
+    assert np.allclose(ex._preconditioned_step(**newton), 0.0, atol=1e-12)
+
+
+def test_t3_other_wrong_answers_are_named():
+    def off_in_one_coordinate(x, grad, P, lr):
+        new = ex._preconditioned_step(x, grad, P, lr)
+        new[0] += 0.01
+        return new
+
+    message = ex.t3.check(off_in_one_coordinate).message
+    assert message.startswith("With lr=0.3: your new point differs by 0.01"), message
+    message = ex.t3.check(lambda x, grad, P, lr: np.append(x, 0.0)).message
+    assert "your new point has shape (3,), expected (2,)" in message
+    assert "an array of d numbers, not a str" in ex.t3.check(lambda x, grad, P, lr: "x").message
+
+
+def test_t3_newton_lands_in_one_step_on_the_chapters_bowl():
+    """As the story uses it: P = H⁻¹ with η = 1 from the run's start, on a diagonal and a turned
+    Hessian."""
+    lam = eigenvalues_from_condition(25.0, lambda_max=4.0)
+    x = np.array([1.2, 1.0])
+    for hessian in (np.diag(lam), ch05._turned_hessian(lam, 45.0)):
+        new = ex._preconditioned_step(x, hessian @ x, np.linalg.inv(hessian), 1.0)
+        assert np.allclose(new, 0.0, atol=1e-12)
+
+
+# --- t4: the snapshot ------------------------------------------------------------------------
+
+
+def t4_from_state_dicts(model, optimizer):
     """Deep copies of both state dicts, flattened, and the gradients cloned."""
     import copy
 
@@ -469,7 +542,7 @@ def t3_from_state_dicts(model, optimizer):
     return tensors
 
 
-def t3_by_parameter(model, optimizer):
+def t4_by_parameter(model, optimizer):
     """Parameter by parameter: the value, its gradient and its momentum buffer side by side;
     then the buffers."""
     copies = []
@@ -480,13 +553,13 @@ def t3_by_parameter(model, optimizer):
     return copies
 
 
-@pytest.mark.parametrize("fn", [t3_from_state_dicts, t3_by_parameter], ids=lambda fn: fn.__name__)
-def test_t3_accepts_correct_answers_written_differently(fn):
-    result = ex.t3.check(fn)
+@pytest.mark.parametrize("fn", [t4_from_state_dicts, t4_by_parameter], ids=lambda fn: fn.__name__)
+def test_t4_accepts_correct_answers_written_differently(fn):
+    result = ex.t4.check(fn)
     assert result.correct, result.message
 
 
-def test_t3_cases_hold_everything_a_snapshot_must_keep():
+def test_t4_cases_hold_everything_a_snapshot_must_keep():
     """Batch norm's buffers, gradients and momentum buffers that differ from the gradients (two
     updates were made), so each part a snapshot can leave out shows."""
     for case in ex._snapshot_cases():
@@ -498,32 +571,32 @@ def test_t3_cases_hold_everything_a_snapshot_must_keep():
     assert any(isinstance(m, nn.BatchNorm1d) for m in normed.modules())
 
 
-def test_t3_names_what_is_missing_what_is_not_copied_and_the_wrong_type():
+def test_t4_names_what_is_missing_what_is_not_copied_and_the_wrong_type():
     def one_buffer_missing(model, optimizer):
         return [t.clone() for k, t in model.state_dict().items() if k != "1.running_var"] + [
             t.clone() for t in ex._snapshot(model, optimizer)[len(model.state_dict()) :]
         ]
 
-    message = ex.t3.check(one_buffer_missing).message
+    message = ex.t4.check(one_buffer_missing).message
     assert message.startswith("Your snapshot leaves out the buffers"), message
-    assert "a list of tensors" in ex.t3.check(lambda model, optimizer: model.state_dict()).message
+    assert "a list of tensors" in ex.t4.check(lambda model, optimizer: model.state_dict()).message
 
     def grads_not_cloned(model, optimizer):
         tensors = [t.clone() for t in model.state_dict().values()]
         tensors += [p.grad for p in model.parameters()]
         return tensors + [s["momentum_buffer"].clone() for s in optimizer.state.values()]
 
-    message = ex.t3.check(grads_not_cloned).message
+    message = ex.t4.check(grads_not_cloned).message
     assert "your snapshot holds `0.weight.grad` itself, not a copy" in message, message
 
     def detached_parameters(model, optimizer):
         copies = ex._snapshot(model, optimizer)
         return [p.detach() for p in model.parameters()] + copies
 
-    assert "holds `0.weight` itself" in ex.t3.check(detached_parameters).message
+    assert "holds `0.weight` itself" in ex.t4.check(detached_parameters).message
 
 
-def test_t3_snapshot_sees_what_the_range_test_must_restore():
+def test_t4_snapshot_sees_what_the_range_test_must_restore():
     """As the chapter uses it: equal before and after nothing, unequal after one update."""
     case = ex._snapshot_cases()[1]
     model, optimizer = case["model"], case["optimizer"]
@@ -553,3 +626,22 @@ def test_q7_mistakes_are_named():
     assert "kept the steep axis from overshooting" in ex.q7.check(5.0).message
     assert "up to its bound 2/λ_max" in ex.q7.check(10.0).message
     assert "one-step rate 1/λ_min" in ex.q7.check(2.0).message
+
+
+# --- q8: Newton's step on x⁴/4 ---------------------------------------------------------------
+
+
+def test_q8_answer_is_what_running_newtons_step_gives():
+    x, steps = 1.0, 0
+    while abs(x) >= ex.NEWTON_BELOW:
+        x = x - x**3 / (3 * x**2)  # x − f′(x)/f″(x) on f = x⁴/4
+        steps += 1
+    assert steps == ex.NEWTON_STEPS == 12
+    assert ex.q8.check(steps).correct and ex.q8.check(np.int64(steps)).correct
+
+
+def test_q8_mistakes_are_named():
+    assert "the same everywhere" in ex.q8.check(1).message
+    assert "rounded" in ex.q8.check(11).message
+    assert "keep a third of x" in ex.q8.check(5).message
+    assert "whole number" in ex.q8.check(12.5).message

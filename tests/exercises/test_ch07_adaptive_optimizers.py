@@ -1,6 +1,6 @@
 """Chapter 07 exercises: the answers match torch.optim's Adagrad, Adam and the measured escape; the
 references of t2 to t5 are torch.optim's rules bit for bit (the update rules themselves are pinned
-in tests/chapters), q6's is Adam(amsgrad=True); what the your-turn checks (t1 to t6) and q6
+in tests/chapters), q6's is Adam(amsgrad=True); what the your-turn checks (t1 to t7) and q6
 accept besides the reference, written another way or with torch.optim itself, and what they say
 about other wrong answers. The rules every exercise keeps are tested in test_rules.py."""
 
@@ -27,6 +27,7 @@ RIGHT_AND_WRONG = {
     "q3": ("sgd", "both"),
     "q4": ("adamw", "adam"),
     "q5": (136, 40),
+    "q7": (1024, 4**10),
 }
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_adaptive_optimizers.ipynb"
@@ -61,7 +62,7 @@ def test_q1_and_q5_name_the_mistakes_students_make():
 @pytest.mark.parametrize(
     ("q", "name"),
     [(ex.t1, "no_decay_on_biases"), (ex.t5, "adamw_step"), (ex.t6, "clipped_step"),
-     (ex.q6, "amsgrad_step")],
+     (ex.t7, "layer_gradient_norms"), (ex.q6, "amsgrad_step")],
     ids=lambda v: getattr(v, "name", v),
 )  # fmt: skip
 def test_printed_solutions_run_on_their_own(q, name):
@@ -98,6 +99,16 @@ def test_q2_matches_torch_adam():
 def test_q5_matches_the_measured_escape():
     path = ch.paths("saddle", "sgd", 0.1, 300)
     assert ex.q5.check(int(ch.leave_iteration(path))).correct
+
+
+def test_q7_matches_gradient_descent_on_the_quadratic():
+    x, lam, lr = torch.tensor(0.01, dtype=torch.float64), 30.0, 0.1
+    start = abs(lam * x)
+    for _ in range(10):
+        x = x - lr * lam * x
+    assert ex.q7.check(abs(lam * x) / start).correct
+    assert "1 + ηλ" in ex.q7.check(4.0**10).message
+    assert "factors multiply" in ex.q7.check(20).message
 
 
 def test_q5_answer_is_the_growth_law():
@@ -383,6 +394,50 @@ def test_t6_names_a_missing_return():
         optimizer.step()
 
     assert "returned None" in ex.t6.check(no_return).message
+
+
+# --- t7: the gradient norm of every layer's weights ---------------------------------------------
+
+
+def _norms_by_name(model):
+    """Through named_parameters, as tensors (a 0-d tensor per layer)."""
+    return [torch.linalg.vector_norm(p.grad) for n, p in model.named_parameters() if n.endswith("weight")]  # fmt: skip
+
+
+def _norms_by_hand(model):
+    """A loop, the norm written out in float64, returned as one tensor."""
+    out = []
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            out.append(float((layer.weight.grad.double() ** 2).sum().sqrt()))
+    return torch.tensor(out)
+
+
+@pytest.mark.parametrize("answer", [_norms_by_name, _norms_by_hand], ids=lambda f: f.__name__)
+def test_t7_accepts_other_ways_to_write_it(answer):
+    result = ex.t7.check(answer)
+    assert result.correct, result.message
+
+
+def test_t7_cases_include_a_deep_model_and_a_layer_without_bias():
+    cases = ex.t7.cases()
+    norms = [ex.layer_gradient_norms(c["model"]) for c in cases]
+    assert max(n[-1] / n[0] for n in norms) > 100, "a case whose norms span orders of magnitude"
+    assert any(m.bias is None for c in cases for m in c["model"].modules() if isinstance(m, nn.Linear))  # fmt: skip
+
+
+def test_t7_names_a_wrong_count_and_a_wrong_layer():
+    def first_two(model):
+        return ex.layer_gradient_norms(model)[:2]
+
+    def last_doubled(model):
+        norms = ex.layer_gradient_norms(model)
+        return norms[:-1] + [2 * norms[-1]]
+
+    assert (
+        "returned 2 norms, but the model has 3 nn.Linear layers" in ex.t7.check(first_two).message
+    )
+    assert "for layer 3, the norm is" in ex.t7.check(last_doubled).message
 
 
 # --- q6: AMSGrad --------------------------------------------------------------------------------

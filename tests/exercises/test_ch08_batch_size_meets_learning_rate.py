@@ -1,5 +1,6 @@
 """Chapter 08 exercises: the your-turn references are the computations the chapter ran before
-(t1 `evaluate`'s loss, t2 `ch.diagnose`, t3 the capstone's counts); correct answers written
+(t1 `evaluate`'s loss, t2 `ch.diagnose`, t3 LinearLR's factor, t4 the capstone's counts, t5 the
+choice on validation); correct answers written
 differently pass, with the library pieces the chapter teaches (`torch.no_grad` as a decorator,
 `torch.inference_mode`, `nn.CrossEntropyLoss`, `sklearn.metrics.confusion_matrix`); what the
 questions accept besides the expected answer and what they say about other wrong answers; the
@@ -33,7 +34,8 @@ RIGHT_AND_WRONG = {
     "q1": (8, 4),
     "q2": ("good fit", "over-fit"),
     "q3": (2.0, 0.5),
-    "q4": (24, 6),
+    "q4": (20, 5),
+    "q7": (0.004, 0.016),
 }
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_meets_learning_rate.ipynb"  # fmt: skip
@@ -43,8 +45,8 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08_batch_size_me
 
 
 def test_q1_and_q4_name_iterations_given_for_passes_and_other_counts():
-    assert "iterations (updates) per epoch" in ex.q4.check(math.ceil(1438 / 256)).message
-    assert "short last batch" in ex.q4.check(1438 // 256 * 4).message
+    assert "iterations (updates) per epoch" in ex.q4.check(math.ceil(1079 / 256)).message
+    assert "short last batch" in ex.q4.check(1079 // 256 * 4).message
     assert "micro-batch" in ex.q1.check(64).message
     assert "0.5" not in ex.q3.check(0.5 * 64 / 256).message  # names the mistake, not a number
 
@@ -316,10 +318,10 @@ def test_t1_every_case_runs_a_model_with_dropout_in_training_mode():
         assert model.training and any(isinstance(m, nn.Dropout) for m in model.modules())
 
 
-# --- t3: the confusion matrix -------------------------------------------------------------------
+# --- t4: the confusion matrix -------------------------------------------------------------------
 
 
-def test_t3_reference_is_the_capstones_count():
+def test_t4_reference_is_the_capstones_count():
     for case in ex._confusion_cases():
         assert torch.equal(ex._confusion_matrix(**case), count_confusions(**case))
     model = digits_classifier(hidden=8, seed=0)
@@ -331,7 +333,7 @@ def test_t3_reference_is_the_capstones_count():
     )
 
 
-def test_t3_accepts_scikit_learn_index_put_and_numpy():
+def test_t4_accepts_scikit_learn_index_put_and_numpy():
     def with_scikit_learn(scores, labels):
         from sklearn.metrics import confusion_matrix as sk_confusion
 
@@ -351,26 +353,26 @@ def test_t3_accepts_scikit_learn_index_put_and_numpy():
         return matrix
 
     for answer in (with_scikit_learn, with_index_put, with_numpy):
-        result = ex.t3.check(answer)
+        result = ex.t4.check(answer)
         assert result.correct, (answer.__name__, result.message)
 
 
-def test_t3_names_the_first_wrong_cell_and_the_shape():
+def test_t4_names_the_first_wrong_cell_and_the_shape():
     def off_by_one_cell(scores, labels):
         matrix = ex._confusion_matrix(scores, labels)
         matrix[0, 0] += 1
         return matrix
 
-    message = ex.t3.check(off_by_one_cell).message
+    message = ex.t4.check(off_by_one_cell).message
     assert "In case 1 of 3: row 0 (true class 0), column 0 (predicted class 0) holds" in message
 
     def a_list(scores, labels):
         return ex._confusion_matrix(scores, labels).tolist()
 
-    assert "as a tensor (or NumPy array), not a list" in ex.t3.check(a_list).message
+    assert "as a tensor (or NumPy array), not a list" in ex.t4.check(a_list).message
 
 
-def test_t3_cases_have_an_absent_class_and_repeated_pairs():
+def test_t4_cases_have_an_absent_class_and_repeated_pairs():
     first = ex._confusion_cases()[0]
     assert 9 not in first["labels"] and 9 not in first["scores"].argmax(dim=1)
     for case in ex._confusion_cases():
@@ -413,3 +415,87 @@ def test_q6_cases_stop_late_stop_on_a_tie_and_never_stop():
             lambda val_loss, patience: (len(val_loss), ex._early_stopping(val_loss, patience)[1])
         ).message
     )
+
+
+# --- t3: the warm-up factor ---------------------------------------------------------------------
+
+
+def test_t3_reference_is_what_linear_lr_sets_and_the_chapters_formula():
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import linear_warmup
+
+    for W, start in ((5, 0.1), (8, 0.25), (1, 0.5), (3, 1.0)):
+        for t in range(W + 4):
+            want = ex._linear_lr_factor(t, W, start)
+            assert ex._warmup_factor(t, W, start) == pytest.approx(want, rel=1e-12, abs=1e-15)
+            assert linear_warmup(t, W, start) == pytest.approx(want, rel=1e-12, abs=1e-15)
+    cases = ex._warmup_cases()
+    assert any(c["iteration"] == 0 for c in cases)
+    assert any(c["iteration"] > c["warmup_iterations"] for c in cases)
+
+
+def test_t3_accepts_a_branch_and_a_lambda_lr_read_off():
+    def with_a_branch(iteration, warmup_iterations, start_factor):
+        if iteration >= warmup_iterations:
+            return 1.0
+        step = (1.0 - start_factor) / warmup_iterations
+        return start_factor + iteration * step
+
+    def by_interpolation(iteration, warmup_iterations, start_factor):
+        return float(np.interp(iteration, [0, warmup_iterations], [start_factor, 1.0]))
+
+    for answer in (with_a_branch, by_interpolation):
+        result = ex.t3.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_t3_names_the_update_of_a_wrong_factor():
+    message = ex.t3.check(lambda iteration, warmup_iterations, start_factor: 0.5).message
+    assert message.startswith(
+        "With iteration=0, warmup_iterations=5, start_factor=0.1: your factor is 0.5"
+    )
+    assert "a number" in ex.t3.check(lambda iteration, warmup_iterations, start_factor: "x").message
+
+
+# --- t5: choose on validation, report on test -----------------------------------------------
+
+
+def test_t5_cases_tie_and_disagree():
+    cases = ex._selection_cases()
+    assert any(c["val_accuracy"].count(max(c["val_accuracy"])) > 1 for c in cases)
+    for c in cases:
+        v, t = c["val_accuracy"], c["test_accuracy"]
+        assert v.index(max(v)) != t.index(max(t))  # choosing on test would choose otherwise
+
+
+def test_t5_accepts_numpy_and_a_loop():
+    def with_numpy(val_accuracy, test_accuracy):
+        i = int(np.argmax(val_accuracy))
+        return i, float(np.asarray(test_accuracy)[i])
+
+    def with_a_loop(val_accuracy, test_accuracy):
+        best = 0
+        for i, v in enumerate(val_accuracy):
+            if v > val_accuracy[best]:
+                best = i
+        return (best, test_accuracy[best])
+
+    for answer in (with_numpy, with_a_loop):
+        result = ex.t5.check(answer)
+        assert result.correct, (answer.__name__, result.message)
+
+
+def test_t5_agrees_with_the_chapters_choice():
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import choose_on_validation
+
+    for c in ex._selection_cases():
+        assert ex._select_and_report(**c)[0] == choose_on_validation(c["val_accuracy"])
+
+
+# --- q7 -------------------------------------------------------------------------------------------
+
+
+def test_q7_is_the_chapters_square_root_rule():
+    from gdlessons.chapters.ch08_batch_size_meets_learning_rate import scaled_lr
+
+    assert ex.q7.check(scaled_lr("square root", 0.001, 64, 1024)).correct
+    assert "linear rule" in ex.q7.check(scaled_lr("linear", 0.001, 64, 1024)).message

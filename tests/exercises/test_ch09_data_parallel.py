@@ -62,6 +62,17 @@ def test_q3_sum_says_all_reduce_sums_then_divides_by_w():
     assert ex.q3.check("Average").correct and ex.q3.check("MEAN").correct
 
 
+def test_q3_asks_what_every_worker_ends_up_with_not_what_the_collective_gives():
+    """The all-reduce collective is a sum (DDP divides by W around it), so asking what the
+    all-reduce "gives" makes "sum" a fair answer: the prompt asks for the gradient every worker
+    ends up with, and names the three choices the checker knows."""
+    prompt = ex.q3.prompt
+    assert "end up with after DDP's all-reduce" in prompt and "give every worker" not in prompt
+    for choice in ("'sum'", "'mean'", "'worker 0'"):
+        assert choice in prompt
+    assert not ex.q3.check("sum").correct and ex.q3.check("mean").correct
+
+
 def test_q1_and_q2_name_per_worker_counts_and_remainders():
     assert "one worker's batch" in ex.q1.check(32).message
     assert "remainder N mod W" in ex.q2.check(1797 % 8).message

@@ -17,7 +17,7 @@ import torch
 from gdlessons.chapters import ch05_learning_rate as ch05
 from gdlessons.chapters import ch06_momentum_and_schedules as ch06
 from gdlessons.chapters import ch08_batch_size_meets_learning_rate as ch08
-from gdlessons.data import digits_data, quadratic_data
+from gdlessons.data import quadratic_data
 from gdlessons.hooks import FullTrainLoss
 from gdlessons.models import tutorial_mlp
 from gdlessons.training import train
@@ -95,7 +95,7 @@ def test_ch08_fit_verdicts():
     settings = dict(lr=0.1, momentum=0.9, batch_size=32, seed=p["seed"])
 
     def verdicts(nudge):
-        train_data, val_data = digits_data(seed=p["seed"])
+        train_data, val_data = ch08.digits_split(seed=p["seed"])[:2]
         small = ch08.subset(train_data, p["overfit_samples"], seed=p["seed"])
         plans = [(train_data, 2, p["curve_epochs"]), (train_data, 64, p["curve_epochs"]),
                  (small, 256, p["overfit_epochs"])]  # fmt: skip

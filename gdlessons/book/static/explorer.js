@@ -3,8 +3,10 @@
 // state the picture drawn ahead of time by the chapter's own PyTorch and matplotlib code, and
 // the readout. Moving a control swaps the picture and the readout; nothing is computed here.
 //
-// Light pages: nothing is fetched until a reader moves a control; then the pictures nearest the
-// state shown come first and the rest follow in the background, a few at a time. The picture
+// Light pages: nothing is fetched until a reader moves a control; then the pictures a next move
+// can reach follow in the background, a few at a time: up to two steps further along the
+// control just moved, one step along each other control. The rest of the grid is fetched only
+// when a move reaches it, so a reader who tries a few states does not download them all. The picture
 // and the readout always belong to one state (data-shown): while the state a reader moved to
 // is still loading, the explorer says so (data-loading) instead of pairing the new readout with
 // the old picture. Each move writes the explorer's state into the page's URL (?x1=2,0,3), and a
@@ -12,6 +14,7 @@
 (function () {
   "use strict";
   const AT_ONCE = 4; // pictures fetched at the same time in the background
+  const REACH = 2; // steps ahead fetched along the control moved last
 
   function control(spec, index, state, onChange) {
     const row = document.createElement("label");
@@ -113,8 +116,9 @@
       }
       return loading.get(frame.src);
     };
-    // A reader moves one control at a time: the states one control away come first (nearest
-    // first along each), then the rest by distance.
+    // A reader moves one control at a time: only states one control away are fetched ahead,
+    // nearest first, up to REACH steps along the control moved last and one along the others.
+    let lastMoved = -1;
     const nearestMissing = () => {
       let best = null;
       let bestRank = Infinity;
@@ -122,13 +126,14 @@
         if (loading.has(frame.src)) continue;
         let moved = 0;
         let distance = 0;
+        let along = -1;
         key.split(",").forEach((v, i) => {
           const d = Math.abs(Number(v) - state[i]);
-          moved += d > 0 ? 1 : 0;
+          if (d > 0) [moved, along] = [moved + 1, i];
           distance += d;
         });
-        const rank = (moved > 1 ? 1e6 : 0) + distance;
-        if (rank < bestRank) [best, bestRank] = [frame, rank];
+        if (moved !== 1 || distance > (along === lastMoved ? REACH : 1)) continue;
+        if (distance < bestRank) [best, bestRank] = [frame, distance];
       }
       return best;
     };
@@ -192,6 +197,7 @@
     const setters = controls.map((spec, i) => {
       const made = control(spec, i, state, (index, value) => {
         state[index] = value;
+        lastMoved = index;
         show(false);
       });
       panel.appendChild(made.row);
