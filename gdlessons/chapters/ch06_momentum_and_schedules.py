@@ -46,7 +46,13 @@ from gdlessons.display.plots import X_AXES, line_style, new_axes, new_figure
 from gdlessons.display.tables import Table
 from gdlessons.history import History
 from gdlessons.hooks import RecordParams
-from gdlessons.landscapes import convergence_factor, first_divergent, iterates, quadratic_loss
+from gdlessons.landscapes import (
+    convergence_factor,
+    first_divergent,
+    iterates,
+    quadratic_loss,
+    regime,
+)
 from gdlessons.metrics import evaluate
 from gdlessons.models import tutorial_mlp
 from gdlessons.schedules import SCHEDULES, make_schedule
@@ -521,9 +527,14 @@ def momentum_explorer(
     loss per iteration and where the setting sits on the exact (η, μ) convergence map (below;
     both maps computed up front).
 
-    One figure is kept: a slider move redraws only the path, the loss line and the × (animated
-    artists, see :mod:`gdlessons.display.redraw`); the rest, which depends only on the Nesterov
-    switch, is drawn once per setting. Each frame depends only on the state passed in.
+    One figure is kept: a slider move redraws only the path, its title, the loss line and the ×
+    (animated artists, see :mod:`gdlessons.display.redraw`); the rest, which depends only on the
+    Nesterov switch, is drawn once per setting. Each frame depends only on the state passed in.
+
+    The maps hold one pixel centred on every rate and momentum a slider can reach (η in steps of
+    0.01, μ in steps of 0.01), so the colour under the × is the factor the readout prints. A path
+    cut where it passes |x| = 10·max(extent) says so in its title, and a setting exactly on the
+    stability bound (factor 1) is named as such, neither "diverges" nor "error × 1.000".
 
     >>> ex = momentum_explorer(iterations=10); ex.png(lr=0.5) == ex.png(lr=0.5)
     True
@@ -531,9 +542,13 @@ def momentum_explorer(
     iterations = check_int("iterations", iterations, low=1)
     import ipywidgets as w
 
+    step = 0.01  # divides the sliders' steps: every slider value is a pixel's centre
+    map_lrs = np.round(np.arange(1, 401) * step, 2)  # 0.01 … 4.00
+    map_momenta = np.round(np.arange(100) * step, 2)  # 0 … 0.99
     maps = {
-        nest: rate_map(curvatures, MAP_LRS, MAP_MOMENTA, nesterov=nest) for nest in (False, True)
+        nest: rate_map(curvatures, map_lrs, map_momenta, nesterov=nest) for nest in (False, True)
     }
+    limit = 10 * max(EXTENT)  # a path is cut where it passes this size, far outside the view
     best = {nest: np.unravel_index(np.argmin(m), m.shape) for nest, m in maps.items()}
     fig = Figure(figsize=(7.4, 6.4), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.15], width_ratios=[1, 1.2])
@@ -543,6 +558,7 @@ def momentum_explorer(
     plot_contours_2d(list(curvatures), ax=ax_path, extent=EXTENT, levels=8, resolution=41)
     ax_path.set_aspect("auto")
     (path_line,) = ax_path.plot([], [], "o-", ms=2, lw=1.0, color="C1", animated=True)
+    ax_path.title.set_animated(True)  # it names where a diverging path is cut
     (loss_line,) = ax_loss.plot([], [], color="C1", animated=True)
     # Two-line titles on both lower panels keep them level, and each line fits over its panel:
     # a title wider than its axes would make the layouts of the two Nesterov settings differ,
@@ -557,7 +573,8 @@ def momentum_explorer(
     cmap = mpl.colormaps["viridis"].with_extremes(over="0.85")
     image = ax_map.imshow(
         maps[False], origin="lower", aspect="auto", cmap=cmap, vmin=0.7, vmax=1.0, interpolation="nearest",
-        extent=(MAP_LRS[0], MAP_LRS[-1], MAP_MOMENTA[0], MAP_MOMENTA[-1]),
+        extent=(map_lrs[0] - step / 2, map_lrs[-1] + step / 2,
+                map_momenta[0] - step / 2, map_momenta[-1] + step / 2),
     )  # fmt: skip
     fig.colorbar(image, ax=ax_map, label="error kept per iteration", extend="max")
     (star,) = ax_map.plot([], [], "*", color="r", ms=12)
@@ -569,14 +586,15 @@ def momentum_explorer(
         # The still part (map, star, titles) follows the switch; it is drawn once per setting.
         i, j = best[nesterov]
         image.set_data(maps[nesterov])
-        star.set_data([MAP_LRS[j]], [MAP_MOMENTA[i]])
+        star.set_data([map_lrs[j]], [map_momenta[i]])
         kind = "Nesterov" if nesterov else "Heavy ball"
-        ax_map.set_title(f"{kind}: ★ best η={MAP_LRS[j]:.2f},\nμ={MAP_MOMENTA[i]:.2f}; × now")
-        ax_path.set_title(f"Path of {iterations} iterations ({kind.lower()})")
+        ax_map.set_title(f"{kind}: ★ best η={map_lrs[j]:.2f},\nμ={map_momenta[i]:.2f}; × now")
         # The moving part.
         path = iterates(curvatures, start, lr, iterations, momentum=momentum, nesterov=nesterov)
-        cut = first_divergent(path, limit=10 * max(EXTENT))
+        cut = first_divergent(path, limit=limit)
         shown = path if cut is None else path[: cut + 1]
+        drawn = "" if cut is None else f": |x| > {limit:g} at iteration {cut}, not drawn further"
+        ax_path.set_title(f"Path of {iterations} iterations ({kind.lower()}){drawn}")
         path_line.set_data(shown[:, 0], shown[:, 1])
         loss = path_loss(shown, curvatures)
         loss_line.set_data(np.arange(len(loss)), np.clip(loss, 1e-16, 1e6))
@@ -585,7 +603,15 @@ def momentum_explorer(
 
     def readout(lr: float, momentum: float, nesterov: bool) -> str:
         factor = float(rate_map(curvatures, [lr], [momentum], nesterov=nesterov)[0, 0])
-        verdict = "diverges" if factor >= 1 else f"error × {factor:.3f} per iteration"
+        verdict = {
+            # exactly on the stability bound (up to rounding): the error neither dies out nor
+            # blows up, as landscapes.regime names it
+            "bouncing": "on the stability bound (error × 1 per iteration): it never converges",
+            "divergent": f"diverges (error × {factor:.3f} per iteration)",
+        }.get(
+            regime(lr, list(curvatures), momentum, bool(nesterov)),
+            f"converges: error × {factor:.3f} per iteration in the long run",
+        )
         return f"η = {lr:.2f}, μ = {momentum:.2f}{', Nesterov' if nesterov else ''}: {verdict}"
 
     controls = {
@@ -853,11 +879,26 @@ def schedule_explorer(
         loss_base.set_data(np.arange(1, len(base) + 1), base)
         return fig
 
+    def ending(losses: list[float], final: float) -> tuple[str, str]:
+        """(the last drawn epoch's loss, the loss on all data after training) as the readout
+        says them; a run that diverged has no final loss, and no point for its last epoch."""
+        if math.isfinite(final):
+            return f"{losses[-1]:.3f}", f"{final:.3f}"
+        return f"diverged in epoch {len(losses) + 1}", "none (diverged)"
+
     def readout(schedule: str, lr: float, knob: int) -> str:
-        final, base = cache[(schedule, lr, knob)][2], cache[("constant", lr, 0)][2]
+        # The curves plot each epoch's mean training loss while the weights still move; the
+        # final loss is measured on all data after the last update. Both are named, as they differ.
+        (last, final), (base_last, base) = (
+            ending(*cache[key][1:]) for key in ((schedule, lr, knob), ("constant", lr, 0))
+        )
         shape = SHAPES[schedule][knob]
         knob_text = SHAPE_NAMES[schedule] + ("" if shape is None else f" = {shape:g}")
-        return f"{schedule}, peak rate {lr:g}, {knob_text}: final loss {final:.3f} (constant: {base:.3f})"
+        return (
+            f"{schedule}, peak rate {lr:g}, {knob_text}\n"
+            f"last epoch's mean training loss (the curves' last points): {last} (constant: {base_last})\n"
+            f"loss on all data after training: {final} (constant: {base})"
+        )
 
     controls = {
         "schedule": w.Dropdown(options=list(SCHEDULES), value="cosine", description="schedule"),

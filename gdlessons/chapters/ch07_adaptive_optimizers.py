@@ -1766,6 +1766,9 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
     ax_loss.set_yscale("log")
     ax_loss.set(xlabel=X_AXES["iteration"], ylabel="loss above the minimum", xlim=(0, iterations), ylim=(1e-12, 1e2))  # fmt: skip
     title = ax_loss.set_title(" ", fontsize=10, animated=True)
+    # Where the path leaves the picture, the picture says so (and whether it comes back).
+    note = ax_path.text(0.03, 0.03, "", transform=ax_path.transAxes, fontsize=9, va="bottom", animated=True,
+                        bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.6", alpha=0.9))  # fmt: skip
 
     def show_surface(surface: str) -> None:
         """The still part for ``surface``: cheap to set on every move, drawn once per surface."""
@@ -1784,10 +1787,10 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
     def draw(surface: str, optimizer: str, lr: float, beta1: float, beta2: float) -> Figure:
         path = pick(surface, optimizer, lr, beta1, beta2)
         surf = SURFACES[surface]
-        limit = 3 * max(map(abs, surf.xlim + surf.ylim))
-        bad = ~np.isfinite(path).all(axis=-1) | (np.abs(path).max(axis=-1) > limit)
-        shown = path[: int(np.argmax(bad)) + 1] if bad.any() else path
+        shown, view = _explorer_view(surf, path)
         path_line.set_data(shown[:, 0], shown[:, 1])
+        note.set_text(view)
+        note.set_visible(bool(view))
         loss = np.clip(loss_along(surf, path), 1e-16, 1e8)
         loss_line.set_data(np.arange(len(loss)), loss)
         title.set_text(f"{optimizer}, η = {lr:g}" + _beta_text(optimizer, beta1, beta2))
@@ -1798,9 +1801,11 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
         path = pick(surface, optimizer, lr, beta1, beta2)
         loss = loss_along(surface, path)
         text = f"{optimizer}, η = {lr:g}{_beta_text(optimizer, beta1, beta2)}: "
-        if not np.isfinite(loss[-1]) or loss[-1] > 1e6:
-            return text + "diverges"
+        view = _explorer_view(SURFACES[surface], path)[1].replace("\n", " ")
+        if _diverges(loss):
+            return text + (view or "diverges")
         text += f"loss above the minimum after {iterations} iterations {loss[-1]:.2g}"
+        text += f"; {view}" if view else ""
         if surface == "saddle":
             text += f"; ends in the {minimum_reached(path).item()} minimum" if minimum_reached(path).item() != "neither" else "; has not settled in a minimum"  # fmt: skip
             left_at = int(leave_iteration(path))
@@ -1821,6 +1826,39 @@ def adaptive_explorer(*, iterations: int = 100) -> Explorer:
         readout=readout,
         background=lambda surface, **_: surface,
     )
+
+
+def _diverges(loss: np.ndarray) -> bool:
+    """The explorer's verdict on a run's loss above the minimum: it diverges when its last
+    value is not finite or above 10⁶."""
+    return bool(not np.isfinite(loss[-1]) or loss[-1] > 1e6)
+
+
+def _explorer_view(surface: Surface, path: np.ndarray) -> tuple[np.ndarray, str]:
+    """The part of an explorer ``path`` drawn, and what the picture says where it leaves the
+    view (``""`` where it stays inside): a diverging run is cut where it first gets three views
+    away (or stops being finite); any other is drawn whole, the axes hiding where it is out of
+    view, so a path that leaves and comes back is seen to come back.
+
+    >>> _explorer_view(QUADRATIC, np.array([[0.0, 1.0], [0.0, 2.0], [0.0, 0.5]]))[1]
+    'leaves the view at iteration 1,\\nback in it from iteration 2'
+    """
+    loss = loss_along(surface, path)
+    (x0, x1), (y0, y1) = surface.xlim, surface.ylim
+    with np.errstate(invalid="ignore"):
+        inside = (x0 <= path[:, 0]) & (path[:, 0] <= x1) & (y0 <= path[:, 1]) & (path[:, 1] <= y1)
+    if inside.all():
+        return path, ""
+    left = int(np.argmin(inside))
+    if _diverges(loss):
+        limit = 3 * max(map(abs, surface.xlim + surface.ylim))
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(path).all(axis=-1) | (np.abs(path).max(axis=-1) > limit)
+        return path[: int(np.argmax(bad)) + 1], f"diverges, leaving the view\nat iteration {left}"
+    if not inside[-1]:
+        return path, f"leaves the view at iteration {left}\nand ends outside it"
+    back = len(path) - int(np.argmin(inside[::-1]))
+    return path, f"leaves the view at iteration {left},\nback in it from iteration {back}"
 
 
 def _beta_text(optimizer: str, beta1: float, beta2: float) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from gdlessons.display.sizes import problems
 from gdlessons.exercises import ch06_momentum_and_schedules as ex06
 from gdlessons.landscapes import iterates, torch_sgd_path
 from gdlessons.models import LinearModel, tutorial_mlp
+from tests.explorer_states import sampled_states
 
 SETTINGS = [
     dict(momentum=0.0),
@@ -281,5 +284,281 @@ def test_schedule_explorer_small():
     assert ex.png(schedule="one_cycle", lr=0.05, knob=0) == a
     assert problems(ex.figure(schedule="warmup_cosine")) == []
     text = ex.readout(schedule="step", lr=0.02, knob=1)
-    assert "γ per drop = 0.3" in text and "final loss" in text
-    assert math.isfinite(float(text.split("final loss ")[1].split()[0]))
+    assert "γ per drop = 0.3" in text and "loss on all data after training" in text
+    assert math.isfinite(float(text.split("after training: ")[1].split()[0]))
+
+
+MOMENTUM_READOUT = re.compile(
+    r"^η = (\d\.\d\d), μ = (\d\.\d\d)(, Nesterov)?: (?:"
+    r"converges: error × (?P<converges>\d\.\d{3}) per iteration in the long run"
+    r"|diverges \(error × (?P<diverges>\d+\.\d{3}) per iteration\)"
+    r"|(?P<bound>on the stability bound) \(error × 1 per iteration\): it never converges)$"
+)
+PATH_TITLE = re.compile(
+    r"^Path of (\d+) iterations \((heavy ball|nesterov)\)"
+    r"(?:: \|x\| > (\d+) at iteration (\d+), not drawn further)?$"
+)
+MAP_TITLE = re.compile(r"^(Heavy ball|Nesterov): ★ best η=(\d\.\d\d),\nμ=(\d\.\d\d); × now$")
+# Settings exactly on the stability bound (factor 1: η = 2(1+μ)/λ_max, Nesterov 2(1+μ)/(1+2μ)),
+# one whose path leaves the view while bouncing, and one that converges after a long detour.
+MOMENTUM_EDGES = [
+    dict(lr=2.0, momentum=0.0, nesterov=False),
+    dict(lr=2.3, momentum=0.15, nesterov=False),
+    dict(lr=3.9, momentum=0.95, nesterov=False),
+    dict(lr=1.5, momentum=0.5, nesterov=True),
+    dict(lr=3.9, momentum=0.96, nesterov=False),
+]
+
+
+def _update_matrices(eta, mu, lam, nesterov):
+    """The 2×2 update matrix of (x, v) per direction, stacked over broadcast η, μ and λ."""
+    eta, mu, lam = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (eta, mu, lam)))
+    if nesterov:
+        rows = [[1 - eta * lam * (1 + mu), -eta * mu**2], [lam, mu]]
+    else:
+        rows = [[1 - eta * lam, -eta * mu], [lam, mu]]
+    return np.moveaxis(np.array(rows), (0, 1), (-2, -1))
+
+
+def _factor(eta, mu, nesterov):
+    """Worst direction's spectral radius, from eigenvalues (not the chapter's closed form)."""
+    lam = np.asarray(ch.CURVATURES)
+    m = _update_matrices(np.asarray(eta)[..., None], np.asarray(mu)[..., None], lam, nesterov)
+    return np.abs(np.linalg.eigvals(m)).max(axis=(-1, -2))
+
+
+@pytest.fixture(scope="module")
+def momentum_explorer():
+    return ch.momentum_explorer(iterations=80)  # as the notebook builds it
+
+
+def check_momentum_explorer_state(explorer, state, maps):
+    """Every number and word of the momentum explorer's readout and titles against its artists,
+    and its artists against an independent recomputation (torch's SGD, eigenvalues)."""
+    fig, where = explorer.figure(**state), f"at {state}"
+    ax_path, ax_loss, ax_map = fig.axes[:3]
+    lr, mu, nesterov = state["lr"], state["momentum"], state["nesterov"]
+    said = MOMENTUM_READOUT.match(explorer.readout(**state))
+    assert said, (where, explorer.readout(**state))
+    assert said.groups()[:3] == (f"{lr:.2f}", f"{mu:.2f}", ", Nesterov" if nesterov else None)
+    # Eigenvalues lose half the digits at a double root: compare to ~1e-7, not to the last bit.
+    factor = float(_factor(lr, mu, nesterov))
+    if said["bound"]:
+        assert factor == pytest.approx(1, abs=1e-7), where
+    else:
+        stated = float(said["diverges"] or said["converges"])
+        assert (factor > 1) == bool(said["diverges"]) and abs(factor - 1) > 1e-7, where
+        assert abs(stated - factor) <= 5e-4 + 1e-7, where
+    # The path: torch's own SGD, cut at the first point past the stated size, as the title says.
+    iterations, kind, limit, cut = PATH_TITLE.match(ax_path.get_title()).groups()
+    assert kind == ("nesterov" if nesterov else "heavy ball") and int(iterations) == 80, where
+    reference = torch_sgd_path(ch.CURVATURES, ch.START, lr, 80, momentum=mu, nesterov=nesterov)
+    size = np.abs(reference).max(axis=1)
+    outside = np.flatnonzero(~np.isfinite(size) | (size > 30))
+    drawn = np.asarray(ax_path.get_lines()[-1].get_xydata())
+    if cut is None:
+        assert len(outside) == 0 and len(drawn) == int(iterations) + 1, where
+    else:
+        assert int(limit) == 30 and int(cut) == outside[0] and len(drawn) == int(cut) + 1, where
+    np.testing.assert_allclose(drawn, reference[: len(drawn)], rtol=1e-9, atol=1e-12)
+    # The loss: f of each drawn point (clipped for the log axis), one per iteration drawn.
+    steps, losses = ax_loss.get_lines()[0].get_data()
+    assert list(steps) == list(range(len(drawn))) and ax_loss.get_xlim() == (0, 80), where
+    expected = np.clip(0.5 * (np.asarray(ch.CURVATURES) * drawn**2).sum(axis=1), 1e-16, 1e6)
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+    # The verdict is what the drawn loss does.
+    if said["diverges"]:
+        assert losses[-1] > losses[0], where
+    elif said["bound"]:
+        assert losses[-1] > 1e-3 * losses[0], where  # the steep direction's error stays
+    elif losses[-1] >= losses[0]:  # a long detour: it converges later, as "in the long run" says
+        assert factor > 0.95, where
+        longer = torch_sgd_path(ch.CURVATURES, ch.START, lr, 2000, momentum=mu, nesterov=nesterov)
+        assert ch.path_loss(longer)[-1] < 1e-6 * losses[0], where
+    # The map: the setting's factor under the ×, the best pixel under the ★, as the title says.
+    image = ax_map.get_images()[0]
+    values, (x0, x1, y0, y1) = np.asarray(image.get_array()), image.get_extent()
+    np.testing.assert_allclose(values, maps[nesterov], rtol=1e-7)
+    (cx,), (cy,) = ax_map.get_lines()[1].get_data()
+    assert (cx, cy) == (lr, mu), where
+    rows, cols = values.shape
+    col = int((cx - x0) / (x1 - x0) * cols)
+    row = int((cy - y0) / (y1 - y0) * rows)
+    assert values[row, col] == pytest.approx(factor, rel=1e-7), where
+    assert (values[row, col] > image.norm.vmax) == bool(said["diverges"]), where  # grey
+    map_kind, best_lr, best_mu = MAP_TITLE.match(ax_map.get_title()).groups()
+    assert map_kind == ("Nesterov" if nesterov else "Heavy ball"), where
+    (sx,), (sy,) = ax_map.get_lines()[0].get_data()
+    assert (f"{sx:.2f}", f"{sy:.2f}") == (best_lr, best_mu), where
+    i, j = np.unravel_index(np.argmin(values), values.shape)
+    assert values[i, j] == values.min() and x0 + (j + 0.5) * (x1 - x0) / cols == pytest.approx(sx)
+    assert y0 + (i + 0.5) * (y1 - y0) / rows == pytest.approx(sy), where
+
+
+def test_momentum_explorer_readout_and_titles_tell_what_is_drawn(momentum_explorer):
+    """Per sampled state (every control at both ends, 20 random ones) and on the edges (the
+    stability bound, a long detour): the readout's η, μ and Nesterov are the state's; its
+    verdict and factor are the eigenvalues' of the update matrix, and what the drawn loss does;
+    the path is torch's SGD, cut where the title says; the loss is f at the drawn points; the
+    map is the factor at each pixel's centre, the pixel under the × holds the readout's factor
+    (grey exactly when it diverges), and the ★ and the title name the best pixel."""
+    explorer = momentum_explorer
+    explorer.check_backgrounds = True
+    fig = explorer.figure()
+    image = fig.axes[2].get_images()[0]
+    x0, x1, y0, y1 = image.get_extent()
+    rows, cols = np.asarray(image.get_array()).shape
+    etas = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    mus = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    maps = {nest: _factor(etas[None, :], mus[:, None], nest) for nest in (False, True)}
+    states = sampled_states(explorer) + MOMENTUM_EDGES
+    for state in states:
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        check_momentum_explorer_state(explorer, state, maps)
+    said = [MOMENTUM_READOUT.match(explorer.readout(**s)) for s in states]
+    assert all(any(m[v] for m in said) for v in ("converges", "diverges", "bound"))
+
+
+SCHEDULE_READOUT = re.compile(
+    r"^(\w+), peak rate ([\d.]+), (.+?)(?: = ([\d.]+))?\n"
+    r"last epoch's mean training loss \(the curves' last points\): (\d+\.\d{3}) "
+    r"\(constant: (\d+\.\d{3})\)\n"
+    r"loss on all data after training: (\d+\.\d{3}) \(constant: (\d+\.\d{3})\)$"
+)
+SCHEDULER_CLASSES = {
+    "constant": "no scheduler",
+    "step": "StepLR",
+    "exponential": "ExponentialLR",
+    "cosine": "CosineAnnealingLR",
+    "warmup_cosine": "LinearLR → CosineAnnealingLR",
+    "cyclic": "CyclicLR",
+    "one_cycle": "OneCycleLR",
+}
+SCHEDULE_SETUP = dict(lrs=(0.01, 0.1), epochs=4, batch_size=10, n=100, seed=0)
+
+
+@pytest.fixture(scope="module")
+def schedule_explorer():
+    # 40 updates per run: enough for every knob to show (4 whole cycles, a warm-up of 5 %).
+    # One thread: these tiny batches run several times faster than split over busy cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield ch.schedule_explorer(**SCHEDULE_SETUP)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _scheduler_class(schedule, lr, total):
+    if schedule == "constant":
+        return "no scheduler"
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    made = sch.make_schedule(schedule, lr, total)(optimizer)
+    inner = getattr(made, "_schedulers", [made])
+    return " → ".join(type(s).__name__ for s in inner)
+
+
+def _peaks(rates, lr):
+    """Iterations where the drawn rate reaches the peak and turns down (a whole cycle's top)."""
+    top = np.isclose(rates, lr, rtol=1e-9)
+    return [t for t in range(1, len(rates) - 1) if top[t] and rates[t + 1] < rates[t]]
+
+
+def check_schedule_explorer_state(explorer, state, epochs):
+    """Every number and word of the schedule explorer's readout and titles against its
+    artists, and the drawn rate curve against a fresh scheduler."""
+    fig, where = explorer.figure(**state), f"at {state}"
+    left, right = fig.axes
+    schedule, lr, knob = state["schedule"], state["lr"], state["knob"]
+    said = SCHEDULE_READOUT.match(explorer.readout(**state))
+    assert said, (where, explorer.readout(**state))
+    name, peak, knob_name, knob_value, last, base_last, final, base_final = said.groups()
+    assert (name, peak, knob_name) == (schedule, f"{lr:g}", ch.SHAPE_NAMES[schedule]), where
+    shape = ch.SHAPES[schedule][knob]
+    assert knob_value == (None if shape is None else f"{shape:g}"), where
+    # Left: the title names the schedule and the class that made it; the rates are a fresh
+    # scheduler's, peaking at the stated rate, shaped by the stated knob.
+    words, torch_class = left.get_title().split("\n")
+    assert words == ch.TITLES[schedule].split(" (")[0], where
+    assert torch_class == f"({SCHEDULER_CLASSES[schedule]})", where
+    total = explorer.updates
+    assert SCHEDULER_CLASSES[schedule] == _scheduler_class(schedule, lr, total)
+    rate_line, rate_base = left.get_lines()
+    its, rates = map(np.asarray, rate_line.get_data())
+    assert list(its) == list(range(1, total + 1)), where
+    fresh = sch.rate_curve(sch.make_schedule(schedule, lr, total, shape), total, lr=lr)
+    np.testing.assert_allclose(rates, fresh, rtol=1e-9)
+    assert list(rate_base.get_xdata()) == [1, total] and list(rate_base.get_ydata()) == [lr, lr]
+    assert rates.max() == pytest.approx(lr, rel=1e-9) and rates.max() <= lr * (1 + 1e-9), where
+    if schedule == "step":  # drops by γ at each third of the run
+        levels = [rates[0], *(rates[t] for t in range(1, total) if rates[t] != rates[t - 1])]
+        assert len(levels) == 3, where
+        for a, b in itertools.pairwise(levels):
+            assert b / a == pytest.approx(shape, rel=1e-9), where
+    elif schedule == "exponential":  # the last update's rate is one decay above the final one
+        assert rates[-1] / lr == pytest.approx(shape ** ((total - 1) / total), rel=1e-9), where
+    elif schedule == "cosine":  # it ends a last cosine step above η_min
+        floor = shape * lr + (lr - shape * lr) * (1 + math.cos(math.pi * (total - 1) / total)) / 2
+        assert rates.min() == pytest.approx(floor, rel=1e-6), where
+    elif schedule in ("warmup_cosine", "one_cycle"):  # the peak is reached at that fraction
+        assert abs(int(np.argmax(rates)) - shape * total) <= 1, where
+    elif schedule == "cyclic":
+        assert len(_peaks(rates, lr)) == shape, where
+    else:
+        assert np.all(rates == lr), where
+    low, high = left.get_ylim()
+    assert left.get_xlim() == (0, total) and 0 <= low and rates.max() < high, where
+    # Right: a point per epoch; the readout's last-epoch losses are the curves' last points.
+    loss_line, loss_base = right.get_lines()
+    for line in (loss_line, loss_base):
+        assert list(line.get_xdata()) == list(range(1, epochs + 1)), where
+        low, high = right.get_ylim()
+        assert all(low <= v <= high for v in line.get_ydata()), where
+    assert f"{loss_line.get_ydata()[-1]:.3f}" == last, where
+    assert f"{loss_base.get_ydata()[-1]:.3f}" == base_last, where
+    if schedule == "constant":
+        assert list(loss_line.get_ydata()) == list(loss_base.get_ydata()), where
+    assert final == f"{explorer.final_losses[schedule, lr, knob]:.3f}", where
+    assert base_final == f"{explorer.final_losses['constant', lr, 0]:.3f}", where
+    for ax in (left, right):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["schedule", "constant"]
+    return loss_line.get_ydata(), rates, final
+
+
+def test_schedule_explorer_readout_and_titles_tell_what_is_drawn(schedule_explorer):
+    """Per sampled state (every control at both ends, 20 random ones): the readout names the
+    state's schedule, peak rate and knob; the title names the schedule and its torch class; the
+    rate curve is a fresh scheduler's, peaks at the stated rate and has the stated shape (γ per
+    drop, final fraction, η_min, warm-up or pct_start, cycles); the readout's last-epoch losses
+    are the curves' last points and its all-data losses the explorer's final_losses. For three
+    states the run is trained again with compare_schedules and matches what is drawn."""
+    explorer = schedule_explorer
+    explorer.check_backgrounds = True
+    epochs = SCHEDULE_SETUP["epochs"]
+    assert explorer.updates == epochs * 10  # ceil(100 / 10) updates per epoch
+    drawn = {}
+    for state in sampled_states(explorer):
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        key = (state["schedule"], state["lr"], state["knob"])
+        drawn[key] = check_schedule_explorer_state(explorer, state, epochs)
+    data = quadratic_data(SCHEDULE_SETUP["n"], seed=SCHEDULE_SETUP["seed"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for schedule, lr, knob in [
+            ("cyclic", 0.1, 2),
+            ("warmup_cosine", 0.01, 0),
+            ("step", 0.1, 1),
+        ]:
+            losses, rates, final = drawn.get((schedule, lr, knob)) or check_schedule_explorer_state(
+                explorer, dict(schedule=schedule, lr=lr, knob=knob), epochs
+            )
+            run = ch.compare_schedules(
+                data, [schedule], lr=lr, batch_size=SCHEDULE_SETUP["batch_size"], epochs=epochs,
+                shape={schedule: ch.SHAPES[schedule][knob]}, seed=SCHEDULE_SETUP["seed"],
+            )[schedule]  # fmt: skip
+            assert list(losses) == list(run.history.epochs.train_loss)
+            assert list(rates) == list(run.history.iterations.lr)
+            assert final == f"{run.final_loss:.3f}"
+    finally:
+        torch.set_num_threads(threads)

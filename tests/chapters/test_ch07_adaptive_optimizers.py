@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from gdlessons.history import History
 from gdlessons.hooks import RecordParams
 from gdlessons.models import LinearModel, tutorial_mlp
 from gdlessons.training import train
+from tests.explorer_states import sampled_states
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "07_adaptive_optimizers.ipynb"
 RULES = ("adagrad_step", "rmsprop_step", "adam_step", "adamw_step")
@@ -632,7 +634,7 @@ def test_explorer_state_function_needs_no_browser(explorer):
 
 
 def test_explorer_readouts(explorer):
-    assert explorer.readout(optimizer="SGD", lr=2.5).endswith("diverges")
+    assert ": diverges, leaving the view at iteration " in explorer.readout(optimizer="SGD", lr=2.5)
     text = explorer.readout(surface="saddle", optimizer="Adam", lr=0.1)
     assert "β₁ = 0.9, β₂ = 0.999" in text and "saddle at iteration" in text
     assert "μ = 0.5" in explorer.readout(optimizer="SGD + momentum", beta1=0.5)
@@ -646,3 +648,213 @@ def test_explorer_slider_moves_only_redraw(explorer, monkeypatch):
     monkeypatch.setattr(ch, "paths", no_recomputing)
     for state in explorer.sample_states(steps=3):
         assert len(explorer.png(**state)) > 1000
+
+
+# --- the explorer tells the truth at every state ----------------------------------------------
+
+LOSS_TITLE = re.compile(
+    r"^(?P<optimizer>.+?), η = (?P<lr>[\d.]+)(?:, μ = (?P<mu>[\d.]+))?(?:, α = (?P<alpha>[\d.]+))?"
+    r"(?:, β₁ = (?P<beta1>[\d.]+), β₂ = (?P<beta2>[\d.]+))?$"
+)
+DIVERGES = r"diverges, leaving the view at iteration (?P<diverges_at>\d+)"
+VIEW = (
+    r"leaves the view at iteration (?P<left_at>\d+)"
+    r"(?:, back in it from iteration (?P<back_at>\d+)| and ends outside it)"
+)
+ADAPTIVE_READOUT = re.compile(
+    rf"^(?P<head>.+?): (?:(?P<verdict>{DIVERGES})|loss above the minimum after (?P<n>\d+) iterations "
+    rf"(?P<loss>[^;]+)(?:; (?P<view>{VIEW}))?(?:; (?:ends in the (?P<minimum>global|local) minimum"
+    r"|(?P<unsettled>has not settled in a minimum)); (?:leaves the saddle at iteration "
+    r"(?P<leaves>\d+)|still at the saddle after (?P<still>\d+) iterations))?)$"
+)
+EXPLORER_ITERATIONS = 100  # the notebook's quad_iterations, where the disagreements showed
+
+
+def _surface_loss(surface: str, xy: np.ndarray) -> np.ndarray:
+    """The loss above the minimum, written out here from the formulas the panel titles state."""
+    x, y = xy[..., 0], xy[..., 1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if surface == "quadratic":
+            return 0.5 * (0.02 * x**2 + y**2)
+        left = np.sort(np.roots([1.0, 0.0, -1.0, 0.1]).real)[0]
+        floor = 0.25 * (left**2 - 1) ** 2 + 0.1 * left
+        return 0.25 * (x**2 - 1) ** 2 + 0.5 * y**2 + 0.1 * x - floor
+
+
+def _path_of(surface: str, optimizer: str, lr: float, beta1: float, beta2: float) -> np.ndarray:
+    """The state's run recomputed by the chapter's engine with only the settings its optimizer
+    uses, in a batch of every slider value as the explorer runs it: a run alone can differ in
+    the last bits (torch's pow of a tensor of β₂'s), which Adam's oscillation on the saddle at
+    β₁ = 0 grows to 0.36 in x₁ by iteration 100 (the readout's words stay the same)."""
+    lrs = np.array(ch.EXPLORER_LRS)[:, None, None]
+    b1 = np.array(ch.EXPLORER_BETA1)[None, :, None]
+    b2 = np.array(ch.EXPLORER_BETA2)[None, None, :]
+
+    def settings(b1, b2) -> tuple[str, dict]:
+        return {
+            "SGD": ("sgd", {}),
+            "SGD + momentum": ("sgd", {"momentum": b1}),
+            "RMSProp": ("rmsprop", {"alpha": b2}),
+            "Adam": ("adam", {"beta1": b1, "beta2": b2}),
+            "AdaGrad": ("adagrad", {}),
+        }[optimizer]
+
+    method, batch_settings = settings(b1, b2)
+    batch = ch.paths(surface, method, lrs, EXPLORER_ITERATIONS, **batch_settings)
+    at = (ch.EXPLORER_LRS.index(lr), ch.EXPLORER_BETA1.index(beta1), ch.EXPLORER_BETA2.index(beta2))
+    run = batch[tuple(i if n > 1 else 0 for i, n in zip(at, batch.shape, strict=False))]
+    alone = ch.paths(surface, method, lr, 20, **settings(beta1, beta2)[1])
+    assert np.allclose(alone, run[:21], rtol=1e-9, atol=1e-12, equal_nan=True)
+    return run
+
+
+# States that reach every note the path panel can carry and every optimizer, SGD + momentum
+# among them (the random sample need not).
+MORE_STATES = [
+    dict(surface="quadratic", optimizer="SGD + momentum", lr=1.9, beta1=0.5, beta2=0.9),
+    dict(surface="saddle", optimizer="SGD + momentum", lr=0.1, beta1=0.99, beta2=0.99),
+    dict(surface="quadratic", optimizer="RMSProp", lr=0.5, beta1=0.9, beta2=0.999),  # back
+    dict(surface="saddle", optimizer="RMSProp", lr=1.5, beta1=0.9, beta2=0.999),  # ends outside
+    dict(surface="quadratic", optimizer="SGD", lr=2.5, beta1=0.9, beta2=0.999),  # diverges
+    dict(surface="saddle", optimizer="SGD", lr=0.1, beta1=0.9, beta2=0.999),  # stays in view
+]
+
+
+@pytest.fixture(scope="module")
+def full_explorer():
+    explorer = ch.adaptive_explorer(iterations=EXPLORER_ITERATIONS)
+    explorer.check_backgrounds = True
+    return explorer
+
+
+def test_adaptive_explorer_readout_and_titles_tell_what_is_drawn(full_explorer):
+    """Per sampled state (each control at both ends, 20 random ones, the start, and four states
+    that reach every note and SGD + momentum): the loss panel's title names the state's optimizer, η and only the
+    β's it uses, and the readout opens with the same words; the path panel's title, limits,
+    contours and markers are the state's surface; the drawn path and loss curve are the run
+    recomputed here (the chapter's engine with only the used settings, the loss from the
+    formulas the titles state), one point per iteration; the readout's final loss is the
+    curve's last point, "diverges" only where the drawn run does, the note on the picture (and
+    in the readout) says where the drawn path leaves the view and whether it comes back, and on
+    the saddle the minimum and the iteration the readout names are those of the drawn path."""
+    explorer = full_explorer
+    states = [*sampled_states(explorer), *MORE_STATES]
+    seen = set()
+    for state in states:
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        fig, where = explorer.figure(**state), f"at {state}"
+        ax_path, ax_loss = fig.axes
+        surface, optimizer = state["surface"], state["optimizer"]
+        surf = ch.SURFACES[surface]
+        # The still part: the state's surface, its contours and its marked points.
+        assert ax_path.get_title() == f"{surface}: {surf.formula}", where
+        assert ax_path.get_xlim() == surf.xlim and ax_path.get_ylim() == surf.ylim, where
+        (contours,) = [c for c in ax_path.collections if c.get_visible()]
+        xs, ys = np.linspace(*surf.xlim, 121), np.linspace(*surf.ylim, 101)
+        z = _surface_loss(surface, np.stack(np.meshgrid(xs, ys), axis=-1))
+        assert contours.levels[-1] == pytest.approx(z.max(), rel=1e-9), where
+        assert contours.levels[0] == pytest.approx(max(z.min(), 1e-3), rel=1e-6), where
+        markers = {
+            line.get_label(): line.get_xydata()[0] for line in ax_path.lines if line.get_visible()
+        }
+        (path_line,) = [line for line in ax_path.lines if line.get_animated()]
+        (start,) = [line for line in ax_path.lines if line.get_visible() and line.get_label().startswith("_")
+                    and not line.get_animated()]  # fmt: skip
+        named = {k: v for k, v in markers.items() if not k.startswith("_")}
+        assert set(named) == set(surf.points), where
+        for name, point in surf.points.items():
+            assert np.allclose(named[name], point), where
+        # The loss panel's title and the readout's opening name the state.
+        title = ax_loss.get_title()
+        said = LOSS_TITLE.match(title)
+        assert said and said["optimizer"] == optimizer and float(said["lr"]) == state["lr"], where
+        uses = {
+            "mu": optimizer == "SGD + momentum" and state["beta1"],
+            "alpha": optimizer == "RMSProp" and state["beta2"],
+            "beta1": optimizer == "Adam" and state["beta1"],
+            "beta2": optimizer == "Adam" and state["beta2"],
+        }
+        for key, value in uses.items():
+            assert (said[key] is None) == (value is False), (where, key)
+            assert said[key] is None or float(said[key]) == value, (where, key)
+        text = explorer.readout(**state)
+        read = ADAPTIVE_READOUT.match(text)
+        assert read and read["head"] == title, (where, text)
+        # The drawn curves are the run recomputed here.
+        path = _path_of(surface, optimizer, state["lr"], state["beta1"], state["beta2"])
+        loss = _surface_loss(surface, path)
+        steps, drawn_loss = ax_loss.get_lines()[0].get_data()
+        assert ax_loss.get_xlim() == (0, EXPLORER_ITERATIONS), where
+        assert list(steps) == list(range(EXPLORER_ITERATIONS + 1)), where
+        finite = np.isfinite(loss)
+        expected = np.clip(np.where(finite, loss, np.inf), 1e-16, 1e8)
+        assert np.allclose(drawn_loss, expected, rtol=1e-9, atol=1e-15), where
+        drawn = path_line.get_xydata()
+        assert np.array_equal(start.get_xydata()[0], drawn[0]), where
+        assert np.allclose(drawn[0], surf.start), where
+        (x0, x1), (y0, y1) = ax_path.get_xlim(), ax_path.get_ylim()
+        with np.errstate(invalid="ignore"):
+            inside = (x0 <= drawn[:, 0]) & (drawn[:, 0] <= x1) & (y0 <= drawn[:, 1]) & (drawn[:, 1] <= y1)  # fmt: skip
+        note = next(t for t in ax_path.texts)
+        shown = note.get_text().replace("\n", " ") if note.get_visible() else ""
+        low, high = ax_loss.get_ylim()
+        if read["verdict"]:  # diverges: the drawn path runs off and the curve ends above the top
+            seen.add("diverges")
+            assert shown == read["verdict"] and read["diverges_at"], where
+            assert drawn_loss[-1] > high and not inside[-1], where
+            assert int(read["diverges_at"]) == int(np.argmin(inside)), where
+            assert np.allclose(drawn, path[: len(drawn)], equal_nan=True), where
+            gone = ~np.isfinite(drawn[-1]).all() or np.abs(drawn[-1]).max() > 3 * max(map(abs, surf.xlim + surf.ylim))  # fmt: skip
+            assert gone and len(drawn) <= EXPLORER_ITERATIONS + 1, where
+            assert not (np.isfinite(loss[-1]) and loss[-1] <= 1e6), where
+            continue
+        # Converging or not, a run that does not diverge is drawn whole.
+        assert int(read["n"]) == len(drawn) - 1 == len(steps) - 1 == EXPLORER_ITERATIONS, where
+        assert np.allclose(drawn, path, rtol=1e-9, atol=1e-12), where
+        assert np.isfinite(loss).all() and loss[-1] <= 1e6, where
+        value = float(read["loss"])
+        if low <= drawn_loss[-1] <= high:
+            assert read["loss"] == f"{drawn_loss[-1]:.2g}", where
+        elif drawn_loss[-1] < low:  # the curve leaves through the bottom: a loss below it
+            seen.add("below the loss panel")
+            assert value < low, where
+        else:
+            assert value > high, where
+        assert value == pytest.approx(loss[-1], rel=0.05, abs=1e-300), where
+        # The note says where the drawn path leaves the view, and whether it comes back.
+        assert (shown == "") == inside.all() and shown == (read["view"] or ""), where
+        if not inside.all():
+            assert int(read["left_at"]) == int(np.argmin(inside)) and inside[: int(read["left_at"])].all()  # fmt: skip
+            if read["back_at"]:
+                seen.add("back in view")
+                back = int(read["back_at"])
+                assert not inside[back - 1] and inside[back:].all(), where
+            else:
+                seen.add("ends outside the view")
+                assert not inside[-1], where
+        else:
+            seen.add("in view")
+        # On the saddle: the minimum the drawn path ends in, the iteration it leaves the saddle.
+        if surface == "quadratic":
+            assert read["minimum"] is None and read["unsettled"] is None, where
+            assert read["leaves"] is None and read["still"] is None, where
+            continue
+        near = {
+            kind: np.hypot(*(drawn[-1] - named[f"{kind} minimum"])) < 0.3
+            for kind in ("global", "local")
+        }
+        if read["minimum"]:
+            seen.add(f"ends in the {read['minimum']} minimum")
+            assert near[read["minimum"]], where
+        else:
+            assert read["unsettled"] and not any(near.values()), where
+        away = np.abs(drawn[:, 0] - named["saddle"][0]) > 0.3
+        if read["leaves"]:
+            assert int(read["leaves"]) == int(np.argmax(away)) and away.any(), where
+        else:
+            assert int(read["still"]) == EXPLORER_ITERATIONS and not away.any(), where
+    expected_seen = {"diverges", "in view", "back in view", "ends outside the view"}
+    assert expected_seen <= seen, seen
+    assert {"below the loss panel", "ends in the global minimum"} <= seen, seen
+    assert {s["optimizer"] for s in states} == set(ch.EXPLORER_OPTIMIZERS), states
+    assert {s["surface"] for s in states} == {"quadratic", "saddle"} and len(states) >= 30

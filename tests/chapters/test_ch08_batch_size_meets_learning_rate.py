@@ -1,6 +1,8 @@
 """Chapter 08's module: the batch-size × learning-rate grid, targets, learning curves and the capstone."""
 
 import math
+import re
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -32,6 +34,7 @@ from gdlessons.history import History
 from gdlessons.metrics import evaluate
 from gdlessons.models import digits_classifier
 from gdlessons.training import train
+from tests.explorer_states import sampled_states
 
 SIZES, RATES = (256, 512), (0.5, 1.0, 64.0)
 
@@ -160,6 +163,172 @@ def test_explorer_frames_depend_only_on_the_state(grid):
 
 def test_explorer_is_registered():
     assert batch_lr.EXPLORERS["ch08-heatmap-explorer"] is heatmap_explorer
+
+
+# The explorer's words, parsed: the readout, the curve panel's title and its failure note, and the
+# heat map's title.
+READOUT = re.compile(
+    r"^B=(\d+), lr=(\S+): (\d+) iterations per epoch, (diverged|final validation loss (\d+\.\d{3}))\n"
+    r"training curve: the mean of each epoch's batch losses, taken while the weights moved$"
+)
+CURVE_TITLE = re.compile(r"^B=(\d+), lr=(\S+):\nlearning curves$")
+FAILURE = re.compile(r"^diverged: (?:stopped at iteration (\d+)|(loss above chance))$")
+MAP_TITLE = re.compile(
+    r"^Validation loss after (\d+) epochs?\n× diverged, orange box: best rate per row$"
+)
+
+
+@contextmanager
+def one_thread():
+    """As in the notebooks (``setup()``): one torch thread, for these small models many times
+    faster than two on a shared machine (a grid cell retrained: 0.1 s instead of 4 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def explorer_grids():
+    """The grids the explorer is drawn over: the notebook's (every rate and batch size, 8 epochs:
+    runs that stop at a non-finite loss after 0 to 6 epochs, runs that blow up without one) and
+    one epoch of the same (single-point curves; lr 4 finishing at B=512)."""
+    with one_thread():
+        return {"notebook": lr_batch_grid(), "one epoch": lr_batch_grid(epochs=1)}
+
+
+def _cell_at(ax, x, y):
+    """The tick labels the heat map shows under column x and beside row y."""
+    xs = {round(t): label.get_text() for t, label in zip(ax.get_xticks(), ax.get_xticklabels())}
+    ys = {round(t): label.get_text() for t, label in zip(ax.get_yticks(), ax.get_yticklabels())}
+    return xs[round(x)], ys[round(y)]
+
+
+def _retrained(grid, batch_size, lr):
+    """The cell's run trained afresh by train(), as one grid cell would be, without the sweep."""
+    train_data, val_data, _ = batch_lr.digits_split(seed=0)
+    return train(
+        digits_classifier(hidden=grid.hidden, seed=0), train_data, batch_size=batch_size,
+        epochs=grid.epochs, lr=lr, loss="cross_entropy", val_data=val_data, seed=0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["notebook", "one epoch"])
+def test_explorer_words_agree_with_its_picture_at_sampled_states(explorer_grids, which):
+    """At every sampled state: the readout, the curve panel's title and failure note, the heat
+    map's title, cell labels, tick labels, crosses and boxes all state what the drawn artists
+    hold; and for one state of each kind (finished, stopped, blown up) the drawn curves are the
+    run trained afresh with train() at the slider's batch size and rate."""
+    grid = explorer_grids[which]
+    n_train = len(batch_lr.digits_split(seed=0)[0])
+    explorer = heatmap_explorer(grid)
+    # Its still heat map is not redrawn per state to check the kept pixels (a full draw each, most
+    # of this test's time): tests/display/test_every_explorer.py and the frames test below do that.
+    retrained = set()
+    for state in sampled_states(explorer):
+        assert explorer.png(**state).startswith(b"\x89PNG")
+        fig, where = explorer.figure(**state), f"at {state} ({which} grid)"
+        B, lr = state["batch_size"], state["lr"]
+        left, right, _bar = fig.axes
+        # -- the readout and the curve panel's title name the slider's cell
+        said = READOUT.match(explorer.readout(**state))
+        assert said, (where, explorer.readout(**state))
+        assert (int(said[1]), float(said[2])) == (B, lr), where
+        assert int(said[3]) == math.ceil(n_train / B), where
+        titled = CURVE_TITLE.match(right.get_title())
+        assert titled and (int(titled[1]), float(titled[2])) == (B, lr), (where, right.get_title())
+        # -- the drawn curves: one point per finished epoch, the chance line at ln 10
+        lines = {line.get_label(): line for line in right.get_lines()}
+        legend = [t.get_text() for t in right.get_legend().get_texts()]
+        assert legend == ["training (batch mean)", "validation", "chance (ln 10)"], where
+        assert sorted(lines) == sorted(legend), where
+        assert set(lines["chance (ln 10)"].get_ydata()) == {math.log(10)}, where
+        train_x, train_y = map(list, lines["training (batch mean)"].get_data())
+        val_x, val_y = map(list, lines["validation"].get_data())
+        drawn = len(val_x)
+        assert train_x == val_x == list(range(1, drawn + 1)) and len(train_y) == drawn, where
+        assert right.get_xlim() == (0.5, grid.epochs + 0.5), where
+        low, high = right.get_ylim()
+        # -- the verdict: the readout's word, the note on the curves and the drawn data agree
+        notes = [t.get_text() for t in right.texts if t.get_text()]
+        if said[4] == "diverged":
+            assert len(notes) == 1, (where, notes)
+            failure = FAILURE.match(notes[0])
+            assert failure, (where, notes)
+            if failure[1]:  # a non-finite loss at that iteration stopped the run
+                stopped = int(failure[1])
+                per_epoch = int(said[3])
+                assert stopped <= grid.epochs * per_epoch, where
+                assert drawn == (stopped - 1) // per_epoch < grid.epochs, where  # epochs done
+                kind = "stopped"
+            else:  # every epoch ran, and the last validation loss is worse than a uniform guess
+                assert drawn == grid.epochs, where
+                assert not (math.isfinite(val_y[-1]) and val_y[-1] <= math.log(10)), where
+                # "diverged", not a flat run near chance: the curve leaves the top of the panel
+                assert not val_y[-1] <= high, where
+                kind = "above chance"
+        else:
+            assert notes == [], where
+            assert drawn == grid.epochs, where
+            final = val_y[-1]
+            assert said[5] == f"{final:.3f}" and final <= math.log(10), where
+            # the whole run is inside the fixed limits: the picture shows what the words name
+            assert all(low < y < high for y in train_y + val_y), where
+            kind = "finished"
+        # -- the heat map: the outline sits on the slider's cell, whose label is the curve's end
+        (outline,) = [p for p in left.patches if p.get_animated()]
+        x, y = outline.get_x() + 0.5, outline.get_y() + 0.5
+        assert (outline.get_width(), outline.get_height()) == (1, 1), where
+        assert _cell_at(left, x, y) == (f"{lr:g}", str(B)), where
+        (label,) = [t for t in left.texts if t.get_position() == (x, y)]
+        assert label.get_text() == ("×" if kind != "finished" else f"{val_y[-1]:.2f}"), where
+        image = left.get_images()[0].get_array()
+        cell = image[round(y), round(x)]
+        if kind == "finished":
+            assert 10**cell == pytest.approx(val_y[-1], rel=1e-6), where
+        else:
+            assert np.ma.is_masked(cell) or np.isnan(cell), where
+        # -- a few states: the curves are the run trained afresh at this batch size and rate
+        if kind not in retrained:
+            retrained.add(kind)
+            with one_thread():
+                h = _retrained(grid, B, lr)
+            if kind == "stopped":
+                assert h.diverged_at == stopped and len(h.epochs.epoch) == drawn, where
+            elif kind == "above chance":  # blowing up amplifies rounding: epoch 1, the verdict
+                assert h.epochs.train_loss[0] == pytest.approx(train_y[0], rel=1e-3), where
+                assert h.epochs.val_loss[0] == pytest.approx(val_y[0], rel=1e-3), where
+                assert batch_lr._failed(h), where
+            else:
+                assert h.epochs.train_loss == pytest.approx(train_y, rel=1e-3), where
+                assert h.epochs.val_loss == pytest.approx(val_y, rel=1e-3), where
+    # -- the still heat map: its title, every cell's label, crosses and boxes, from the image
+    title = MAP_TITLE.match(left.get_title())
+    assert title and int(title[1]) == grid.epochs, left.get_title()
+    data = np.ma.filled(left.get_images()[0].get_array().astype(float), np.nan)
+    assert data.shape == (len(grid.batch_sizes), len(grid.lrs))
+    assert [t.get_text() for t in left.get_xticklabels()] == [f"{v:g}" for v in grid.lrs]
+    assert [t.get_text() for t in left.get_yticklabels()] == [str(v) for v in grid.batch_sizes]
+    labels = {t.get_position(): t.get_text() for t in left.texts}
+    assert len(labels) == data.size
+    # the colour bar spans the finished cells' losses, as the image's colour scale does
+    assert _bar.get_ylim() == pytest.approx((np.nanmin(data), np.nanmax(data)))
+    grey = {(p.get_x() + 0.5, p.get_y() + 0.5) for p in left.patches if p.get_fill()}
+    boxes = {
+        (round(p.get_x() + 0.45), round(p.get_y() + 0.45))
+        for p in left.patches
+        if not p.get_animated() and not p.get_fill()
+    }
+    for i, row in enumerate(data):
+        for j, v in enumerate(row):
+            failed = bool(np.isnan(v))
+            assert labels[(j, i)] == ("×" if failed else f"{10**v:.2f}"), (i, j)
+            assert ((j, i) in grey) == failed, (i, j)
+        best = None if np.isnan(row).all() else int(np.nanargmin(row))
+        assert {c for c in boxes if c[1] == i} == ({(best, i)} if best is not None else set()), i
+    assert retrained == {"finished", "stopped", "above chance"}, retrained  # every kind was seen
 
 
 def test_grid_sentences_follow_the_table(grid):
