@@ -221,6 +221,8 @@ CASES = [
     ("a loader of mismatched targets", lambda: ch01.make_loader(X, Y[:5], 2), "X and y must hold the same number of samples"),
     ("an index loader of no samples", lambda: ch01.index_loader(0, 1), "n must be >= 1"),
     ("an index loader with a batch above n", lambda: ch01.index_loader(4, 8), "batch_size must be between 1 and 4"),
+    ("one epoch of a model given as text", lambda: ch01.one_epoch("mlp", torch.optim.SGD(tutorial_mlp(hidden=4).parameters(), lr=0.1), []), "model must be a torch.nn.Module"),
+    ("one epoch with a rate for an optimizer", lambda: ch01.one_epoch(tutorial_mlp(hidden=4), 0.1, []), "optimizer must be a torch.optim optimizer"),
     ("a DataLoader loop over a tensor", lambda: ch01.dataloader_loop(tutorial_mlp(hidden=4), X, lr=0.1, epochs=1), "loader must be a DataLoader"),
     ("a DataLoader loop of 0 epochs", lambda: ch01.dataloader_loop(tutorial_mlp(hidden=4), ch01.make_loader(X, Y, 5), lr=0.1, epochs=0), "epochs must be >= 1"),
     # ch02: readouts, drawings and run comparisons

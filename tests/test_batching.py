@@ -51,14 +51,19 @@ def test_drop_last_gives_full_batches_and_drops_only_the_remainder(nb, shuffle, 
     assert set(seen) <= set(range(n))
 
 
-@FAST
-@given(sizes(), st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2**31 - 1))
-def test_same_seed_same_batches(nb, shuffle, drop_last, replacement, seed):
+def _twins(nb, shuffle, drop_last, replacement, seed):
+    """Two batch iterators made alike over ``range(n)``."""
     n, B = nb
     kw = dict(
         batch_size=B, shuffle=shuffle, drop_last=drop_last, replacement=replacement, seed=seed
     )
-    a, b = BatchIterator(torch.arange(n), **kw), BatchIterator(torch.arange(n), **kw)
+    return BatchIterator(torch.arange(n), **kw), BatchIterator(torch.arange(n), **kw)
+
+
+@FAST
+@given(sizes(), st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2**31 - 1))
+def test_same_seed_same_batches(nb, shuffle, drop_last, replacement, seed):
+    a, b = _twins(nb, shuffle, drop_last, replacement, seed)
     for _ in range(3):
         assert batches_of(a) == batches_of(b)
 
@@ -67,11 +72,7 @@ def test_same_seed_same_batches(nb, shuffle, drop_last, replacement, seed):
 @given(sizes(), st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2**31 - 1))
 def test_epoch_indices_are_the_batches_iter_yields(nb, shuffle, drop_last, replacement, seed):
     """A hand-written loop may index with epoch_indices() and see the same order as train()."""
-    n, B = nb
-    kw = dict(
-        batch_size=B, shuffle=shuffle, drop_last=drop_last, replacement=replacement, seed=seed
-    )
-    a, b = BatchIterator(torch.arange(n), **kw), BatchIterator(torch.arange(n), **kw)
+    a, b = _twins(nb, shuffle, drop_last, replacement, seed)
     for _ in range(2):
         assert [idx.tolist() for idx in a.epoch_indices()] == batches_of(b)
 

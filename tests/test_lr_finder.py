@@ -192,16 +192,17 @@ def test_add_suggestions_reads_every_rule_after_the_skipped_points_only():
 
 
 @pytest.mark.slow
-def test_no_suggestion_comes_from_the_smoothing_warm_up_over_20_batch_orders():
+def test_no_suggestion_comes_from_the_smoothing_warm_up_over_8_batch_orders():
     # Chapter 05's sweep: without the skip, the steepest fall is sometimes an early smoothing
     # artefact, at rates far too small to change anything; with it, every rule reads the
     # falling part of the curve, and the steepest suggestions agree within a small factor.
     sweep = dict(batch_size=32, start_lr=1e-5, end_lr=10.0, iterations=200)
     data, k = quadratic_data(1000), warmup_iterations(0.98, 200)
     raw = [
-        lr_range_test(tutorial_mlp(seed=0), data, seed=s, skip_start=0, **sweep) for s in range(20)
+        lr_range_test(tutorial_mlp(seed=0), data, seed=s, skip_start=0, **sweep) for s in range(8)
     ]
-    assert any(r.lr.index(r.steepest) < k for r in raw)  # the artefact the skip removes
+    # the artefact the skip removes: here in orders 0, 4, 6 and 7
+    assert sum(r.lr.index(r.steepest) < k for r in raw) >= 2
     for r in raw:
         add_suggestions(r, skip_start=k)
         for rule, lr in r.suggestions.items():

@@ -213,6 +213,22 @@ def test_per_configuration_schedulers_match_train():
     assert len(set(hs[3].iterations.lr)) > 5
 
 
+def _swept_and_alone(data, configs: list[dict], *, epochs: int):
+    """Each configuration swept (no warning allowed) and trained alone; the 2nd and 4th diverge,
+    each at the iteration it diverges at alone. Yields (model, history, model alone, history
+    alone)."""
+    models = [tutorial_mlp(hidden=8) for _ in configs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs = sweep(models, data, configs, batch_size=8, epochs=epochs, val_data=data)
+    assert [h.diverged for h in hs] == [False, True, False, True]
+    for config, model, h in zip(configs, models, hs, strict=True):
+        ref_model = tutorial_mlp(hidden=8)
+        ref = train_alone(ref_model, data, config, batch_size=8, epochs=epochs, val_data=data)
+        assert h.diverged_at == ref.diverged_at
+        yield model, h, ref_model, ref
+
+
 def test_divergence_is_isolated_without_nan_or_warnings():
     data = quadratic_data(64, seed=1)
     configs = [
@@ -221,15 +237,7 @@ def test_divergence_is_isolated_without_nan_or_warnings():
         {"lr": 1e-3, "momentum": 0.9},
         {"lr": 10.0, "momentum": 0.9},
     ]
-    models = [tutorial_mlp(hidden=8) for _ in configs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        hs = sweep(models, data, configs, batch_size=8, epochs=3, val_data=data)
-    assert [h.diverged for h in hs] == [False, True, False, True]
-    for config, model, h in zip(configs, models, hs, strict=True):
-        ref_model = tutorial_mlp(hidden=8)
-        ref = train(ref_model, data, batch_size=8, epochs=3, val_data=data, **config)
-        assert h.diverged_at == ref.diverged_at
+    for model, h, ref_model, ref in _swept_and_alone(data, configs, epochs=3):
         assert h.epochs.epoch == ref.epochs.epoch
         assert len(h.iterations.loss) == len(ref.iterations.loss)
         assert all(math.isfinite(v) for v in h.iterations.loss)
@@ -498,15 +506,7 @@ def test_a_diverging_adaptive_configuration_stops_alone():
         {"optimizer": "rmsprop", "lr": 1e-3, "momentum": 0.9},
         {"optimizer": "rmsprop", "lr": 1e30},
     ]
-    models = [tutorial_mlp(hidden=8) for _ in configs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        hs = sweep(models, data, configs, batch_size=8, epochs=7, val_data=data)
-    assert [h.diverged for h in hs] == [False, True, False, True]
-    for config, model, h in zip(configs, models, hs, strict=True):
-        ref_model = tutorial_mlp(hidden=8)
-        ref = train_alone(ref_model, data, config, batch_size=8, epochs=7, val_data=data)
-        assert h.diverged_at == ref.diverged_at
+    for model, h, ref_model, ref in _swept_and_alone(data, configs, epochs=7):
         assert all(torch.isfinite(p).all() for p in model.parameters())
         if not ref.diverged:
             assert_matches_train(h, model, ref, ref_model)

@@ -111,9 +111,12 @@ def chapter_title(notebook: Path) -> str:
     return notebook.stem
 
 
-def execute_with_frames(notebook: Path, output: Path, parameters: dict | None = None) -> float:
-    """Run ``notebook`` into ``output`` in its own process, every explorer exporting its states
-    into ``output``'s folder under ``frames/<chapter>/``. Returns the seconds taken."""
+def execute_with_frames(
+    notebook: Path, output: Path, parameters: dict | None = None, *, cwd: Path | None = None
+) -> float:
+    """Run ``notebook`` into ``output`` in its own process (in ``cwd``, by default the notebook's
+    folder), every explorer exporting its states into ``output``'s folder under
+    ``frames/<chapter>/``. Returns the seconds taken."""
     # Absolute: the chapter's kernel runs in the notebook's folder, where a relative path
     # would put the frames inside the course instead of beside the pages.
     frames = output.parent.resolve() / FRAMES / notebook.stem
@@ -126,9 +129,19 @@ def execute_with_frames(notebook: Path, output: Path, parameters: dict | None = 
     }
     code = (
         "import json, sys; from pathlib import Path; from gdlessons.render import execute; "
-        "print(execute(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])))"
+        "print(execute(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), "
+        "cwd=Path(sys.argv[4])))"
     )
-    args = [sys.executable, "-c", code, str(notebook), str(output), json.dumps(parameters or {})]
+    folder = str(cwd or notebook.parent)
+    args = [
+        sys.executable,
+        "-c",
+        code,
+        str(notebook),
+        str(output),
+        json.dumps(parameters or {}),
+        folder,
+    ]
     start = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -296,10 +309,15 @@ def build(
     notebooks: list[Path],
     *,
     parameters: Callable[[Path], dict] | None = None,
+    prepare: Callable[[Path], dict] | None = None,
     jobs: int = 2,
 ) -> dict:
     """Execute ``notebooks`` (``jobs`` at a time) with frames export and build the site in
-    ``out/html``; return the report written to ``out/report.json``."""
+    ``out/html``; return the report written to ``out/report.json``.
+
+    ``parameters(notebook)`` gives a chapter's parameters (default: its own). ``prepare(notebook)``
+    gives the notebook to execute in its place, still in its folder: the tests fill in every
+    your-turn cell, so that one execution also checks a student's path."""
     out = Path(out).resolve()
     src = out / "src"
     shutil.rmtree(out, ignore_errors=True)
@@ -307,9 +325,13 @@ def build(
     start = time.perf_counter()
 
     def run(notebook: Path) -> ChapterReport:
-        target = src / notebook.name
+        target, source = src / notebook.name, notebook
+        if prepare:
+            source = out / "prepared" / notebook.name
+            source.parent.mkdir(exist_ok=True)
+            source.write_text(json.dumps(prepare(notebook)), encoding="utf-8")
         seconds = execute_with_frames(
-            notebook, target, parameters(notebook) if parameters else None
+            source, target, parameters(notebook) if parameters else None, cwd=notebook.parent
         )
         return ChapterReport(notebook.stem, round(seconds, 1), _explorer_stats(target))
 

@@ -4,7 +4,8 @@ the notebook writes by hand.
 The loop itself (forward, loss, ``backward()``, the update, zeroing the gradients, the
 ``DataLoader``) lives in the notebook's cells. Here are only the loops the chapter *measures* or
 *draws*: :func:`hand_path` (the notebook's full-batch hand loop, for the explorer) and
-:func:`dataloader_loop` (the notebook's mini-batch loop, for timing). Tests pin both to the
+:func:`one_epoch` and :func:`dataloader_loop` (the notebook's mini-batch loop, for timing and as
+the answer your-turn t3 is checked against). Tests pin them to the
 notebook's code and to :func:`gdlessons.training.train`, bit for bit.
 """
 
@@ -326,6 +327,22 @@ def index_loader(n: int, batch_size: int, *, seed: int = 0) -> DataLoader:
     )  # fmt: skip
 
 
+def one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loader) -> list[float]:
+    """One epoch of the mini-batch loop the notebook writes (your-turn t3 asks for it): for each
+    ``(xb, yb)`` batch of ``loader``, forward, MSE loss, ``backward()``, the update, zeroing the
+    gradients; returns the batch losses. Tests pin it to :func:`gdlessons.training.train`."""
+    check_instance("model", model, nn.Module, "a torch.nn.Module")
+    check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim optimizer")
+    losses = []
+    for xb, yb in loader:
+        loss = F.mse_loss(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
 def dataloader_loop(model: nn.Module, loader, *, lr: float, epochs: int) -> list[float]:
     """The notebook's mini-batch loop (``torch.optim.SGD``, one update per batch of ``loader``),
     here only to be timed; returns the batch losses."""
@@ -337,12 +354,7 @@ def dataloader_loop(model: nn.Module, loader, *, lr: float, epochs: int) -> list
     losses = []
     for _ in range(epochs):
         model.train()
-        for xb, yb in loader:
-            loss = F.mse_loss(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
+        losses += one_epoch(model, optimizer, loader)
     return losses
 
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from gdlessons.chapters.ch01_training_loop import one_epoch
 from gdlessons.data import linear_data
 from gdlessons.exercises import CORRECT, Exercise, Result, expect_close, expect_int
 from gdlessons.exercises.code import CodeExercise, Mistake, first_difference
@@ -308,18 +309,6 @@ t2 = CodeExercise(
 # --- t3: one epoch with a DataLoader ----------------------------------------------------------
 
 
-def _one_epoch(model, optimizer, loader):
-    """The loop ``train()`` runs for one epoch (tests pin the two together, bit for bit)."""
-    losses = []
-    for xb, yb in loader:
-        loss = F.mse_loss(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
-    return losses
-
-
 def _no_zero_grad(model, optimizer, loader):
     losses = []
     for xb, yb in loader:
@@ -404,7 +393,7 @@ t3 = CodeExercise(
     "after an epoch over the same batches. An epoch is every batch of the loader: "
     "`xb, yb = next(iter(loader))` gives one batch only (the first of a fresh shuffle), the trap "
     "of a source tutorial; the check's loaders hand out 7 and 8 batches per epoch.",
-    reference=_one_epoch,
+    reference=one_epoch,  # the chapter's own loop: tests pin it to train(), bit for bit
     cases=_epoch_cases,
     outcome=_run_outcome,
     compare=_compare_epoch,

@@ -51,13 +51,18 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def require_browser(test: str) -> None:
+    """Skip ``test`` where Chromium or playwright is missing; in CI, fail instead."""
     reason = _unavailable()
     if reason:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser test cannot run in CI: {reason}")
+            pytest.fail(f"{test} cannot run in CI: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    require_browser("browser test")
     from papermill.iorw import load_notebook_node, write_ipynb
     from papermill.parameterize import parameterize_notebook
 

@@ -99,7 +99,8 @@ def test_a_background_key_that_follows_every_change_passes_the_check():
     assert unchecked.png(fig, "same") == first
 
 
-def test_an_explorer_checks_its_background_keys_when_asked():
+def _flipping(**options) -> Explorer:
+    """An explorer on a kept figure whose title, a still part, changes with ``flip``."""
     fig, ax, line = _kept_figure()
 
     def draw(slope: float, flip: bool):
@@ -108,10 +109,14 @@ def test_an_explorer_checks_its_background_keys_when_asked():
         return fig
 
     controls = {"slope": w.FloatSlider(value=0.5, min=0, max=1), "flip": w.Checkbox(value=False)}
-    right = Explorer(draw, controls, background=lambda slope, flip: flip, check_backgrounds=True)
+    return Explorer(draw, controls, **options)
+
+
+def test_an_explorer_checks_its_background_keys_when_asked():
+    right = _flipping(background=lambda slope, flip: flip, check_backgrounds=True)
     for flip in (False, True, False, True):
         right.png(slope=0.3, flip=flip)
-    wrong = Explorer(draw, controls, background=lambda slope, flip: "one key")
+    wrong = _flipping(background=lambda slope, flip: "one key")
     assert not wrong.check_backgrounds  # off unless asked: it costs a full draw per move
     wrong.png(flip=False)
     wrong.png(flip=True)  # stale, unnoticed
@@ -146,15 +151,7 @@ def test_a_new_background_key_shows_the_new_still_part():
 
 
 def test_an_explorer_with_a_kept_figure_names_its_background():
-    fig, ax, line = _kept_figure()
-
-    def draw(slope: float, flip: bool):
-        ax.set_title("flipped" if flip else "upright")
-        line.set_data([0, 1], [1 - slope, slope] if flip else [0, slope])
-        return fig
-
-    controls = {"slope": w.FloatSlider(value=0.5, min=0, max=1), "flip": w.Checkbox(value=False)}
-    ex = Explorer(draw, controls, background=lambda slope, flip: flip)
+    ex = _flipping(background=lambda slope, flip: flip)
     frames = {(s, f): ex.png(slope=s, flip=f) for s in (0.2, 0.8) for f in (False, True)}
     assert len(set(frames.values())) == 4
     assert ex.png(slope=0.2, flip=True) == frames[0.2, True]

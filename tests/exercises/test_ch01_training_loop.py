@@ -171,7 +171,7 @@ def test_t3_reference_is_trains_loop_bit_for_bit():
         seed = loader.generator.initial_seed()
         model_ref = case["model"]
         model_train = copy.deepcopy(model_ref)
-        losses = ex._one_epoch(model_ref, case["optimizer"], loader)
+        losses = ex.one_epoch(model_ref, case["optimizer"], loader)
         same = DataLoader(
             loader.dataset, batch_size=loader.batch_size, shuffle=True,
             generator=torch.Generator().manual_seed(seed),
@@ -197,12 +197,12 @@ def test_t3_other_wrong_answers_get_the_first_difference():
     assert "holds tensors" in ex.t3.check(tensors_and_no_zeroing).message
 
     def reversed_losses(model, optimizer, loader):
-        return ex._one_epoch(model, optimizer, loader)[::-1]
+        return ex.one_epoch(model, optimizer, loader)[::-1]
 
     assert "at iteration 1, the loss is" in ex.t3.check(reversed_losses).message
 
     def nudged(model, optimizer, loader):
-        losses = ex._one_epoch(model, optimizer, loader)
+        losses = ex.one_epoch(model, optimizer, loader)
         with torch.no_grad():
             for p in model.parameters():
                 p.mul_(1.001)
@@ -211,7 +211,7 @@ def test_t3_other_wrong_answers_get_the_first_difference():
     assert "after the epoch, `" in ex.t3.check(nudged).message
 
     def returns_nothing(model, optimizer, loader):
-        ex._one_epoch(model, optimizer, loader)
+        ex.one_epoch(model, optimizer, loader)
 
     assert "return the list of losses" in ex.t3.check(returns_nothing).message
 
@@ -249,11 +249,11 @@ def test_t3_names_both_ways_of_taking_one_batch_with_next_iter():
 def test_t3_check_leaves_the_cases_and_the_generators_alone():
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    ex.t3.check(ex._one_epoch)
+    ex.t3.check(ex.one_epoch)
     assert torch.equal(before, torch.get_rng_state())
     case = ex._epoch_cases()[0]
     w = case["model"].w.detach().clone()
-    ex.t3.check(lambda model, optimizer, loader: ex._one_epoch(model, optimizer, loader))
+    ex.t3.check(lambda model, optimizer, loader: ex.one_epoch(model, optimizer, loader))
     assert torch.equal(case["model"].w, w)
 
 

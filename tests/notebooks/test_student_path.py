@@ -1,6 +1,7 @@
-"""A student's path through a chapter: every your-turn cell filled in with answers of the test's
+"""A student's path through chapter 01: every your-turn cell filled in with answers of the test's
 own (written differently from the course's), or every one left blank. Both reach the end, and
-each your-turn check says which function the story went on with."""
+each your-turn check says which function the story went on with. Every chapter filled in with
+the course's solutions is run by the site's build (tests/browser/test_site.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from gdlessons.exercises.your_turn import fill_in, solutions, your_turn_cells
 from gdlessons.render import execute
 from tests.exercises import test_ch01_training_loop as ch01_answers
-from tests.notebooks.conftest import NOTEBOOKS, ROOT, load, offdefault_params
+from tests.notebooks.conftest import ROOT, offdefault_params
 
 CHAPTER_01 = ROOT / "notebooks" / "01_training_loop.ipynb"
 
@@ -93,19 +94,3 @@ def test_an_instructor_renders_the_answer_key_beside_the_stored_chapter(tmp_path
             turn.question
         ].strip("\n")
         assert f"goes on with your `{turn.function}`" in _shown(key["cells"][turn.index + 1])
-
-
-# Chapter 01 filled with the course's solutions is the answer-key test above.
-WITH_YOUR_TURN = [nb for nb in NOTEBOOKS if nb != CHAPTER_01 and your_turn_cells(load(nb))]
-
-
-@pytest.mark.parametrize("chapter", WITH_YOUR_TURN, ids=[nb.stem for nb in WITH_YOUR_TURN])
-def test_every_chapter_goes_on_with_the_students_functions(chapter, tmp_path):
-    """Each chapter, every your-turn cell filled with the course's solution (pasted as a student
-    would), run at its off-default parameters: every check passes and hands the student's
-    function on, and the story after it runs with that function to the chapter's end."""
-    notebook = fill_in(load(chapter), solutions(chapter))
-    ran = _run(notebook, tmp_path, offdefault_params(chapter))
-    for turn in your_turn_cells(notebook):
-        shown = _use_cell_output(ran, turn.question)
-        assert f"goes on with your `{turn.function}`" in shown, shown
