@@ -219,6 +219,7 @@ t1 = CodeExercise(
             "(and `g.add(p, alpha=wd)`, `v.mul(μ).add(g)`, `g.add(v, alpha=μ)`).",
             hint="Write each line as the one torch operation named above the cell: "
             "`x.add(y, alpha=c)` for x + c·y, `v.mul(μ).add(g)` for μ·v + g.",
+            rounding_only=True,
         ),
     ),  # fmt: skip
     hint=[

@@ -69,6 +69,10 @@ class Mistake:
     """A typical wrong solution ``fn`` (same arguments as the reference), the ``message`` a
     student whose output matches it on every case gets, and optionally its own ``hint``.
 
+    ``rounding_only`` marks a mistake that differs from the reference only in how its result is
+    rounded (``p - lr * v`` against PyTorch's fused ``p.add(v, alpha=-lr)``): on a CPU whose
+    kernels round both alike it *is* the reference, bit for bit, and passes.
+
     >>> Mistake(lambda xs: xs, "You returned the input unchanged.").hint is None
     True
     """
@@ -76,6 +80,7 @@ class Mistake:
     fn: Callable
     message: str
     hint: str | None = None
+    rounding_only: bool = False
 
     def __post_init__(self):
         if not callable(self.fn):

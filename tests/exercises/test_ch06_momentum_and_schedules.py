@@ -125,7 +125,10 @@ def test_t1_other_wrong_answers_get_the_first_difference():
         return path
 
     plain = next(m.message for m in ex.t1.mistakes if m.fn is ex._plain_arithmetic)
-    assert ex.t1.check(half_plain).message.startswith(plain)
+    if ex.t1.check(ex._plain_arithmetic).status == "incorrect":  # this CPU fuses add(alpha)
+        assert ex.t1.check(half_plain).message.startswith(plain)
+    else:  # it rounds plain arithmetic as torch does: the same bits are right
+        assert ex.t1.check(half_plain).status == "correct"
 
     def float64(p, grad, lrs, momentum, nesterov, weight_decay):
         return [

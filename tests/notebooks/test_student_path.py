@@ -1,7 +1,8 @@
-"""A student's path through chapter 01: every your-turn cell filled in with answers of the test's
-own (written differently from the course's), or every one left blank. Both reach the end, and
-each your-turn check says which function the story went on with. Every chapter filled in with
-the course's solutions is run by the site's build (tests/browser/test_site.py)."""
+"""A student's path through the chapters. Chapter 01 with every your-turn cell filled in with
+answers of the test's own (written differently from the course's) runs to its end on the
+student's functions; every stored chapter shows the path of a student who left every cell blank.
+Every chapter filled in with the course's solutions, at other parameters, is run by the site's
+build (tests/browser/test_site.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from gdlessons.exercises.your_turn import fill_in, solutions, your_turn_cells
 from gdlessons.render import execute
 from tests.exercises import test_ch01_training_loop as ch01_answers
-from tests.notebooks.conftest import ROOT, offdefault_params
+from tests.notebooks.conftest import NOTEBOOKS, ROOT, load
 
 CHAPTER_01 = ROOT / "notebooks" / "01_training_loop.ipynb"
 
@@ -37,11 +38,11 @@ def _shown(cell: dict) -> str:
     return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
 
 
-def _run(notebook: dict, tmp_path, parameters: dict | None = None) -> dict:
+def _run(notebook: dict, tmp_path) -> dict:
     """Run ``notebook`` (a chapter, changed) in the chapters' folder; raises if a cell fails."""
     source, output = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     source.write_text(json.dumps(notebook))
-    execute(source, output, parameters, cwd=CHAPTER_01.parent)
+    execute(source, output, cwd=CHAPTER_01.parent)
     return json.loads(output.read_text())
 
 
@@ -50,33 +51,42 @@ def _use_cell_output(ran: dict, question: str) -> str:
     return shown
 
 
-@pytest.mark.parametrize("path", ["filled", "blank"])
-def test_chapter_01_runs_to_its_end_with_every_your_turn_cell_filled_or_blank(path, tmp_path):
+def _last_output(cells: list[dict]) -> str:
+    return _shown(cells[-2]) if cells[-1]["cell_type"] == "markdown" else _shown(cells[-1])
+
+
+def test_chapter_01_runs_to_its_end_with_every_your_turn_cell_filled_in(tmp_path):
     notebook = json.loads(CHAPTER_01.read_text())
     turns = your_turn_cells(notebook)
     assert set(ANSWERS_01) == set(solutions(CHAPTER_01)) == {t.question for t in turns}
-    if path == "filled":
-        notebook = fill_in(notebook, ANSWERS_01)
-        assert all(
-            ANSWERS_01[t.question].strip() == notebook["cells"][t.index]["source"] for t in turns
-        )
-    ran = _run(notebook, tmp_path, offdefault_params(CHAPTER_01) if path == "blank" else None)
+    notebook = fill_in(notebook, ANSWERS_01)
+    assert all(
+        ANSWERS_01[t.question].strip() == notebook["cells"][t.index]["source"] for t in turns
+    )
+    ran = _run(notebook, tmp_path)
     for turn in turns:
         shown = _use_cell_output(ran, turn.question)
-        if path == "filled":
-            assert f"✓ {turn.question}: correct" in shown, shown
-            assert f"goes on with your `{turn.function}`" in shown
-        else:
-            assert f"{turn.question}: not attempted" in shown
-            assert f"goes on with the course's `{turn.function}`" in shown
-    last = (
-        _shown(ran["cells"][-2])
-        if ran["cells"][-1]["cell_type"] == "markdown"
-        else _shown(ran["cells"][-1])
-    )
+        assert f"✓ {turn.question}: correct" in shown, shown
+        assert f"goes on with your `{turn.function}`" in shown
+    last = _last_output(ran["cells"])
     assert "questions attempted" in last
-    mark = "✓" if path == "filled" else "…"
-    assert all(f"{mark} {t.question}:" in last for t in turns), last
+    assert all(f"✓ {t.question}:" in last for t in turns), last
+
+
+@pytest.mark.parametrize("chapter", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_every_stored_chapter_shows_the_path_of_a_student_who_wrote_nothing(chapter):
+    """The stored chapters were run with every your-turn cell blank (and their checked outputs
+    are run again by nbval): each check says it was not attempted and hands on the course's
+    function, and the chapter's last output lists every question as not yet attempted."""
+    stored = load(chapter)
+    turns = your_turn_cells(stored)
+    for turn in turns:
+        shown = _use_cell_output(stored, turn.question)
+        assert f"{turn.question}: not attempted" in shown, (chapter.name, shown)
+        assert f"goes on with the course's `{turn.function}`" in shown, (chapter.name, shown)
+    last = _last_output(stored["cells"])
+    assert "questions attempted" in last, (chapter.name, last)
+    assert all(f"… {t.question}:" in last for t in turns), (chapter.name, last)
 
 
 def test_an_instructor_renders_the_answer_key_beside_the_stored_chapter(tmp_path, monkeypatch):
