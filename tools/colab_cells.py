@@ -33,8 +33,8 @@ BINDER_LINE = re.compile(r"^\[!\[Binder\]\(.*$", re.M)
 IN_COLAB = '"google.colab" in sys.modules'
 
 INSTALL_CELL = """\
-# Only in Google Colab: install this course's package (Colab's own PyTorch is kept) unless it is
-# there already, and let Colab show the sliders. Anywhere else this cell does nothing.
+# Only in Google Colab: install this course's package (keeping Colab's PyTorch)
+# unless it is there, and let Colab show the sliders. Elsewhere: does nothing.
 import importlib.util
 import subprocess
 import sys
@@ -42,8 +42,9 @@ import sys
 if {in_colab}:
     if importlib.util.find_spec("gdlessons") is None:
         url = "git+{url}"
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], check=True)
-        importlib.invalidate_caches()  # so that Python sees the package pip just installed
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", url]
+        subprocess.run(pip, check=True)
+        importlib.invalidate_caches()  # so Python sees what pip just installed
     from google.colab import output
 
     output.enable_custom_widget_manager()"""

@@ -36,7 +36,7 @@ GLOSSARY = {
 }
 
 
-LINE_LENGTH = 100  # [tool.ruff] line-length in pyproject.toml
+LINE_LENGTH = 80  # line-length in notebooks/ruff.toml
 
 
 class ParameterError(ValueError):

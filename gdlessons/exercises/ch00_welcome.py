@@ -131,7 +131,8 @@ t1 = CodeExercise(
         "changes p and `p.numel()` how many numbers it holds; `sum(...)` adds them up.",
     ],
     solution="""def count_parameters(model):
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)  # numbers, not tensors
+    # numbers, not tensors
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 """,
 )
 
@@ -224,7 +225,8 @@ t2 = CodeExercise(
 
 
 def kaiming_bound(fan_in, a):
-    gain = math.sqrt(2 / (1 + a**2))  # a leaky ReLU of slope a; a = 0 is ReLU, gain √2
+    # a leaky ReLU of slope a; a = 0 is ReLU, gain √2
+    gain = math.sqrt(2 / (1 + a**2))
     return gain * math.sqrt(3 / fan_in)  # U(-b, b) has std b/√3 = gain/√fan_in
 """,
 )
@@ -571,7 +573,8 @@ q5 = CodeExercise(
 def he_normal_init(model):
     for layer in model.modules():
         if isinstance(layer, nn.Linear):  # ReLU layers have no parameters
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")  # std √(2/fan_in)
+            # std √(2/fan_in)
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             nn.init.zeros_(layer.bias)
 """,
 )

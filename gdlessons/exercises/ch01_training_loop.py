@@ -200,9 +200,11 @@ t1 = CodeExercise(
 
 
 def step_and_zero(model, lr):
-    with torch.no_grad():  # the update is not part of the model: autograd must not record it
+    # the update is not part of the model: autograd must not record it
+    with torch.no_grad():
         for p in model.parameters():
-            p -= lr * p.grad  # in place: the model's own parameter moves downhill
+            # in place: the model's own parameter moves downhill
+            p -= lr * p.grad
     model.zero_grad()  # clear .grad, so the next backward() starts from nothing
 """,
 )

@@ -277,8 +277,10 @@ t2 = CodeExercise(
 
 
 def shuffled_epoch(n, batch_size, drop_last, generator):
-    order = torch.randperm(n, generator=generator)  # every sample once, in random order
-    batches = list(order.split(batch_size))  # consecutive pieces; the last may be short
+    # every sample once, in random order
+    order = torch.randperm(n, generator=generator)
+    # consecutive pieces; the last may be short
+    batches = list(order.split(batch_size))
     if drop_last and len(batches[-1]) < batch_size:
         batches.pop()  # drop_last leaves the short batch out
     return batches
@@ -379,7 +381,8 @@ t3 = CodeExercise(
 
 
 def replacement_epoch(n, batch_size, batches, generator):
-    draws = torch.randint(n, (batches, batch_size), generator=generator)  # 0..n-1, repeats allowed
+    # 0..n-1, repeats allowed
+    draws = torch.randint(n, (batches, batch_size), generator=generator)
     return list(draws)  # one row per batch
 """,
 )
@@ -652,7 +655,8 @@ q7 = CodeExercise(
 
 
 def unused_fraction(n, batches):
-    used = torch.cat(batches).unique()  # each sample once, however often it was drawn
+    # each sample once, however often it was drawn
+    used = torch.cat(batches).unique()
     return (n - len(used)) / n
 """,
 )

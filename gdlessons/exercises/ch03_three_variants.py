@@ -172,8 +172,10 @@ from gdlessons.training import train
 def train_variants(model, data, variants, **budget):
     runs = {}
     for label, batch_size in variants.items():
-        run = copy.deepcopy(model)  # every variant starts from the same parameters
-        runs[label] = train(run, data, batch_size=batch_size, **budget)  # the same budget
+        # every variant starts from the same parameters
+        run = copy.deepcopy(model)
+        # the same budget
+        runs[label] = train(run, data, batch_size=batch_size, **budget)
     return runs
 """,
 )
@@ -278,7 +280,8 @@ t2 = CodeExercise(
 
 def path_length(w, b):
     dw, db = torch.diff(w), torch.diff(b)  # one step per update
-    return float(torch.hypot(dw, db).sum())  # each step's straight length, added up
+    # each step's straight length, added up
+    return float(torch.hypot(dw, db).sum())
 """,
 )
 
@@ -391,9 +394,11 @@ t3 = CodeExercise(
         "‖d‖²; return it as a number (`float(...)`).",
     ],
     solution="""def batch_noise(grads, batch):
-    g_batch = grads[batch].mean(0)  # the batch's gradient: the mean of its samples' rows
+    # the batch's gradient: the mean of its samples' rows
+    g_batch = grads[batch].mean(0)
     g_full = grads.mean(0)  # the full-data gradient
-    return float(((g_batch - g_full) ** 2).sum())  # squared distance, over all parameters
+    # squared distance, over all parameters
+    return float(((g_batch - g_full) ** 2).sum())
 """,
 )
 

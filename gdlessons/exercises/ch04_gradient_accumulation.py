@@ -62,21 +62,30 @@ def _compare_runs(got, want, case):
 # --- t1: the accumulation loop ----------------------------------------------------------------
 
 
-def train_with_accumulation(model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed):
+# The notebook shows this function 80 characters wide: keep that layout here.
+# fmt: off
+def train_with_accumulation(
+    model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed
+):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    micro_batches = BatchIterator(data.X, data.y, batch_size=micro_batch_size, seed=seed)
+    micro_batches = BatchIterator(
+        data.X, data.y, batch_size=micro_batch_size, seed=seed
+    )
     update_losses, running = [], 0.0
     for epoch in range(epochs):  # noqa: B007
         for i, (xb, yb) in enumerate(micro_batches, start=1):
-            micro_loss = mse_loss(model(xb), yb) / accumulation_steps  # change 1: 1/k of the update
+            # change 1: each micro-batch's loss is 1/k of the update's
+            micro_loss = mse_loss(model(xb), yb) / accumulation_steps
             micro_loss.backward()  # .grad keeps adding up until it is zeroed
             running += micro_loss.item()
-            if i % accumulation_steps == 0 or i == len(micro_batches):  # change 2: every k
+            # change 2: an update every k micro-batches and at the epoch's end
+            if i % accumulation_steps == 0 or i == len(micro_batches):
                 optimizer.step()
                 optimizer.zero_grad()
                 update_losses.append(running)
                 running = 0.0
     return update_losses
+# fmt: on
 
 
 def _loop(model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed,
@@ -193,16 +202,22 @@ from torch.nn.functional import mse_loss
 from gdlessons.batching import BatchIterator
 
 
-def train_with_accumulation(model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed):
+def train_with_accumulation(
+    model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed
+):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    micro_batches = BatchIterator(data.X, data.y, batch_size=micro_batch_size, seed=seed)
+    micro_batches = BatchIterator(
+        data.X, data.y, batch_size=micro_batch_size, seed=seed
+    )
     update_losses, running = [], 0.0
     for epoch in range(epochs):
         for i, (xb, yb) in enumerate(micro_batches, start=1):
-            micro_loss = mse_loss(model(xb), yb) / accumulation_steps  # change 1: 1/k of the update
+            # change 1: each micro-batch's loss is 1/k of the update's
+            micro_loss = mse_loss(model(xb), yb) / accumulation_steps
             micro_loss.backward()  # .grad keeps adding up until it is zeroed
             running += micro_loss.item()
-            if i % accumulation_steps == 0 or i == len(micro_batches):  # change 2: every k
+            # change 2: an update every k micro-batches and at the epoch's end
+            if i % accumulation_steps == 0 or i == len(micro_batches):
                 optimizer.step()
                 optimizer.zero_grad()
                 update_losses.append(running)
@@ -682,16 +697,21 @@ from torch.nn.functional import mse_loss
 from gdlessons.batching import BatchIterator
 
 
-def fixed_accumulation(model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed):
+def fixed_accumulation(
+    model, data, *, micro_batch_size, accumulation_steps, epochs, lr, seed
+):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    batch_size = micro_batch_size * accumulation_steps  # the effective batch k·b
+    # the effective batch k·b
+    batch_size = micro_batch_size * accumulation_steps
     batches = BatchIterator(data.X, data.y, batch_size=batch_size, seed=seed)
     update_losses = []
     for epoch in range(epochs):
         for X, y in batches:  # the last batch of an epoch may be short
             running = 0.0
-            for xb, yb in zip(X.split(micro_batch_size), y.split(micro_batch_size)):
-                micro_loss = mse_loss(model(xb), yb) * (len(xb) / len(X))  # its share
+            pieces = zip(X.split(micro_batch_size), y.split(micro_batch_size))
+            for xb, yb in pieces:
+                # its share
+                micro_loss = mse_loss(model(xb), yb) * (len(xb) / len(X))
                 micro_loss.backward()
                 running += micro_loss.item()
             optimizer.step()
@@ -828,7 +848,8 @@ def labelled_gradient(model, X, y, labelled, micro_batch_size):
     total = labelled.sum()  # the samples the batch's mean runs over
     size = micro_batch_size
     for xb, yb, mb in zip(X.split(size), y.split(size), labelled.split(size)):
-        if not mb.any():  # no labelled sample: nothing to add (its mean loss would be 0/0)
+        # no labelled sample: nothing to add (its mean loss would be 0/0)
+        if not mb.any():
             continue
         share = mb.sum() / total  # its part of the labelled samples
         (mse_loss(model(xb)[mb], yb[mb]) * share).backward()

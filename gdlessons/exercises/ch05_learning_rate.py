@@ -190,8 +190,10 @@ def descend(curvatures, x0, lr, iterations):
     x = np.asarray(x0, dtype=float)
     path = [x]
     for _ in range(iterations):
-        x = x - lr * lam * x  # the gradient of ½·Σ λᵢ·xᵢ² is λ·x, coordinate by coordinate
-        path.append(x)  # a new array at every update: nothing appended changes later
+        # the gradient of ½·Σ λᵢ·xᵢ² is λ·x, coordinate by coordinate
+        x = x - lr * lam * x
+        # a new array at every update: nothing appended changes later
+        path.append(x)
     return np.array(path)
 """,
 )
@@ -340,8 +342,10 @@ t2 = CodeExercise(
 
 
 def stable_lr_at(loss, x):
-    hessian = torch.autograd.functional.hessian(loss, x)  # second derivatives of loss at x
-    return 2 / torch.linalg.eigvalsh(hessian).max()  # the steepest direction sets the bound
+    # second derivatives of loss at x
+    hessian = torch.autograd.functional.hessian(loss, x)
+    # the steepest direction sets the bound
+    return 2 / torch.linalg.eigvalsh(hessian).max()
 """,
 )
 
@@ -467,7 +471,8 @@ t3 = CodeExercise(
         "by entry); the new point is x minus `lr` times that product.",
     ],
     solution="""def preconditioned_step(x, grad, P, lr):
-    return x - lr * P @ grad  # P = I: gradient descent; P = H⁻¹, lr = 1: Newton's step
+    # P = I: gradient descent; P = H⁻¹, lr = 1: Newton's step
+    return x - lr * P @ grad
 """,
 )
 
@@ -648,9 +653,12 @@ t4 = CodeExercise(
     ],
     solution="""def snapshot(model, optimizer):
     tensors = list(model.state_dict().values())  # parameters and buffers
-    tensors += [p.grad for p in model.parameters()]  # gradients: not in the state dict
-    tensors += [s["momentum_buffer"] for s in optimizer.state.values()]  # the optimizer's
-    return [t.clone() for t in tensors]  # copies: the originals move when training does
+    # gradients: not in the state dict
+    tensors += [p.grad for p in model.parameters()]
+    # the optimizer's
+    tensors += [s["momentum_buffer"] for s in optimizer.state.values()]
+    # copies: the originals move when training does
+    return [t.clone() for t in tensors]
 """,
 )
 
@@ -999,7 +1007,9 @@ q6 = CodeExercise(
         "to the power i.",
     ],
     solution="""def sweep_rates(start_lr, end_lr, iterations):
-    return [start_lr * (end_lr / start_lr) ** (i / (iterations - 1)) for i in range(iterations)]
+    ratio = end_lr / start_lr
+    steps = iterations - 1
+    return [start_lr * ratio ** (i / steps) for i in range(iterations)]
 """,
 )
 

@@ -235,10 +235,13 @@ t1 = CodeExercise(
     for lr in lrs:
         g = grad(p)
         if weight_decay != 0:
-            g = g.add(p, alpha=weight_decay)  # weight decay: wd·p added to the gradient
+            # weight decay: wd·p added to the gradient
+            g = g.add(p, alpha=weight_decay)
         v = g.clone() if v is None else v.mul(momentum).add(g)  # v ← μ·v + g
-        step = g.add(v, alpha=momentum) if nesterov else v  # Nesterov looks one step ahead
-        p = p.add(step, alpha=-lr)  # p ← p − η·step, rounded as torch.optim.SGD rounds it
+        # Nesterov looks one step ahead
+        step = g.add(v, alpha=momentum) if nesterov else v
+        # p ← p − η·step, rounded as torch.optim.SGD rounds it
+        p = p.add(step, alpha=-lr)
         path.append(p)
     return path
 """,
@@ -495,7 +498,8 @@ def momentum_factor(lr, momentum, curvatures):
     for lam in curvatures:
         # v' = μ·v + λ·x, x' = x − η·v' = (1 − η·λ)·x − η·μ·v
         M = np.array([[1 - lr * lam, -lr * momentum], [lam, momentum]])
-        worst = max(worst, np.abs(np.linalg.eigvals(M)).max())  # its spectral radius
+        # its spectral radius
+        worst = max(worst, np.abs(np.linalg.eigvals(M)).max())
     return float(worst)
 """,
 )
@@ -647,7 +651,8 @@ def warmup_cosine_lambda(warmup_iterations, total_iterations):
     def factor(t):  # t: how many times the scheduler has been stepped
         if t < W:
             return 0.01 + 0.99 * t / W  # linear warm-up from 0.01 to 1
-        return 0.5 * (1 + math.cos(math.pi * (t - W) / (T - W)))  # half cosine from 1 to 0
+        # half cosine from 1 to 0
+        return 0.5 * (1 + math.cos(math.pi * (t - W) / (T - W)))
 
     return factor
 """,

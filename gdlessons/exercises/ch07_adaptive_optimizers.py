@@ -148,10 +148,14 @@ t1 = CodeExercise(
 
 
 def no_decay_on_biases(model):
-    decay = [p for name, p in model.named_parameters() if not name.endswith("bias")]
-    no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    named = list(model.named_parameters())
+    decay = [p for name, p in named if not name.endswith("bias")]
+    no_decay = [p for name, p in named if name.endswith("bias")]
     return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": 0.01},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=1e-3,
     )
 """,
@@ -340,10 +344,13 @@ t2 = CodeExercise(
 
 
 def adagrad_step(p, g, state, *, lr=0.01, eps=1e-10, weight_decay=0.0):
-    """One torch.optim.Adagrad update of the tensor p: returns the new p; state["sum"] keeps G."""
+    """One torch.optim.Adagrad update of the tensor p: returns the new p;
+    state["sum"] keeps G."""
     if weight_decay:
-        g = g.add(p, alpha=weight_decay)  # an L2 penalty: its gradient wd·p joins g
-    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)  # G ← G + g²
+        # an L2 penalty: its gradient wd·p joins g
+        g = g.add(p, alpha=weight_decay)
+    # G ← G + g²
+    G = state["sum"] = state.get("sum", torch.zeros_like(p)).addcmul(g, g)
     return p.addcdiv(g, G.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√G + ε)
 ''',
 )
@@ -464,12 +471,16 @@ t3 = CodeExercise(
     solution='''import torch
 
 
-def rmsprop_step(p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0):
-    """One torch.optim.RMSprop update of p (no momentum, not centred); state["square_avg"] keeps s."""
+def rmsprop_step(
+    p, g, state, *, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0
+):
+    """One torch.optim.RMSprop update of p (no momentum, not centred);
+    state["square_avg"] keeps s."""
     if weight_decay:
         g = g.add(p, alpha=weight_decay)
     s = state.get("square_avg", torch.zeros_like(p))
-    s = state["square_avg"] = s.mul(alpha).addcmul(g, g, value=1 - alpha)  # s ← α·s + (1 − α)·g²
+    # s ← α·s + (1 − α)·g²
+    s = state["square_avg"] = s.mul(alpha).addcmul(g, g, value=1 - alpha)
     return p.addcdiv(g, s.sqrt().add(eps), value=-lr)  # p ← p − η·g / (√s + ε)
 ''',
 )
@@ -617,17 +628,25 @@ t4 = CodeExercise(
     solution='''import torch
 
 
-def adam_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """One torch.optim.Adam update of p; state keeps the update count "step" and the moments "m", "v"."""
+def adam_step(
+    p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+):
+    """One torch.optim.Adam update of p; state keeps the update count "step"
+    and the moments "m", "v"."""
     beta1, beta2 = betas
     t = state["step"] = state.get("step", 0) + 1
     if weight_decay:
-        g = g.add(p, alpha=weight_decay)  # Adam's weight_decay is an L2 penalty, as in SGD
-    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)  # β₁·m + (1 − β₁)·g
+        # Adam's weight_decay is an L2 penalty, as in SGD
+        g = g.add(p, alpha=weight_decay)
+    # β₁·m + (1 − β₁)·g
+    m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
     v = state.get("v", torch.zeros_like(p))
-    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)  # β₂·v + (1 − β₂)·g²
-    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # √v̂ + ε, where v̂ = v / (1 − β₂ᵗ)
-    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))  # p − η·m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ)
+    # β₂·v + (1 − β₂)·g²
+    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)
+    # √v̂ + ε, where v̂ = v / (1 − β₂ᵗ)
+    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
+    # p − η·m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ)
+    return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 ''',
 )
 
@@ -735,13 +754,18 @@ t5 = CodeExercise(
     ],
     # The course's Adam step under another name, so that pasting this over a your-turn cell
     # keeps the student's own adam_step (t4) in the notebook.
-    solution='''from gdlessons.exercises.ch07_adaptive_optimizers import adam_step as course_adam_step
+    solution='''from gdlessons.exercises.ch07_adaptive_optimizers import (
+    adam_step as course_adam_step,
+)
 
 
 def adamw_step(p, g, state, *, lr=1e-3, weight_decay=1e-2, **adam_settings):
-    """One torch.optim.AdamW update: shrink p by (1 − η·wd), then Adam without weight decay."""
-    p = p.mul(1 - lr * weight_decay)  # decoupled: p itself shrinks, outside the adaptive step
-    return course_adam_step(p, g, state, lr=lr, **adam_settings)  # or your adam_step from t4
+    """One torch.optim.AdamW update: shrink p by (1 − η·wd), then Adam without
+    weight decay."""
+    # decoupled: p itself shrinks, outside the adaptive step
+    p = p.mul(1 - lr * weight_decay)
+    # or your adam_step from t4
+    return course_adam_step(p, g, state, lr=lr, **adam_settings)
 ''',
 )
 
@@ -873,11 +897,13 @@ import torch.nn.functional as F
 
 
 def clipped_step(model, optimizer, xb, yb, max_norm):
-    """One iteration on (xb, yb) with the gradient's norm capped at max_norm; returns the norm found."""
+    """One iteration on (xb, yb) with the gradient's norm capped at max_norm;
+    returns the norm found."""
     loss = F.mse_loss(model(xb), yb)
     optimizer.zero_grad()
     loss.backward()
-    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # between backward and step
+    # between backward and step
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
     return norm
 ''',
@@ -1020,7 +1046,8 @@ t7 = CodeExercise(
 
 
 def layer_gradient_norms(model):
-    """The norm of every nn.Linear layer's weight gradient, first layer first, as floats."""
+    """The norm of every nn.Linear layer's weight gradient, first layer first,
+    as floats."""
     layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     return [float(layer.weight.grad.norm()) for layer in layers]
 ''',
@@ -1301,9 +1328,13 @@ def amsgrad_step(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     beta1, beta2 = betas
     t = state["step"] = state.get("step", 0) + 1
     m = state["m"] = state.get("m", torch.zeros_like(p)).lerp(g, 1 - beta1)
-    v = state["v"] = state.get("v", torch.zeros_like(p)).mul(beta2).addcmul(g, g, value=1 - beta2)
-    v_max = state["v_max"] = torch.maximum(state.get("v_max", torch.zeros_like(p)), v)  # the new line
-    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)  # v_max where Adam has v
+    v = state.get("v", torch.zeros_like(p))
+    v = state["v"] = v.mul(beta2).addcmul(g, g, value=1 - beta2)
+    # the new line
+    v_max = state.get("v_max", torch.zeros_like(p))
+    v_max = state["v_max"] = torch.maximum(v_max, v)
+    # v_max where Adam has v
+    denom = (v_max.sqrt() / (1 - beta2**t) ** 0.5).add(eps)
     return p.addcdiv(m, denom, value=-lr / (1 - beta1**t))
 """,
 )

@@ -183,10 +183,12 @@ import torch.nn.functional as F
 
 def evaluate_loss(model, X, y):
     was_training = model.training
-    model.eval()  # dropout off, batch norm on its running statistics: the model as it is used
+    # dropout off, batch norm on its running statistics: the model as it is used
+    model.eval()
     with torch.no_grad():  # no graph: nothing here will be backpropagated
         loss = F.cross_entropy(model(X), y)
-    model.train(was_training)  # back to the mode it came in, so training goes on as before
+    # back to the mode it came in, so training goes on as before
+    model.train(was_training)
     return loss.item()
 """,
 )
@@ -363,10 +365,12 @@ t2 = CodeExercise(
         "validation loss, and train_loss[-1] with the training loss at that best epoch.",
     ],
     solution="""def diagnose(train_loss, val_loss):
-    best = val_loss.index(min(val_loss))  # the epoch (counted from 0) of the best validation loss
+    # the epoch (counted from 0) of the best validation loss
+    best = val_loss.index(min(val_loss))
     if train_loss[-1] > 0.3:
         return "under-fit"  # not even the training samples are learned
-    if val_loss[-1] > 1.1 * val_loss[best] and train_loss[-1] < train_loss[best]:
+    worse = val_loss[-1] > 1.1 * val_loss[best]
+    if worse and train_loss[-1] < train_loss[best]:
         return "over-fit"  # better on its own samples, worse on new ones
     return "good fit"
 """,
@@ -481,7 +485,8 @@ t3 = CodeExercise(
         "starts at `start_factor` and rises by `1 - start_factor` over it.",
     ],
     solution="""def warmup_factor(iteration, warmup_iterations, start_factor):
-    done = min(iteration, warmup_iterations) / warmup_iterations  # 0 at the start, 1 after
+    # 0 at the start, 1 after
+    done = min(iteration, warmup_iterations) / warmup_iterations
     return start_factor + (1 - start_factor) * done
 """,
 )
@@ -918,7 +923,10 @@ q5 = CodeExercise(
         "on every rate.",
     ],
     solution="""def scaled_lrs(base_lr, base_batch, batch_sizes, max_lr):
-    return [min(base_lr * batch_size / base_batch, max_lr) for batch_size in batch_sizes]
+    return [
+        min(base_lr * batch_size / base_batch, max_lr)
+        for batch_size in batch_sizes
+    ]
 """,
 )
 

@@ -234,7 +234,8 @@ def worker_shard(n, world_size, rank, epoch, seed, shuffle, drop_last):
         order = list(range(n))
     per_worker = n // world_size if drop_last else math.ceil(n / world_size)
     total = per_worker * world_size
-    order = (order * math.ceil(total / n))[:total]  # pad with the first indices, or cut the tail
+    # pad with the first indices, or cut the tail
+    order = (order * math.ceil(total / n))[:total]
     return order[rank::world_size]  # dealt out like cards
 """,
 )
@@ -560,9 +561,11 @@ t3 = CodeExercise(
     for X, y in micro_batches:
         model.zero_grad()  # each worker starts from its own, empty .grad
         loss_fn(model(X), y).backward()
-        grads.append({name: p.grad.clone() for name, p in model.named_parameters()})
+        named = model.named_parameters()
+        grads.append({name: p.grad.clone() for name, p in named})
     W = len(micro_batches)
-    return {name: sum(g[name] for g in grads) / W for name in grads[0]}  # the all-reduce: mean
+    # the all-reduce: mean
+    return {name: sum(g[name] for g in grads) / W for name in grads[0]}
 """,
 )
 
@@ -762,7 +765,8 @@ q4 = CodeExercise(
     solution="""def global_gradient(grads, sizes):
     total = sum(sizes)  # the samples of the global batch
     combined = {}
-    for name in grads[0]:  # worker r's mean times its sizes[r] samples is its share of the sum
+    # worker r's mean times its sizes[r] samples is its share of the sum
+    for name in grads[0]:
         combined[name] = sum(s * g[name] for s, g in zip(sizes, grads)) / total
     return combined
 """,

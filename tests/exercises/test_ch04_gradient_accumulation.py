@@ -175,7 +175,7 @@ def test_t1_a_placeholder_left_in_the_loop_is_not_attempted(tmp_path):
     cell.write_text(shown)
     exec(compile(shown, str(cell), "exec"), namespace)
     result = ex.t1.check(namespace["train_with_accumulation"])
-    assert result.status == "not attempted" and "Line 8" in result.message
+    assert result.status == "not attempted" and "Line 12" in result.message
 
 
 # --- t2: one batch's gradient from micro-batches ----------------------------------------------

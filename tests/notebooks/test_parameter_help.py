@@ -69,7 +69,7 @@ def test_tool_keeps_an_annotation_written_by_hand():
         ("a = b = 1  # two names", "not 'name = value'"),
         ("model = make()  # not a literal", "model: "),
         ("x = None  # unknown", "cannot tell the type of None"),
-        (f"sizes = [32, 64]  # {'the sizes ' * 10}", "longer than 100 characters"),
+        (f"sizes = [32, 64]  # {'the sizes ' * 10}", "longer than 80 characters"),
     ],
 )
 def test_tool_says_what_to_fix(cell, message):
