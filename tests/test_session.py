@@ -10,6 +10,7 @@ from gdlessons.session import seed_everything, show_figures_inline
 
 
 def test_setup_seeds_every_generator_and_uses_one_thread():
+    torch.set_num_threads(2)  # tests run on one thread (tests/conftest.py): setup() must set it
     setup(seed=3)
     first = (random.random(), np.random.rand(), torch.rand(1).item())
     info = setup(seed=3)

@@ -28,7 +28,7 @@ from gdlessons.book.build import build, repository_url
 from gdlessons.exercises.your_turn import fill_in, solutions, your_turn_cells
 from tests.browser.test_jupyterlab import CHROMIUM, FLAGS, require_browser
 from tests.lab_server import free_port
-from tests.notebooks.conftest import NOTEBOOKS, load, notebook_ids, offdefault_params
+from tests.notebooks.conftest import NOTEBOOKS, load, notebook_ids, offdefault_params, printed
 
 pytestmark = pytest.mark.browser
 OUTPUT = Path(__file__).resolve().parents[1] / "output" / "site"
@@ -59,10 +59,6 @@ def solved_by_a_student(chapter: Path) -> dict:
     return fill_in(load(chapter), solutions(chapter))
 
 
-def _shown(cell: dict) -> str:
-    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
-
-
 def test_every_chapter_goes_on_with_the_students_functions(built):
     """Each your-turn check passes and hands the student's function on; the story after it ran
     with that function to the chapter's end (the build raises at a failing cell)."""
@@ -75,7 +71,7 @@ def test_every_chapter_goes_on_with_the_students_functions(built):
             assert "".join(executed["cells"][turn.index]["source"]) == solutions(nb)[
                 turn.question
             ].strip("\n"), (nb.name, turn.question)
-            shown = _shown(executed["cells"][turn.index + 1])
+            shown = printed(executed["cells"][turn.index + 1])
             assert f"✓ {turn.question}: correct" in shown, (nb.name, shown)
             assert f"goes on with your `{turn.function}`" in shown, (nb.name, shown)
 

@@ -440,13 +440,7 @@ SCHEDULE_SETUP = dict(lrs=(0.01, 0.1), epochs=4, batch_size=10, n=100, seed=0)
 @pytest.fixture(scope="module")
 def schedule_explorer():
     # 40 updates per run: enough for every knob to show (4 whole cycles, a warm-up of 5 %).
-    # One thread: these tiny batches run several times faster than split over busy cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield ch.schedule_explorer(**SCHEDULE_SETUP)
-    finally:
-        torch.set_num_threads(threads)
+    return ch.schedule_explorer(**SCHEDULE_SETUP)
 
 
 def _scheduler_class(schedule, lr, total):
@@ -542,23 +536,18 @@ def test_schedule_explorer_readout_and_titles_tell_what_is_drawn(schedule_explor
         key = (state["schedule"], state["lr"], state["knob"])
         drawn[key] = check_schedule_explorer_state(explorer, state, epochs)
     data = quadratic_data(SCHEDULE_SETUP["n"], seed=SCHEDULE_SETUP["seed"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for schedule, lr, knob in [
-            ("cyclic", 0.1, 2),
-            ("warmup_cosine", 0.01, 0),
-            ("step", 0.1, 1),
-        ]:
-            losses, rates, final = drawn.get((schedule, lr, knob)) or check_schedule_explorer_state(
-                explorer, dict(schedule=schedule, lr=lr, knob=knob), epochs
-            )
-            run = ch.compare_schedules(
-                data, [schedule], lr=lr, batch_size=SCHEDULE_SETUP["batch_size"], epochs=epochs,
-                shape={schedule: ch.SHAPES[schedule][knob]}, seed=SCHEDULE_SETUP["seed"],
-            )[schedule]  # fmt: skip
-            assert list(losses) == list(run.history.epochs.train_loss)
-            assert list(rates) == list(run.history.iterations.lr)
-            assert final == f"{run.final_loss:.3f}"
-    finally:
-        torch.set_num_threads(threads)
+    for schedule, lr, knob in [
+        ("cyclic", 0.1, 2),
+        ("warmup_cosine", 0.01, 0),
+        ("step", 0.1, 1),
+    ]:
+        losses, rates, final = drawn.get((schedule, lr, knob)) or check_schedule_explorer_state(
+            explorer, dict(schedule=schedule, lr=lr, knob=knob), epochs
+        )
+        run = ch.compare_schedules(
+            data, [schedule], lr=lr, batch_size=SCHEDULE_SETUP["batch_size"], epochs=epochs,
+            shape={schedule: ch.SHAPES[schedule][knob]}, seed=SCHEDULE_SETUP["seed"],
+        )[schedule]  # fmt: skip
+        assert list(losses) == list(run.history.epochs.train_loss)
+        assert list(rates) == list(run.history.iterations.lr)
+        assert final == f"{run.final_loss:.3f}"

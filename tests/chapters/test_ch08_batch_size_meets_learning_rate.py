@@ -2,7 +2,6 @@
 
 import math
 import re
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -178,25 +177,12 @@ MAP_TITLE = re.compile(
 )
 
 
-@contextmanager
-def one_thread():
-    """As in the notebooks (``setup()``): one torch thread, for these small models many times
-    faster than two on a shared machine (a grid cell retrained: 0.1 s instead of 4 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def explorer_grids():
     """The grids the explorer is drawn over: the notebook's (every rate and batch size, 8 epochs:
     runs that stop at a non-finite loss after 0 to 6 epochs, runs that blow up without one) and
     one epoch of the same (single-point curves; lr 4 finishing at B=512)."""
-    with one_thread():
-        return {"notebook": lr_batch_grid(), "one epoch": lr_batch_grid(epochs=1)}
+    return {"notebook": lr_batch_grid(), "one epoch": lr_batch_grid(epochs=1)}
 
 
 def _cell_at(ax, x, y):
@@ -293,8 +279,7 @@ def test_explorer_words_agree_with_its_picture_at_sampled_states(explorer_grids,
         # -- a few states: the curves are the run trained afresh at this batch size and rate
         if kind not in retrained:
             retrained.add(kind)
-            with one_thread():
-                h = _retrained(grid, B, lr)
+            h = _retrained(grid, B, lr)
             if kind == "stopped":
                 assert h.diverged_at == stopped and len(h.epochs.epoch) == drawn, where
             elif kind == "above chance":  # blowing up amplifies rounding: epoch 1, the verdict

@@ -17,18 +17,6 @@ from tests.explorer_states import sampled_states
 EXPLORERS = all_explorers()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """As in the notebooks (``setup()``): one thread, much faster for the small models a few
-    factories train, on a shared machine (up to 17 s instead of 1.4 s for ch06's schedules)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _quick(name: str):
     """The explorer ``name`` as its registered factory builds it. The three whose defaults train
     for 8-30 s (ch04, ch06's schedules, ch08) get fewer epochs or samples, as tests/quick_params

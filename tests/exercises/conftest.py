@@ -1,4 +1,5 @@
-"""What every exercise test runs under: the notebooks' own setting of one thread."""
+"""What every exercise test runs under: PyTorch's one-off costs paid before the checks' time
+limit starts (one thread, as in the notebooks, is set for every test in tests/conftest.py)."""
 
 import pytest
 import torch
@@ -8,12 +9,6 @@ from gdlessons.training import train
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_warm_thread():
-    """As in the notebooks (``setup()``): one thread, faster for these small models on a shared
-    machine; and PyTorch's one-off costs (the first optimizer step) paid outside the checks'
-    time limit."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def warm():
+    """PyTorch's one-off costs (the first optimizer step) paid outside the checks' time limit."""
     train(LinearModel(), (torch.zeros(4, 1), torch.zeros(4, 1)), batch_size=2)
-    yield
-    torch.set_num_threads(threads)

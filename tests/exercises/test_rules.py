@@ -73,15 +73,6 @@ MISTAKES = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """As in the notebooks (``setup()``): one thread is faster for these small models."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @functools.cache
 def code_cells(chapter: str) -> list[dict]:
     """The code cells of the chapter's notebook (``ch05_x`` is ``notebooks/05_x.ipynb``)."""

@@ -35,5 +35,10 @@ def load(notebook: Path) -> dict:
     return json.loads(notebook.read_text(encoding="utf-8"))
 
 
+def printed(cell: dict) -> str:
+    """The text a code cell printed (its stream outputs)."""
+    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+
+
 def notebook_ids() -> list[str]:
     return [nb.stem for nb in NOTEBOOKS]

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from gdlessons.models import tutorial_mlp
-from tests.notebooks.conftest import ROOT
+from tests.notebooks.conftest import ROOT, printed
 
 TUTORIAL_MLP = sum(p.numel() for p in tutorial_mlp().parameters())
 
@@ -31,12 +31,7 @@ PARAMETER_COUNT = [
 def _texts(chapter: str) -> list[str]:
     """Every markdown cell's source and every code cell's printed output of a stored chapter."""
     cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text())["cells"]
-    return [
-        "".join(c["source"])
-        if c["cell_type"] == "markdown"
-        else "".join("".join(o.get("text", "")) for o in c.get("outputs", []))
-        for c in cells
-    ]
+    return ["".join(c["source"]) if c["cell_type"] == "markdown" else printed(c) for c in cells]
 
 
 @pytest.mark.parametrize(("chapter", "pattern"), PARAMETER_COUNT)

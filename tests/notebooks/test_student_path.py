@@ -16,7 +16,7 @@ import pytest
 from gdlessons.exercises.your_turn import fill_in, solutions, your_turn_cells
 from gdlessons.render import execute
 from tests.exercises import test_ch01_training_loop as ch01_answers
-from tests.notebooks.conftest import NOTEBOOKS, ROOT, load
+from tests.notebooks.conftest import NOTEBOOKS, ROOT, load, printed
 
 CHAPTER_01 = ROOT / "notebooks" / "01_training_loop.ipynb"
 
@@ -34,10 +34,6 @@ ANSWERS_01 = {
 }
 
 
-def _shown(cell: dict) -> str:
-    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
-
-
 def _run(notebook: dict, tmp_path) -> dict:
     """Run ``notebook`` (a chapter, changed) in the chapters' folder; raises if a cell fails."""
     source, output = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
@@ -47,12 +43,12 @@ def _run(notebook: dict, tmp_path) -> dict:
 
 
 def _use_cell_output(ran: dict, question: str) -> str:
-    [shown] = [_shown(c) for c in ran["cells"] if f"ex.{question}.use(" in "".join(c["source"])]
+    [shown] = [printed(c) for c in ran["cells"] if f"ex.{question}.use(" in "".join(c["source"])]
     return shown
 
 
 def _last_output(cells: list[dict]) -> str:
-    return _shown(cells[-2]) if cells[-1]["cell_type"] == "markdown" else _shown(cells[-1])
+    return printed(cells[-2]) if cells[-1]["cell_type"] == "markdown" else printed(cells[-1])
 
 
 def test_chapter_01_runs_to_its_end_with_every_your_turn_cell_filled_in(tmp_path):
@@ -103,4 +99,4 @@ def test_an_instructor_renders_the_answer_key_beside_the_stored_chapter(tmp_path
         assert "".join(key["cells"][turn.index]["source"]) == solutions(CHAPTER_01)[
             turn.question
         ].strip("\n")
-        assert f"goes on with your `{turn.function}`" in _shown(key["cells"][turn.index + 1])
+        assert f"goes on with your `{turn.function}`" in printed(key["cells"][turn.index + 1])
